@@ -1,0 +1,15 @@
+"""The portal's configuration, in include order (templates → tm → retry → zodbconn → security)."""
+
+
+def includeme(config):
+    config.include('pyramid_chameleon')
+    config.include('pyramid_tm')
+    config.include('pyramid_retry')
+    config.include('pyramid_zodbconn')
+    config.include('.mail')
+    config.include('.i18n')
+    config.include('.security')
+    config.include('.headers')
+    config.include('.views')
+    config.add_static_view('static', 'canonportal:static/', cache_max_age=3600)
+    config.scan('.views')

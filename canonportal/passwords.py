@@ -1,0 +1,50 @@
+"""Password hashing (argon2id) and the password policy."""
+import functools
+import importlib.resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_LENGTH = 12
+
+# OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified against when the user does not exist, so both cases cost the same.
+_DUMMY_HASH = _hasher.hash('an unused password to equalise timing')
+
+
+def hash_password(password):
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash, password):
+    """True if ``password`` matches; a missing hash still costs one verification."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def common_passwords():
+    text = importlib.resources.files('canonportal').joinpath(
+        'data/common-passwords.txt').read_text('utf-8')
+    return frozenset(line.strip().lower() for line in text.splitlines()
+                     if line.strip() and not line.startswith('#'))
+
+
+def password_problem(password, forbidden=()):
+    """Return a Spanish message saying why ``password`` is refused, or None.
+
+    No composition rules: length, the common list, and the user's own
+    identifiers (the RFC, the username) are what matter.
+    """
+    if len(password) < MIN_LENGTH:
+        return f'La contraseña debe tener al menos {MIN_LENGTH} caracteres.'
+    folded = password.strip().lower()
+    if folded in common_passwords():
+        return 'Esa contraseña es demasiado común; elija otra.'
+    for word in forbidden:
+        if word and word.lower() in folded:
+            return 'La contraseña no puede contener su RFC ni su usuario.'
+    return None

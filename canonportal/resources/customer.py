@@ -1,0 +1,125 @@
+"""Customers: the RFC-identified companies that sign in and pay."""
+from pyramid.authorization import Allow
+from pyramid.traversal import find_root
+
+from .credentials import Credentials
+from .folder import Folder
+
+#: Sign-in states of a customer.
+NEW = 'new'          # never signed in: user and password are the RFC
+ACTIVE = 'active'    # has chosen a password
+
+
+def customer_principal(rfc):
+    """The principal that a signed-in, activated customer carries."""
+    return f'customer:{rfc}'
+
+
+class Customers(Folder):
+    """All customers, keyed by RFC, with an index of confirmed emails."""
+
+    title = 'Clientes'
+
+    def __init__(self):
+        super().__init__()
+        from BTrees.OOBTree import OOBTree
+        self.by_email = OOBTree()
+
+    def add_customer(self, customer):
+        self.add(customer.rfc, customer)
+        return customer
+
+    def find_by_rfc(self, rfc):
+        return self.get((rfc or '').strip().upper())
+
+    def find_by_email(self, email):
+        rfc = self.by_email.get((email or '').strip().lower())
+        return self.get(rfc) if rfc else None
+
+    def index_email(self, customer, old_email=None):
+        if old_email and self.by_email.get(old_email) == customer.rfc:
+            del self.by_email[old_email]
+        if customer.email:
+            self.by_email[customer.email] = customer.rfc
+
+
+class Customer(Credentials):
+    """A company with an RFC, one or more ERP accounts and its documents.
+
+    Its subtree holds ``invoices``, ``statements`` and ``payments``; the ACL
+    grants only this customer's principal, so one customer never reaches
+    another's objects.
+    """
+
+    __name__ = None
+    __parent__ = None
+    state = NEW
+    email = None              # confirmed contact email, lowercase
+    pending_email = None      # registered but not yet confirmed
+
+    def __init__(self, rfc, name, accounts=(), email=None):
+        self.rfc = rfc.strip().upper()
+        self.name = name
+        self.accounts = tuple(accounts)
+        self.contact_email = email  # as given by the ERP; not used to sign in
+        self.invoices = _child(Folder(), 'invoices', self, 'Facturas')
+        self.statements = _child(Folder(), 'statements', self, 'Estados de cuenta')
+        self.payments = _child(Folder(), 'payments', self, 'Pagos')
+
+    @property
+    def title(self):
+        return f'{self.rfc} — {self.name}'
+
+    @property
+    def principal_id(self):
+        return f'customer-user:{self.rfc}'
+
+    @property
+    def __acl__(self):
+        return [(Allow, customer_principal(self.rfc), ('view', 'pay'))]
+
+    @property
+    def activated(self):
+        return self.state == ACTIVE
+
+    def __getitem__(self, name):
+        child = {'invoices': self.invoices, 'statements': self.statements,
+                 'payments': self.payments}.get(name)
+        if child is None:
+            raise KeyError(name)
+        return child
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def add_invoice(self, invoice):
+        """Add an invoice to this customer and to the root's indexes."""
+        self.invoices.add(invoice.key, invoice)
+        find_root(self).index_invoice(invoice)
+        return invoice
+
+    def add_statement(self, statement):
+        self.statements.add(statement.statement_id, statement)
+        return statement
+
+    def add_payment(self, payment):
+        self.payments.add(payment.reference, payment)
+        find_root(self).index_payment(payment)
+        return payment
+
+    def set_email(self, email):
+        """Make ``email`` the confirmed contact address and index it."""
+        old = self.email
+        self.email = email.strip().lower()
+        self.pending_email = None
+        self.__parent__.index_email(self, old)
+
+
+def _child(folder, name, parent, title):
+    folder.__name__ = name
+    folder.__parent__ = parent
+    folder.title = title
+    return folder

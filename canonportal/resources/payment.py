@@ -1,0 +1,95 @@
+"""Online payments: one payment covers one or more invoice allocations."""
+from persistent import Persistent
+
+from ..money import ZERO
+
+PENDING = 'pending'
+APPROVED = 'approved'
+DECLINED = 'declined'
+CANCELLED = 'cancelled'
+EXPIRED = 'expired'
+APPLIED = 'applied'
+REVIEW = 'review'
+
+#: The only transitions a payment may take; nothing goes backwards.
+TRANSITIONS = {
+    PENDING: {APPROVED, DECLINED, CANCELLED, EXPIRED, REVIEW},
+    APPROVED: {APPLIED, REVIEW},
+    DECLINED: {REVIEW},
+    CANCELLED: {REVIEW},
+    EXPIRED: {REVIEW},
+    REVIEW: {APPROVED, DECLINED, CANCELLED},
+    APPLIED: set(),
+}
+
+#: States whose reservations are released from the invoices.
+RELEASING_STATES = {DECLINED, CANCELLED, EXPIRED}
+
+
+class Allocation:
+    """What one payment pays of one invoice. Immutable once created."""
+
+    __slots__ = ('invoice_key', 'account', 'currency', 'amount_mxn',
+                 'amount_currency', 'exchange_rate')
+
+    def __init__(self, invoice_key, account, currency, amount_mxn,
+                 amount_currency, exchange_rate=None):
+        self.invoice_key = invoice_key
+        self.account = account
+        self.currency = currency
+        self.amount_mxn = amount_mxn
+        self.amount_currency = amount_currency
+        self.exchange_rate = exchange_rate
+
+    def __getstate__(self):
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            setattr(self, name, value)
+
+
+class InvalidTransition(Exception):
+    """A payment was asked to move to a state it may not reach."""
+
+
+class Payment(Persistent):
+    """A payment with its "Referencia de pago", bank and allocations."""
+
+    __name__ = None
+    __parent__ = None
+    state = PENDING
+    bank_reference = None
+    bank_data = None        # verified data from the bank, a dict of strings
+    history = ()            # ((utc datetime, from, to, source, note), ...)
+    success_indicator = None
+    exported = ()           # export ids this payment went out in
+
+    def __init__(self, reference, customer_rfc, bank, allocations, created):
+        self.reference = str(reference)
+        self.customer_rfc = customer_rfc
+        self.bank = bank
+        self.allocations = tuple(allocations)
+        self.created = created
+
+    @property
+    def title(self):
+        return f'Pago {self.reference}'
+
+    @property
+    def total_mxn(self):
+        return sum((a.amount_mxn for a in self.allocations), ZERO)
+
+    @property
+    def accounts(self):
+        return tuple(sorted({a.account for a in self.allocations}))
+
+    def transition(self, new_state, when, source, note=''):
+        """Move to ``new_state``, recording when, why and from where."""
+        if new_state == self.state:
+            return False
+        if new_state not in TRANSITIONS[self.state]:
+            raise InvalidTransition(f'{self.state} -> {new_state}')
+        self.history = self.history + ((when, self.state, new_state, source, note),)
+        self.state = new_state
+        return True

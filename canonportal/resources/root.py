@@ -1,0 +1,105 @@
+"""The root of the object tree and the indexes that span customers."""
+import datetime
+
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
+
+from ..money import to_rate
+from .customer import Customers
+from .folder import Folder
+from .staff import ADMIN, AUDITOR, OPERATOR, StaffFolder, role_principal
+
+#: Principal of a customer that still has to register email and password.
+PENDING_ACTIVATION = 'state:pending-activation'
+
+
+class Counter(Persistent):
+    """A plain persistent counter.
+
+    Two transactions taking a number at once write the same object and one of
+    them gets a ConflictError and is retried, so no number is handed out
+    twice. (``BTrees.Length`` would merge both increments instead.)
+    """
+
+    def __init__(self, start=0):
+        self.value = start
+
+    def next(self):
+        self.value += 1
+        return self.value
+
+
+class ExchangeRates(Persistent):
+    """The dated series of USD→MXN rates (Banxico FIX, 4 decimals)."""
+
+    def __init__(self):
+        self.by_date = OOBTree()  # date.isoformat() -> Decimal
+
+    def set(self, day, rate):
+        self.by_date[day.isoformat()] = to_rate(rate)
+
+    def latest_on_or_before(self, day):
+        """Return ``(date, rate)`` of the newest rate not after ``day``, or None."""
+        keys = self.by_date.keys(max=day.isoformat())
+        if not keys:
+            return None
+        key = keys[-1]
+        return datetime.date.fromisoformat(key), self.by_date[key]
+
+
+class PortalRoot(Folder):
+    """The application root: ``customers`` and ``staff`` plus global indexes."""
+
+    title = 'Portal'
+    __acl__ = [
+        (Allow, role_principal(ADMIN), ALL_PERMISSIONS),
+        (Allow, role_principal(OPERATOR), ('view', 'manage-view', 'manage')),
+        (Allow, role_principal(AUDITOR), ('view', 'manage-view')),
+        (Allow, PENDING_ACTIVATION, 'activate'),
+        DENY_ALL,
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.add('customers', Customers())
+        self.add('staff', StaffFolder())
+        self.rates = ExchangeRates()
+        self.payment_counter = Counter()
+        self.tokens = OOBTree()            # sha256 hex -> (purpose, principal, expires, data)
+        self.invoices_by_key = OOBTree()   # serie-folio -> Invoice
+        self.invoices_by_uuid = OOBTree()  # CFDI UUID -> Invoice
+        self.payments_by_reference = OOBTree()  # Referencia de pago -> Payment
+
+    @property
+    def customers(self):
+        return self['customers']
+
+    @property
+    def staff(self):
+        return self['staff']
+
+    def index_invoice(self, invoice):
+        self.invoices_by_key[invoice.key] = invoice
+        if invoice.uuid:
+            self.invoices_by_uuid[invoice.uuid] = invoice
+
+    def index_payment(self, payment):
+        self.payments_by_reference[payment.reference] = payment
+
+    def next_payment_reference(self):
+        return str(self.payment_counter.next())
+
+    def find_principal(self, principal_id):
+        """Return the customer or staff user behind a session's principal id."""
+        kind, _, key = (principal_id or '').partition(':')
+        if kind == 'customer-user':
+            return self.customers.get(key)
+        if kind == 'staff':
+            return self.staff.get(key)
+        return None
+
+
+def get_root_from_connection(connection):
+    """Return the portal root stored in a ZODB connection, or None."""
+    return connection.root().get('app_root')

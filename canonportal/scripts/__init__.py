@@ -1,0 +1,1 @@
+"""Console scripts: each opens the database named in an ini file."""

@@ -1,0 +1,140 @@
+"""Who the request is and what they may do: the Pyramid 2 security policy.
+
+The session (a signed cookie, JSON) carries only the principal id, the
+session generation it was issued under and its start time. Each request
+checks the generation against the user in the database, so a password change
+or a disabled account ends other sessions on every app server at once.
+"""
+import os
+
+from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.csrf import SessionCSRFStoragePolicy
+from pyramid.request import RequestLocalCache
+from pyramid.session import JSONSerializer, SignedCookieSessionFactory
+from pyramid.settings import asbool
+
+from . import clock
+from .resources import PENDING_ACTIVATION, portal_root, Customer, StaffUser, customer_principal, role_principal
+
+SESSION_USER = 'uid'
+SESSION_GENERATION = 'gen'
+SESSION_STARTED = 't0'
+
+
+class Identity:
+    """The signed-in user as seen by one request."""
+
+    def __init__(self, user):
+        self.user = user
+
+    @property
+    def is_staff(self):
+        return isinstance(self.user, StaffUser)
+
+    @property
+    def is_customer(self):
+        return isinstance(self.user, Customer)
+
+    @property
+    def principal_id(self):
+        return self.user.principal_id
+
+
+def principals_for(identity):
+    principals = [Everyone]
+    if identity is None:
+        return principals
+    user = identity.user
+    principals += [Authenticated, user.principal_id]
+    if isinstance(user, Customer):
+        principals.append(customer_principal(user.rfc) if user.activated else PENDING_ACTIVATION)
+    elif isinstance(user, StaffUser):
+        principals += ['staff', role_principal(user.role)]
+    return principals
+
+
+class PortalSecurityPolicy:
+    """Session-based identity, ACL-based permissions."""
+
+    def __init__(self, absolute_seconds):
+        self.absolute_seconds = absolute_seconds
+        self.cache = RequestLocalCache(self._load_identity)
+        self.acl = ACLHelper()
+
+    def _load_identity(self, request):
+        session = request.session
+        principal_id = session.get(SESSION_USER)
+        if not principal_id:
+            return None
+        root = portal_root(request)
+        user = root.find_principal(principal_id) if root is not None else None
+        started = session.get(SESSION_STARTED, 0)
+        expired = clock.utcnow().timestamp() - started > self.absolute_seconds
+        if (user is None or user.disabled or expired
+                or session.get(SESSION_GENERATION) != user.session_generation):
+            session.invalidate()
+            return None
+        return Identity(user)
+
+    def identity(self, request):
+        return self.cache.get_or_create(request)
+
+    def authenticated_userid(self, request):
+        identity = self.identity(request)
+        return identity.principal_id if identity else None
+
+    def effective_principals(self, request):
+        return principals_for(self.identity(request))
+
+    def permits(self, request, context, permission):
+        return self.acl.permits(context, self.effective_principals(request), permission)
+
+    def remember(self, request, userid, **kw):
+        """Start a fresh session for ``userid`` (a principal id): new cookie, new CSRF token."""
+        user = portal_root(request).find_principal(userid)
+        session = request.session
+        session.invalidate()
+        session[SESSION_USER] = userid
+        session[SESSION_GENERATION] = user.session_generation
+        session[SESSION_STARTED] = clock.utcnow().timestamp()
+        request.session.new_csrf_token()
+        self.cache.clear(request)
+        return []
+
+    def forget(self, request, **kw):
+        request.session.invalidate()
+        self.cache.clear(request)
+        return []
+
+
+def resolve_secret(value):
+    """Settings may say ``env:NAME`` to read a secret from the environment."""
+    if value and value.startswith('env:'):
+        name = value[4:]
+        secret = os.environ.get(name)
+        if not secret:
+            raise RuntimeError(f'environment variable {name} is not set')
+        return secret
+    return value
+
+
+def includeme(config):
+    settings = config.get_settings()
+    secret = resolve_secret(settings.get('canonportal.session_secret'))
+    if not secret or len(secret) < 32:
+        raise RuntimeError('canonportal.session_secret must be at least 32 characters')
+    idle = int(settings.get('canonportal.session_idle_minutes', 30)) * 60
+    absolute = int(settings.get('canonportal.session_absolute_hours', 12)) * 3600
+    config.set_session_factory(SignedCookieSessionFactory(
+        secret,
+        cookie_name='canonportal',
+        httponly=True,
+        samesite='Lax',
+        secure=asbool(settings.get('canonportal.session_secure', False)),
+        timeout=idle,
+        reissue_time=60,
+        serializer=JSONSerializer(),
+    ))
+    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    config.set_default_csrf_options(require_csrf=True)
+    config.set_security_policy(PortalSecurityPolicy(absolute))

@@ -1,0 +1,68 @@
+"""Signing in: who is trying, whether they may, and what happens next.
+
+Kept apart from the views so the rules (first login with the RFC, lockout,
+disabled accounts) are plain functions over the tree.
+"""
+import logging
+
+from . import passwords
+from .resources.customer import Customer
+
+log = logging.getLogger(__name__)
+
+OK = 'ok'
+BAD_CREDENTIALS = 'bad-credentials'
+LOCKED = 'locked'
+DISABLED = 'disabled'
+
+
+def find_user(root, login):
+    """Return the customer (by RFC, any case) or staff user (by username)."""
+    login = (login or '').strip()
+    if not login:
+        return None
+    return root.customers.find_by_rfc(login) or root.staff.find(login)
+
+
+def authenticate(root, login, password, now):
+    """Check a login attempt and record its outcome on the user.
+
+    Returns ``(outcome, user)``. A locked user is refused even with the right
+    password; unknown users cost one password verification too, so the
+    answer's timing does not reveal whether an RFC exists.
+    """
+    user = find_user(root, login)
+    if user is None:
+        passwords.verify_password(None, password or '')
+        log.info('login failed: unknown user')
+        return BAD_CREDENTIALS, None
+    if user.is_locked(now):
+        log.info('login refused: %s locked', user.principal_id)
+        return LOCKED, user
+    if _password_matches(user, password or ''):
+        if user.disabled:
+            log.info('login refused: %s disabled', user.principal_id)
+            return DISABLED, user
+        user.record_successful_login()
+        log.info('login ok: %s', user.principal_id)
+        return OK, user
+    user.record_failed_login(now)
+    log.info('login failed: %s', user.principal_id)
+    if user.is_locked(now):
+        return LOCKED, user
+    return BAD_CREDENTIALS, user
+
+
+def _password_matches(user, password):
+    if isinstance(user, Customer) and user.password_hash is None:
+        # First sign-in, as the manual says: user and password are the RFC.
+        passwords.verify_password(None, password)
+        return password.strip().upper() == user.rfc
+    return passwords.verify_password(user.password_hash, password)
+
+
+def set_password(user, password):
+    """Store a new password hash and end every other session of the user."""
+    user.password_hash = passwords.hash_password(password)
+    user.end_other_sessions()
+    user.unlock()

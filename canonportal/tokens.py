@@ -1,0 +1,66 @@
+"""Single-use, expiring tokens for email confirmation and password reset.
+
+The token (128+ bits from :mod:`secrets`) goes only into the mailed link; the
+database keeps its SHA-256, so a copy of the database cannot use them.
+"""
+import datetime
+import hashlib
+import secrets
+
+CONFIRM_EMAIL = 'confirm-email'
+RESET_PASSWORD = 'reset-password'
+
+LIFETIMES = {
+    CONFIRM_EMAIL: datetime.timedelta(hours=48),
+    RESET_PASSWORD: datetime.timedelta(minutes=60),
+}
+
+
+def _digest(token):
+    return hashlib.sha256(token.encode('ascii', 'replace')).hexdigest()
+
+
+def issue(root, purpose, principal_id, now, data=None):
+    """Store a new token for ``principal_id`` and return it (in clear, once)."""
+    token = secrets.token_urlsafe(32)  # 256 bits
+    root.tokens[_digest(token)] = (purpose, principal_id, now + LIFETIMES[purpose], data)
+    _forget_expired(root, now)
+    return token
+
+
+def peek(root, purpose, token, now):
+    """Return ``(principal_id, data)`` if the token is valid, without using it."""
+    entry = root.tokens.get(_digest(token or ''))
+    if entry is None:
+        return None
+    kind, principal_id, expires, data = entry
+    if kind != purpose or now >= expires:
+        return None
+    return principal_id, data
+
+
+def consume(root, purpose, token, now):
+    """Like :func:`peek`, and the token can never be used again."""
+    found = peek(root, purpose, token, now)
+    if found is not None:
+        del root.tokens[_digest(token)]
+    return found
+
+
+def revoke_all(root, purpose, principal_id):
+    """Drop every outstanding token of one purpose for one principal."""
+    doomed = [k for k, v in root.tokens.items() if v[0] == purpose and v[1] == principal_id]
+    for key in doomed:
+        del root.tokens[key]
+
+
+def _forget_expired(root, now, limit=20):
+    # Bounded clean-up on each issue keeps the table small without a cron job.
+    doomed = []
+    for key, entry in root.tokens.items():
+        if entry[2] <= now:
+            doomed.append(key)
+        if len(doomed) >= limit:
+            break
+    for key in doomed:
+        del root.tokens[key]

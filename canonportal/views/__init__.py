@@ -1,0 +1,60 @@
+"""Views, one module per resource type or concern. They stay thin over the resources.
+
+Every view needs the ``view`` permission unless it says otherwise; the views
+anyone may reach are listed in :data:`PUBLIC_VIEWS` and tested against the
+registry.
+"""
+import datetime
+
+from pyramid.events import BeforeRender
+from pyramid.renderers import get_renderer
+
+from ..formatting import Formatter
+from ..security import Identity
+
+#: (context type name, view name) of the views open to anonymous users.
+PUBLIC_VIEWS = {
+    ('PortalRoot', ''), ('PortalRoot', 'login'), ('PortalRoot', 'recuperar-contrasena'),
+    ('PortalRoot', 'restablecer'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
+    ('PortalRoot', 'logout'),
+}
+
+
+def settings_of(request):
+    settings = request.registry.settings
+    return {
+        'company_name': settings.get('canonportal.company_name', 'Canon Mexicana'),
+        'support_email': settings.get('canonportal.support_email', 'itportalsupport@cusa.canon.com'),
+        'public_url': settings.get('canonportal.public_url', request.application_url).rstrip('/'),
+    }
+
+
+def home_url(request, user):
+    """Where a signed-in user lands."""
+    from ..resources import Customer
+    if isinstance(user, Customer):
+        if not user.activated:
+            return request.resource_url(request.root, 'activar')
+        return request.resource_url(user, 'estados-de-cuenta')
+    return request.resource_url(request.root, 'manage')
+
+
+def add_renderer_globals(event):
+    request = event.get('request')
+    if request is None:
+        return
+    identity = request.identity if hasattr(request, 'identity') else None
+    event['layout'] = get_renderer('canonportal:templates/layout.pt').implementation()
+    event['header'] = get_renderer('canonportal:templates/customer_header.pt').implementation()
+    event['portal'] = settings_of(request)
+    event['fmt'] = Formatter(request.locale_name)
+    event['identity'] = identity if isinstance(identity, Identity) else None
+    event['year'] = datetime.date.today().year
+    event.setdefault('menu', None)
+    event.setdefault('customer', None)
+    event.setdefault('page_title', None)
+
+
+def includeme(config):
+    config.set_default_permission('view')
+    config.add_subscriber(add_renderer_globals, BeforeRender)

@@ -1,0 +1,197 @@
+"""Sign-in, first-time activation, email confirmation, password recovery, logout."""
+import re
+
+from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
+from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
+from pyramid.view import view_config
+
+from .. import clock, mail, passwords, signin, tokens
+from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
+from ..resources import ACTIVE, Customer, PortalRoot
+from . import home_url, settings_of
+
+EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
+PUBLIC = NO_PERMISSION_REQUIRED
+
+
+def _translate(request, message):
+    return request.localizer.translate(message)
+
+
+@view_config(context=PortalRoot, name='', renderer='canonportal:templates/login.pt',
+             permission=PUBLIC, request_method='GET')
+def login_page(request):
+    """The login page; a signed-in user is sent to their home."""
+    if request.identity is not None:
+        return HTTPFound(home_url(request, request.identity.user))
+    return {'page_title': _('Portal clientes'), 'error': None, 'login': ''}
+
+
+@view_config(context=PortalRoot, name='login', renderer='canonportal:templates/login.pt',
+             permission=PUBLIC, request_method='POST')
+def login(request):
+    login_name = request.POST.get('login', '').strip()
+    password = request.POST.get('password', '')
+    outcome, user = signin.authenticate(request.root, login_name, password, clock.utcnow())
+    if outcome == signin.OK:
+        headers = remember(request, user.principal_id)
+        return HTTPSeeOther(home_url(request, user), headers=headers)
+    error = {
+        signin.LOCKED: _('Por seguridad, la cuenta está bloqueada durante 15 minutos '
+                         'por demasiados intentos fallidos. Intente más tarde o escríbanos.'),
+        signin.DISABLED: _('La cuenta está deshabilitada. Escríbanos para reactivarla.'),
+    }.get(outcome, _('Usuario o contraseña incorrectos.'))
+    request.response.status = 400 if outcome == signin.BAD_CREDENTIALS else 403
+    return {'page_title': _('Portal clientes'), 'error': error, 'login': login_name}
+
+
+@view_config(context=PortalRoot, name='logout', permission=PUBLIC, request_method='POST')
+def logout(request):
+    headers = forget(request)
+    return HTTPSeeOther(request.resource_url(request.root), headers=headers)
+
+
+@view_config(context=PortalRoot, name='activar', permission='activate',
+             renderer='canonportal:templates/activate.pt')
+def activate(request):
+    """The one mandatory first step: register an email and choose a password."""
+    customer = request.identity.user
+    errors, values = {}, {'email': customer.pending_email or ''}
+    if request.method == 'POST':
+        email = request.POST.get('email', '').strip().lower()
+        password = request.POST.get('password', '')
+        confirmation = request.POST.get('password_confirmation', '')
+        values['email'] = email
+        if not EMAIL_RE.match(email) or len(email) > 254:
+            errors['email'] = _('Escriba un correo electrónico válido.')
+        problem = passwords.password_problem(password, forbidden=(customer.rfc,))
+        if problem:
+            errors['password'] = problem
+        elif password != confirmation:
+            errors['password_confirmation'] = _('Las contraseñas no coinciden.')
+        if not errors:
+            signin.set_password(customer, password)
+            customer.state = ACTIVE
+            send_email_confirmation(request, customer, email)
+            headers = remember(request, customer.principal_id)
+            request.session.flash(_translate(request, _(
+                'Listo. Le enviamos un correo para confirmar su dirección.')))
+            return HTTPSeeOther(home_url(request, customer), headers=headers)
+        request.response.status = 400
+    return {'page_title': _('Activar cuenta'), 'errors': errors, 'values': values,
+            'customer': customer}
+
+
+def send_email_confirmation(request, customer, email):
+    now = clock.utcnow()
+    customer.pending_email = email
+    tokens.revoke_all(request.root, tokens.CONFIRM_EMAIL, customer.principal_id)
+    token = tokens.issue(request.root, tokens.CONFIRM_EMAIL, customer.principal_id, now, email)
+    settings = settings_of(request)
+    link = f"{settings['public_url']}/confirmar-correo?token={token}"
+    body = _translate(request, _(
+        'Hola,\n\nPara confirmar este correo en el Portal clientes de ${company} '
+        '(RFC ${rfc}) abra este enlace:\n\n${link}\n\nEl enlace vence en 48 horas. '
+        'Si usted no lo solicitó, ignore este mensaje.\n',
+        mapping={'company': settings['company_name'], 'rfc': customer.rfc, 'link': link}))
+    mail.send(request, email, _translate(request, _('Confirme su correo electrónico')), body)
+
+
+@view_config(context=PortalRoot, name='confirmar-correo', permission=PUBLIC,
+             renderer='canonportal:templates/confirm_email.pt')
+def confirm_email(request):
+    """GET shows the address and a button; only the POST confirms (no GET writes)."""
+    token = request.params.get('token', '')
+    now = clock.utcnow()
+    found = tokens.peek(request.root, tokens.CONFIRM_EMAIL, token, now)
+    if found is None:
+        request.response.status = 400
+        return {'page_title': _('Confirmar correo'), 'valid': False, 'done': False, 'token': ''}
+    principal_id, email = found
+    if request.method == 'POST':
+        tokens.consume(request.root, tokens.CONFIRM_EMAIL, token, now)
+        customer = request.root.find_principal(principal_id)
+        customer.set_email(email)
+        return {'page_title': _('Confirmar correo'), 'valid': True, 'done': True,
+                'email': email, 'token': ''}
+    return {'page_title': _('Confirmar correo'), 'valid': True, 'done': False,
+            'email': email, 'token': token}
+
+
+@view_config(context=PortalRoot, name='recuperar-contrasena', permission=PUBLIC,
+             renderer='canonportal:templates/recover.pt')
+def recover(request):
+    """Mail a reset link to the confirmed address; the same answer for every RFC."""
+    if request.method != 'POST':
+        return {'page_title': _('Recuperar contraseña'), 'sent': False}
+    user = signin.find_user(request.root, request.POST.get('login', ''))
+    email = getattr(user, 'email', None)
+    if user is not None and email and not user.disabled:
+        now = clock.utcnow()
+        tokens.revoke_all(request.root, tokens.RESET_PASSWORD, user.principal_id)
+        token = tokens.issue(request.root, tokens.RESET_PASSWORD, user.principal_id, now)
+        settings = settings_of(request)
+        link = f"{settings['public_url']}/restablecer?token={token}"
+        body = _translate(request, _(
+            'Hola,\n\nRecibimos una solicitud para restablecer la contraseña del Portal '
+            'clientes de ${company}. Para elegir una nueva abra este enlace (sirve una sola '
+            'vez y vence en 60 minutos):\n\n${link}\n\nSi usted no lo solicitó, ignore este '
+            'mensaje; su contraseña no cambia.\n',
+            mapping={'company': settings['company_name'], 'link': link}))
+        mail.send(request, email, _translate(request, _('Restablecer contraseña')), body)
+    return {'page_title': _('Recuperar contraseña'), 'sent': True}
+
+
+@view_config(context=PortalRoot, name='restablecer', permission=PUBLIC,
+             renderer='canonportal:templates/reset.pt')
+def reset(request):
+    """Choose a new password with a mailed token; no automatic sign-in afterwards."""
+    request.response.headers['Referrer-Policy'] = 'no-referrer'
+    token = request.params.get('token', '')
+    now = clock.utcnow()
+    found = tokens.peek(request.root, tokens.RESET_PASSWORD, token, now)
+    result = {'page_title': _('Restablecer contraseña'), 'valid': found is not None,
+              'token': token, 'errors': {}, 'done': False}
+    if found is None:
+        request.response.status = 400
+        return result
+    user = request.root.find_principal(found[0])
+    if request.method == 'POST':
+        password = request.POST.get('password', '')
+        forbidden = (getattr(user, 'rfc', None), getattr(user, 'username', None))
+        problem = passwords.password_problem(password, forbidden=forbidden)
+        if problem:
+            result['errors']['password'] = problem
+        elif password != request.POST.get('password_confirmation', ''):
+            result['errors']['password_confirmation'] = _('Las contraseñas no coinciden.')
+        if result['errors']:
+            request.response.status = 400
+            return result
+        tokens.consume(request.root, tokens.RESET_PASSWORD, token, now)
+        signin.set_password(user, password)
+        if isinstance(user, Customer) and not user.activated:
+            user.state = ACTIVE
+        mail.send(request, user.email, _translate(request, _('Su contraseña cambió')),
+                  _translate(request, _(
+                      'Hola,\n\nLa contraseña de su cuenta del Portal clientes acaba de '
+                      'cambiar y se cerraron sus otras sesiones. Si no fue usted, escríbanos '
+                      'de inmediato a ${support}.\n',
+                      mapping={'support': settings_of(request)['support_email']})))
+        forget(request)
+        result['done'] = True
+        result['token'] = ''
+    return result
+
+
+@view_config(context=PortalRoot, name='idioma', permission=PUBLIC, request_method='POST')
+def choose_language(request):
+    """Remember the chosen language in a cookie and go back where the user was."""
+    language = request.POST.get('lang')
+    came_from = request.POST.get('came_from', '/')
+    if not came_from.startswith('/') or came_from.startswith('//'):
+        came_from = '/'
+    response = HTTPSeeOther(request.application_url + came_from)
+    if language in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600,
+                            samesite='Lax', httponly=True)
+    return response

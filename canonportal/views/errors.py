@@ -1,0 +1,59 @@
+"""Friendly Spanish error pages: never a traceback."""
+import logging
+
+from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPClientError, HTTPFound
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+from ..i18n import _
+from ..resources import Customer
+
+log = logging.getLogger(__name__)
+
+
+@notfound_view_config(renderer='canonportal:templates/error.pt')
+def not_found(request):
+    request.response.status = 404
+    return {'page_title': _('Página no encontrada'),
+            'message': _('La página que busca no existe o no está disponible para su cuenta.')}
+
+
+@forbidden_view_config(renderer='canonportal:templates/error.pt')
+def forbidden(request):
+    identity = request.identity
+    if identity is None:
+        log.info('denied (anonymous): %s %s', request.method, request.path)
+        if request.method == 'GET':
+            return HTTPFound(request.application_url + '/')
+    else:
+        log.info('denied: %s %s %s', identity.principal_id, request.method, request.path)
+        user = identity.user
+        if isinstance(user, Customer) and not user.activated and request.method == 'GET':
+            return HTTPFound(request.application_url + '/activar')
+    request.response.status = 403
+    return {'page_title': _('Acceso denegado'),
+            'message': _('No tiene permiso para ver esta página.')}
+
+
+@exception_view_config(Exception, renderer='canonportal:templates/error.pt')
+def server_error(exc, request):
+    log.exception('unexpected error on %s %s', request.method, request.path)
+    request.response.status = 500
+    return {'page_title': _('Error del sistema'),
+            'message': _('Ocurrió un error inesperado. Intente de nuevo más tarde; '
+                         'si el problema continúa, escríbanos.')}
+
+
+@exception_view_config(BadCSRFToken, renderer='canonportal:templates/error.pt')
+def bad_csrf(exc, request):
+    log.info('refused: bad CSRF token on %s %s', request.method, request.path)
+    request.response.status = 400
+    return {'page_title': _('Solicitud no válida'),
+            'message': _('El formulario expiró o no es válido. Vuelva a la página e intente de nuevo.')}
+
+
+@exception_view_config(HTTPClientError, renderer='canonportal:templates/error.pt')
+def client_error(exc, request):
+    request.response.status = exc.status_int
+    return {'page_title': _('Solicitud no válida'),
+            'message': _('No fue posible atender la solicitud.')}

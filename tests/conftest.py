@@ -1,0 +1,129 @@
+"""Fixtures shared by the test modules: a portal on a fresh database, a browser-like client."""
+import datetime
+import re
+
+import pytest
+import transaction
+import webtest
+from pyramid_mailer import get_mailer
+
+from canonportal import clock, main
+from canonportal.bootstrap import add_demo_data, ensure_root
+
+CANON = 'CME930812PW3'
+IXTAPA = 'DIS010203AB1'
+GOOD_PASSWORD = 'un pájaro azul sobre el volcán'
+
+BASE_SETTINGS = {
+    'zodbconn.uri': 'memory://',
+    'canonportal.public_url': 'https://portal.example.mx',
+    'canonportal.session_secret': 'test-secret-' + 'x' * 40,
+    'canonportal.testing_mailer': 'true',
+    'mail.default_sender': 'portal@example.mx',
+    'canonportal.rate_max_age_days': '30',
+}
+
+
+def make_app(**overrides):
+    settings = dict(BASE_SETTINGS, **overrides)
+    return main({}, **settings)
+
+
+def database_of(app):
+    return app.registry._zodb_databases['']
+
+
+def with_root(app, work):
+    """Run ``work(root)`` in its own committed transaction on the app's database."""
+    manager = transaction.TransactionManager(explicit=True)
+    conn = database_of(app).open(transaction_manager=manager)
+    try:
+        with manager:
+            return work(ensure_root(conn.root()))
+    finally:
+        conn.close()
+
+
+class Client(webtest.TestApp):
+    """A WebTest client with the portal's sign-in steps."""
+
+    def csrf(self, path='/recuperar-contrasena'):
+        page = self.get(path)
+        return page.html.find('input', {'name': 'csrf_token'})['value']
+
+    def login(self, login, password, status='*'):
+        page = self.get('/')
+        form = last_form(page)
+        form['login'] = login
+        form['password'] = password
+        return form.submit(status=status)
+
+    def activate(self, email='cxp@canon-cliente.mx', password=GOOD_PASSWORD):
+        page = self.get('/activar')
+        form = last_form(page)
+        form['email'] = email
+        form['password'] = password
+        form['password_confirmation'] = password
+        return form.submit()
+
+    def sign_in_active(self, rfc=CANON, password=GOOD_PASSWORD, email=None):
+        """First login with the RFC, then activation: a customer ready to use the portal."""
+        self.login(rfc, rfc)
+        self.activate(email=email or f'{rfc.lower()}@example.mx', password=password)
+        return self
+
+    def post_form(self, path, fields, status='*'):
+        fields = dict(fields)
+        fields.setdefault('csrf_token', self.csrf())
+        return self.post(path, fields, status=status)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """A clock the test moves by hand: ``frozen_clock.now`` and ``.advance(minutes=…)``."""
+
+    class Frozen:
+        now = datetime.datetime(2026, 11, 29, 18, 0, tzinfo=datetime.timezone.utc)
+
+        def advance(self, **delta):
+            self.now += datetime.timedelta(**delta)
+
+    frozen = Frozen()
+    monkeypatch.setattr(clock, 'utcnow', lambda: frozen.now)
+    return frozen
+
+
+@pytest.fixture
+def app():
+    app = make_app()
+    with_root(app, lambda root: add_demo_data(root, today=datetime.date(2026, 11, 29)))
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+
+
+@pytest.fixture
+def other_client(app):
+    return Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+
+
+@pytest.fixture
+def mailer(app):
+    mailer = get_mailer(app.registry)
+    mailer.outbox.clear()
+    return mailer
+
+
+def link_in(message, path):
+    """The first link to ``path`` in a mail's body."""
+    match = re.search(r'https?://\S+' + re.escape(path) + r'\?token=[\w\-]+', message.body)
+    assert match, message.body
+    return match.group(0)
+
+
+def last_form(page):
+    """The page's main form (the language and logout forms come first)."""
+    return page.forms[len(page.forms) - 1]
