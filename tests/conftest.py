@@ -29,6 +29,11 @@ def make_app(**overrides):
     return main({}, **settings)
 
 
+def file_storage_uri(folder):
+    """A FileStorage with blobs in ``folder``: for tests that store PDFs and XML."""
+    return f'file://{folder}/Data.fs?blobstorage_dir={folder}/blobs'
+
+
 def database_of(app):
     return app.registry._zodb_databases['']
 
@@ -94,8 +99,9 @@ def frozen_clock(monkeypatch):
 
 
 @pytest.fixture
-def app():
-    app = make_app()
+def app(tmp_path):
+    """The portal with the demo data, on a FileStorage with blobs in a temporary folder."""
+    app = make_app(**{'zodbconn.uri': file_storage_uri(tmp_path)})
     with_root(app, lambda root: add_demo_data(root, today=datetime.date(2026, 11, 29)))
     return app
 

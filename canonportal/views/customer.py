@@ -23,27 +23,3 @@ def page(context, request, current, title, **values):
 @view_config(context=Customer, name='', permission='view')
 def customer_home(context, request):
     return HTTPFound(request.resource_url(context, 'estados-de-cuenta'))
-
-
-@view_config(context=Customer, name='estados-de-cuenta', permission='view',
-             renderer='canonportal:templates/customer_page.pt')
-def statements_page(context, request):
-    return page(context, request, 'estados-de-cuenta', _('Estados de cuenta'))
-
-
-@view_config(context=Customer, name='facturas', permission='view',
-             renderer='canonportal:templates/customer_page.pt')
-def invoices_page(context, request):
-    return page(context, request, 'facturas', _('Facturas'))
-
-
-@view_config(context=Customer, name='saldos', permission='view',
-             renderer='canonportal:templates/customer_page.pt')
-def balances_page(context, request):
-    return page(context, request, 'saldos', _('Saldos'))
-
-
-@view_config(context=Customer, name='historial-de-pagos', permission='view',
-             renderer='canonportal:templates/customer_page.pt')
-def history_page(context, request):
-    return page(context, request, 'historial-de-pagos', _('Historial de pagos'))
