@@ -1,9 +1,12 @@
 """Who the request is and what they may do: the Pyramid 2 security policy.
 
 The session (a signed cookie, JSON) carries only the principal id, the
-session generation it was issued under and its start time. Each request
-checks the generation against the user in the database, so a password change
-or a disabled account ends other sessions on every app server at once.
+session generation it was issued under, its start time and the time it was
+last used. Each request checks the generation against the user in the
+database, so a password change or a disabled account ends other sessions on
+every app server at once. The idle and absolute timeouts are checked here
+against :mod:`canonportal.clock` (the session factory's own timeout reads
+``time.time()``, which tests cannot move).
 """
 import os
 
@@ -19,6 +22,9 @@ from .resources import PENDING_ACTIVATION, portal_root, Customer, StaffUser, cus
 SESSION_USER = 'uid'
 SESSION_GENERATION = 'gen'
 SESSION_STARTED = 't0'
+SESSION_SEEN = 'seen'
+#: The last-use time is rewritten at most this often (seconds), not on every request.
+SEEN_RESOLUTION = 60
 
 
 class Identity:
@@ -56,8 +62,9 @@ def principals_for(identity):
 class PortalSecurityPolicy:
     """Session-based identity, ACL-based permissions."""
 
-    def __init__(self, absolute_seconds):
+    def __init__(self, absolute_seconds, idle_seconds=30 * 60):
         self.absolute_seconds = absolute_seconds
+        self.idle_seconds = idle_seconds
         self.cache = RequestLocalCache(self._load_identity)
         self.acl = ACLHelper()
 
@@ -68,12 +75,17 @@ class PortalSecurityPolicy:
             return None
         root = portal_root(request)
         user = root.find_principal(principal_id) if root is not None else None
+        now = clock.utcnow().timestamp()
         started = session.get(SESSION_STARTED, 0)
-        expired = clock.utcnow().timestamp() - started > self.absolute_seconds
+        seen = session.get(SESSION_SEEN, started)
+        expired = (now - started > self.absolute_seconds
+                   or now - seen > self.idle_seconds)
         if (user is None or user.disabled or expired
                 or session.get(SESSION_GENERATION) != user.session_generation):
             session.invalidate()
             return None
+        if now - seen >= SEEN_RESOLUTION:
+            session[SESSION_SEEN] = now
         return Identity(user)
 
     def identity(self, request):
@@ -96,7 +108,7 @@ class PortalSecurityPolicy:
         session.invalidate()
         session[SESSION_USER] = userid
         session[SESSION_GENERATION] = user.session_generation
-        session[SESSION_STARTED] = clock.utcnow().timestamp()
+        session[SESSION_STARTED] = session[SESSION_SEEN] = clock.utcnow().timestamp()
         request.session.new_csrf_token()
         self.cache.clear(request)
         return []
@@ -137,4 +149,4 @@ def includeme(config):
     ))
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
-    config.set_security_policy(PortalSecurityPolicy(absolute))
+    config.set_security_policy(PortalSecurityPolicy(absolute, idle))

@@ -8,10 +8,18 @@ from pyramid_zodbconn import db_from_uri
 from ..bootstrap import ensure_root
 
 
-def open_database(config_uri, name='main'):
-    """Return ``(db, settings)`` for the app section of ``config_uri``."""
+#: Values the ini files may interpolate that pserve passes on its command line.
+SCRIPT_DEFAULTS = {'http_port': '6543'}
+
+
+def open_database(config_uri, name='main', options=None):
+    """Return ``(db, settings)`` for the app section of ``config_uri``.
+
+    ``options`` fill ``%(name)s`` values of the ini file, like pserve's
+    ``http_port=…`` arguments (default port 6543).
+    """
     setup_logging(config_uri)
-    settings = get_appsettings(config_uri, name=name)
+    settings = get_appsettings(config_uri, name=name, options=dict(SCRIPT_DEFAULTS, **(options or {})))
     uri = settings.get('zodbconn.uri')
     if not uri:
         raise SystemExit(f'{config_uri} has no zodbconn.uri')

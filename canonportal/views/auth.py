@@ -47,6 +47,12 @@ def login(request):
 
 @view_config(context=PortalRoot, name='logout', permission=PUBLIC, request_method='POST')
 def logout(request):
+    """End the session: a copy of the signed cookie must not work afterwards either."""
+    identity = request.identity
+    if identity is not None:
+        # A signed cookie cannot be revoked by itself; a new session generation
+        # makes every cookie issued to this user so far worthless.
+        identity.user.end_other_sessions()
     headers = forget(request)
     return HTTPSeeOther(request.resource_url(request.root), headers=headers)
 
@@ -56,6 +62,9 @@ def logout(request):
 def activate(request):
     """The one mandatory first step: register an email and choose a password."""
     customer = request.identity.user
+    if not isinstance(customer, Customer) or customer.activated:
+        # Admins hold every permission, 'activate' included; only a new customer activates.
+        return HTTPFound(home_url(request, customer))
     errors, values = {}, {'email': customer.pending_email or ''}
     if request.method == 'POST':
         email = request.POST.get('email', '').strip().lower()
