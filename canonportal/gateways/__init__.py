@@ -1,0 +1,54 @@
+"""The bank plug-ins, chosen and configured in the ini file.
+
+Settings::
+
+    canonportal.banks = banamex bbva
+
+    banamex.base_url = https://banamex.dialectpayments.com
+    banamex.api_version = 73
+    banamex.merchant_id = TESTCANON01
+    banamex.api_password = env:CANONPORTAL_BANAMEX_API_PASSWORD
+    banamex.notification_secret = env:CANONPORTAL_BANAMEX_NOTIFICATION_SECRET
+    banamex.merchant_name = Canon Mexicana
+
+    bbva.endpoint_url = https://prepro.adquiracloud.mx/clb/endpoint/canon
+    bbva.account = 1234
+    bbva.secret = env:CANONPORTAL_BBVA_SECRET
+
+A value written ``env:NAME`` is read from the environment variable NAME.
+This package knows nothing of the portal's resources or views.
+"""
+from . import banamex, bbva
+from .base import (  # noqa: F401 - the public interface
+    APPROVED, CANCELLED, DECLINED, OUTCOMES, PENDING, UNKNOWN,
+    SOURCE_NOTIFICATION, SOURCE_QUERY, SOURCE_RETURN,
+    BankResult, Gateway, GatewayError, PaymentInfo, RejectedMessage, StartResult,
+)
+
+FACTORIES = {
+    'banamex': banamex.from_settings,
+    'bbva': bbva.from_settings,
+}
+
+
+def _resolve(value):
+    from ..security import resolve_secret
+    return resolve_secret(value)
+
+
+def gateways_from_settings(settings, transport=None):
+    """``{name: Gateway}`` for the banks named in ``canonportal.banks``.
+
+    ``transport`` (an httpx transport) routes server-to-server calls, e.g.
+    ``httpx.WSGITransport(app=sandbox_app)`` in tests; or a dict
+    ``{name: transport}`` to give each bank its own.
+    """
+    names = (settings.get('canonportal.banks') or '').split()
+    gateways = {}
+    for name in names:
+        if name not in FACTORIES:
+            raise ValueError(f'canonportal.banks: unknown bank {name!r}')
+        own = transport.get(name) if isinstance(transport, dict) else transport
+        gateways[name] = FACTORIES[name](settings, prefix=f'{name}.', transport=own,
+                                         resolve=_resolve)
+    return gateways
