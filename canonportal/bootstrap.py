@@ -3,6 +3,7 @@ import datetime
 import uuid
 
 from . import clock
+from .demo_documents import add_demo_documents
 from .formatting import MEXICO_CITY
 from .money import to_money
 from .resources import Allocation, Customer, Invoice, Payment, PortalRoot, Statement
@@ -16,6 +17,9 @@ def ensure_root(zodb_root):
     """Create the portal root in a fresh database; return it either way."""
     if 'app_root' not in zodb_root:
         zodb_root['app_root'] = PortalRoot()
+        # Attach it now, so code in this same transaction can ask what the storage supports.
+        if getattr(zodb_root, '_p_jar', None) is not None:
+            zodb_root._p_jar.add(zodb_root['app_root'])
     return zodb_root['app_root']
 
 
@@ -94,4 +98,5 @@ def add_demo_data(root, today=None):
     other.add_statement(Statement('171002', '007100', mexico_time(2017, 10, 2, 9, 15, 0)))
     other.add_invoice(_invoice('7100501', '007100', D(2017, 10, 3), D(2017, 11, 2), 'MXN', '15230.40'))
     other.add_invoice(_invoice('7100502', '007100', D(2017, 10, 7), D(2017, 11, 6), 'USD', '420.00'))
+    add_demo_documents(root)
     return root

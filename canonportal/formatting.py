@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
-from .money import to_money
+from .money import to_money, to_rate
 
 MEXICO_CITY = ZoneInfo('America/Mexico_City')
 _BABEL_LOCALES = {'es': 'es_MX', 'en': 'en_US'}
@@ -25,6 +25,8 @@ def money(value, currency='MXN', locale_name='es'):
     """'27794.52', 'MXN' → '$27,794.52 MXN' as the manual prints it."""
     if value is None:
         return ''
+    # Round first, so -0.001 shows as $0.00 rather than -$0.00.
+    value = to_money(value)
     sign = '-' if value < 0 else ''
     return f'{sign}${amount(abs(value), locale_name)} {currency}'.rstrip()
 
@@ -33,7 +35,7 @@ def rate(value, locale_name='es'):
     """An exchange rate with its 4 decimals: '$18.8869 MXN'."""
     if value is None:
         return ''
-    return '$' + format_decimal(value, format='#,##0.0000', locale=babel_locale(locale_name),
+    return '$' + format_decimal(to_rate(value), format='#,##0.0000', locale=babel_locale(locale_name),
                                 decimal_quantization=False) + ' MXN'
 
 

@@ -21,6 +21,7 @@ BASE_SETTINGS = {
     'canonportal.testing_mailer': 'true',
     'mail.default_sender': 'portal@example.mx',
     'canonportal.rate_max_age_days': '30',
+    'pyramid.default_locale_name': 'es',  # as in development.ini (Pyramid's own default is 'en')
 }
 
 
@@ -133,3 +134,21 @@ def link_in(message, path):
 def last_form(page):
     """The page's main form (the language and logout forms come first)."""
     return page.forms[len(page.forms) - 1]
+
+
+def add_staff_user(app, username='alice', password=GOOD_PASSWORD, role='admin'):
+    """Create a staff account directly in the database, as ``canonportal-adduser`` does."""
+    from canonportal import signin
+    from canonportal.resources import StaffUser
+
+    def work(root):
+        user = root.staff.add(username, StaffUser(username, role))
+        signin.set_password(user, password)
+
+    with_root(app, work)
+
+
+def signed_in_home(client):
+    """Where the login page sends a signed-in client, or None when the client is anonymous."""
+    response = client.get('/')
+    return response.location if response.status_int == 302 else None

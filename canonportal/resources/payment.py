@@ -64,6 +64,10 @@ class Payment(Persistent):
     history = ()            # ((utc datetime, from, to, source, note), ...)
     success_indicator = None
     exported = ()           # export ids this payment went out in
+    events = ()             # bank event ids already applied (de-duplication)
+    start_data = None       # what the bank's start step asked us to keep
+    started = None
+    paid_at = None
 
     def __init__(self, reference, customer_rfc, bank, allocations, created):
         self.reference = str(reference)

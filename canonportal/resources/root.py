@@ -70,6 +70,7 @@ class PortalRoot(Folder):
         self.invoices_by_key = OOBTree()   # serie-folio -> Invoice
         self.invoices_by_uuid = OOBTree()  # CFDI UUID -> Invoice
         self.payments_by_reference = OOBTree()  # Referencia de pago -> Payment
+        self.pending_payments = OOBTree()       # Referencia de pago -> Payment still pending
 
     @property
     def customers(self):

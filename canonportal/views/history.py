@@ -1,12 +1,213 @@
-"""The customer's Historial de pagos page (placeholder until its issue lands)."""
+"""The customer's Historial de pagos page and its CSV download.
+
+One row per invoice paid (per allocation of a payment), newest first,
+filtered by account and by month of the payment date in Mexico City.
+"""
+import re
+from urllib.parse import quote
+
+from pyramid.renderers import render_to_response
+from pyramid.response import Response
 from pyramid.view import view_config
 
+from ..csvsafe import csv_bytes
+from ..formatting import local_time
 from ..i18n import _
+from ..money import ZERO
 from ..resources import Customer
+from ..resources.payment import APPLIED, APPROVED, PENDING, REVIEW
 from .customer import page
 
+VIEW_NAME = 'historial-de-pagos'
+CSV_NAME = 'historial-de-pagos.csv'
+TEMPLATE = 'canonportal:templates/history.pt'
+PAGE_SIZE = 100
 
-@view_config(context=Customer, name='historial-de-pagos', permission='view',
-             renderer='canonportal:templates/customer_page.pt')
+#: Query parameters of the filters and the page number.
+ACCOUNT_PARAM = 'cuenta'
+MONTH_PARAM = 'mes'
+PAGE_PARAM = 'pagina'
+
+#: The payment states the history lists. Declined, cancelled and expired
+#: payments paid nothing and never appear; pending and review ones appear
+#: marked as such, and are not counted as paid.
+PAID_STATES = (APPROVED, APPLIED)
+SHOWN_STATES = PAID_STATES + (PENDING, REVIEW)
+
+#: What each shown state says to the customer (the CSV's "Estado" column;
+#: on the page only the states that are not yet paid get a badge).
+STATE_LABELS = {
+    APPROVED: _('Pagado'),
+    APPLIED: _('Pagado y aplicado'),
+    PENDING: _('Pendiente de confirmación del banco'),
+    REVIEW: _('En revisión'),
+}
+
+_MONTH = re.compile(r'([0-9]{4})-([0-9]{2})')  # ASCII digits only
+
+
+class Filters:
+    """The account and month the customer asked for, validated."""
+
+    def __init__(self, account='', month=''):
+        self.account = account   # '' for every account
+        self.month = month       # '' or 'YYYY-MM'
+
+    def query(self, **extra):
+        """The query string values that reproduce these filters."""
+        values = {}
+        if self.account:
+            values[ACCOUNT_PARAM] = self.account
+        if self.month:
+            values[MONTH_PARAM] = self.month
+        values.update({k: v for k, v in extra.items() if v is not None})
+        return values
+
+    def keeps(self, row):
+        if self.account and row['account'] != self.account:
+            return False
+        if self.month and row['local_date'].strftime('%Y-%m') != self.month:
+            return False
+        return True
+
+
+def read_filters(customer, params):
+    """Return ``(filters, errors)``; ``errors`` maps a parameter to a message."""
+    errors = {}
+    account = (params.get(ACCOUNT_PARAM) or '').strip()
+    month = (params.get(MONTH_PARAM) or '').strip()
+    if account and account not in customer.accounts:
+        errors[ACCOUNT_PARAM] = _('La cuenta indicada no es una de sus cuentas. '
+                                  'Elija una de la lista o "Todas".')
+    if month:
+        match = _MONTH.fullmatch(month)
+        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+            errors[MONTH_PARAM] = _('Escriba el mes como año-mes, por ejemplo 2017-10.')
+    return Filters(account, month), errors
+
+
+def payment_date(payment):
+    """When the payment was paid: ``paid_at``, else its approval, else its creation."""
+    paid_at = getattr(payment, 'paid_at', None)
+    if paid_at is not None:
+        return paid_at
+    for when, _old, new, *_rest in payment.history:
+        if new == APPROVED:
+            return when
+    return payment.created
+
+
+def _reference_order(reference):
+    """Sort references as numbers when they are (228 before 1000)."""
+    return (len(reference), reference) if reference.isdigit() else (0, reference)
+
+
+def history_rows(customer):
+    """Every history row of ``customer``, newest first.
+
+    A row is a dict: date (aware UTC), local_date, reference, bank_reference,
+    amount_mxn, invoice_key, account, state, paid (bool).
+    """
+    rows = []
+    for payment in customer.payments.values():
+        if payment.state not in SHOWN_STATES:
+            continue
+        when = payment_date(payment)
+        for allocation in payment.allocations:
+            rows.append({
+                'date': when,
+                'local_date': local_time(when).date(),
+                'reference': payment.reference,
+                'bank_reference': payment.bank_reference or '',
+                'amount_mxn': allocation.amount_mxn,
+                'invoice_key': allocation.invoice_key,
+                'account': allocation.account,
+                'state': payment.state,
+                'paid': payment.state in PAID_STATES,
+            })
+    # Two stable sorts: invoices in order within a payment, payments newest first.
+    rows.sort(key=lambda row: row['invoice_key'])
+    rows.sort(key=lambda row: (row['date'], _reference_order(row['reference'])), reverse=True)
+    return rows
+
+
+def _page_number(params, pages):
+    try:
+        number = int(params.get(PAGE_PARAM, '1'))
+    except (TypeError, ValueError):
+        number = 1
+    return min(max(number, 1), pages)
+
+
+def _render_refusal(context, request, filters, errors):
+    """The page with the filters' messages, status 400, and no rows."""
+    values = _page_values(context, request, filters, errors, [], 1, 1)
+    response = render_to_response(TEMPLATE, values, request=request)
+    response.status = 400
+    return response
+
+
+def _page_values(context, request, filters, errors, rows, number, pages):
+    def url(**extra):
+        return request.resource_url(context, VIEW_NAME, query=filters.query(**extra))
+
+    return page(
+        context, request, VIEW_NAME, _('Historial de pagos'),
+        filters=filters, errors=errors, rows=rows,
+        page_number=number, pages=pages,
+        previous_url=url(pagina=number - 1) if number > 1 else None,
+        next_url=url(pagina=number + 1) if number < pages else None,
+        csv_url=request.resource_url(context, CSV_NAME, query=filters.query()),
+        form_url=request.resource_url(context, VIEW_NAME),
+        account_param=ACCOUNT_PARAM, month_param=MONTH_PARAM,
+        state_labels=STATE_LABELS,
+    )
+
+
+@view_config(context=Customer, name=VIEW_NAME, permission='view', request_method='GET')
 def history_page(context, request):
-    return page(context, request, 'historial-de-pagos', _('Historial de pagos'))
+    filters, errors = read_filters(context, request.GET)
+    if errors:
+        return _render_refusal(context, request, filters, errors)
+    rows = [row for row in history_rows(context) if filters.keeps(row)]
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    number = _page_number(request.GET, pages)
+    values = _page_values(context, request, filters, errors,
+                          rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE], number, pages)
+    values['row_count'] = len(rows)
+    values['total_paid'] = sum((row['amount_mxn'] for row in rows if row['paid']), ZERO)
+    values['has_unpaid'] = any(not row['paid'] for row in rows)
+    return render_to_response(TEMPLATE, values, request=request)
+
+
+def csv_filename(customer, filters):
+    return f'historial-pagos-{customer.rfc}-{filters.month or "todo"}.csv'
+
+
+def attachment(filename):
+    """A Content-Disposition for ``filename``; RFCs may hold Ñ, so add RFC 5987's form."""
+    ascii_name = filename.encode('ascii', 'replace').decode('ascii').replace('?', '_')
+    ascii_name = ascii_name.replace('\\', '_').replace('"', '_')
+    if ascii_name == filename:
+        return f'attachment; filename="{filename}"'
+    return f'attachment; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(filename)}'
+
+
+@view_config(context=Customer, name=CSV_NAME, permission='view', request_method='GET')
+def history_csv(context, request):
+    """The filtered history as CSV: UTF-8 with BOM, amounts as plain decimals."""
+    filters, errors = read_filters(context, request.GET)
+    if errors:
+        return _render_refusal(context, request, filters, errors)
+    translate = request.localizer.translate
+    header = [translate(title) for title in (
+        _('Fecha de pago'), _('Referencia de pago'), _('Referencia bancaria'),
+        _('Monto (MXN)'), _('Factura pagada'), _('Cuenta'), _('Estado'))]
+    rows = (
+        [local_time(row['date']).strftime('%Y-%m-%d %H:%M:%S'), row['reference'],
+         row['bank_reference'], row['amount_mxn'], row['invoice_key'], row['account'],
+         translate(STATE_LABELS[row['state']])]
+        for row in history_rows(context) if filters.keeps(row))
+    response = Response(body=csv_bytes(header, rows), content_type='text/csv', charset='utf-8')
+    response.content_disposition = attachment(csv_filename(context, filters))
+    return response

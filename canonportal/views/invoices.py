@@ -1,12 +1,337 @@
-"""The customer's Facturas page (placeholder until its issue lands)."""
+"""FACTURAS: the customer's invoices, one invoice's page, its CFDI XML and PDF, and ZIPs.
+
+Everything is looked up under the context customer (``context.invoices``),
+never through the root's cross-customer indexes, so the ACL of the customer
+covers every object served here.
+"""
+import datetime
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections import namedtuple
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.renderers import render_to_response
+from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
+from .. import clock
+from ..formatting import MEXICO_CITY
 from ..i18n import _
-from ..resources import Customer
+from ..money import ZERO
+from ..resources import Customer, Invoice
+from ..resources.invoice import OPEN, OVERDUE, PAID
 from .customer import page
 
+PAGE_SIZE = 50
+ZIP_LIMIT = 200
+MAX_QUERY_LENGTH = 60
+LIST_TEMPLATE = 'canonportal:templates/invoices.pt'
 
-@view_config(context=Customer, name='facturas', permission='view',
-             renderer='canonportal:templates/customer_page.pt')
+#: Status filter values, in the order the select shows them, with their labels.
+STATUSES = (
+    (OPEN, _('Abierta')),
+    (OVERDUE, _('Vencida')),
+    (PAID, _('Pagada')),
+)
+STATUS_LABELS = dict(STATUSES)
+
+#: The query parameters of the list, as the filter form names them.
+FILTER_FIELDS = ('cuenta', 'estado', 'desde', 'hasta', 'buscar')
+
+Row = namedtuple('Row', 'invoice status')
+
+
+def today_in_mexico():
+    return clock.utcnow().astimezone(MEXICO_CITY).date()
+
+
+def parse_day(text):
+    """A date typed or picked: 2017-10-06 (date inputs) or 06-10-2017 / 06/10/2017."""
+    text = text.strip()
+    for pattern in ('%Y-%m-%d', '%d-%m-%Y', '%d/%m/%Y'):
+        try:
+            return datetime.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+class Filters:
+    """The list's filters read from the query string, with a message per bad field.
+
+    A bad value is reported and then ignored: the other filters still apply.
+    """
+
+    def __init__(self, customer, params):
+        self.values = {name: (params.get(name) or '').strip() for name in FILTER_FIELDS}
+        self.errors = {}
+        self.account = self.status = self.date_from = self.date_to = None
+        self.query = ''
+
+        account = self.values['cuenta']
+        if account:
+            if account in customer.accounts:
+                self.account = account
+            else:
+                self.errors['cuenta'] = _('La cuenta no existe en su RFC; elija una de la lista.')
+
+        status = self.values['estado']
+        if status:
+            if status in STATUS_LABELS:
+                self.status = status
+            else:
+                self.errors['estado'] = _('Estado no válido; elija abierta, vencida o pagada.')
+
+        for name in ('desde', 'hasta'):
+            if self.values[name]:
+                try:
+                    setattr(self, 'date_from' if name == 'desde' else 'date_to',
+                            parse_day(self.values[name]))
+                except ValueError:
+                    self.errors[name] = _('Fecha no válida; use el formato AAAA-MM-DD '
+                                          '(por ejemplo 2017-10-06).')
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            self.errors['hasta'] = _('La fecha final es anterior a la fecha inicial.')
+            self.date_to = None
+
+        query = self.values['buscar']
+        if len(query) > MAX_QUERY_LENGTH:
+            self.errors['buscar'] = _('La búsqueda es demasiado larga; escriba un folio o un UUID.')
+        else:
+            self.query = query.upper()
+
+        try:
+            self.page = max(int(params.get('pagina', '1')), 1)
+        except ValueError:
+            self.page = 1
+
+    @property
+    def active(self):
+        return any((self.account, self.status, self.date_from, self.date_to, self.query))
+
+    def query_items(self, page=None):
+        """The filter values to carry into links (page links keep the filters)."""
+        items = [(name, value) for name, value in self.values.items() if value]
+        if page and page > 1:
+            items.append(('pagina', str(page)))
+        return items
+
+    def matches(self, invoice, status):
+        if self.account and invoice.account != self.account:
+            return False
+        if self.status and status != self.status:
+            return False
+        if self.date_from and (invoice.issued is None or invoice.issued < self.date_from):
+            return False
+        if self.date_to and (invoice.issued is None or invoice.issued > self.date_to):
+            return False
+        if self.query:
+            candidates = (invoice.key.upper(), invoice.folio.upper(), (invoice.uuid or '').upper())
+            if not any(candidate.startswith(self.query) for candidate in candidates):
+                return False
+        return True
+
+
+def select_invoices(customer, filters, today):
+    """One pass over the customer's invoices: the sorted keys that match, and totals.
+
+    Only ``(issued, key)`` pairs are kept per match; the page's invoices are
+    fetched afterwards, so the response renders at most ``PAGE_SIZE`` rows.
+    """
+    matched = []
+    balances = {}
+    for key, invoice in customer.invoices.items():
+        status = invoice.status(today)
+        if not filters.matches(invoice, status):
+            continue
+        matched.append((invoice.issued or datetime.date.min, key))
+        balances[invoice.currency] = balances.get(invoice.currency, ZERO) + invoice.balance
+    matched.sort(reverse=True)  # newest first; same day: higher folio first
+    return [key for _, key in matched], balances
+
+
+def list_values(context, request, zip_error=None):
+    """What the FACTURAS template needs, for the request's filters."""
+    filters = Filters(context, request.GET)
+    today = today_in_mexico()
+    keys, balances = select_invoices(context, filters, today)
+    pages = max((len(keys) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    current = min(filters.page, pages)
+    start = (current - 1) * PAGE_SIZE
+    rows = []
+    for key in keys[start:start + PAGE_SIZE]:
+        invoice = context.invoices[key]
+        rows.append(Row(invoice, invoice.status(today)))
+
+    def page_url(number):
+        return request.resource_url(context, 'facturas', query=filters.query_items(number))
+
+    pager = {
+        'current': current,
+        'pages': pages,
+        'first': page_url(1) if current > 1 else None,
+        'previous': page_url(current - 1) if current > 1 else None,
+        'next': page_url(current + 1) if current < pages else None,
+        'last': page_url(pages) if current < pages else None,
+        'numbers': [(n, page_url(n)) for n in _window(current, pages)],
+        'label': _('Página ${current} de ${pages}', mapping={'current': current, 'pages': pages}),
+    }
+    return page(
+        context, request, 'facturas', _('Facturas'),
+        rows=rows, filters=filters, errors=filters.errors, form=filters.values,
+        statuses=STATUSES, status_labels=STATUS_LABELS,
+        total=len(keys), balances=sorted(balances.items()),
+        count_label=_('${count} facturas', mapping={'count': len(keys)}),
+        pager=pager, zip_limit=ZIP_LIMIT, zip_error=zip_error,
+        clear_url=request.resource_url(context, 'facturas'),
+    )
+
+
+def _window(current, pages, width=2):
+    """Page numbers around the current one (the pager shows first/last separately)."""
+    return range(max(current - width, 1), min(current + width, pages) + 1)
+
+
+@view_config(context=Customer, name='facturas', permission='view', request_method='GET',
+             renderer=LIST_TEMPLATE)
 def invoices_page(context, request):
-    return page(context, request, 'facturas', _('Facturas'))
+    values = list_values(context, request)
+    if values['errors']:
+        request.response.status = 400
+    return values
+
+
+# --- one invoice -------------------------------------------------------------------------
+
+def customer_of(invoice):
+    """The customer owning ``invoice`` (invoice → invoices folder → customer)."""
+    return invoice.__parent__.__parent__
+
+
+@view_config(context=Invoice, name='', permission='view', request_method='GET',
+             renderer='canonportal:templates/invoice.pt')
+def invoice_page(context, request):
+    customer = customer_of(context)
+    today = today_in_mexico()
+    status = context.status(today)
+
+    def with_payment(entries):
+        payments = customer.payments
+        return [(reference, amount,
+                 request.resource_url(payments[reference]) if reference in payments else None)
+                for reference, amount in entries]
+
+    return page(
+        customer, request, 'facturas',
+        _('Factura ${key}', mapping={'key': context.key}),
+        invoice=context, status=status, status_label=STATUS_LABELS[status],
+        applied=with_payment(context.applied), reservations=with_payment(context.reservations),
+        xml_url=request.resource_url(context, '@@xml') if context.cfdi_xml is not None else None,
+        pdf_url=request.resource_url(context, '@@pdf') if context.pdf is not None else None,
+        list_url=request.resource_url(customer, 'facturas'),
+    )
+
+
+def download_name(customer, invoice, extension):
+    """``CME930812PW3-A-6212976.xml``: RFC and serie-folio, safe as a file name."""
+    return _safe_name(f'{customer.rfc}-{invoice.key}.{extension}')
+
+
+def _safe_name(name):
+    return re.sub(r'[^A-Za-z0-9._-]', '_', name)
+
+
+def _blob_response(blob, content_type, filename):
+    if blob is None:
+        raise HTTPNotFound()
+    handle = blob.open('r')
+    response = Response(content_type=content_type, app_iter=FileIter(handle))
+    response.content_length = os.fstat(handle.fileno()).st_size
+    response.content_disposition = f'attachment; filename="{filename}"'
+    return response
+
+
+@view_config(context=Invoice, name='xml', permission='view', request_method='GET')
+def invoice_xml(context, request):
+    """The CFDI XML, always as a download: a browser never renders it inline."""
+    return _blob_response(context.cfdi_xml, 'application/xml',
+                          download_name(customer_of(context), context, 'xml'))
+
+
+@view_config(context=Invoice, name='pdf', permission='view', request_method='GET')
+def invoice_pdf(context, request):
+    return _blob_response(context.pdf, 'application/pdf',
+                          download_name(customer_of(context), context, 'pdf'))
+
+
+# --- several invoices as one ZIP -------------------------------------------------------
+
+def _refuse_zip(context, request, message):
+    values = list_values(context, request, zip_error=message)
+    response = render_to_response(LIST_TEMPLATE, values, request=request)
+    response.status = 400
+    return response
+
+
+@view_config(context=Customer, name='facturas.zip', permission='view',
+             request_method=('GET', 'POST'))
+def invoices_zip(context, request):
+    """The XML and PDF of the selected invoices (``folio`` repeated) in one ZIP.
+
+    Keys are looked up in this customer's own invoices only; unknown keys are
+    left out and listed in LEEME.txt. Changes nothing, so GET is the usual
+    method; a POST is checked for its CSRF token by the default options.
+    """
+    keys = list(dict.fromkeys(k.strip() for k in request.params.getall('folio') if k.strip()))
+    if not keys:
+        return _refuse_zip(context, request, _('Seleccione al menos una factura para descargar.'))
+    if len(keys) > ZIP_LIMIT:
+        return _refuse_zip(context, request, _(
+            'Puede descargar hasta ${limit} facturas por archivo; seleccionó ${count}.',
+            mapping={'limit': ZIP_LIMIT, 'count': len(keys)}))
+    invoices, unknown = [], []
+    for key in keys:
+        invoice = context.invoices.get(key)
+        if isinstance(invoice, Invoice):
+            invoices.append(invoice)
+        else:
+            unknown.append(key)
+    documents = [(invoice, blob, extension) for invoice in invoices
+                 for blob, extension in ((invoice.cfdi_xml, 'xml'), (invoice.pdf, 'pdf'))
+                 if blob is not None]
+    if not invoices:
+        return _refuse_zip(context, request, _(
+            'Ninguna de las facturas seleccionadas pertenece a su cuenta.'))
+    if not documents:
+        return _refuse_zip(context, request, _(
+            'Las facturas seleccionadas no tienen XML ni PDF disponibles.'))
+
+    localizer = request.localizer
+    notes = []
+    if unknown:
+        notes.append(localizer.translate(_('Facturas no encontradas en su cuenta:')))
+        notes.extend(f'  {key[:MAX_QUERY_LENGTH]}' for key in unknown)
+    missing = [(invoice.key, extension) for invoice in invoices
+               for blob, extension in ((invoice.cfdi_xml, 'XML'), (invoice.pdf, 'PDF'))
+               if blob is None]
+    if missing:
+        notes.append(localizer.translate(_('Documentos que el ERP no ha enviado:')))
+        notes.extend(f'  {key} {extension}' for key, extension in missing)
+
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    with zipfile.ZipFile(spool, 'w', compression=zipfile.ZIP_DEFLATED) as archive:
+        for invoice, blob, extension in documents:
+            name = download_name(context, invoice, extension)
+            with blob.open('r') as source, archive.open(name, 'w') as target:
+                shutil.copyfileobj(source, target)
+        if notes:
+            archive.writestr('LEEME.txt', '\r\n'.join(notes) + '\r\n')
+    size = spool.tell()
+    spool.seek(0)
+    response = Response(content_type='application/zip', app_iter=FileIter(spool))
+    response.content_length = size
+    response.content_disposition = f'attachment; filename="{_safe_name(context.rfc)}-facturas.zip"'
+    return response

@@ -1,12 +1,148 @@
-"""The customer's Estados de cuenta page (placeholder until its issue lands)."""
+"""ESTADOS DE CUENTA: the customer's statements, their PDFs, and statements for any period.
+
+Every view here reads only the context customer's own subtree: statements
+are reached by traversal under the customer, and the range statement takes
+an account only if it is one of the context customer's accounts.
+"""
+import datetime
+import os
+import re
+
+from pyramid.response import FileIter, Response
+from pyramid.traversal import find_interface
 from pyramid.view import view_config
 
+from .. import clock
+from ..formatting import local_time
 from ..i18n import _
-from ..resources import Customer
+from ..reports.statement_pdf import range_pdf, statement_pdf
+from ..resources import Customer, Statement
+from . import settings_of
 from .customer import page
 
+TEMPLATE = 'canonportal:templates/statements.pt'
 
-@view_config(context=Customer, name='estados-de-cuenta', permission='view',
-             renderer='canonportal:templates/customer_page.pt')
+#: The longest period a customer may ask a statement for.
+MAX_RANGE_YEARS = 5
+DATE_FORMATS = ('%Y-%m-%d', '%d-%m-%Y', '%d/%m/%Y')
+
+
+def pdf_response(body_or_file, filename, length=None):
+    """An application/pdf attachment called ``filename``."""
+    response = Response(content_type='application/pdf')
+    if isinstance(body_or_file, bytes):
+        response.body = body_or_file
+    else:
+        response.app_iter = FileIter(body_or_file)
+        response.content_length = length
+    response.content_disposition = f'attachment; filename="{filename}"'
+    response.cache_control = 'private, no-store'
+    return response
+
+
+def safe_name(*parts):
+    """A file name from ERP-given parts: only letters, digits, dots and dashes."""
+    text = '-'.join(str(p) for p in parts if p)
+    return re.sub(r'[^A-Za-z0-9.]+', '-', text).strip('-.') or 'estado-de-cuenta'
+
+
+def today_in_mexico():
+    return local_time(clock.utcnow()).date()
+
+
+def statement_rows(customer):
+    """The customer's statements, newest first."""
+    return sorted(customer.statements.values(),
+                  key=lambda s: (s.issued, s.statement_id), reverse=True)
+
+
+def render_options(request):
+    return {'translate': request.localizer.translate, 'locale_name': request.locale_name}
+
+
+def statements_values(context, request, form=None, errors=None):
+    today = today_in_mexico()
+    if form is None:
+        form = {'cuenta': context.accounts[0] if context.accounts else '',
+                'desde': today.replace(day=1).isoformat(), 'hasta': today.isoformat()}
+    return page(context, request, 'estados-de-cuenta', _('Estados de cuenta'),
+                statements=statement_rows(context), form=form, errors=errors or {},
+                max_day=today.isoformat())
+
+
+@view_config(context=Customer, name='estados-de-cuenta', permission='view', renderer=TEMPLATE)
 def statements_page(context, request):
-    return page(context, request, 'estados-de-cuenta', _('Estados de cuenta'))
+    return statements_values(context, request)
+
+
+@view_config(context=Statement, name='pdf', permission='view')
+def statement_download(context, request):
+    """The statement's PDF: the ERP's own when it sent one, else generated from the portal's data."""
+    customer = find_interface(context, Customer)
+    filename = safe_name('estado-de-cuenta', context.statement_id, context.account) + '.pdf'
+    if context.pdf is not None:
+        handle = context.pdf.open('r')
+        length = os.fstat(handle.fileno()).st_size
+        return pdf_response(handle, filename, length)
+    body = statement_pdf(customer, context, settings_of(request)['company_name'],
+                         clock.utcnow(), **render_options(request))
+    return pdf_response(body, filename)
+
+
+def parse_day(text):
+    text = (text or '').strip()
+    for pattern in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def years_before(day, years):
+    """The same day ``years`` earlier (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def validate_range(customer, params, today):
+    """Check the range form. Return ``(form, errors, (account, start, end))``."""
+    form = {name: (params.get(name) or '').strip() for name in ('cuenta', 'desde', 'hasta')}
+    errors = {}
+    account = form['cuenta']
+    if account not in customer.accounts:
+        errors['cuenta'] = _('Seleccione una de sus cuentas.')
+    start, end = parse_day(form['desde']), parse_day(form['hasta'])
+    if not form['desde']:
+        errors['desde'] = _('Indique la fecha inicial.')
+    elif start is None:
+        errors['desde'] = _('La fecha inicial no es válida; use el formato aaaa-mm-dd.')
+    if not form['hasta']:
+        errors['hasta'] = _('Indique la fecha final.')
+    elif end is None:
+        errors['hasta'] = _('La fecha final no es válida; use el formato aaaa-mm-dd.')
+    elif end > today:
+        errors['hasta'] = _('La fecha final no puede ser posterior a hoy.')
+    if start and end and 'hasta' not in errors:
+        if start > end:
+            errors['hasta'] = _('La fecha final debe ser igual o posterior a la fecha inicial.')
+        elif start < years_before(end, MAX_RANGE_YEARS):
+            errors['desde'] = _('El periodo no puede ser mayor a ${years} años.',
+                                mapping={'years': MAX_RANGE_YEARS})
+    return form, errors, (account, start, end)
+
+
+@view_config(context=Customer, name='estado-de-cuenta.pdf', permission='view', renderer=TEMPLATE)
+def range_statement(context, request):
+    """A statement of one of the customer's accounts for any period up to five years."""
+    form, errors, (account, start, end) = validate_range(context, request.GET, today_in_mexico())
+    if errors:
+        request.response.status_int = 400
+        return statements_values(context, request, form=form, errors=errors)
+    body = range_pdf(context, account, start, end, settings_of(request)['company_name'],
+                     clock.utcnow(), **render_options(request))
+    filename = safe_name('estado-de-cuenta', account, start.strftime('%Y%m%d'),
+                         end.strftime('%Y%m%d')) + '.pdf'
+    return pdf_response(body, filename)

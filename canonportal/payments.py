@@ -1,0 +1,262 @@
+"""The payment service: reserve invoices, settle with verified bank data, reconcile.
+
+Views and console scripts call these functions inside a transaction; the
+functions never talk to a bank themselves (the caller does, after commit) and
+never trust anything the browser sent: amounts come from
+:func:`canonportal.selection.validate_selection` over the stored invoices, and
+outcomes only from a :class:`~canonportal.gateways.BankResult` whose data were
+verified (signature or server-to-server retrieval).
+
+State machine (see :mod:`canonportal.resources.payment`)::
+
+    pending → approved | declined | cancelled | expired
+    approved → applied            (ERP import)
+    any → review                  (verified data disagree with our record)
+
+Declined, cancelled and expired release the invoices' reservations; approved
+keeps them until the ERP applies the payment.
+"""
+import dataclasses
+import datetime
+import logging
+
+from . import gateways as gw
+from .i18n import _
+from .money import ZERO
+from .resources.invoice import USD
+from .resources.payment import (
+    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, RELEASING_STATES, REVIEW,
+    Allocation, Payment,
+)
+
+log = logging.getLogger(__name__)
+
+#: Where a transition came from (recorded in the payment's history).
+SOURCE_PORTAL = 'portal'
+SOURCE_RECONCILIATION = 'reconciliation'
+SOURCE_STAFF = 'staff'
+
+_OUTCOME_STATE = {gw.APPROVED: APPROVED, gw.DECLINED: DECLINED, gw.CANCELLED: CANCELLED}
+
+
+class PaymentRefused(Exception):
+    """The selection cannot be paid as it stands; ``message`` says why (Spanish)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def customer_of(payment):
+    """The customer owning ``payment`` (payments live in ``customer.payments``)."""
+    return payment.__parent__.__parent__
+
+
+def create_payment(root, customer, bank, selection, now):
+    """Create a pending payment for a validated selection and reserve its invoices.
+
+    Runs in the caller's transaction. Everything is checked before anything is
+    written, so a refusal leaves the database untouched. Two payments racing
+    for one invoice both write that invoice: the ZODB makes the later commit
+    conflict, the request is retried, and the retry sees the reservation.
+    """
+    if not selection.ok:
+        raise PaymentRefused(_('Revise las cantidades marcadas antes de pagar.'))
+    rate = selection.rate.rate if selection.rate is not None else None
+    plan = []
+    for line in selection.chosen:
+        invoice = customer.invoices.get(line.key)
+        amount = line.amount_currency
+        if invoice is None or amount is None or amount <= ZERO:
+            raise PaymentRefused(_('La factura ${folio} ya no se puede pagar.',
+                                   mapping={'folio': line.key}))
+        if amount > invoice.left_to_pay:
+            raise PaymentRefused(_(
+                'La factura ${folio} ya tiene un pago en tránsito; solo quedan ${left} por '
+                'pagar. Actualice la página y revise las cantidades.',
+                mapping={'folio': invoice.key,
+                         'left': f'{invoice.left_to_pay} {invoice.currency}'}))
+        plan.append((invoice, line, amount))
+    if not plan:
+        raise PaymentRefused(_('Seleccione al menos una factura.'))
+
+    reference = root.next_payment_reference()
+    allocations = []
+    for invoice, line, amount in plan:
+        invoice.reserve(reference, amount)
+        allocations.append(Allocation(
+            invoice.key, invoice.account, invoice.currency, line.amount_mxn, amount,
+            rate if invoice.currency == USD else None))
+    payment = Payment(reference, customer.rfc, bank, allocations, created=now)
+    payment.history = ((now, None, PENDING, SOURCE_PORTAL, 'created'),)
+    customer.add_payment(payment)
+    root.pending_payments[reference] = payment
+    log.info('payment %s created: %s %s MXN via %s', reference, customer.rfc,
+             payment.total_mxn, bank)
+    return payment
+
+
+def record_start(payment, start_result, now):
+    """Keep what the bank's start step asked us to store (never shown to the browser)."""
+    payment.start_data = start_result.stored_dict()
+    payment.started = now
+
+
+def payment_info(payment, customer, public_url, company_name):
+    """What a gateway needs to start ``payment``; URLs from the configured public URL."""
+    base = public_url.rstrip('/')
+    return gw.PaymentInfo(
+        reference=payment.reference,
+        amount=payment.total_mxn,
+        currency='MXN',
+        description=f'{company_name} pago {payment.reference}'[:127],
+        customer_rfc=customer.rfc,
+        customer_name=customer.name,
+        customer_email=customer.email or '',
+        return_url=f'{base}/banco/{payment.bank}/retorno/{payment.reference}',
+        failure_url=f'{base}/banco/{payment.bank}/retorno/{payment.reference}',
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settlement:
+    """What :func:`settle` did: the state before and after, and whether a receipt is due."""
+
+    before: str
+    after: str
+    note: str = ''
+
+    @property
+    def changed(self):
+        return self.before != self.after
+
+    @property
+    def receipt_due(self):
+        return self.changed and self.after == APPROVED
+
+
+def settle(root, payment, result, now):
+    """Apply a bank result to ``payment``; idempotent and never backwards.
+
+    Unverified data change nothing. Verified data that disagree with our
+    record (amount, currency, reference, customer) send the payment to review
+    instead of approving it. K copies of one event make one transition.
+    """
+    before = payment.state
+    if result is None or not result.verified:
+        return Settlement(before, before, 'unverified data ignored')
+    if result.outcome not in _OUTCOME_STATE:
+        return Settlement(before, before, f'bank says {result.outcome}')
+    target = _OUTCOME_STATE[result.outcome]
+    source = result.source
+
+    problems = result.discrepancies(payment.reference, payment.total_mxn, 'MXN',
+                                    customer_reference=payment.customer_rfc)
+    if problems:
+        if before == REVIEW or (before == APPLIED):
+            return Settlement(before, before, 'already in review')
+        note = (f'verified {result.bank} data disagree on {", ".join(problems)}: '
+                f'bank {result.amount} {result.currency} ref {result.reference}, '
+                f'ours {payment.total_mxn} MXN ref {payment.reference}')
+        _move(payment, REVIEW, now, source, note, result)
+        log.warning('payment %s to review: %s', payment.reference, note)
+        return Settlement(before, REVIEW, note)
+
+    if before == PENDING:
+        _move(payment, target, now, source, result.message or '', result)
+        if target == APPROVED:
+            payment.bank_reference = result.bank_reference
+            payment.paid_at = now
+        if target in RELEASING_STATES:
+            release_reservations(payment)
+        return Settlement(before, target)
+    if before == EXPIRED and target == APPROVED:
+        note = 'approval arrived after the payment expired'
+        _move(payment, REVIEW, now, source, note, result)
+        payment.bank_reference = result.bank_reference
+        log.warning('payment %s to review: %s', payment.reference, note)
+        return Settlement(before, REVIEW, note)
+    if before in (DECLINED, CANCELLED) and target == APPROVED:
+        note = f'approval arrived after the payment was {before}'
+        _move(payment, REVIEW, now, source, note, result)
+        payment.bank_reference = result.bank_reference
+        log.warning('payment %s to review: %s', payment.reference, note)
+        return Settlement(before, REVIEW, note)
+    if before != target:
+        # e.g. a late "declined" for an approved payment: never go backwards.
+        log.info('payment %s: ignored %s from %s while %s', payment.reference, target,
+                 source, before)
+    return Settlement(before, before, 'duplicate or out of order')
+
+
+def _move(payment, state, now, source, note, result=None):
+    payment.transition(state, now, source, note)
+    if result is not None:
+        payment.bank_data = result.bank_data()
+        payment.events = payment.events + (result.event_id,)
+    if state != PENDING:
+        root = _root_of(payment)
+        if root is not None and payment.reference in root.pending_payments:
+            del root.pending_payments[payment.reference]
+
+
+def _root_of(payment):
+    node = payment
+    while getattr(node, '__parent__', None) is not None:
+        node = node.__parent__
+    return node if hasattr(node, 'pending_payments') else None
+
+
+def release_reservations(payment):
+    """Give the payment's reserved amounts back to its invoices."""
+    invoices = customer_of(payment).invoices
+    for allocation in payment.allocations:
+        invoice = invoices.get(allocation.invoice_key)
+        if invoice is not None:
+            invoice.release(payment.reference)
+
+
+def expire(payment, now, note='no answer from the bank in time'):
+    """Expire a payment still pending; releases its reservations."""
+    if payment.state != PENDING:
+        return Settlement(payment.state, payment.state)
+    _move(payment, EXPIRED, now, SOURCE_RECONCILIATION, note)
+    release_reservations(payment)
+    return Settlement(PENDING, EXPIRED, note)
+
+
+def cancel_unstarted(payment, now, note):
+    """Cancel a pending payment the bank never heard of (its start failed)."""
+    if payment.state != PENDING:
+        return Settlement(payment.state, payment.state)
+    _move(payment, CANCELLED, now, SOURCE_PORTAL, note)
+    release_reservations(payment)
+    return Settlement(PENDING, CANCELLED, note)
+
+
+def pending_older_than(root, now, age):
+    """Pending payments created more than ``age`` ago (a snapshot list)."""
+    limit = now - age
+    return [p for p in root.pending_payments.values() if p.created <= limit]
+
+
+def check_with_bank(root, payment, gateway, now, expire_after):
+    """Ask the bank about one pending payment, or expire it when the bank offers no query.
+
+    Returns a :class:`Settlement`. Used by ``canonportal-reconcile`` and by the
+    result page for its own payment.
+    """
+    if payment.state != PENDING:
+        return Settlement(payment.state, payment.state)
+    result = gateway.query(payment.reference, payment.start_data or {})
+    if result is not None:
+        settlement = settle(root, payment, result, now)
+        if settlement.changed or result.outcome not in (gw.PENDING, gw.UNKNOWN):
+            return settlement
+    if now - payment.created >= expire_after:
+        return expire(payment, now)
+    return Settlement(payment.state, payment.state, 'still pending')
+
+
+DEFAULT_QUERY_AFTER = datetime.timedelta(minutes=5)
+DEFAULT_EXPIRE_AFTER = datetime.timedelta(hours=2)

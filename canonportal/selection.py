@@ -1,0 +1,380 @@
+"""Choosing what to pay: the day's exchange rate, the payable invoices, and the
+server-side validation of what the browser sent.
+
+A pure service module: no Pyramid, no request. The SALDOS page ("Calcular")
+and the pay view both call :func:`validate_selection`, so the amounts a
+payment reserves are always the ones computed here from the stored invoices
+and the stored rate, never the browser's.
+
+Conversions are those of :mod:`canonportal.money` (and of ``static/saldos.js``,
+which mirrors them): USD → MXN is ``usd × rate`` truncated to the cent, as the
+ERP and the manual do; MXN → USD is ``mxn / rate`` rounded half up.
+"""
+import datetime
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from translationstring import TranslationStringFactory
+
+from . import clock
+from .formatting import MEXICO_CITY, money as format_money
+from .money import ZERO, mxn_to_usd, parse_amount, to_money, usd_to_mxn
+from .resources.invoice import MXN, USD
+
+# The same domain as canonportal.i18n, without importing Pyramid.
+_ = TranslationStringFactory('canonportal')
+
+#: Default for the setting ``canonportal.rate_max_age_days``.
+DEFAULT_RATE_MAX_AGE_DAYS = 30
+
+#: Which amount of a row the customer typed last.
+EDITED_MXN = 'mxn'
+EDITED_USD = 'usd'
+
+#: Form field names: the checkbox ``pick`` (value = invoice key) and, per key,
+#: ``mxn-<key>``, ``usd-<key>``, ``edited-<key>`` (set by the JavaScript) and
+#: ``prev-mxn-<key>`` / ``prev-usd-<key>`` (what the server last rendered, so
+#: that without JavaScript we can tell which of the two amounts was edited).
+PICK = 'pick'
+MXN_PREFIX = 'mxn-'
+USD_PREFIX = 'usd-'
+EDITED_PREFIX = 'edited-'
+PREV_MXN_PREFIX = 'prev-mxn-'
+PREV_USD_PREFIX = 'prev-usd-'
+
+#: At most this many invoices in one selection (a bound on the work per request).
+MAX_ENTRIES = 10000
+
+#: Digits with optional thousands commas and a decimal point (ASCII only).
+_AMOUNT_RE = re.compile(r'(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+')
+
+# Messages shown next to a field.
+MSG_POSITIVE = _('Escriba una cantidad mayor que cero.')
+MSG_DECIMALS = _('Use a lo más 2 decimales.')
+MSG_NOT_NUMBER = _('Escriba una cantidad válida, por ejemplo 1234.56.')
+MSG_UNKNOWN = _('Esta factura no existe o ya no tiene saldo por pagar.')
+MSG_TOO_SMALL_USD = _('La cantidad es menor que un centavo de dólar al tipo de cambio del día.')
+MSG_NO_RATE = _('No hay un tipo de cambio registrado: las facturas en USD no se pueden pagar por ahora.')
+
+
+def mexico_today(now=None):
+    """Today's date in Mexico City (the day whose exchange rate applies)."""
+    now = now or clock.utcnow()
+    return now.astimezone(MEXICO_CITY).date()
+
+
+@dataclass(frozen=True)
+class DayRate:
+    """The USD→MXN rate that applies today, or why there is none.
+
+    ``day`` and ``rate`` are those of the newest stored rate (even a stale one,
+    so the page can say how old it is); ``usable`` says whether USD invoices
+    may be selected with it, and ``reason`` why not.
+    """
+
+    today: datetime.date
+    day: datetime.date = None
+    rate: Decimal = None
+    usable: bool = False
+    reason: str = None
+
+    @classmethod
+    def fixed(cls, rate, day=None):
+        """A usable rate, for callers (and tests) that already have one."""
+        day = day or mexico_today()
+        return cls(today=day, day=day, rate=Decimal(rate), usable=True)
+
+
+def day_rate(rates, max_age_days=DEFAULT_RATE_MAX_AGE_DAYS, today=None):
+    """The rate for ``today`` (Mexico City) from the stored series ``rates``.
+
+    ``rates`` is the root's ``ExchangeRates``. The newest rate on or before
+    today is used if it is at most ``max_age_days`` old.
+    """
+    today = today or mexico_today()
+    found = rates.latest_on_or_before(today)
+    if found is None:
+        return DayRate(today=today, reason=MSG_NO_RATE)
+    day, rate = found
+    age = (today - day).days
+    if age > int(max_age_days):
+        reason = _('El último tipo de cambio registrado es del ${day} (hace ${age} días, más de '
+                   '${max} permitidos): las facturas en USD no se pueden pagar por ahora.',
+                   mapping={'day': day.strftime('%d-%m-%Y'), 'age': str(age),
+                            'max': str(int(max_age_days))})
+        return DayRate(today=today, day=day, rate=rate, usable=False, reason=reason)
+    return DayRate(today=today, day=day, rate=rate, usable=True)
+
+
+def _as_day_rate(rate):
+    if isinstance(rate, DayRate):
+        return rate
+    if rate is None:
+        return DayRate(today=mexico_today(), reason=MSG_NO_RATE)
+    return DayRate.fixed(rate)
+
+
+def _sort_key(invoice):
+    folio = invoice.folio
+    return (invoice.due or datetime.date.max,
+            (len(folio), folio) if folio.isdigit() else (0, folio),
+            invoice.key)
+
+
+def payable_invoices(customer):
+    """The customer's invoices with something left to pay (balance − in transit > 0),
+    sorted by due date, then folio."""
+    found = [inv for inv in customer.invoices.values() if inv.left_to_pay > ZERO]
+    found.sort(key=_sort_key)
+    return found
+
+
+def is_selectable(invoice, rate):
+    """Whether ``invoice`` may be selected with ``rate`` (a :class:`DayRate`)."""
+    return invoice.left_to_pay > ZERO and (invoice.currency == MXN or _as_day_rate(rate).usable)
+
+
+def left_amounts(invoice, rate):
+    """``(left in MXN, left in USD or None)`` of an invoice at the day's rate.
+
+    For a USD invoice without a usable rate the MXN amount is None.
+    """
+    rate = _as_day_rate(rate)
+    left = invoice.left_to_pay
+    if invoice.currency == MXN:
+        return left, None
+    if not rate.usable:
+        return None, left
+    return usd_to_mxn(left, rate.rate), left
+
+
+@dataclass
+class Entry:
+    """What the browser sent for one invoice."""
+
+    key: str
+    ticked: bool = False
+    mxn: str = ''
+    usd: str = ''
+    edited: str = ''   # EDITED_MXN, EDITED_USD or '' (unknown)
+
+
+@dataclass
+class Line:
+    """One invoice of a selection, with the amounts computed by the server.
+
+    ``mxn_text`` / ``usd_text`` are what to show in the fields: the computed
+    amounts when valid, what the customer typed otherwise. ``errors`` maps a
+    field (``'mxn'``, ``'usd'`` or ``'invoice'``) to a message.
+    """
+
+    key: str
+    invoice: object = None
+    ticked: bool = False
+    amount_mxn: Decimal = None
+    amount_usd: Decimal = None
+    mxn_text: str = ''
+    usd_text: str = ''
+    edited: str = ''
+    errors: dict = field(default_factory=dict)
+
+    @property
+    def valid(self):
+        return self.ticked and not self.errors and self.amount_mxn is not None
+
+    @property
+    def currency(self):
+        return self.invoice.currency if self.invoice is not None else None
+
+    @property
+    def amount_currency(self):
+        """The amount in the invoice's own currency (what its reservation takes)."""
+        return self.amount_usd if self.currency == USD else self.amount_mxn
+
+
+@dataclass
+class Selection:
+    """The outcome of :func:`validate_selection`."""
+
+    rate: DayRate
+    lines: dict   # invoice key -> Line (ticked rows only, in the order received)
+    errors: list = field(default_factory=list)   # messages not tied to a row
+
+    @property
+    def chosen(self):
+        """The valid lines: what a payment would take."""
+        return [line for line in self.lines.values() if line.valid]
+
+    @property
+    def total_mxn(self):
+        return sum((line.amount_mxn for line in self.chosen), ZERO)
+
+    @property
+    def has_errors(self):
+        return bool(self.errors) or any(line.errors for line in self.lines.values())
+
+    @property
+    def ok(self):
+        """Valid and not empty: ready to be paid."""
+        return not self.has_errors and bool(self.chosen)
+
+    def line_errors(self):
+        return [line for line in self.lines.values() if line.errors]
+
+
+def _parse(text):
+    """``(Decimal, None)`` or ``(None, message)`` for an amount typed by a person:
+    ``1234.5``, ``1,234.50``, ``$1,234.50``; trailing zeros after 2 decimals are fine."""
+    body = re.sub(r'\s+', '', text or '')
+    if len(body) > 32:
+        return None, MSG_NOT_NUMBER
+    negative = body.startswith('-')
+    body = body.lstrip('-')
+    if body.startswith('$'):
+        body = body[1:]
+        negative = negative or body.startswith('-')
+        body = body.lstrip('-')
+    if not _AMOUNT_RE.fullmatch(body):
+        return None, MSG_NOT_NUMBER
+    if '.' in body:
+        body = body.rstrip('0').rstrip('.') or '0'
+    try:
+        value = parse_amount(body)
+    except ValueError as problem:
+        return None, MSG_DECIMALS if 'decimals' in str(problem) else MSG_NOT_NUMBER
+    if negative or value <= 0:
+        return None, MSG_POSITIVE
+    return value, None
+
+
+def _over_message(limit, currency):
+    return _('La cantidad excede lo que queda por pagar de esta factura (${amount}).',
+             mapping={'amount': format_money(limit, currency)})
+
+
+def _plain(value):
+    return '' if value is None else f'{value:.2f}'
+
+
+def validate_line(invoice, rate, entry):
+    """Validate one ticked entry against ``invoice`` (which may be None)."""
+    rate = _as_day_rate(rate)
+    line = Line(key=entry.key, invoice=invoice, ticked=True, mxn_text=(entry.mxn or '').strip(),
+                usd_text=(entry.usd or '').strip(), edited=entry.edited)
+    if invoice is None or invoice.left_to_pay <= ZERO:
+        line.errors['invoice'] = MSG_UNKNOWN
+        return line
+    left = invoice.left_to_pay
+    if invoice.currency == MXN:
+        line.usd_text = ''
+        if not line.mxn_text:
+            mxn = left
+        else:
+            mxn, problem = _parse(line.mxn_text)
+            if problem:
+                line.errors['mxn'] = problem
+                return line
+            if mxn > left:
+                line.errors['mxn'] = _over_message(left, MXN)
+                return line
+        line.amount_mxn = to_money(mxn)
+        line.mxn_text = _plain(line.amount_mxn)
+        return line
+
+    # A USD invoice: paid in MXN at the day's stored rate.
+    if not rate.usable:
+        line.errors['mxn'] = rate.reason
+        return line
+    source = entry.edited
+    if source not in (EDITED_MXN, EDITED_USD):
+        source = EDITED_MXN if line.mxn_text or not line.usd_text else EDITED_USD
+    if source == EDITED_MXN and not line.mxn_text or source == EDITED_USD and not line.usd_text:
+        usd = left
+        mxn = usd_to_mxn(usd, rate.rate)
+    elif source == EDITED_USD:
+        usd, problem = _parse(line.usd_text)
+        if problem:
+            line.errors['usd'] = problem
+            return line
+        if usd > left:
+            line.errors['usd'] = _over_message(left, USD)
+            return line
+        mxn = usd_to_mxn(usd, rate.rate)
+    else:
+        mxn, problem = _parse(line.mxn_text)
+        if problem:
+            line.errors['mxn'] = problem
+            return line
+        limit = usd_to_mxn(left, rate.rate)
+        if mxn > limit:
+            line.errors['mxn'] = _over_message(limit, MXN)
+            return line
+        usd = mxn_to_usd(mxn, rate.rate)
+        if usd <= ZERO:
+            line.errors['mxn'] = MSG_TOO_SMALL_USD
+            return line
+    line.amount_mxn, line.amount_usd = to_money(mxn), to_money(usd)
+    line.mxn_text, line.usd_text = _plain(line.amount_mxn), _plain(line.amount_usd)
+    return line
+
+
+def validate_selection(customer, rate, entries):
+    """Validate what the browser sent against the customer's stored invoices.
+
+    ``rate`` is the :class:`DayRate` from :func:`day_rate` (a Decimal is taken
+    as a usable rate); ``entries`` are :class:`Entry` objects (or a mapping
+    key → Entry). Unticked entries are ignored. Nothing is written.
+    """
+    rate = _as_day_rate(rate)
+    if isinstance(entries, dict):
+        entries = entries.values()
+    lines, errors = {}, []
+    for entry in entries:
+        if not entry.ticked or entry.key in lines:
+            continue
+        if len(lines) >= MAX_ENTRIES:
+            errors.append(_('Seleccione a lo más ${max} facturas por pago.',
+                            mapping={'max': str(MAX_ENTRIES)}))
+            break
+        invoice = customer.invoices.get(entry.key) if _valid_key(entry.key) else None
+        lines[entry.key] = validate_line(invoice, rate, entry)
+    return Selection(rate=rate, lines=lines, errors=errors)
+
+
+def _valid_key(key):
+    return isinstance(key, str) and 0 < len(key) <= 100
+
+
+def entries_from_form(params):
+    """Read :class:`Entry` objects from a form (a WebOb MultiDict or any mapping
+    with ``getall``/``items``): the ticked keys and their amounts.
+
+    Without JavaScript nobody tells us which amount was edited, so it is the one
+    that differs from what the server last rendered (``prev-…``); MXN wins a tie.
+    """
+    getall = getattr(params, 'getall', None)
+    picked = getall(PICK) if getall else params.get(PICK, [])
+    if isinstance(picked, str):
+        picked = [picked]
+    entries = {}
+    for key in picked:
+        if key in entries:
+            continue
+        mxn = params.get(MXN_PREFIX + key, '') or ''
+        usd = params.get(USD_PREFIX + key, '') or ''
+        edited = params.get(EDITED_PREFIX + key, '')
+        if edited not in (EDITED_MXN, EDITED_USD):
+            prev_mxn = params.get(PREV_MXN_PREFIX + key)
+            prev_usd = params.get(PREV_USD_PREFIX + key)
+            if prev_usd is not None and usd.strip() != prev_usd.strip() and (
+                    prev_mxn is None or mxn.strip() == prev_mxn.strip()):
+                edited = EDITED_USD
+            elif mxn.strip():
+                edited = EDITED_MXN
+            else:
+                edited = EDITED_USD if usd.strip() else ''
+        entries[key] = Entry(key=key, ticked=True, mxn=mxn, usd=usd, edited=edited)
+        if len(entries) > MAX_ENTRIES:
+            break
+    return list(entries.values())

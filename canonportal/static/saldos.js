@@ -1,0 +1,214 @@
+/* SALDOS: live amounts and total while choosing the invoices to pay.
+ *
+ * Progressive enhancement of a form that works without JavaScript ("Calcular"
+ * asks the server). The arithmetic mirrors canonportal.money exactly: money as
+ * integer cents (BigInt), the rate in ten-thousandths, so the total shown here
+ * is the one the server computes.
+ *   USD -> MXN: usd * rate truncated to the cent (as the ERP and the manual do)
+ *   MXN -> USD: mxn / rate rounded half up to the cent
+ * The server re-validates everything; nothing here is trusted.
+ */
+(function () {
+  'use strict';
+
+  var form = document.getElementById('saldos-form');
+  if (!form || typeof BigInt === 'undefined') {
+    return;
+  }
+  var output = document.getElementById('saldos-total');
+  var AMOUNT = /^(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?$|^\.[0-9]+$/;
+
+  /* "1,234.5" -> 123450n; null when empty, negative, malformed or > 2 decimals. */
+  function parseCents(text) {
+    var body = (text || '').replace(/\s+/g, '');
+    if (body.charAt(0) === '$') {
+      body = body.slice(1);
+    }
+    if (!body || body.length > 32 || !AMOUNT.test(body)) {
+      return null;
+    }
+    body = body.replace(/,/g, '');
+    var parts = body.split('.');
+    var whole = parts[0] || '0';
+    var fraction = (parts[1] || '').replace(/0+$/, '');
+    if (fraction.length > 2) {
+      return null;
+    }
+    while (fraction.length < 2) {
+      fraction += '0';
+    }
+    return BigInt(whole) * 100n + BigInt(fraction);
+  }
+
+  /* "18.8869" -> 188869n (ten-thousandths); null if absent. */
+  function parseRate(text) {
+    if (!text || !/^[0-9]+(\.[0-9]{1,4})?$/.test(text)) {
+      return null;
+    }
+    var parts = text.split('.');
+    var fraction = (parts[1] || '');
+    while (fraction.length < 4) {
+      fraction += '0';
+    }
+    return BigInt(parts[0]) * 10000n + BigInt(fraction);
+  }
+
+  var rate = parseRate(form.getAttribute('data-rate'));
+
+  function usdToMxn(usdCents) {
+    /* cents × ten-thousandths, back to cents: truncated (BigInt division of positives) */
+    return (usdCents * rate) / 10000n;
+  }
+
+  function mxnToUsd(mxnCents) {
+    /* round(mxn / rate) in cents = floor((2 * mxn * 10000 + rate) / (2 * rate)) */
+    return (2n * mxnCents * 10000n + rate) / (2n * rate);
+  }
+
+  function plain(cents) {
+    var text = cents.toString();
+    while (text.length < 3) {
+      text = '0' + text;
+    }
+    return text.slice(0, -2) + '.' + text.slice(-2);
+  }
+
+  function money(cents) {
+    var text = plain(cents);
+    var whole = text.slice(0, -3);
+    var grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    return '$' + grouped + text.slice(-3) + ' MXN';
+  }
+
+  function rowParts(row) {
+    return {
+      row: row,
+      box: row.querySelector('input[type=checkbox]'),
+      mxn: row.querySelector('input.mxn'),
+      usd: row.querySelector('input.usd'),
+      edited: row.querySelector('input.edited'),
+      leftMxn: parseCents(row.getAttribute('data-left-mxn')),
+      leftUsd: parseCents(row.getAttribute('data-left-usd'))
+    };
+  }
+
+  var rows = Array.prototype.map.call(form.querySelectorAll('tr.invoice-row'), rowParts);
+  var offPage = parseCents(form.getAttribute('data-offpage-total')) || 0n;
+
+  /* The MXN amount a ticked row contributes, exactly as the server computes it
+   * (canonportal.selection.validate_line); a row the server would refuse adds 0. */
+  function rowMxn(parts) {
+    if (!parts.box || !parts.box.checked) {
+      return 0n;
+    }
+    var mxnText = parts.mxn ? parts.mxn.value.trim() : '';
+    if (!parts.usd) {
+      if (!mxnText) {
+        return parts.leftMxn === null ? 0n : parts.leftMxn;
+      }
+      var amount = parseCents(mxnText);
+      return amount === null || amount <= 0n || amount > parts.leftMxn ? 0n : amount;
+    }
+    if (rate === null || parts.leftUsd === null) {
+      return 0n;
+    }
+    var usdText = parts.usd.value.trim();
+    var source = parts.edited ? parts.edited.value : '';
+    if (source !== 'mxn' && source !== 'usd') {
+      source = mxnText || !usdText ? 'mxn' : 'usd';
+    }
+    if ((source === 'mxn' && !mxnText) || (source === 'usd' && !usdText)) {
+      return usdToMxn(parts.leftUsd);
+    }
+    if (source === 'usd') {
+      var usd = parseCents(usdText);
+      return usd === null || usd <= 0n || usd > parts.leftUsd ? 0n : usdToMxn(usd);
+    }
+    var mxn = parseCents(mxnText);
+    if (mxn === null || mxn <= 0n || mxn > usdToMxn(parts.leftUsd) || mxnToUsd(mxn) <= 0n) {
+      return 0n;
+    }
+    return mxn;
+  }
+
+  function updateTotal() {
+    var total = offPage;
+    rows.forEach(function (parts) {
+      total += rowMxn(parts);
+    });
+    output.value = money(total);
+  }
+
+  function setEdited(parts, which) {
+    if (parts.edited) {
+      parts.edited.value = which;
+    }
+  }
+
+  function markSelected(parts) {
+    parts.row.classList.toggle('selected', !!(parts.box && parts.box.checked));
+  }
+
+  function onTick(parts) {
+    if (parts.box.checked) {
+      if (parts.mxn && parts.leftMxn !== null) {
+        parts.mxn.value = plain(parts.leftMxn);
+      }
+      if (parts.usd && parts.leftUsd !== null) {
+        parts.usd.value = plain(parts.leftUsd);
+      }
+    } else {
+      if (parts.mxn) {
+        parts.mxn.value = '';
+      }
+      if (parts.usd) {
+        parts.usd.value = '';
+      }
+    }
+    setEdited(parts, '');
+    markSelected(parts);
+    updateTotal();
+  }
+
+  function ensureTicked(parts, typed) {
+    if (typed && parts.box && !parts.box.checked && !parts.box.disabled) {
+      parts.box.checked = true;
+      markSelected(parts);
+    }
+  }
+
+  function onMxnInput(parts) {
+    var text = parts.mxn.value.trim();
+    ensureTicked(parts, text);
+    setEdited(parts, 'mxn');
+    if (parts.usd && rate !== null) {
+      var mxn = parseCents(text);
+      parts.usd.value = mxn === null || mxn === 0n ? '' : plain(mxnToUsd(mxn));
+    }
+    updateTotal();
+  }
+
+  function onUsdInput(parts) {
+    var text = parts.usd.value.trim();
+    ensureTicked(parts, text);
+    setEdited(parts, 'usd');
+    if (parts.mxn && rate !== null) {
+      var usd = parseCents(text);
+      parts.mxn.value = usd === null || usd === 0n ? '' : plain(usdToMxn(usd));
+    }
+    updateTotal();
+  }
+
+  rows.forEach(function (parts) {
+    if (parts.box) {
+      parts.box.addEventListener('change', function () { onTick(parts); });
+    }
+    if (parts.mxn) {
+      parts.mxn.addEventListener('input', function () { onMxnInput(parts); });
+    }
+    if (parts.usd) {
+      parts.usd.addEventListener('input', function () { onUsdInput(parts); });
+    }
+  });
+  /* The total on load is the server's; it follows the rows from the first change. */
+}());

@@ -1,0 +1,396 @@
+"""SALDOS as the manual shows it, without JavaScript: the list, "Calcular", paging, the
+bank buttons (payment not available yet) and isolation between customers."""
+import re
+import time
+from decimal import Decimal
+
+import pytest
+
+from canonportal.resources import Invoice
+from conftest import CANON, IXTAPA, Client, make_app, with_root
+
+SALDOS = f'/customers/{CANON}/saldos'
+PAGAR = f'/customers/{CANON}/pagar'
+MANUAL_THREE = ('6212976', '1233076', '1233080')
+COLUMNS = ['Factura / Fecha', 'Fecha Vencimiento', 'Importe Factura USD', 'Tipo de Cambio',
+           'Importe Factura MXN', 'Cantidad a Pagar MXN', 'Cantidad a Pagar USD',
+           'Cantidad Pendiente', 'Pago en Tránsito']
+
+
+@pytest.fixture
+def canon(client, frozen_clock):
+    """Canon Mexicana signed in, on 29 November 2026 (the demo rate's day)."""
+    return client.sign_in_active()
+
+
+def the_form(page):
+    return page.forms['saldos-form']
+
+
+def tick(form, *keys):
+    for box in form.fields['pick']:
+        if box._value in keys:
+            box.checked = True
+    return form
+
+
+def calculate(form, status=200):
+    return form.submit('accion', index=1, status=status)
+
+
+def total_of(page):
+    return page.html.find('output', id='saldos-total').get_text(strip=True)
+
+
+def row_of(page, key):
+    return page.html.find('tr', attrs={'data-key': key})
+
+
+def cells(row):
+    return [td.get_text(' ', strip=True) for td in row.find_all('td')]
+
+
+def snapshot(app):
+    """What a payment would change: counter, payments, reservations of every invoice."""
+    def read(root):
+        invoices = {}
+        for customer in root.customers.values():
+            for key, invoice in customer.invoices.items():
+                invoices[(customer.rfc, key)] = tuple(invoice.reservations)
+        return (root.payment_counter.value, len(root.payments_by_reference),
+                sum(len(c.payments) for c in root.customers.values()), invoices)
+    return with_root(app, read)
+
+
+def add_open_invoices(app, count, rfc=CANON):
+    def add(root):
+        customer = root.customers[rfc]
+        import datetime
+        for number in range(count):
+            due = datetime.date(2026, 12, 1) + datetime.timedelta(days=number // 50)
+            customer.add_invoice(Invoice(f'8{number:06d}', '005300', datetime.date(2026, 11, 1),
+                                         due, 'MXN', f'{100 + number}.25'))
+    with_root(app, add)
+
+
+# The page ---------------------------------------------------------------------------
+
+def test_columns_are_exactly_the_manuals(canon):
+    page = canon.get(SALDOS)
+    headers = [th.get_text(strip=True) for th in page.html.select('table.saldos-table thead th')]
+    assert headers == COLUMNS
+    assert 'Medios de pago en línea' in page.text and 'Listado de facturas' in page.text
+    assert page.html.select_one('div.table-wrap > table.saldos-table') is not None
+
+
+def test_bank_buttons_and_the_note_about_other_banks(canon):
+    page = canon.get(SALDOS)
+    buttons = page.html.select('button[name=bank]')
+    assert [(b['value'], b.get_text(strip=True)) for b in buttons] == [
+        ('banamex', 'Citibanamex'), ('bbva', 'BBVA Bancomer')]
+    assert all(b['formaction'].endswith('/pagar') for b in buttons)
+    assert 'tarjetas de otros bancos a través de BBVA Bancomer' in page.text
+
+
+def test_banks_come_from_the_settings(tmp_path, frozen_clock):
+    from canonportal.bootstrap import add_demo_data
+    from conftest import file_storage_uri
+    import datetime
+    app = make_app(**{'zodbconn.uri': file_storage_uri(tmp_path), 'canonportal.banks': 'bbva'})
+    with_root(app, lambda root: add_demo_data(root, today=datetime.date(2026, 11, 29)))
+    client = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'}).sign_in_active()
+    page = client.get(SALDOS)
+    assert [b['value'] for b in page.html.select('button[name=bank]')] == ['bbva']
+    fields = tick(the_form(page), '6212976').submit_fields() + [('bank', 'banamex')]
+    refused = client.post(PAGAR, fields, status=400)
+    assert 'Elija uno de los bancos' in refused.text
+
+
+def test_only_invoices_with_something_left_sorted_by_due_date(canon):
+    page = canon.get(SALDOS)
+    keys = [tr['data-key'] for tr in page.html.select('tr.invoice-row')]
+    assert keys == ['1232081', '1233074', '1233075', '1233076', '1233077', '1233080', '1233081',
+                    '6212976', '6213050']
+    assert '6212901' not in page.text and '1233001' not in page.text   # paid
+
+
+def test_rows_as_the_manual_prints_them(canon):
+    page = canon.get(SALDOS)
+    row = cells(row_of(page, '1233074'))
+    assert row[0].startswith('Pagar la factura 1233074 05-10-2017')
+    assert row[1:5] == ['04-11-2017', '$160.71 USD', '$18.8869 MXN', '$3,035.31 MXN']
+    assert row[7] == '$3,035.31 MXN'          # Cantidad Pendiente: the balance in MXN
+    assert row[8] == '$1.00 USD'              # Pago en Tránsito, in the invoice's currency
+    mxn_row = row_of(page, '6212976')
+    assert cells(mxn_row)[1:5] == ['05-11-2017', '', '', '$27,794.52 MXN']
+    assert mxn_row.find('input', attrs={'name': 'usd-6212976'}) is None   # no USD for MXN
+    assert row_of(page, '1233074').find('input', attrs={'name': 'usd-1233074'}) is not None
+    # What the JavaScript fills in when ticked, from the server.
+    tr = row_of(page, '1233074')
+    assert (tr['data-left-mxn'], tr['data-left-usd']) == ('3016.42', '159.71')
+    assert page.html.find('form', id='saldos-form')['data-rate'] == '18.8869'
+    assert 'Tipo de cambio del día:' in page.text and '$18.8869 MXN' in page.text
+
+
+def test_overdue_invoices_stand_out_with_a_visible_badge(canon):
+    page = canon.get(SALDOS)
+    row = row_of(page, '1233080')
+    assert 'overdue' in row['class']
+    assert row.find(class_='badge').get_text(strip=True) == 'Vencida'
+
+
+def test_fields_are_labelled_and_the_total_is_a_live_output(canon):
+    page = canon.get(SALDOS)
+    html = page.html
+    for field in html.select('table.saldos-table input[type=checkbox], table.saldos-table input[type=text]'):
+        assert html.find('label', attrs={'for': field['id']}), field
+    output = html.find('output', id='saldos-total')
+    assert output['aria-live'] == 'polite' and total_of(page) == '$0.00 MXN'
+    assert html.find('label', attrs={'for': 'saldos-total'})
+    # Static JavaScript and CSS of the package; no inline script.
+    scripts = html.find_all('script')
+    assert [s.get('src', '').split('/static/')[-1] for s in scripts] == ['saldos.js']
+    assert scripts[0].has_attr('defer') and not scripts[0].get_text(strip=True)
+    assert any(link['href'].endswith('/static/saldos.css') for link in html.find_all('link'))
+    assert canon.get('/static/saldos.js').content_type in ('application/javascript', 'text/javascript')
+
+
+def test_the_form_posts_with_a_csrf_token_and_enter_means_calcular(canon):
+    page = canon.get(SALDOS)
+    form = page.html.find('form', id='saldos-form')
+    assert form['method'] == 'post' and form.find('input', attrs={'name': 'csrf_token'})['value']
+    first_button = form.find('button')
+    assert first_button['value'] == 'calcular'   # the default button is never a bank
+
+
+# "Calcular" ---------------------------------------------------------------------------
+
+def test_calcular_with_the_manuals_three_invoices(canon):
+    result = calculate(tick(the_form(canon.get(SALDOS)), *MANUAL_THREE))
+    form = the_form(result)
+    assert form['mxn-6212976'].value == '27794.52'
+    assert (form['mxn-1233076'].value, form['usd-1233076'].value) == ('3171.86', '167.94')
+    assert (form['mxn-1233080'].value, form['usd-1233080'].value) == ('5904.42', '312.62')
+    # 27,794.52 + 3,171.86 (167.94 × 18.8869 = 3,171.866, truncated) + 5,904.42.
+    assert total_of(result) == '$36,870.80 MXN'
+    assert [b.checked for b in form.fields['pick'] if b._value in MANUAL_THREE] == [True] * 3
+
+
+def test_calcular_with_partial_amounts_in_mxn_and_usd(canon):
+    form = tick(the_form(canon.get(SALDOS)), '6212976', '1233080', '1233076')
+    form['mxn-6212976'] = '1,000.50'
+    form['usd-1233080'] = '100'
+    form['mxn-1233076'] = '944.34'
+    result = calculate(form)
+    again = the_form(result)
+    assert again['mxn-6212976'].value == '1000.50'
+    assert (again['mxn-1233080'].value, again['usd-1233080'].value) == ('1888.69', '100.00')
+    assert (again['mxn-1233076'].value, again['usd-1233076'].value) == ('944.34', '50.00')
+    assert total_of(result) == '$3,833.53 MXN'
+    # Without JavaScript, changing the USD now moves the MXN (the edited field wins).
+    again['usd-1233080'] = '10'
+    third = calculate(again)
+    assert the_form(third)['mxn-1233080'].value == '188.86'
+    assert total_of(third) == '$2,133.70 MXN'
+
+
+def test_unticking_drops_the_row_even_with_amounts_left_in_it(canon):
+    result = calculate(tick(the_form(canon.get(SALDOS)), *MANUAL_THREE))
+    form = the_form(result)
+    for box in form.fields['pick']:
+        if box._value == '6212976':
+            box.checked = False
+    after = calculate(form)
+    assert total_of(after) == '$9,076.28 MXN'
+    assert the_form(after)['mxn-6212976'].value == ''
+
+
+@pytest.mark.parametrize('typed, message', [
+    ('-10', 'mayor que cero'), ('0', 'mayor que cero'), ('12.345', '2 decimales'),
+    ('doce', 'cantidad válida'), ('27794.53', 'excede lo que queda por pagar'),
+])
+def test_bad_input_gets_a_message_next_to_the_field_and_changes_nothing(canon, app, typed, message):
+    before = snapshot(app)
+    form = tick(the_form(canon.get(SALDOS)), '6212976', '1233080')
+    form['mxn-6212976'] = typed
+    result = calculate(form, status=400)
+    field = result.html.find('input', attrs={'name': 'mxn-6212976'})
+    error = result.html.find(id=field['aria-describedby'])
+    assert message in error.get_text() and field['aria-invalid'] == 'true'
+    assert error.find_parent('td') is field.find_parent('td')
+    assert the_form(result)['mxn-6212976'].value == typed       # kept to be corrected
+    assert 'Revise la selección' in result.text
+    assert total_of(result) == '$5,904.42 MXN'                  # only the valid row
+    assert snapshot(app) == before
+
+
+def test_over_what_is_left_counts_the_usd_in_transit(canon):
+    form = tick(the_form(canon.get(SALDOS)), '1233074')
+    form['usd-1233074'] = '160.71'   # the balance, but 1.00 USD is in transit
+    result = calculate(form, status=400)
+    assert '$159.71 USD' in result.html.find(id='usd-1-error').get_text()
+    form = the_form(result)
+    form['usd-1233074'] = '159.71'
+    ok = calculate(form)
+    assert total_of(ok) == '$3,016.42 MXN'
+
+
+def test_the_rate_sent_by_the_browser_is_ignored(canon):
+    form = tick(the_form(canon.get(SALDOS)), '1233080')
+    fields = form.submit_fields() + [('rate', '1.0000'), ('data-rate', '1'), ('accion', 'calcular')]
+    result = canon.post(SALDOS, fields)
+    assert total_of(result) == '$5,904.42 MXN'
+
+
+def test_unknown_and_foreign_invoice_keys_are_refused(canon, app):
+    form = the_form(canon.get(SALDOS))
+    fields = form.submit_fields() + [('pick', '7100501'), ('pick', 'nope'), ('pick', '6212901')]
+    result = canon.post(SALDOS, fields, status=400)
+    errors = result.html.find(id='saldos-errors').get_text(' ', strip=True)
+    for key in ('7100501', 'nope', '6212901'):
+        assert f'Factura {key}' in errors
+    assert 'no existe o ya no tiene saldo' in errors
+    # They are reported once, not carried on to the next request.
+    carried = [i['value'] for i in result.html.select('div.off-page input[name=pick]')]
+    assert carried == []
+
+
+def test_without_csrf_token_nothing_is_computed(canon):
+    assert canon.post(SALDOS, {'pick': '6212976'}, status=400).status_int == 400
+    assert canon.post(PAGAR, {'pick': '6212976', 'bank': 'bbva'}, status=400).status_int == 400
+
+
+def test_a_stale_rate_blocks_usd_invoices_and_says_why(canon, app):
+    def drop_todays_rate(root):
+        del root.rates.by_date['2026-11-29']
+    with_root(app, drop_todays_rate)
+    page = canon.get(SALDOS)
+    problem = page.html.find(id='rate-problem').get_text()
+    assert '06-10-2017' in problem and 'USD' in problem
+    assert row_of(page, '1233080').find('input', attrs={'name': 'pick'}).has_attr('disabled')
+    assert not row_of(page, '6212976').find('input', attrs={'name': 'pick'}).has_attr('disabled')
+    assert page.html.find('form', id='saldos-form')['data-rate'] == ''
+    # Posting a USD invoice anyway is refused with the reason.
+    fields = [('csrf_token', the_form(page)['csrf_token'].value), ('pick', '1233080'), ('pick', '6212976')]
+    result = canon.post(SALDOS, fields, status=400)
+    assert '06-10-2017' in result.html.find(id='saldos-errors').get_text()
+    assert total_of(result) == '$27,794.52 MXN'
+
+
+# The bank buttons: validation only, for now -------------------------------------------
+
+def test_pay_says_online_payment_is_not_available_and_records_nothing(canon, app):
+    before = snapshot(app)
+    form = tick(the_form(canon.get(SALDOS)), *MANUAL_THREE)
+    result = canon.post(PAGAR, form.submit_fields() + [('bank', 'bbva')])
+    notice = result.html.find(class_='notice').get_text(' ', strip=True)
+    assert 'El pago en línea todavía no está disponible' in notice
+    assert 'No se registró ningún pago' in notice and '$36,870.80 MXN' in notice
+    assert total_of(result) == '$36,870.80 MXN'
+    assert snapshot(app) == before
+
+
+def test_pay_revalidates_and_refuses_bad_or_empty_selections(canon, app):
+    before = snapshot(app)
+    page = canon.get(SALDOS)
+    empty = canon.post(PAGAR, the_form(page).submit_fields() + [('bank', 'banamex')], status=400)
+    assert 'Seleccione al menos una factura' in empty.text
+    form = tick(the_form(page), '6212976')
+    form['mxn-6212976'] = '99999999'
+    over = canon.post(PAGAR, form.submit_fields() + [('bank', 'banamex')], status=400)
+    assert 'excede lo que queda por pagar' in over.text
+    assert 'todavía no está disponible' not in over.text
+    assert snapshot(app) == before
+
+
+def test_pay_needs_post(canon):
+    assert canon.get(PAGAR, status='*').status_int in (403, 404, 405)
+
+
+# Paging -----------------------------------------------------------------------------
+
+def test_paging_keeps_the_selection_and_the_total(canon, app):
+    add_open_invoices(app, 250)
+    page = canon.get(SALDOS)
+    assert len(page.html.select('tr.invoice-row')) == 100
+    assert 'Página 1 de 3' in page.html.find('nav', class_='pager').get_text(' ', strip=True)
+    # Page 1: the manual's three, one of them partial.
+    form = tick(the_form(page), *MANUAL_THREE)
+    form['mxn-6212976'] = '1000'
+    second = form.submit('pagina', value='2')
+    assert total_of(second) == '$10,076.28 MXN'
+    assert second.html.find('form', id='saldos-form')['data-offpage-total'] == '10076.28'
+    hidden = {i['name']: i['value'] for i in second.html.select('div.off-page input')}
+    assert hidden['mxn-6212976'] == '1000.00' and hidden['usd-1233080'] == '312.62'
+    # Page 2: one more, then back to page 1: everything is still selected.
+    form = the_form(second)
+    key = second.html.select('tr.invoice-row')[0]['data-key']
+    left = second.html.select('tr.invoice-row')[0]['data-left-mxn']
+    tick(form, key)
+    first = form.submit('pagina', value='1')
+    assert total_of(first) == f'${Decimal("10076.28") + Decimal(left):,.2f} MXN'
+    assert the_form(first)['mxn-6212976'].value == '1000.00'
+    assert [b.checked for b in the_form(first).fields['pick'] if b._value in MANUAL_THREE] == [True] * 3
+    # The bank button takes every page's selection.
+    paid = canon.post(PAGAR, the_form(first).submit_fields() + [('bank', 'bbva')])
+    assert 'todavía no está disponible' in paid.text
+    assert total_of(paid) == total_of(first)
+
+
+def test_an_error_on_another_page_is_listed_with_a_way_to_reach_it(canon, app):
+    add_open_invoices(app, 250)
+    page = canon.get(SALDOS)
+    form = tick(the_form(page), '6212976')
+    form['mxn-6212976'] = 'mucho'
+    result = form.submit('pagina', value='3', status=400)
+    errors = result.html.find(id='saldos-errors')
+    assert 'Factura 6212976' in errors.get_text() and 'cantidad válida' in errors.get_text()
+    go = errors.find('button', attrs={'name': 'pagina'})
+    # 6212976 is due 05-11-2017: the page of the list that shows it.
+    back = the_form(result).submit('pagina', value=go['value'], status=400)
+    assert back.html.find('input', attrs={'name': 'mxn-6212976'})['value'] == 'mucho'
+
+
+def test_five_thousand_open_invoices_render_fast(canon, app):
+    add_open_invoices(app, 5000)
+    canon.get(SALDOS)   # warm the connection cache, as a running server would be
+    started = time.perf_counter()
+    page = canon.get(SALDOS + '?pagina=51')
+    elapsed = time.perf_counter() - started
+    assert len(page.html.select('tr.invoice-row')) == 9   # 5,009 open invoices, 100 a page
+    assert 'Página 51 de 51' in page.html.find('nav', class_='pager').get_text(' ', strip=True)
+    print(f'5,009 open invoices: page 51 in {elapsed:.3f} s')
+    assert elapsed < 2.0, elapsed
+    assert len(page.body) < 400_000
+
+
+# Isolation --------------------------------------------------------------------------
+
+def test_another_customer_cannot_see_or_post_to_canons_saldos(other_client, app, frozen_clock):
+    other = other_client.sign_in_active(rfc=IXTAPA)
+    before = snapshot(app)
+    assert other.get(SALDOS, status=403).status_int == 403
+    token = other.csrf()
+    fields = {'csrf_token': token, 'pick': '6212976', 'bank': 'bbva'}
+    assert other.post(SALDOS, fields, status=403).status_int == 403
+    assert other.post(PAGAR, fields, status=403).status_int == 403
+    # And on its own page Canon's invoices are unknown.
+    own = other.get(f'/customers/{IXTAPA}/saldos')
+    assert '6212976' not in own.text and '7100501' in own.text
+    result = other.post(f'/customers/{IXTAPA}/pagar', fields, status=400)
+    assert 'no existe o ya no tiene saldo' in result.text
+    assert snapshot(app) == before
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get(SALDOS, status=302)
+    assert response.location.endswith('/')
+    assert client.post(PAGAR, {'pick': '6212976'}, status='*').status_int in (400, 403)
+
+
+def test_amounts_in_the_page_are_escaped(canon):
+    form = tick(the_form(canon.get(SALDOS)), '6212976')
+    form['mxn-6212976'] = '<script>alert(1)</script>'
+    result = calculate(form, status=400)
+    assert '<script>alert(1)</script>' not in result.text
+    assert not re.search(r'<script>alert', result.text)

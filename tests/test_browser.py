@@ -1,0 +1,107 @@
+"""SALDOS in a real browser: ticking fills the amounts, edits follow, the total is live
+and equals what the server computes."""
+import pytest
+
+from browser_support import browser, live_portal, signed_in  # noqa: F401  (fixtures)
+from conftest import CANON
+
+pytestmark = pytest.mark.browser
+
+SALDOS = f'/customers/{CANON}/saldos'
+
+
+def tick(page, key):
+    page.check(f'input[name=pick][value="{key}"]')
+
+
+def total(page):
+    return page.locator('#saldos-total').inner_text().strip()
+
+
+def field(page, currency, key):
+    return page.locator(f'input[name="{currency}-{key}"]')
+
+
+def test_ticking_the_manual_invoices_and_editing_amounts(signed_in, live_portal):
+    page = signed_in
+    page.goto(live_portal.url(SALDOS))
+    assert page.locator('h2', has_text='Listado de facturas').is_visible()
+    assert total(page) == '$0.00 MXN'
+
+    for key in ('6212976', '1233076', '1233080'):
+        tick(page, key)
+    # What is left, at the day's stored rate 18.8869 (USD → MXN truncated to the cent):
+    # 27,794.52 + 167.94 × 18.8869 (3,171.865986 → 3,171.86) + 312.62 × 18.8869 (5,904.42).
+    assert field(page, 'mxn', '6212976').input_value() == '27794.52'
+    assert field(page, 'mxn', '1233076').input_value() == '3171.86'
+    assert field(page, 'usd', '1233076').input_value() == '167.94'
+    assert field(page, 'mxn', '1233080').input_value() == '5904.42'
+    assert field(page, 'usd', '1233080').input_value() == '312.62'
+    assert total(page) == '$36,870.80 MXN'
+
+    # A partial amount on the MXN invoice: the total follows.
+    field(page, 'mxn', '6212976').fill('1000')
+    assert total(page) == '$10,076.28 MXN'
+
+    # Editing the MXN of a USD invoice moves its USD, and the other way round.
+    field(page, 'mxn', '1233080').fill('1888.69')
+    assert field(page, 'usd', '1233080').input_value() == '100.00'
+    field(page, 'usd', '1233076').fill('10')
+    assert field(page, 'mxn', '1233076').input_value() == '188.86'   # 188.869, truncated
+    assert total(page) == '$3,077.55 MXN'   # 1,000.00 + 188.86 + 1,888.69
+
+    # Unticking clears the row and the total drops.
+    page.uncheck('input[name=pick][value="1233076"]')
+    assert field(page, 'mxn', '1233076').input_value() == ''
+    assert total(page) == '$2,888.69 MXN'
+
+    # The server agrees with the live total ("Calcular").
+    page.locator('.total-bar button', has_text='Calcular').click()
+    page.wait_for_load_state()
+    assert total(page) == '$2,888.69 MXN'
+    assert field(page, 'usd', '1233080').input_value() == '100.00'
+    assert page.locator('input[name=pick][value="6212976"]').is_checked()
+
+
+def test_phone_width_and_keyboard(browser, live_portal):  # noqa: F811
+    from browser_support import sign_in
+    context = browser.new_context(viewport={'width': 360, 'height': 740})
+    page = context.new_page()
+    try:
+        sign_in(page, live_portal)
+        page.goto(live_portal.url(SALDOS))
+        # The page itself does not scroll sideways; the wide table scrolls in its wrapper.
+        assert page.evaluate('document.documentElement.scrollWidth') <= 360
+        assert page.locator('#saldos-total').is_visible()
+        # Keyboard: focus the checkbox, tick it with Space, Enter in an amount recalculates.
+        box = page.locator('input[name=pick][value="6212976"]')
+        box.focus()
+        page.keyboard.press('Space')
+        assert box.is_checked()
+        assert page.locator('#saldos-total').inner_text().strip() == '$27,794.52 MXN'
+        amount = page.locator('input[name="mxn-6212976"]')
+        amount.fill('123.45')
+        amount.press('Enter')
+        page.wait_for_load_state()
+        assert page.url.endswith('/saldos')   # "Calcular", never a bank
+        assert page.locator('#saldos-total').inner_text().strip() == '$123.45 MXN'
+    finally:
+        context.close()
+
+
+def test_the_javascript_converts_exactly_as_the_server(signed_in, live_portal):
+    from decimal import Decimal
+
+    from canonportal.money import mxn_to_usd, usd_to_mxn
+    rate = Decimal('18.8869')
+    page = signed_in
+    page.goto(live_portal.url(SALDOS))
+    tick(page, '1233080')
+    for usd in ('0.01', '0.5', '1', '10', '52.95', '100.37', '167.94', '312.62', '312.6'):
+        field(page, 'usd', '1233080').fill(usd)
+        assert field(page, 'mxn', '1233080').input_value() == f'{usd_to_mxn(usd, rate):.2f}', usd
+    for mxn in ('0.10', '0.19', '1000', '3171.86', '3171.87', '5904.42', '1,234.5', '$99.99'):
+        field(page, 'mxn', '1233080').fill(mxn)
+        expected = mxn_to_usd(mxn.replace(',', '').replace('$', ''), rate)
+        assert field(page, 'usd', '1233080').input_value() == f'{expected:.2f}', mxn
+    assert total(page) == '$99.99 MXN'
