@@ -16,7 +16,7 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	touch $@
 
 var/Data.fs: | $(VENV)/.installed
-	mkdir -p var/mail var/blobs
+	mkdir -p var/blobs
 	$(BIN)/canonportal-init $(INI) --demo
 
 init: var/Data.fs
@@ -29,12 +29,16 @@ run: $(VENV)/.installed var/Data.fs
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
-# Re-extract the message catalog and compile the translations.
+# Re-extract the message catalog, merge it into the English catalog and compile it.
+# Then translate every new or fuzzy entry of the .po and run `make i18n` again
+# (tests/test_i18n.py fails while an entry is untranslated or the .mo is stale).
+LOCALE := canonportal/locale
 i18n: $(VENV)/.installed
-	$(BIN)/pip install -q "lingua>=4.15"
-	$(BIN)/pot-create -o canonportal/locale/canonportal.pot canonportal
-	$(BIN)/pybabel update -D canonportal -i canonportal/locale/canonportal.pot -d canonportal/locale -l en
-	$(BIN)/pybabel compile -D canonportal -d canonportal/locale
+	test -x $(BIN)/pot-create || $(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pot-create -d canonportal --package-name canonportal -o $(LOCALE)/canonportal.pot canonportal
+	$(BIN)/pybabel update -D canonportal -i $(LOCALE)/canonportal.pot -d $(LOCALE) -l en \
+		--init-missing --ignore-obsolete
+	$(BIN)/pybabel compile -D canonportal -d $(LOCALE) --statistics
 
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -9,6 +9,7 @@ def includeme(config):
     config.include('.mail')
     config.include('.i18n')
     config.include('.security')
+    config.include('.banking')
     config.include('.headers')
     config.include('.views')
     config.add_static_view('static', 'canonportal:static/', cache_max_age=3600)

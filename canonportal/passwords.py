@@ -4,6 +4,10 @@ import importlib.resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from translationstring import TranslationStringFactory
+
+# The same domain as canonportal.i18n, without importing Pyramid.
+_ = TranslationStringFactory('canonportal')
 
 MIN_LENGTH = 12
 
@@ -34,17 +38,19 @@ def common_passwords():
 
 
 def password_problem(password, forbidden=()):
-    """Return a Spanish message saying why ``password`` is refused, or None.
+    """Return a Spanish message (a translation string) saying why ``password`` is refused, or None.
 
     No composition rules: length, the common list, and the user's own
     identifiers (the RFC, the username) are what matter.
     """
     if len(password) < MIN_LENGTH:
-        return f'La contraseña debe tener al menos {MIN_LENGTH} caracteres.'
+        # The msgid states MIN_LENGTH literally (as activate.pt does), so that
+        # the message also reads well untranslated, e.g. in canonportal-adduser.
+        return _('La contraseña debe tener al menos 12 caracteres.')
     folded = password.strip().lower()
     if folded in common_passwords():
-        return 'Esa contraseña es demasiado común; elija otra.'
+        return _('Esa contraseña es demasiado común; elija otra.')
     for word in forbidden:
         if word and word.lower() in folded:
-            return 'La contraseña no puede contener su RFC ni su usuario.'
+            return _('La contraseña no puede contener su RFC ni su usuario.')
     return None

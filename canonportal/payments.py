@@ -21,6 +21,7 @@ import datetime
 import logging
 
 from . import gateways as gw
+from .formatting import money as format_money
 from .i18n import _
 from .money import ZERO
 from .resources.invoice import USD
@@ -47,6 +48,14 @@ class PaymentRefused(Exception):
         self.message = message
 
 
+def in_transit_message(invoice):
+    """Why an invoice cannot take more: other payments hold part of it in transit."""
+    return _('La factura ${folio} ya tiene un pago en tránsito; solo quedan ${left} por '
+             'pagar. Actualice la página y revise las cantidades.',
+             mapping={'folio': invoice.key,
+                      'left': format_money(invoice.left_to_pay, invoice.currency)})
+
+
 def customer_of(payment):
     """The customer owning ``payment`` (payments live in ``customer.payments``)."""
     return payment.__parent__.__parent__
@@ -71,11 +80,7 @@ def create_payment(root, customer, bank, selection, now):
             raise PaymentRefused(_('La factura ${folio} ya no se puede pagar.',
                                    mapping={'folio': line.key}))
         if amount > invoice.left_to_pay:
-            raise PaymentRefused(_(
-                'La factura ${folio} ya tiene un pago en tránsito; solo quedan ${left} por '
-                'pagar. Actualice la página y revise las cantidades.',
-                mapping={'folio': invoice.key,
-                         'left': f'{invoice.left_to_pay} {invoice.currency}'}))
+            raise PaymentRefused(in_transit_message(invoice))
         plan.append((invoice, line, amount))
     if not plan:
         raise PaymentRefused(_('Seleccione al menos una factura.'))
@@ -170,16 +175,14 @@ def settle(root, payment, result, now):
         if target in RELEASING_STATES:
             release_reservations(payment)
         return Settlement(before, target)
-    if before == EXPIRED and target == APPROVED:
-        note = 'approval arrived after the payment expired'
-        _move(payment, REVIEW, now, source, note, result)
-        payment.bank_reference = result.bank_reference
-        log.warning('payment %s to review: %s', payment.reference, note)
-        return Settlement(before, REVIEW, note)
-    if before in (DECLINED, CANCELLED) and target == APPROVED:
+    if before in RELEASING_STATES and target == APPROVED:
+        # The bank took the money after we let the invoices go: staff must look,
+        # and the invoices are held again (as far as they are still free) so the
+        # customer is not invited to pay them a second time meanwhile.
         note = f'approval arrived after the payment was {before}'
         _move(payment, REVIEW, now, source, note, result)
         payment.bank_reference = result.bank_reference
+        reserve_again(payment)
         log.warning('payment %s to review: %s', payment.reference, note)
         return Settlement(before, REVIEW, note)
     if before != target:
@@ -214,6 +217,21 @@ def release_reservations(payment):
         invoice = invoices.get(allocation.invoice_key)
         if invoice is not None:
             invoice.release(payment.reference)
+
+
+def reserve_again(payment):
+    """Reserve a released payment's allocations again, up to what each invoice has left."""
+    invoices = customer_of(payment).invoices
+    for allocation in payment.allocations:
+        invoice = invoices.get(allocation.invoice_key)
+        if invoice is None or invoice.reserved_by(payment.reference) > ZERO:
+            continue
+        amount = min(allocation.amount_currency, invoice.left_to_pay)
+        if amount > ZERO:
+            invoice.reserve(payment.reference, amount)
+        if amount < allocation.amount_currency:
+            log.warning('payment %s: invoice %s could hold only %s of %s again',
+                        payment.reference, invoice.key, amount, allocation.amount_currency)
 
 
 def expire(payment, now, note='no answer from the bank in time'):
@@ -260,3 +278,8 @@ def check_with_bank(root, payment, gateway, now, expire_after):
 
 DEFAULT_QUERY_AFTER = datetime.timedelta(minutes=5)
 DEFAULT_EXPIRE_AFTER = datetime.timedelta(hours=2)
+
+
+def minutes(value):
+    """A settings value in minutes as a timedelta."""
+    return datetime.timedelta(minutes=int(value))

@@ -123,9 +123,13 @@ def _sort_key(invoice):
 
 
 def payable_invoices(customer):
-    """The customer's invoices with something left to pay (balance − in transit > 0),
-    sorted by due date, then folio."""
-    found = [inv for inv in customer.invoices.values() if inv.left_to_pay > ZERO]
+    """The customer's invoices with a pending balance, sorted by due date, then folio.
+
+    An invoice whose whole balance is already in transit stays on the list (its
+    "Pago en Tránsito" is shown until the ERP applies the payment) but cannot be
+    selected: see :func:`is_selectable`.
+    """
+    found = [inv for inv in customer.invoices.values() if inv.balance > ZERO]
     found.sort(key=_sort_key)
     return found
 

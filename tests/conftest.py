@@ -126,7 +126,7 @@ def mailer(app):
 
 def link_in(message, path):
     """The first link to ``path`` in a mail's body."""
-    match = re.search(r'https?://\S+' + re.escape(path) + r'\?token=[\w\-]+', message.body)
+    match = re.search(r'https?://\S+' + re.escape(path) + r'/[\w\-]+', message.body)
     assert match, message.body
     return match.group(0)
 

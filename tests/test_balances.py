@@ -1,13 +1,18 @@
 """SALDOS as the manual shows it, without JavaScript: the list, "Calcular", paging, the
-bank buttons (payment not available yet) and isolation between customers."""
+bank buttons (a confirmation page first; nothing recorded before ACEPTAR) and isolation
+between customers. The paying itself is in test_payments.py."""
+import datetime
 import re
 import time
 from decimal import Decimal
 
+import httpx
 import pytest
 
+from canonportal.bootstrap import add_demo_data
 from canonportal.resources import Invoice
-from conftest import CANON, IXTAPA, Client, make_app, with_root
+from conftest import CANON, IXTAPA, Client, file_storage_uri, make_app, with_root
+from payment_support import BBVA_ACCOUNT, BBVA_SECRET, Banks, bank_settings
 
 SALDOS = f'/customers/{CANON}/saldos'
 PAGAR = f'/customers/{CANON}/pagar'
@@ -15,6 +20,16 @@ MANUAL_THREE = ('6212976', '1233076', '1233080')
 COLUMNS = ['Factura / Fecha', 'Fecha Vencimiento', 'Importe Factura USD', 'Tipo de Cambio',
            'Importe Factura MXN', 'Cantidad a Pagar MXN', 'Cantidad a Pagar USD',
            'Cantidad Pendiente', 'Pago en Tránsito']
+
+
+@pytest.fixture
+def app(tmp_path):
+    """The portal with the demo data and both banks configured (the sandboxes in process)."""
+    settings = bank_settings(httpx.WSGITransport(app=Banks().site))
+    settings['zodbconn.uri'] = file_storage_uri(tmp_path)
+    app = make_app(**settings)
+    with_root(app, lambda root: add_demo_data(root, today=datetime.date(2026, 11, 29)))
+    return app
 
 
 @pytest.fixture
@@ -65,7 +80,6 @@ def snapshot(app):
 def add_open_invoices(app, count, rfc=CANON):
     def add(root):
         customer = root.customers[rfc]
-        import datetime
         for number in range(count):
             due = datetime.date(2026, 12, 1) + datetime.timedelta(days=number // 50)
             customer.add_invoice(Invoice(f'8{number:06d}', '005300', datetime.date(2026, 11, 1),
@@ -93,10 +107,9 @@ def test_bank_buttons_and_the_note_about_other_banks(canon):
 
 
 def test_banks_come_from_the_settings(tmp_path, frozen_clock):
-    from canonportal.bootstrap import add_demo_data
-    from conftest import file_storage_uri
-    import datetime
-    app = make_app(**{'zodbconn.uri': file_storage_uri(tmp_path), 'canonportal.banks': 'bbva'})
+    app = make_app(**{'zodbconn.uri': file_storage_uri(tmp_path), 'canonportal.banks': 'bbva',
+                      'bbva.endpoint_url': 'https://bank.test/sandbox/bbva/clb/endpoint/canon',
+                      'bbva.account': BBVA_ACCOUNT, 'bbva.secret': BBVA_SECRET})
     with_root(app, lambda root: add_demo_data(root, today=datetime.date(2026, 11, 29)))
     client = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'}).sign_in_active()
     page = client.get(SALDOS)
@@ -277,16 +290,34 @@ def test_a_stale_rate_blocks_usd_invoices_and_says_why(canon, app):
     assert total_of(result) == '$27,794.52 MXN'
 
 
-# The bank buttons: validation only, for now -------------------------------------------
+# The bank buttons: a confirmation page, nothing recorded before ACEPTAR ----------------
 
-def test_pay_says_online_payment_is_not_available_and_records_nothing(canon, app):
+def confirm_total(page):
+    return page.html.find(class_='confirm-total').get_text(strip=True)
+
+
+def test_a_bank_button_asks_for_confirmation_and_records_nothing(canon, app):
     before = snapshot(app)
     form = tick(the_form(canon.get(SALDOS)), *MANUAL_THREE)
-    result = canon.post(PAGAR, form.submit_fields() + [('bank', 'bbva')])
-    notice = result.html.find(class_='notice').get_text(' ', strip=True)
-    assert 'El pago en línea todavía no está disponible' in notice
-    assert 'No se registró ningún pago' in notice and '$36,870.80 MXN' in notice
-    assert total_of(result) == '$36,870.80 MXN'
+    # A total or rate the browser might send is ignored: the server computes it.
+    fields = form.submit_fields() + [('bank', 'bbva'), ('total', '1.00'), ('rate', '1.0000')]
+    confirm = canon.post(PAGAR, fields)
+    assert confirm.status_int == 200
+    assert confirm.html.find(id='confirm-title').get_text(strip=True) == '¿Desea continuar con el pago?'
+    assert confirm_total(confirm) == '$36,870.80 MXN'
+    assert 'BBVA Bancomer' in confirm.text
+    form = confirm.forms[len(confirm.forms) - 1]
+    assert form.action.endswith('/pagar')
+    assert form['bank'].value == 'bbva' and form['csrf_token'].value
+    assert sorted(f.value for f in form.fields['pick']) == sorted(MANUAL_THREE)
+    buttons = {b.get_text(strip=True): b for b in confirm.html.select('form.confirm-actions button')}
+    assert buttons['ACEPTAR']['name'] == 'confirmado' and buttons['ACEPTAR']['value'] == '1'
+    assert buttons['CANCELAR']['formaction'].endswith('/saldos')
+    # Nothing is reserved until ACEPTAR (confirmado=1).
+    assert snapshot(app) == before
+    # CANCELAR goes back to SALDOS with the selection, still nothing recorded.
+    back = canon.post(SALDOS, form.submit_fields())
+    assert total_of(back) == '$36,870.80 MXN'
     assert snapshot(app) == before
 
 
@@ -299,7 +330,14 @@ def test_pay_revalidates_and_refuses_bad_or_empty_selections(canon, app):
     form['mxn-6212976'] = '99999999'
     over = canon.post(PAGAR, form.submit_fields() + [('bank', 'banamex')], status=400)
     assert 'excede lo que queda por pagar' in over.text
-    assert 'todavía no está disponible' not in over.text
+    assert over.html.find(class_='confirm-total') is None     # SALDOS again, not the confirmation
+    # Even with confirmado=1 a bad selection is refused before anything is written.
+    fields = form.submit_fields() + [('bank', 'banamex'), ('confirmado', '1')]
+    confirmed = canon.post(PAGAR, fields, status=400)
+    assert 'excede lo que queda por pagar' in confirmed.text
+    unknown = canon.post(PAGAR, tick(the_form(page), '6212976').submit_fields()
+                         + [('bank', 'paypal'), ('confirmado', '1')], status=400)
+    assert 'Elija uno de los bancos' in unknown.text
     assert snapshot(app) == before
 
 
@@ -332,9 +370,10 @@ def test_paging_keeps_the_selection_and_the_total(canon, app):
     assert the_form(first)['mxn-6212976'].value == '1000.00'
     assert [b.checked for b in the_form(first).fields['pick'] if b._value in MANUAL_THREE] == [True] * 3
     # The bank button takes every page's selection.
-    paid = canon.post(PAGAR, the_form(first).submit_fields() + [('bank', 'bbva')])
-    assert 'todavía no está disponible' in paid.text
-    assert total_of(paid) == total_of(first)
+    confirm = canon.post(PAGAR, the_form(first).submit_fields() + [('bank', 'bbva')])
+    assert confirm.html.find(id='confirm-title') is not None
+    assert confirm_total(confirm) == total_of(first)
+    assert len(confirm.html.select('form.confirm-actions input[name=pick]')) == 4
 
 
 def test_an_error_on_another_page_is_listed_with_a_way_to_reach_it(canon, app):

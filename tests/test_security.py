@@ -33,7 +33,11 @@ CSRF_MESSAGE = 'El formulario expiró o no es válido'
 #: Views allowed to take a POST without a CSRF token: only bank notification
 #: endpoints, which authenticate by signature. Each entry is a view key (see
 #: ``RegisteredView.key``) and must say why.
-CSRF_EXEMPT = set()
+CSRF_EXEMPT = {
+    # /banco/<bank>/retorno/<ref> and /banco/<bank>/notificacion: the banks' post-backs and
+    # webhooks, authenticated by HMAC signature or notification secret, never by the session.
+    ('PortalRoot', 'banco'),
+}
 
 #: One object of each resource type, all of them customer A's or staff's.
 #: (path, type) — a view registered for a type is requested on every sample of it.

@@ -88,10 +88,13 @@ def test_payable_invoices_have_something_left_and_are_sorted_by_due_date_then_fo
                     '1233081', '6212976', '6213050']
 
 
-def test_an_invoice_entirely_in_transit_is_not_payable(canon):
+def test_an_invoice_entirely_in_transit_is_listed_but_not_selectable(canon, rate):
     invoice = canon.invoices['1233075']
     invoice.reserve('999', invoice.left_to_pay)
-    assert '1233075' not in [inv.key for inv in sel.payable_invoices(canon)]
+    assert '1233075' in [inv.key for inv in sel.payable_invoices(canon)]
+    assert not sel.is_selectable(invoice, rate)
+    result = sel.validate_selection(canon, rate, pick('1233075'))
+    assert not result.ok
 
 
 # The manual's example and the conversions -------------------------------------

@@ -211,4 +211,43 @@
     }
   });
   /* The total on load is the server's; it follows the rows from the first change. */
+
+  /* "¿Desea continuar con el pago?": a bank button opens the dialog; ACEPTAR posts
+     the selection to the pay view with confirmado=1 (the server recomputes the total). */
+  var dialog = document.getElementById('pay-dialog');
+  function hidden(name, value) {
+    var input = form.querySelector('input[type=hidden][name="' + name + '"].from-dialog');
+    if (!input) {
+      input = document.createElement('input');
+      input.type = 'hidden';
+      input.name = name;
+      input.className = 'from-dialog';
+      form.appendChild(input);
+    }
+    input.value = value;
+  }
+  if (dialog && typeof dialog.showModal === 'function') {
+    var chosen = null;
+    Array.prototype.forEach.call(form.querySelectorAll('button.bank'), function (button) {
+      button.addEventListener('click', function (event) {
+        event.preventDefault();
+        chosen = button;
+        document.getElementById('pay-dialog-total').textContent =
+          document.getElementById('saldos-total').textContent;
+        document.getElementById('pay-dialog-bank').textContent = button.textContent;
+        dialog.showModal();
+      });
+    });
+    document.getElementById('pay-dialog-cancel').addEventListener('click', function () {
+      dialog.close();
+    });
+    document.getElementById('pay-dialog-accept').addEventListener('click', function () {
+      if (!chosen) { return; }
+      hidden('bank', chosen.value);
+      hidden('confirmado', '1');
+      form.action = chosen.getAttribute('formaction');
+      dialog.close();
+      form.submit();
+    });
+  }
 }());

@@ -14,6 +14,11 @@ EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 PUBLIC = NO_PERMISSION_REQUIRED
 
 
+def _token_of(request):
+    """The token of a mailed link (``/restablecer/<token>``) or of the form posting it."""
+    return request.params.get('token') or (request.subpath[0] if request.subpath else '')
+
+
 def _translate(request, message):
     return request.localizer.translate(message)
 
@@ -97,7 +102,7 @@ def send_email_confirmation(request, customer, email):
     tokens.revoke_all(request.root, tokens.CONFIRM_EMAIL, customer.principal_id)
     token = tokens.issue(request.root, tokens.CONFIRM_EMAIL, customer.principal_id, now, email)
     settings = settings_of(request)
-    link = f"{settings['public_url']}/confirmar-correo?token={token}"
+    link = f"{settings['public_url']}/confirmar-correo/{token}"
     body = _translate(request, _(
         'Hola,\n\nPara confirmar este correo en el Portal clientes de ${company} '
         '(RFC ${rfc}) abra este enlace:\n\n${link}\n\nEl enlace vence en 48 horas. '
@@ -110,7 +115,7 @@ def send_email_confirmation(request, customer, email):
              renderer='canonportal:templates/confirm_email.pt')
 def confirm_email(request):
     """GET shows the address and a button; only the POST confirms (no GET writes)."""
-    token = request.params.get('token', '')
+    token = _token_of(request)
     now = clock.utcnow()
     found = tokens.peek(request.root, tokens.CONFIRM_EMAIL, token, now)
     if found is None:
@@ -140,7 +145,7 @@ def recover(request):
         tokens.revoke_all(request.root, tokens.RESET_PASSWORD, user.principal_id)
         token = tokens.issue(request.root, tokens.RESET_PASSWORD, user.principal_id, now)
         settings = settings_of(request)
-        link = f"{settings['public_url']}/restablecer?token={token}"
+        link = f"{settings['public_url']}/restablecer/{token}"
         body = _translate(request, _(
             'Hola,\n\nRecibimos una solicitud para restablecer la contraseña del Portal '
             'clientes de ${company}. Para elegir una nueva abra este enlace (sirve una sola '
@@ -156,7 +161,7 @@ def recover(request):
 def reset(request):
     """Choose a new password with a mailed token; no automatic sign-in afterwards."""
     request.response.headers['Referrer-Policy'] = 'no-referrer'
-    token = request.params.get('token', '')
+    token = _token_of(request)
     now = clock.utcnow()
     found = tokens.peek(request.root, tokens.RESET_PASSWORD, token, now)
     result = {'page_title': _('Restablecer contraseña'), 'valid': found is not None,

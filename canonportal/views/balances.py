@@ -6,12 +6,12 @@ bank buttons post the same form to ``pagar``. Selected invoices that are not on
 the current page travel as hidden inputs, so the selection and its total
 survive paging, and everything is re-validated on each request.
 
-:func:`read_selection` is what the pay view of the payment issue reuses.
+:func:`read_selection` and :func:`saldos_values` are reused by the pay view
+(:mod:`canonportal.views.payments`).
 """
 from pyramid.view import view_config
 
 from .. import selection as sel
-from ..formatting import money
 from ..i18n import _
 from ..money import ZERO
 from ..resources import USD, Customer
@@ -25,10 +25,9 @@ DEFAULT_PAGE_SIZE = 100
 
 
 def configured_banks(request):
-    """``[(bank id, label)]`` from the setting ``canonportal.banks`` (default: both)."""
-    value = request.registry.settings.get('canonportal.banks', 'banamex bbva')
-    names = [name for name in value.replace(',', ' ').split() if name in KNOWN_BANKS]
-    return [(name, KNOWN_BANKS[name]) for name in names]
+    """``[(bank id, label)]`` of the banks configured in ``canonportal.banks``, in that order."""
+    return [(name, KNOWN_BANKS.get(name) or gateway.title or name)
+            for name, gateway in request.registry.gateways.items()]
 
 
 def page_size(request):
@@ -133,26 +132,3 @@ def balances_page(context, request):
     if selection.has_errors:
         request.response.status = 400
     return saldos_values(context, request, selection)
-
-
-@view_config(context=Customer, name='pagar', permission='pay', renderer=TEMPLATE,
-             request_method='POST')
-def pay(context, request):
-    """A bank button: validate the selection; online payment itself is not available yet.
-
-    Nothing is recorded: no payment, no reservation, no reference number.
-    """
-    selection = read_selection(context, request)
-    banks = dict(configured_banks(request))
-    bank = request.POST.get('bank', '')
-    if bank not in banks:
-        selection.errors.append(_('Elija uno de los bancos de la lista.'))
-    elif not selection.has_errors and not selection.chosen:
-        selection.errors.append(_('Seleccione al menos una factura para pagar.'))
-    if selection.has_errors:
-        request.response.status = 400
-        return saldos_values(context, request, selection)
-    notice = _('El pago en línea todavía no está disponible. No se registró ningún pago ni se '
-               'hizo ningún cargo; su selección de ${total} sigue en esta página.',
-               mapping={'total': money(selection.total_mxn, 'MXN', request.locale_name)})
-    return saldos_values(context, request, selection, notice=notice)

@@ -106,7 +106,8 @@ def history_rows(customer):
     """Every history row of ``customer``, newest first.
 
     A row is a dict: date (aware UTC), local_date, reference, bank_reference,
-    amount_mxn, invoice_key, account, state, paid (bool).
+    amount_mxn, invoice_key, account, state, paid (bool), payment (the Payment,
+    whose result page the reference links to).
     """
     rows = []
     for payment in customer.payments.values():
@@ -124,6 +125,7 @@ def history_rows(customer):
                 'account': allocation.account,
                 'state': payment.state,
                 'paid': payment.state in PAID_STATES,
+                'payment': payment,
             })
     # Two stable sorts: invoices in order within a payment, payments newest first.
     rows.sort(key=lambda row: row['invoice_key'])

@@ -1,0 +1,29 @@
+"""Wiring the bank gateways into the application."""
+from urllib.parse import urlsplit
+
+from .gateways import gateways_from_settings
+
+#: Settings naming each bank's pages the browser is sent to.
+_BANK_URL_SETTINGS = ('banamex.base_url', 'bbva.endpoint_url')
+
+
+def bank_origins(settings):
+    """The origins of the configured banks' pages (for CSP's form-action)."""
+    origins = []
+    for name in _BANK_URL_SETTINGS:
+        url = settings.get(name)
+        if url:
+            parts = urlsplit(url)
+            origin = f'{parts.scheme}://{parts.netloc}'
+            if origin not in origins:
+                origins.append(origin)
+    return origins
+
+
+def includeme(config):
+    settings = config.get_settings()
+    # Tests route server-to-server calls to the sandbox apps with an httpx transport.
+    config.registry.gateways = gateways_from_settings(
+        settings, transport=settings.get('canonportal.bank_transport'))
+    if 'canonportal.csp_form_action' not in settings:
+        settings['canonportal.csp_form_action'] = ' '.join(bank_origins(settings))

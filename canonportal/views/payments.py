@@ -1,0 +1,280 @@
+"""Paying: confirmation, the transactional pay view, the bank's return and
+notifications, the result page and the receipt.
+
+The pay view reserves the invoices in one transaction and commits it before
+the bank hears of the payment, so a retried request (ZODB conflict) can never
+open two bank sessions. Bank return and notification endpoints identify the
+payment by its reference, authenticate by signature or secret (never by the
+session) and are the only POST views exempt from CSRF.
+"""
+import logging
+
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+
+from .. import clock, mail, payments, receipts
+from ..gateways import GatewayError, RejectedMessage
+from ..i18n import _
+from ..money import ZERO
+from ..resources import Customer, Payment, PortalRoot
+from ..resources.payment import APPLIED, APPROVED, PENDING
+from . import settings_of
+from .balances import TEMPLATE as SALDOS_TEMPLATE
+from .balances import configured_banks, read_selection, saldos_values
+from .customer import page
+
+log = logging.getLogger(__name__)
+
+
+#: How many times the reservation transaction is tried when concurrent payments conflict.
+RESERVE_ATTEMPTS = 10
+
+
+def gateway_for(request, bank):
+    return request.registry.gateways.get(bank)
+
+
+def _minutes(request, name, default):
+    return payments.minutes(request.registry.settings.get(name, default))
+
+
+@view_config(context=Customer, name='pagar', permission='pay', request_method='POST',
+             renderer='canonportal:templates/pay_confirm.pt')
+def pay(context, request):
+    """A bank button on SALDOS: confirm, then reserve the invoices and go to the bank.
+
+    Without ``confirmado`` the customer sees "¿Desea continuar con el pago?" with
+    the total computed by the server. With it, the payment is created.
+    """
+    selection = read_selection(context, request)
+    banks = dict(configured_banks(request))
+    bank = request.POST.get('bank', '')
+    if bank not in banks or gateway_for(request, bank) is None:
+        selection.errors.append(_('Elija uno de los bancos de la lista.'))
+    elif not selection.has_errors and not selection.chosen:
+        selection.errors.append(_('Seleccione al menos una factura para pagar.'))
+    if selection.has_errors:
+        blocked = _blocked_by_transit(context, selection)
+        if blocked:
+            # Another tab or session reserved these amounts since this page was shown.
+            selection.errors.extend(blocked)
+            return _back_to_saldos(context, request, selection, status=409)
+        return _back_to_saldos(context, request, selection)
+    if request.POST.get('confirmado') != '1':
+        return page(context, request, 'saldos', _('Confirmar pago'), selection=selection,
+                    bank=bank, bank_label=banks[bank],
+                    pay_action=request.resource_url(context, 'pagar'),
+                    saldos_action=request.resource_url(context, 'saldos'))
+
+    # The reservation is committed in its own transaction before the bank hears
+    # of the payment, so no retry (of this loop or of the whole request by
+    # pyramid_retry) can ever open a second bank session. Write conflicts with
+    # concurrent payments are retried here, as often as payers may race: each
+    # round commits at least one of them, and every retry re-validates against
+    # the reservations the others committed.
+    request.tm.abort()
+    try:
+        for attempt in request.tm.attempts(RESERVE_ATTEMPTS):
+            with attempt:
+                selection = read_selection(context, request)
+                if selection.has_errors:
+                    # Changed since the confirmation page: reported below.
+                    raise payments.PaymentRefused(None)
+                payment = payments.create_payment(
+                    request.root, context, bank, selection, clock.utcnow())
+                reference = payment.reference
+    except payments.PaymentRefused as refused:
+        request.tm.begin()
+        selection = read_selection(context, request)
+        blocked = _blocked_by_transit(context, selection)
+        selection.errors.extend(blocked)
+        if refused.message is not None and not blocked:
+            selection.errors.append(refused.message)
+        return _back_to_saldos(context, request, selection, status=409 if blocked else 400)
+    request.tm.begin()
+
+    settings = settings_of(request)
+    info = payments.payment_info(payment, context, settings['public_url'],
+                                 settings['company_name'])
+    try:
+        start = gateway_for(request, bank).start(info)
+    except GatewayError as error:
+        log.warning('payment %s: bank %s did not start: %s', reference, bank, error)
+        _in_own_transaction(request, lambda: payments.cancel_unstarted(
+            request.root.payments_by_reference[reference], clock.utcnow(),
+            f'bank start failed: {error}'))
+        selection.errors.append(_(
+            'El banco no respondió. No se hizo ningún cargo y sus facturas siguen disponibles; '
+            'intente de nuevo en unos minutos.'))
+        return _back_to_saldos(context, request, selection, status=503)
+    _in_own_transaction(request, lambda: payments.record_start(
+        request.root.payments_by_reference[reference], start, clock.utcnow()))
+    if start.is_redirect:
+        return HTTPSeeOther(start.url)
+    request.override_renderer = 'canonportal:templates/bank_redirect.pt'
+    return page(context, request, 'saldos', _('Continuar al banco'), start=start,
+                bank_label=banks[bank], payment=payment)
+
+
+def _blocked_by_transit(customer, selection):
+    """Messages for selected invoices refused because payments in transit took their amount."""
+    messages = []
+    for line in selection.line_errors():
+        invoice = customer.invoices.get(line.key)
+        if invoice is not None and invoice.in_transit > ZERO:
+            messages.append(payments.in_transit_message(invoice))
+    return messages
+
+
+def _in_own_transaction(request, work):
+    """Commit ``work`` on its own, retrying conflicts here, so the request that
+    already talked to the bank is never re-run by pyramid_retry."""
+    request.tm.abort()
+    for attempt in request.tm.attempts(5):
+        with attempt:
+            work()
+    request.tm.begin()
+
+
+def _back_to_saldos(context, request, selection, status=400):
+    request.response.status = status
+    request.override_renderer = SALDOS_TEMPLATE
+    return saldos_values(context, request, selection)
+
+
+def _find_payment(request, bank, reference):
+    payment = request.root.payments_by_reference.get(reference or '')
+    if payment is None or payment.bank != bank or gateway_for(request, bank) is None:
+        return None
+    return payment
+
+
+def _settle(request, payment, result):
+    """Apply a verified result to ``payment`` and mail the receipt once, on approval."""
+    settlement = payments.settle(request.root, payment, result, clock.utcnow())
+    if settlement.receipt_due:
+        send_receipt(request, payment)
+    return settlement
+
+
+def send_receipt(request, payment):
+    """Mail the receipt to the customer's confirmed address (never an unconfirmed one)."""
+    customer = payments.customer_of(payment)
+    address = customer.email
+    if not address:
+        log.info('payment %s: no confirmed email, receipt not mailed', payment.reference)
+        return
+    settings = settings_of(request)
+    subject, body = receipts.receipt_mail(payment, customer, settings['company_name'],
+                                          settings['public_url'], request.localizer.translate,
+                                          request.locale_name)
+    mail.send(request, address, subject, body)
+
+
+@view_config(context=PortalRoot, name='banco', permission=NO_PERMISSION_REQUIRED,
+             require_csrf=False, request_method=('GET', 'POST'))
+def bank_endpoint(request):
+    """``/banco/<bank>/retorno/<reference>`` (browser return, BBVA post-back) and
+    ``/banco/<bank>/notificacion`` (server-to-server notification)."""
+    parts = request.subpath
+    if len(parts) == 3 and parts[1] == 'retorno':
+        return _bank_return(request, parts[0], parts[2])
+    if len(parts) == 2 and parts[1] == 'notificacion' and request.method == 'POST':
+        return _bank_notification(request, parts[0])
+    raise HTTPNotFound()
+
+
+def _bank_return(request, bank, reference):
+    payment = _find_payment(request, bank, reference)
+    if payment is None:
+        log.warning('bank return for unknown payment %r at %s', reference, bank)
+        raise HTTPNotFound()
+    gateway = gateway_for(request, bank)
+    params = request.POST if request.method == 'POST' else request.GET
+    try:
+        result = gateway.read_return(dict(params), payment.start_data or {})
+    except RejectedMessage:
+        # Claimed to be signed by the bank and is not (the gateway logged it):
+        # refused like a forged notification; nothing changes.
+        raise HTTPForbidden()
+    except GatewayError as error:
+        log.warning('payment %s: could not ask %s on return: %s', reference, bank, error)
+        result = None
+    if result is not None and result.reference != payment.reference:
+        log.warning('payment %s: return carried data of %r: ignored', reference, result.reference)
+        result = None
+    if result is not None:
+        _settle(request, payment, result)
+    return HTTPSeeOther(request.resource_url(payment))
+
+
+def _bank_notification(request, bank):
+    gateway = gateway_for(request, bank)
+    if gateway is None:
+        raise HTTPNotFound()
+    try:
+        result = gateway.read_notification(request.headers, request.body, dict(request.POST))
+    except RejectedMessage:
+        return Response('rejected', status=403, content_type='text/plain')
+    except GatewayError as error:
+        log.warning('notification from %s could not be verified: %s', bank, error)
+        return Response('try again', status=503, content_type='text/plain')
+    payment = _find_payment(request, bank, result.reference)
+    if payment is None:
+        log.warning('notification from %s for unknown payment %r', bank, result.reference)
+        return Response('unknown order', status=404, content_type='text/plain')
+    _settle(request, payment, result)
+    return Response('ok', content_type='text/plain')
+
+
+@view_config(context=Payment, name='', permission='view',
+             renderer='canonportal:templates/payment.pt')
+def payment_page(context, request):
+    """The result page: approved, declined, cancelled, expired, in review, or waiting."""
+    customer = payments.customer_of(context)
+    gateway = gateway_for(request, context.bank)
+    if context.state == PENDING and gateway is not None:
+        # The same check as canonportal-reconcile, for this one payment.
+        now = clock.utcnow()
+        try:
+            settlement = payments.check_with_bank(
+                request.root, context, gateway, now,
+                expire_after=_minutes(request, 'canonportal.payment_expire_minutes', 120))
+            if settlement.receipt_due:
+                send_receipt(request, context)
+        except GatewayError as error:
+            log.info('payment %s: bank query failed: %s', context.reference, error)
+    if context.state == PENDING:
+        request.response.headers['Refresh'] = '5'
+    return page(customer, request, 'historial-de-pagos', _('Resultado del pago'),
+                payment=context, bank_label=receipts.bank_name(context.bank),
+                lines=receipts.receipt_lines(context),
+                paid=context.state in (APPROVED, APPLIED))
+
+
+@view_config(context=Payment, name='recibo', permission='view',
+             renderer='canonportal:templates/receipt.pt')
+def receipt_page(context, request):
+    """A printable receipt of an approved payment."""
+    if context.state not in (APPROVED, APPLIED):
+        raise HTTPNotFound()
+    customer = payments.customer_of(context)
+    return page(customer, request, 'historial-de-pagos', _('Recibo de pago'),
+                payment=context, bank_label=receipts.bank_name(context.bank),
+                lines=receipts.receipt_lines(context))
+
+
+@view_config(context=Payment, name='recibo.pdf', permission='view')
+def receipt_pdf(context, request):
+    if context.state not in (APPROVED, APPLIED):
+        raise HTTPNotFound()
+    from ..reports.receipt_pdf import receipt_pdf as render
+    customer = payments.customer_of(context)
+    body = render(context, customer, settings_of(request)['company_name'],
+                  translate=request.localizer.translate, locale_name=request.locale_name)
+    response = Response(body=body, content_type='application/pdf')
+    response.content_disposition = (
+        f'attachment; filename="recibo-{customer.rfc}-{context.reference}.pdf"')
+    return response

@@ -1,0 +1,148 @@
+"""A portal wired to the sandbox banks in process, and a customer's browser that pays.
+
+The portal reaches the banks (session API, order retrieval) through an httpx
+WSGI transport; the sandboxes reach the portal (webhooks, BBVA server-to-server
+post-backs) the same way. Nothing is mocked: both sides speak the protocol.
+"""
+import datetime
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import webtest
+
+from canonportal.bootstrap import add_demo_data
+from canonportal.sandbox import banamex as banamex_sandbox
+from canonportal.sandbox import bbva as bbva_sandbox
+from canonportal.sandbox.common import Deliverer
+from canonportal.sandbox.mount import Mount
+from conftest import CANON, Client, file_storage_uri, make_app, with_root
+
+PORTAL = 'https://portal.example.mx'
+BANK = 'https://bank.test'
+BANAMEX_MERCHANT = 'TESTCANON01'
+BANAMEX_PASSWORD = 'test-banamex-api-password'
+BANAMEX_WEBHOOK_SECRET = 'test-banamex-webhook-secret'
+BBVA_ACCOUNT = '8001'
+BBVA_SECRET = 'test-bbva-secret'
+MANUAL_SELECTION = ('6212976', '1233076', '1233080')
+
+
+def _not_found(environ, start_response):
+    start_response('404 Not Found', [('Content-Type', 'text/plain')])
+    return [b'no such bank page']
+
+
+class Banks:
+    """Both sandbox banks on one fake site, https://bank.test/sandbox/<bank>/…"""
+
+    def __init__(self):
+        self.banamex = banamex_sandbox.make_app(
+            BANAMEX_MERCHANT, BANAMEX_PASSWORD,
+            notification_url=f'{PORTAL}/banco/banamex/notificacion',
+            notification_secret=BANAMEX_WEBHOOK_SECRET)
+        self.bbva = bbva_sandbox.make_app(BBVA_ACCOUNT, BBVA_SECRET)
+        self.site = Mount(_not_found, {'/sandbox/banamex': self.banamex, '/sandbox/bbva': self.bbva})
+        self.browser = webtest.TestApp(self.site)
+
+    def connect_to(self, portal_app):
+        """Let the sandboxes deliver notifications to ``portal_app``."""
+        transport = httpx.WSGITransport(app=portal_app)
+        self.banamex.deliverer = Deliverer(transport)
+        self.bbva.deliverer = Deliverer(transport)
+
+    def behave(self, bank, behaviour, **extra):
+        """Set a misbehaviour switch through the sandbox's own control endpoint."""
+        self.browser.post(f'/sandbox/{bank}/_control', dict(behaviour=behaviour, **extra))
+
+    def wait_for_deliveries(self):
+        for sandbox in (self.banamex, self.bbva):
+            for thread in list(getattr(sandbox.deliverer, '_threads', [])):
+                thread.join(timeout=10)
+
+
+def bank_settings(transport):
+    return {
+        'canonportal.banks': 'banamex bbva',
+        'banamex.base_url': f'{BANK}/sandbox/banamex',
+        'banamex.api_version': '73',
+        'banamex.merchant_id': BANAMEX_MERCHANT,
+        'banamex.api_password': BANAMEX_PASSWORD,
+        'banamex.notification_secret': BANAMEX_WEBHOOK_SECRET,
+        'banamex.merchant_name': 'Canon Mexicana',
+        'bbva.endpoint_url': f'{BANK}/sandbox/bbva/clb/endpoint/canon',
+        'bbva.account': BBVA_ACCOUNT,
+        'bbva.secret': BBVA_SECRET,
+        'canonportal.bank_transport': transport,
+    }
+
+
+def paying_portal(folder, banks, today=datetime.date(2026, 11, 29), **overrides):
+    """The portal with the demo data, talking to ``banks``."""
+    settings = bank_settings(httpx.WSGITransport(app=banks.site))
+    settings['zodbconn.uri'] = file_storage_uri(folder)
+    settings.update(overrides)
+    app = make_app(**settings)
+    with_root(app, lambda root: add_demo_data(root, today=today))
+    banks.connect_to(app)
+    return app
+
+
+class Payer(Client):
+    """A customer's browser: the portal is this client, the banks are ``banks.browser``."""
+
+    banks = None
+
+    def choose(self, *folios, rfc=CANON):
+        """SALDOS with the given invoices ticked (amounts left to the server)."""
+        page = self.get(f'/customers/{rfc}/saldos')
+        form = page.forms['saldos-form']
+        for field in form.fields.get('pick', []):
+            if field._value in folios:  # noqa: SLF001 - WebTest's checkbox value
+                field.checked = True
+        return form
+
+    def pay(self, bank, *folios, rfc=CANON):
+        """Tick, click the bank, ACEPTAR on the confirmation page; returns the portal's answer."""
+        form = self.choose(*folios, rfc=rfc)
+        # The bank buttons carry formaction="…/pagar", which WebTest does not follow.
+        button = form.html.find('button', attrs={'name': 'bank', 'value': bank})
+        assert button is not None, f'no button for {bank}'
+        fields = form.submit_fields() + [('bank', bank)]
+        confirm = self.post(urlsplit(button['formaction']).path, fields)
+        assert '¿Desea continuar con el pago?' in confirm.text, confirm.text[:2000]
+        return confirm.forms[len(confirm.forms) - 1].submit('confirmado')
+
+    def at_bank(self, answer, expiry='01/39', action='pay', csc='100'):
+        """Fill the sandbox bank's page with a test card; follow the bank back to the portal.
+
+        Returns the portal's response to the return (a 303 to the result page) or
+        the bank's own last page when it does not send the browser back.
+        """
+        bank = self.banks.browser
+        if answer.status_int in (302, 303):
+            page = bank.get(urlsplit(answer.location).path)
+        else:
+            form = answer.html.find('form', id='bank-form')
+            fields = {i['name']: i.get('value', '') for i in form.find_all('input')}
+            page = bank.post(urlsplit(form['action']).path, fields)
+        while page.status_int in (302, 303) and not page.location.startswith(PORTAL):
+            page = bank.get(urlsplit(page.location).path)
+        form = page.forms[0]
+        form['card_number'] = '5123450000000008'
+        form['expiry'] = expiry
+        if 'csc' in form.fields:
+            form['csc'] = csc
+        done = form.submit('action', value=action)
+        if done.status_int in (302, 303):
+            target = urlsplit(done.location)
+            assert done.location.startswith(PORTAL), done.location
+            return self.get(target.path + ('?' + target.query if target.query else ''))
+        back = done.html.find('form')
+        if back is None or not back.get('action', '').startswith(PORTAL):
+            return done
+        fields = {i['name']: i.get('value', '') for i in back.find_all('input')}
+        return self.post(urlsplit(back['action']).path, fields)
+
+
+def query_of(url):
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}

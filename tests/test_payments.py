@@ -1,0 +1,920 @@
+"""The payment flow of the manual (steps 4–7) against the sandbox banks, in process.
+
+Both sandboxes are real protocol peers (payment_support): the portal creates
+Citibanamex checkout sessions and retrieves orders through an httpx WSGI
+transport, the sandboxes post webhooks and BBVA post-backs back the same way.
+Nothing is mocked but the clock and SMTP (the transactional testing mailer: a
+mail reaches ``outbox`` only when its transaction commits).
+"""
+import hashlib
+import hmac
+import logging
+import re
+import threading
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import webtest
+from pyramid_mailer import get_mailer
+from ZODB.POSException import ConflictError
+
+from canonportal import payments
+from conftest import CANON, GOOD_PASSWORD, IXTAPA, last_form, with_root
+from payment_support import (
+    BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, MANUAL_SELECTION, Banks, Payer, paying_portal,
+)
+
+HOST = {'HTTP_HOST': 'portal.example.mx'}
+SALDOS = f'/customers/{CANON}/saldos'
+HISTORY = f'/customers/{CANON}/historial-de-pagos'
+FIRST = '229'     # the demo data's counter stands at 228
+RESULT = f'/customers/{CANON}/payments/{FIRST}'
+IN_TRANSIT_MESSAGE = 'ya tiene un pago en tránsito'
+
+
+# -- fixtures and helpers ----------------------------------------------------------------
+
+@pytest.fixture
+def banks():
+    return Banks()
+
+
+@pytest.fixture
+def portal(tmp_path, banks, frozen_clock):
+    return paying_portal(tmp_path, banks)
+
+
+@pytest.fixture
+def mailer(portal):
+    """The portal's testing mailer (not conftest's, which belongs to another app)."""
+    mailer = get_mailer(portal.registry)
+    mailer.outbox.clear()
+    return mailer
+
+
+def new_payer(portal, banks):
+    client = Payer(portal, extra_environ=dict(HOST))
+    client.banks = banks
+    return client
+
+
+def confirm_email(client, mailer):
+    """Follow the confirmation link of the activation mail (receipts go to confirmed addresses)."""
+    body = mailer.outbox[-1].body
+    link = re.search(r'https?://\S+/confirmar-correo\S*', body).group(0)
+    target = urlsplit(link)
+    page = client.get(target.path + ('?' + target.query if target.query else ''))
+    last_form(page).submit()
+
+
+@pytest.fixture
+def payer(portal, banks, mailer):
+    """Canon Mexicana, activated, with its email confirmed."""
+    client = new_payer(portal, banks)
+    client.sign_in_active()
+    confirm_email(client, mailer)
+    mailer.outbox.clear()
+    return client
+
+
+@pytest.fixture
+def bank_server(portal):
+    """What the banks' servers look like to the portal: no session, no cookies."""
+    return webtest.TestApp(portal, extra_environ=dict(HOST))
+
+
+def payment_of(app, reference=FIRST):
+    """What a payment looks like in the database: a plain dict."""
+    def read(root):
+        payment = root.payments_by_reference[reference]
+        return {'state': payment.state, 'bank_reference': payment.bank_reference,
+                'history': [(old, new, source) for _when, old, new, source, _note in payment.history],
+                'notes': [note for *_rest, note in payment.history],
+                'pending': reference in root.pending_payments}
+    return with_root(app, read)
+
+
+def state_of(app, reference=FIRST):
+    return payment_of(app, reference)['state']
+
+
+def in_transit(app, folio, rfc=CANON):
+    return with_root(app, lambda root: root.customers[rfc].invoices[folio].in_transit)
+
+
+def snapshot(app):
+    """Everything a payment could change: counter, payments, every invoice's reservations."""
+    def read(root):
+        found = {'counter': root.payment_counter.value,
+                 'pending': sorted(root.pending_payments.keys())}
+        for customer in root.customers.values():
+            for key, invoice in customer.invoices.items():
+                found[(customer.rfc, key)] = (tuple(invoice.reservations), invoice.balance)
+            for reference, payment in customer.payments.items():
+                found[(customer.rfc, 'payment', reference)] = (
+                    payment.state, len(payment.history), payment.bank_reference)
+        return found
+    return with_root(app, read)
+
+
+def receipts(mailer):
+    return [m for m in mailer.outbox if m.subject.startswith('Recibo de pago')]
+
+
+def transitions(app, reference=FIRST):
+    return [h for h in payment_of(app, reference)['history'] if h[0] is not None]
+
+
+BACKWARDS = {('approved', 'pending'), ('approved', 'declined'), ('approved', 'cancelled'),
+             ('approved', 'expired'), ('declined', 'pending'), ('cancelled', 'pending'),
+             ('declined', 'approved'), ('cancelled', 'approved'), ('expired', 'approved'),
+             ('expired', 'pending')}
+
+
+def backwards(app, reference=FIRST):
+    return [h for h in transitions(app, reference) if (h[0], h[1]) in BACKWARDS]
+
+
+def confirmation(payer, bank, amounts, rfc=CANON):
+    """SALDOS with ``amounts`` ({folio: None (all), ('mxn'|'usd', text)}) and a bank button:
+    the confirmation page."""
+    form = payer.choose(*amounts, rfc=rfc)
+    for folio, amount in amounts.items():
+        if amount is not None:
+            field, text = amount
+            form[f'{field}-{folio}'] = text
+    fields = form.submit_fields() + [('bank', bank)]
+    confirm = payer.post(f'/customers/{rfc}/pagar', fields)
+    assert confirm.html.find(id='confirm-title') is not None, confirm.text[:2000]
+    return confirm
+
+
+def accept(confirm, status='*'):
+    """ACEPTAR on a confirmation page."""
+    return confirm.forms[len(confirm.forms) - 1].submit('confirmado', status=status)
+
+
+def result_page(payer, back):
+    """The result page the bank's return sends the browser to."""
+    assert back.status_int == 303, back.status
+    assert urlsplit(back.location).path.startswith(f'/customers/{CANON}/payments/')
+    return payer.get(urlsplit(back.location).path)
+
+
+def facts(page):
+    """The result page's facts as {label: value}."""
+    dl = page.html.find('dl', class_='facts')
+    return {dt.get_text(strip=True): dt.find_next_sibling('dd').get_text(' ', strip=True)
+            for dt in dl.find_all('dt')}
+
+
+def bbva_sign(secret, *parts):
+    return hmac.new(secret.encode(), ''.join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def bbva_postback(order=FIRST, amount='36870.80', authorization='482913', response='00',
+                  reference=CANON, currency='1', secret=BBVA_SECRET, **changes):
+    """A BBVA post-back as the bank signs it (the test holds the sandbox merchant's secret)."""
+    fields = {
+        'mp_account': '8001', 'mp_order': order, 'mp_reference': reference, 'mp_amount': amount,
+        'mp_currency': currency, 'mp_response': response,
+        'mp_responsemsg': 'Transacción aprobada' if response == '00' else 'Declinada',
+        'mp_authorization': authorization,
+        'mp_signature': bbva_sign(secret, order, reference, amount, authorization),
+        'mp_pan': '512345******0008', 'mp_date': '2026-11-29 12:00:00.000', 'mp_folio': '100001',
+    }
+    fields.update(changes)
+    return fields
+
+
+def misbehave(banks, bank, *behaviours, **extra):
+    """Switch on several misbehaviours at once, through the sandbox's control endpoint."""
+    banks.browser.post(f'/sandbox/{bank}/_control', dict(behaviour=list(behaviours), **extra))
+    state = banks.browser.get(f'/sandbox/{bank}/_control', headers={'Accept': 'application/json'})
+    assert sorted(state.json['switches']['default']) == sorted(behaviours)
+
+
+def bank_answer(banks, order=FIRST):
+    """The post-back the sandbox BBVA produced for ``order`` (signed by the bank)."""
+    answers = [sale['done'] for sale in banks.bbva.sales.values()
+               if sale['done'] and sale['done']['mp_order'] == order]
+    assert len(answers) == 1
+    return dict(answers[0])
+
+
+# -- approve, decline, cancel ------------------------------------------------------------
+
+@pytest.mark.parametrize('bank, bank_reference', [
+    ('bbva', r'BBVA \d{6}'), ('banamex', r'BC-Banamex [0-9A-Za-z]{6}')])
+def test_paying_the_manuals_three_invoices_is_approved(payer, portal, banks, mailer, bank,
+                                                       bank_reference):
+    confirm = confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))
+    assert confirm.html.find(class_='confirm-total').get_text(strip=True) == '$36,870.80 MXN'
+    answer = accept(confirm)
+    # Citibanamex's successIndicator stays on the server; the browser only gets the session.
+    for session in banks.banamex.sessions.values():
+        assert session['success_indicator'] not in answer.text + str(answer.headers)
+    back = payer.at_bank(answer)
+    banks.wait_for_deliveries()
+    result = result_page(payer, back)
+    assert result.html.find('h2').get_text(strip=True) == 'Pago aprobado'
+    shown = facts(result)
+    assert shown['Referencia de pago'] == FIRST
+    assert re.fullmatch(bank_reference, shown['Referencia bancaria']), shown
+    assert shown['Monto'] == '$36,870.80 MXN'
+    assert 'Refresh' not in result.headers
+    assert state_of(portal) == 'approved'
+    # Approved keeps the reservations until the ERP applies the payment.
+    assert str(in_transit(portal, '6212976')) == '27794.52'
+    assert str(in_transit(portal, '1233076')) == '167.94'     # USD invoice: in USD
+    # HISTORIAL DE PAGOS lists it, with a link to its page.
+    history = payer.get(HISTORY)
+    rows = [tr for tr in history.html.select('table.history-table tbody tr') if FIRST in tr.text]
+    assert len(rows) == 3
+    assert shown['Referencia bancaria'] in rows[0].text
+    link = rows[0].find('a', href=True)
+    assert urlsplit(link['href']).path.rstrip('/') == RESULT
+    # One receipt mail, to the confirmed address, with the references and the invoices.
+    sent = receipts(mailer)
+    assert len(sent) == 1
+    assert sent[0].recipients == ['cme930812pw3@example.mx']
+    body = sent[0].body
+    assert FIRST in body and shown['Referencia bancaria'] in body and '$36,870.80 MXN' in body
+    assert all(folio in body for folio in MANUAL_SELECTION)
+    assert transitions(portal) == [('pending', 'approved', transitions(portal)[0][2])]
+
+
+@pytest.mark.parametrize('bank', ['bbva', 'banamex'])
+def test_partial_payments_show_under_pago_en_transito_in_the_invoices_currency(
+        payer, portal, banks, bank):
+    confirm = confirmation(payer, bank, {'6212976': ('mxn', '1000.00'),
+                                         '1233080': ('usd', '100')})
+    # 1,000.00 + 100 USD × 18.8869 = 1,888.69.
+    assert confirm.html.find(class_='confirm-total').get_text(strip=True) == '$2,888.69 MXN'
+    result = result_page(payer, payer.at_bank(accept(confirm)))
+    banks.wait_for_deliveries()
+    assert 'Pago aprobado' in result.text
+    saldos = payer.get(SALDOS)
+
+    def transit_cell(folio):
+        return saldos.html.find('tr', attrs={'data-key': folio}).find_all('td')[8].get_text(strip=True)
+    assert transit_cell('6212976') == '$1,000.00 MXN'
+    assert transit_cell('1233080') == '$100.00 USD'
+    row = saldos.html.find('tr', attrs={'data-key': '6212976'})
+    assert row['data-left-mxn'] == '26794.52'
+
+
+@pytest.mark.parametrize('bank', ['bbva', 'banamex'])
+def test_a_declined_card_releases_the_invoices(payer, portal, banks, mailer, bank):
+    back = payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))),
+                         expiry='05/39')
+    banks.wait_for_deliveries()
+    result = result_page(payer, back)
+    assert result.html.find('h2').get_text(strip=True) == 'El banco rechazó el pago'
+    assert 'No se hizo ningún cargo' in result.text
+    assert 'Referencia bancaria' not in facts(result)
+    assert state_of(portal) == 'declined'
+    assert str(in_transit(portal, '6212976')) == '0.00'
+    assert receipts(mailer) == []
+    assert result.html.find('a', href=re.compile('recibo')) is None
+    # Paid nothing: not in the history; the invoices can be paid again.
+    assert FIRST not in payer.get(HISTORY).text
+    again = confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))
+    assert accept(again).status_int in (200, 303)
+    assert state_of(portal, '230') == 'pending'
+
+
+@pytest.mark.parametrize('bank', ['bbva', 'banamex'])
+def test_cancelling_at_the_bank_releases_the_invoices(payer, portal, banks, mailer, bank):
+    back = payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))),
+                         action='cancel')
+    banks.wait_for_deliveries()
+    result = result_page(payer, back)
+    assert result.html.find('h2').get_text(strip=True) == 'Pago cancelado'
+    assert 'Las facturas quedaron liberadas' in result.text
+    assert state_of(portal) == 'cancelled'
+    assert all(str(in_transit(portal, f)) == '0.00' for f in ('6212976', '1233076', '1233080'))
+    assert receipts(mailer) == []
+
+
+@pytest.mark.parametrize('bank', ['bbva', 'banamex'])
+def test_the_sandbox_told_to_decline_or_cancel_is_obeyed(payer, portal, banks, bank):
+    banks.behave(bank, 'decline')
+    back = payer.at_bank(accept(confirmation(payer, bank, {'6212976': None})))
+    banks.wait_for_deliveries()
+    assert 'rechazó' in result_page(payer, back).text
+    banks.behave(bank, 'cancel', reset='1')
+    back = payer.at_bank(accept(confirmation(payer, bank, {'6212976': None})))
+    banks.wait_for_deliveries()
+    assert 'Pago cancelado' in result_page(payer, back).text
+    assert (state_of(portal, '229'), state_of(portal, '230')) == ('declined', 'cancelled')
+
+
+def test_while_the_bank_has_not_answered_the_page_waits_and_refreshes_itself(
+        payer, portal, banks, mailer):
+    banks.behave('bbva', 'no_return')
+    bank_page = payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    assert 'Pago aprobado' in bank_page.text      # the bank's own receipt; it never comes back
+    result = payer.get(RESULT)
+    assert result.html.find('h2').get_text(strip=True) == 'Esperando la confirmación del banco'
+    assert result.headers['Refresh'] == '5'
+    assert 'No vuelva a pagar estas facturas' in result.text
+    assert result.html.find('a', href=re.compile('recibo')) is None
+    assert state_of(portal) == 'pending'
+    # HISTORIAL DE PAGOS lists it as waiting, not as paid.
+    history = payer.get(HISTORY)
+    assert 'Pendiente de confirmación del banco' in history.text
+    assert receipts(mailer) == []
+
+
+def test_the_result_page_asks_citibanamex_for_its_own_payment(payer, portal, banks, mailer):
+    """The browser never came back and the webhook was lost: the page itself retrieves the order."""
+    misbehave(banks, 'banamex', 'drop', 'no_return')
+    bank_page = payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
+    assert 'No fue posible regresar al comercio' in bank_page.text
+    assert state_of(portal) == 'pending'
+    result = payer.get(RESULT)
+    assert 'Pago aprobado' in result.text and 'Refresh' not in result.headers
+    assert payment_of(portal)['history'][-1] == ('pending', 'approved', 'query')
+    assert len(receipts(mailer)) == 1
+    payer.get(RESULT)
+    assert len(receipts(mailer)) == 1
+
+
+# -- duplicated, out of order, replayed ----------------------------------------------------
+
+@pytest.mark.parametrize('bank', ['bbva', 'banamex'])
+def test_a_notification_sent_twice_makes_one_transition_and_one_mail(payer, portal, banks,
+                                                                      mailer, bank):
+    banks.behave(bank, 'twice')
+    back = payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))))
+    banks.wait_for_deliveries()
+    deliveries = (banks.banamex if bank == 'banamex' else banks.bbva).deliverer.entries(FIRST)
+    assert [d.get('status') for d in deliveries] == ([200, 200] if bank == 'banamex' else [303])
+    assert 'Pago aprobado' in result_page(payer, back).text
+    assert transitions(portal) == [('pending', 'approved', transitions(portal)[0][2])]
+    assert len(receipts(mailer)) == 1
+
+
+def test_a_citibanamex_webhook_before_the_browser_returns(payer, portal, banks, mailer):
+    banks.behave('banamex', 'early')
+    back = payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
+    # The webhook (synchronous with 'early') settled the payment before the browser came back.
+    assert payment_of(portal)['history'][-1] == ('pending', 'approved', 'notification')
+    assert 'Pago aprobado' in result_page(payer, back).text
+    assert len(transitions(portal)) == 1 and len(receipts(mailer)) == 1
+
+
+def test_a_declined_after_approved_changes_nothing(payer, portal, banks, mailer, bank_server):
+    banks.behave('bbva', 'drop')
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    approval = bank_answer(banks)
+    assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', approval).status_int == 303
+    assert state_of(portal) == 'approved'
+    before = snapshot(portal)
+    # Correctly signed, but older news: a decline without authorization, and a cancel.
+    for response in ('05', '99'):
+        late = bbva_postback(amount=approval['mp_amount'], authorization='', response=response)
+        assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', late).status_int == 303
+        assert bank_server.post('/banco/bbva/notificacion', late).status_int == 200
+    assert snapshot(portal) == before
+    assert backwards(portal) == [] and state_of(portal) == 'approved'
+    assert len(receipts(mailer)) == 1
+
+
+def test_a_stale_citibanamex_webhook_body_cannot_undo_an_approval(payer, portal, banks, mailer,
+                                                                  bank_server):
+    back = payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
+    banks.wait_for_deliveries()
+    assert state_of(portal) == 'approved'
+    before = snapshot(portal)
+    body = {'order': {'id': FIRST, 'status': 'FAILED', 'amount': 1.0, 'currency': 'MXN'},
+            'result': 'FAILURE', 'response': {'gatewayCode': 'DECLINED'}}
+    answer = bank_server.post_json('/banco/banamex/notificacion', body,
+                                   headers={'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET})
+    assert answer.status_int == 200   # accepted, but the retrieved order is the truth
+    assert snapshot(portal) == before and backwards(portal) == []
+    assert len(receipts(mailer)) == 1
+    result_page(payer, back)
+
+
+@pytest.mark.parametrize('bank', ['bbva', 'banamex'])
+def test_replaying_the_approval_changes_nothing_and_mails_nothing(payer, portal, banks, mailer,
+                                                                  bank, bank_server):
+    back = payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))))
+    banks.wait_for_deliveries()
+    assert state_of(portal) == 'approved'
+    before = snapshot(portal)
+    for _ in range(3):
+        if bank == 'bbva':
+            replay = bank_server.post(f'/banco/bbva/retorno/{FIRST}', bank_answer(banks))
+            assert replay.status_int == 303
+            assert bank_server.post('/banco/bbva/notificacion', bank_answer(banks)).status_int == 200
+        else:
+            replay = payer.get(back.request.path_qs)
+            assert replay.status_int == 303
+            webhook = bank_server.post_json(
+                '/banco/banamex/notificacion', {'order': {'id': FIRST}},
+                headers={'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET})
+            assert webhook.status_int == 200
+    assert snapshot(portal) == before
+    assert len(receipts(mailer)) == 1
+
+
+def test_concurrent_copies_of_one_post_back_make_one_transition_and_one_mail(
+        payer, portal, banks, mailer):
+    banks.behave('bbva', 'drop')
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    approval = bank_answer(banks)
+    copies = 8
+    barrier = threading.Barrier(copies)
+    statuses, errors = [], []
+
+    def deliver(number):
+        client = webtest.TestApp(portal, extra_environ=dict(HOST))
+        path = f'/banco/bbva/retorno/{FIRST}' if number % 2 else '/banco/bbva/notificacion'
+        try:
+            barrier.wait(timeout=10)
+            statuses.append(client.post(path, approval, status='*').status_int)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(statuses) == [200] * (copies // 2) + [303] * (copies // 2)
+    assert state_of(portal) == 'approved'
+    assert len(transitions(portal)) == 1
+    assert len(receipts(mailer)) == 1
+
+
+# -- forged and inconsistent bank messages --------------------------------------------------
+
+def forgeries(approval):
+    wrong_key = dict(approval, mp_signature=bbva_sign(
+        'not-the-secret', approval['mp_order'], approval['mp_reference'], approval['mp_amount'],
+        approval['mp_authorization']))
+    body_changed = dict(approval, mp_amount='1.00')
+    other_message = dict(approval, mp_authorization='999999')   # signature of the real one
+    unsigned = {k: v for k, v in approval.items() if k != 'mp_signature'}
+    empty_signature = dict(approval, mp_signature='')
+    return {'wrong key': wrong_key, 'body changed': body_changed,
+            'signature of another message': other_message, 'unsigned': unsigned,
+            'empty signature': empty_signature}
+
+
+def test_forged_bbva_post_backs_are_refused_and_change_nothing(payer, portal, banks, mailer,
+                                                              bank_server, caplog):
+    banks.behave('bbva', 'drop')
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    approval = bank_answer(banks)
+    before = snapshot(portal)
+    caplog.set_level(logging.WARNING)
+    tried = 0
+    for name, forged in forgeries(approval).items():
+        for path in (f'/banco/bbva/retorno/{FIRST}', '/banco/bbva/notificacion'):
+            answer = bank_server.post(path, forged, status='*')
+            tried += 1
+            assert answer.status_int == 403, (name, path, answer.status)
+    # A signature made up by someone else for a payment of their own choosing.
+    made_up = bbva_postback(secret='guessed')
+    assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', made_up, status='*').status_int == 403
+    tried += 1
+    assert snapshot(portal) == before and state_of(portal) == 'pending'
+    assert receipts(mailer) == []
+    rejected = [r for r in caplog.records if 'rejected bbva' in r.getMessage()]
+    assert len(rejected) == tried
+    assert all(BBVA_SECRET not in r.getMessage() for r in caplog.records)
+    # The real one still works afterwards.
+    assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', approval).status_int == 303
+    assert state_of(portal) == 'approved'
+
+
+def test_forged_citibanamex_webhooks_are_refused(payer, portal, banks, mailer, bank_server):
+    misbehave(banks, 'banamex', 'drop', 'no_return')
+    payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
+    before = snapshot(portal)
+    body = {'order': {'id': FIRST, 'status': 'CAPTURED', 'amount': 36870.80, 'currency': 'MXN'},
+            'result': 'SUCCESS'}
+    for headers in ({}, {'X-Notification-Secret': 'guess'},
+                    {'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET + 'x'},
+                    {'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET[:-1]}):
+        answer = bank_server.post_json('/banco/banamex/notificacion', body, headers=headers,
+                                       status='*')
+        assert answer.status_int == 403 and answer.content_type == 'text/plain'
+    assert snapshot(portal) == before and receipts(mailer) == []
+
+
+def total_paid(history):
+    return history.html.find('p', class_='history-summary').find_all('strong')[1].get_text(strip=True)
+
+
+def test_a_signed_amount_one_cent_off_goes_to_review_and_pays_nothing(payer, portal, banks,
+                                                                     mailer, bank_server):
+    paid_before = total_paid(payer.get(HISTORY))
+    banks.behave('bbva', 'drop')
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    one_cent_less = bbva_postback(amount='36870.79')
+    back = bank_server.post(f'/banco/bbva/retorno/{FIRST}', one_cent_less)
+    assert back.status_int == 303 and urlsplit(back.location).path.rstrip('/') == RESULT
+    payment = payment_of(portal)
+    assert payment['state'] == 'review' and 'amount' in payment['notes'][-1]
+    assert receipts(mailer) == []
+    # The reservation stays (the customer must not pay again), nothing counts as paid.
+    assert str(in_transit(portal, '6212976')) == '27794.52'
+    page = payer.get(RESULT)
+    assert page.html.find('h2').get_text(strip=True) == 'Pago en revisión'
+    assert page.html.find('a', href=re.compile('recibo')) is None
+    payer.get(RESULT + '/@@recibo', status=404)
+    history = payer.get(HISTORY)
+    assert 'En revisión' in history.text
+    assert total_paid(history) == paid_before
+    # The real approval arriving afterwards does not take it out of review.
+    real = bank_answer(banks)
+    bank_server.post(f'/banco/bbva/retorno/{FIRST}', real)
+    assert state_of(portal) == 'review' and receipts(mailer) == []
+
+
+@pytest.mark.parametrize('change, problem', [
+    ({'reference': IXTAPA}, 'customer'), ({'currency': '2'}, 'currency'),
+])
+def test_signed_data_for_another_customer_or_currency_go_to_review(
+        payer, portal, banks, mailer, bank_server, change, problem):
+    banks.behave('bbva', 'drop')
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    answer = bank_server.post('/banco/bbva/notificacion', bbva_postback(**change))
+    assert answer.status_int == 200
+    payment = payment_of(portal)
+    assert payment['state'] == 'review' and problem in payment['notes'][-1]
+    assert receipts(mailer) == []
+
+
+def test_a_signed_post_back_for_an_unknown_order_changes_nothing(payer, portal, banks,
+                                                                bank_server):
+    before = snapshot(portal)
+    answer = bank_server.post('/banco/bbva/notificacion', bbva_postback(order='99999'), status='*')
+    assert answer.status_int == 404
+    assert bank_server.post('/banco/bbva/retorno/99999', bbva_postback(order='99999'),
+                            status='*').status_int == 404
+    assert snapshot(portal) == before
+
+
+def test_a_forged_return_with_made_up_parameters_pays_nothing(payer, portal, banks, mailer):
+    answer = accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION)))
+    assert answer.status_int == 303 and answer.location.startswith('https://bank.test/')
+    # The customer never pays at the bank but comes back with made-up parameters.
+    before = snapshot(portal)
+    for query in ('resultIndicator=made-up', 'resultIndicator=', 'resultIndicator=made-up&status=CAPTURED'
+                  '&amount=36870.80', ''):
+        back = payer.get(f'/banco/banamex/retorno/{FIRST}?{query}')
+        assert back.status_int == 303
+        page = result_page(payer, back)
+        assert page.html.find('h2').get_text(strip=True) == 'Esperando la confirmación del banco'
+        assert page.headers['Refresh'] == '5'
+    # A POST with BBVA-looking fields on a Citibanamex payment is nothing either.
+    back = payer.post(f'/banco/banamex/retorno/{FIRST}', bbva_postback(), status='*')
+    assert back.status_int in (303, 403)
+    assert snapshot(portal) == before and receipts(mailer) == []
+
+
+def test_a_forged_bbva_return_without_a_signature_says_pending(payer, portal, banks, mailer):
+    banks.behave('bbva', 'no_return')
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    before = snapshot(portal)
+    back = payer.get(f'/banco/bbva/retorno/{FIRST}?mp_response=00&mp_authorization=123456',
+                     status='*')
+    assert back.status_int == 403
+    page = payer.get(RESULT)
+    assert 'Esperando la confirmación del banco' in page.text
+    assert snapshot(portal) == before and receipts(mailer) == []
+
+
+# -- two tabs, two customers' sessions, concurrency -----------------------------------------
+
+def test_a_second_tab_cannot_pay_what_is_already_in_transit(payer, portal, banks):
+    first_tab = confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))
+    second_tab = confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))
+    assert accept(first_tab).status_int == 200        # the auto-submitted form to BBVA
+    before = snapshot(portal)
+    refused = accept(second_tab, status=409)
+    assert IN_TRANSIT_MESSAGE in refused.text
+    assert 'Actualice la página' in refused.text
+    assert snapshot(portal) == before
+    assert str(in_transit(portal, '6212976')) == '27794.52'
+    assert with_root(portal, lambda root: root.payment_counter.value) == 229
+    # SALDOS shows the amount in transit and nothing left to pay.
+    row = payer.get(SALDOS).html.find('tr', attrs={'data-key': '6212976'})
+    assert row['data-left-mxn'] == '0.00'
+    assert row.find_all('td')[8].get_text(strip=True) == '$27,794.52 MXN'
+
+
+def test_a_second_tab_may_pay_what_is_still_left(payer, portal, banks):
+    first_tab = confirmation(payer, 'bbva', {'6212976': ('mxn', '20000.00')})
+    second_tab = confirmation(payer, 'bbva', {'6212976': ('mxn', '7794.52')})
+    third_tab = confirmation(payer, 'bbva', {'6212976': ('mxn', '0.01')})
+    assert accept(first_tab).status_int == 200
+    assert accept(second_tab).status_int == 200
+    assert IN_TRANSIT_MESSAGE in accept(third_tab, status=409).text
+    assert str(in_transit(portal, '6212976')) == '27794.52'
+
+
+def session_of(portal, banks, mailer, first):
+    client = new_payer(portal, banks)
+    if first:
+        client.sign_in_active()
+    else:
+        client.login(CANON, GOOD_PASSWORD)
+    return client
+
+
+@pytest.mark.parametrize('bank', ['bbva', 'banamex'])
+def test_concurrent_payments_of_one_invoice_reserve_it_once(payer, portal, banks, mailer, bank,
+                                                            caplog):
+    sessions = [payer] + [session_of(portal, banks, mailer, False) for _ in range(3)]
+    tabs = [confirmation(client, bank, {'6212976': None, '1233080': None}) for client in sessions]
+    barrier = threading.Barrier(len(tabs))
+    answers, errors = [], []
+
+    def click(tab):
+        try:
+            barrier.wait(timeout=10)
+            answers.append(accept(tab))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=click, args=(tab,)) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    statuses = sorted(a.status_int for a in answers)
+    assert 500 not in statuses
+    won = [a for a in answers if a.status_int in (200, 303)]
+    lost = [a for a in answers if a.status_int == 409]
+    assert len(won) == 1 and len(lost) == len(tabs) - 1, statuses
+    assert all(IN_TRANSIT_MESSAGE in a.text or 'ya no tiene saldo' in a.text for a in lost)
+    assert str(in_transit(portal, '6212976')) == '27794.52'
+    assert str(in_transit(portal, '1233080')) == '312.62'
+    counter = with_root(portal, lambda root: root.payment_counter.value)
+    assert counter == 229 and state_of(portal) == 'pending'
+
+
+def test_concurrent_partial_payments_never_reserve_more_than_the_balance(payer, portal, banks,
+                                                                         mailer):
+    sessions = [payer] + [session_of(portal, banks, mailer, False) for _ in range(3)]
+    # Four payments of 9,000.00 on 27,794.52: three fit, the fourth does not.
+    tabs = [confirmation(client, 'bbva', {'6212976': ('mxn', '9000.00')}) for client in sessions]
+    barrier = threading.Barrier(len(tabs))
+    answers = []
+
+    def click(tab):
+        barrier.wait(timeout=10)
+        answers.append(accept(tab).status_int)
+
+    threads = [threading.Thread(target=click, args=(tab,)) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [200, 200, 200, 409]
+    assert str(in_transit(portal, '6212976')) == '27000.00'
+    references = with_root(portal, lambda root: sorted(root.pending_payments.keys()))
+    assert references == ['229', '230', '231']
+
+
+# -- ConflictError retries -------------------------------------------------------------------
+
+class ConflictOnVote:
+    """Joins a transaction and makes its commit fail as a ZODB write conflict would."""
+
+    def __init__(self, manager):
+        self.transaction_manager = manager
+
+    def sortKey(self):
+        return '~conflict-on-vote'
+
+    def tpc_vote(self, txn):
+        raise ConflictError('forced conflict on the first attempt')
+
+    def abort(self, txn):
+        pass
+
+    tpc_begin = commit = tpc_abort = tpc_finish = abort
+
+
+def conflict_once(monkeypatch, name):
+    """Make the first call of ``payments.<name>`` end in a ConflictError at commit."""
+    original = getattr(payments, name)
+    calls = []
+
+    def flaky(root, *args, **kwargs):
+        calls.append(1)
+        result = original(root, *args, **kwargs)
+        if len(calls) == 1:
+            root._p_jar.transaction_manager.get().join(ConflictOnVote(root._p_jar.transaction_manager))
+        return result
+
+    monkeypatch.setattr(payments, name, flaky)
+    return calls
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Counts the portal's server-to-server requests to the bank site."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.requests = []
+
+    def handle_request(self, request):
+        self.requests.append((request.method, request.url.path))
+        return self.inner.handle_request(request)
+
+
+@pytest.fixture
+def counted(tmp_path, banks, frozen_clock):
+    """A portal whose bank calls are counted; returns (portal, transport)."""
+    transport = CountingTransport(httpx.WSGITransport(app=banks.site))
+    return paying_portal(tmp_path, banks, **{'canonportal.bank_transport': transport}), transport
+
+
+def test_a_conflict_on_the_pay_request_does_not_call_the_bank_twice(counted, banks,
+                                                                    monkeypatch):
+    portal, transport = counted
+    mailer = get_mailer(portal.registry)
+    client = new_payer(portal, banks)
+    client.sign_in_active()
+    mailer.outbox.clear()
+    calls = conflict_once(monkeypatch, 'create_payment')
+    answer = accept(confirmation(client, 'banamex', dict.fromkeys(MANUAL_SELECTION)))
+    assert len(calls) == 2                               # the request was retried
+    assert answer.status_int == 303 and answer.location.startswith('https://bank.test/sandbox/banamex/checkout/')
+    sessions = [r for r in transport.requests if r[0] == 'POST' and r[1].endswith('/session')]
+    assert len(sessions) == 1
+    assert len(banks.banamex.sessions) == 1
+    assert mailer.outbox == []
+    assert with_root(portal, lambda root: root.payment_counter.value) == 229
+    assert str(in_transit(portal, '6212976')) == '27794.52'      # reserved once
+    # And the customer pays normally.
+    back = client.at_bank(answer)
+    banks.wait_for_deliveries()
+    assert 'Pago aprobado' in result_page(client, back).text
+
+
+@pytest.mark.parametrize('bank', ['bbva', 'banamex'])
+def test_a_conflict_on_a_notification_does_not_mail_twice(payer, portal, banks, mailer, bank,
+                                                          bank_server, monkeypatch):
+    misbehave(banks, bank, 'drop', 'no_return')
+    payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))))
+    assert state_of(portal) == 'pending'
+    calls = conflict_once(monkeypatch, 'settle')
+    if bank == 'bbva':
+        answer = bank_server.post('/banco/bbva/notificacion', bank_answer(banks))
+    else:
+        answer = bank_server.post_json('/banco/banamex/notificacion', {'order': {'id': FIRST}},
+                                       headers={'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET})
+    assert answer.status_int == 200 and len(calls) == 2
+    assert state_of(portal) == 'approved' and len(transitions(portal)) == 1
+    assert len(receipts(mailer)) == 1
+    payer.get(RESULT)
+    assert len(receipts(mailer)) == 1
+
+
+# -- the bank cannot be reached --------------------------------------------------------------
+
+def test_citibanamex_unreachable_at_start_cancels_and_releases(payer, portal, banks, mailer):
+    banks.behave('banamex', 'timeout')
+    answer = accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION)), status='*')
+    assert answer.status_int == 503
+    assert 'El banco no respondió' in answer.text and 'No se hizo ningún cargo' in answer.text
+    payment = payment_of(portal)
+    assert payment['state'] == 'cancelled' and not payment['pending']
+    assert all(str(in_transit(portal, f)) == '0.00' for f in ('6212976', '1233076', '1233080'))
+    # The customer can try again once the bank is back.
+    banks.behave('banamex', 'normal')
+    again = accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION)))
+    assert again.status_int == 303 and state_of(portal, '230') == 'pending'
+
+
+def test_bbva_timing_out_leaves_the_payment_waiting(payer, portal, banks):
+    banks.behave('bbva', 'timeout')
+    answer = accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION)))
+    form = answer.html.find('form', id='bank-form')
+    fields = {i['name']: i.get('value', '') for i in form.find_all('input')}
+    refused = banks.browser.post(urlsplit(form['action']).path, fields, status=504)
+    assert 'Tiempo de espera agotado' in refused.text
+    page = payer.get(RESULT)
+    assert 'Esperando la confirmación del banco' in page.text and state_of(portal) == 'pending'
+
+
+# -- GET changes nothing; receipts; other customers --------------------------------------------
+
+def portal_links(page):
+    for anchor in page.html.find_all('a', href=True):
+        href = anchor['href']
+        target = urlsplit(href)
+        if target.netloc in ('', 'portal.example.mx') and target.path.startswith('/customers/'):
+            yield target.path + ('?' + target.query if target.query else '')
+
+
+def test_crawling_the_pages_with_get_changes_nothing(payer, portal, banks, mailer):
+    back = payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': None})))
+    banks.wait_for_deliveries()
+    result_page(payer, back)                                            # 229 approved
+    payer.at_bank(accept(confirmation(payer, 'banamex', {'1233076': None})), expiry='05/39')
+    banks.wait_for_deliveries()                                         # 230 declined
+    banks.behave('bbva', 'no_return')
+    payer.at_bank(accept(confirmation(payer, 'bbva', {'1233080': None})))   # 231 pending
+    before, mails = snapshot(portal), len(mailer.outbox)
+    seen, queue = set(), [SALDOS, HISTORY, RESULT, f'/customers/{CANON}/payments/230',
+                          f'/customers/{CANON}/payments/231']
+    while queue and len(seen) < 60:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        response = payer.get(path, status='*')
+        assert response.status_int in (200, 302, 303, 404), (path, response.status)
+        if response.content_type == 'text/html' and response.status_int == 200:
+            queue.extend(link for link in portal_links(response) if link not in seen)
+    assert {RESULT + '/@@recibo', RESULT + '/@@recibo.pdf'} <= {p.rstrip('/') for p in seen}
+    assert snapshot(portal) == before
+    assert len(mailer.outbox) == mails
+
+
+def test_the_receipt_page_and_pdf_exist_for_approved_payments_only(payer, portal, banks):
+    banks.behave('bbva', 'no_return')
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    payer.get(RESULT + '/@@recibo', status=404)
+    payer.get(RESULT + '/@@recibo.pdf', status=404)
+    banks.behave('bbva', 'normal', reset='1')
+    # Declined: no receipt either.
+    payer.at_bank(accept(confirmation(payer, 'bbva', {'6213050': None})), expiry='05/39')
+    payer.get(f'/customers/{CANON}/payments/230/@@recibo', status=404)
+    payer.get(f'/customers/{CANON}/payments/230/@@recibo.pdf', status=404)
+    # Approved: page and PDF.
+    back = payer.at_bank(accept(confirmation(payer, 'banamex', {'6213050': None})))
+    banks.wait_for_deliveries()
+    result = result_page(payer, back)
+    assert 'Pago aprobado' in result.text
+    page = payer.get(f'/customers/{CANON}/payments/231/@@recibo')
+    text = ' '.join(page.text.split())
+    assert 'Recibo de pago' in text and '231' in text and CANON in text
+    assert re.search(r'BC-Banamex [0-9A-Za-z]{6}', text)
+    pdf = payer.get(f'/customers/{CANON}/payments/231/@@recibo.pdf')
+    assert pdf.content_type == 'application/pdf' and pdf.body.startswith(b'%PDF')
+    assert pdf.headers['Content-Disposition'].startswith('attachment;')
+    assert f'recibo-{CANON}-231.pdf' in pdf.headers['Content-Disposition']
+
+
+def test_another_customer_sees_nothing_of_canons_payments(payer, portal, banks, mailer):
+    back = payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
+    banks.wait_for_deliveries()
+    before = snapshot(portal)
+    other = new_payer(portal, banks)
+    other.sign_in_active(rfc=IXTAPA)
+    for path in (RESULT, RESULT + '/@@recibo', RESULT + '/@@recibo.pdf'):
+        denied = other.get(path, status='*')
+        assert denied.status_int in (403, 404), path
+        assert 'BC-Banamex' not in denied.text and '36,870.80' not in denied.text
+    # Canon's bank return URL: a 303 to Canon's page, which the other customer cannot see.
+    for path in (f'/banco/banamex/retorno/{FIRST}', back.request.path_qs):
+        answer = other.get(path, status='*')
+        assert answer.status_int == 303
+        assert urlsplit(answer.location).path.rstrip('/') == RESULT
+        shown = other.get(urlsplit(answer.location).path, status='*')
+        assert shown.status_int == 403
+        assert 'BC-Banamex' not in shown.text and '36,870.80' not in shown.text
+    own = other.get(f'/customers/{IXTAPA}/historial-de-pagos')
+    assert f'payments/{FIRST}' not in own.text and 'BC-Banamex' not in own.text
+    assert snapshot(portal) == before
+    # Anonymous visitors are sent to sign in.
+    anonymous = webtest.TestApp(portal, extra_environ=dict(HOST))
+    assert anonymous.get(RESULT, status='*').status_int == 302
+
+
+def test_no_receipt_mail_goes_to_an_unconfirmed_address(portal, banks, mailer):
+    client = new_payer(portal, banks)
+    client.sign_in_active()          # the activation mail's link is never followed
+    mailer.outbox.clear()
+    back = client.at_bank(accept(confirmation(client, 'bbva', {'6212976': None})))
+    assert 'Pago aprobado' in result_page(client, back).text
+    assert receipts(mailer) == []
+
+
+def test_pay_is_a_post_with_csrf_and_the_bank_endpoints_are_the_exempt_ones(payer, portal,
+                                                                           bank_server):
+    confirm = confirmation(payer, 'bbva', {'6212976': None})
+    fields = [(k, v) for k, v in confirm.forms[len(confirm.forms) - 1].submit_fields()
+              if k != 'csrf_token'] + [('confirmado', '1')]
+    before = snapshot(portal)
+    assert payer.post(f'/customers/{CANON}/pagar', fields, status=400).status_int == 400
+    assert snapshot(portal) == before
+    # Bank endpoints need no CSRF token but also give nothing away without a known payment.
+    assert bank_server.post('/banco/bbva/retorno/12345', {'x': '1'}, status='*').status_int == 404
+    assert bank_server.get('/banco/nobank/retorno/229', status='*').status_int == 404
+    assert bank_server.get('/banco/bbva/notificacion', status='*').status_int == 404
