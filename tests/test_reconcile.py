@@ -228,3 +228,20 @@ def test_the_console_script_reads_the_ini_file(tmp_path, payer, portal, banks, f
     assert 'reconciled: expired: 1' in capsys.readouterr().out
     assert script.main([str(ini)]) == 0
     assert 'reconciled: nothing pending' in capsys.readouterr().out
+
+
+def test_the_running_server_reconciles_when_the_script_asks_with_the_token(
+        payer, portal, banks, mailer, frozen_clock):
+    """The embedded FileStorage admits one process: canonportal-reconcile then asks the
+    server that holds it (POST /reconciliar with a token derived from the session secret)."""
+    from canonportal.reconciliation import TOKEN_HEADER, reconcile_token
+    misbehave(banks, 'banamex', 'drop', 'no_return')
+    lost(payer, 'banamex', ['6212976'])
+    frozen_clock.advance(minutes=10)
+    forged = payer.post('/reconciliar', headers={TOKEN_HEADER: 'not-the-token'}, status=403)
+    assert forged.text == 'forbidden' and state_of(portal, '229') == 'pending'
+    payer.post('/reconciliar', status=403)
+    answer = payer.post('/reconciliar', headers={TOKEN_HEADER: reconcile_token(portal.registry.settings)})
+    assert 'payment 229: approved' in answer.text
+    assert state_of(portal, '229') == 'approved'
+    assert [m.subject for m in receipts(mailer)] == ['Recibo de pago 229']

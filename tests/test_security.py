@@ -37,6 +37,9 @@ CSRF_EXEMPT = {
     # /banco/<bank>/retorno/<ref> and /banco/<bank>/notificacion: the banks' post-backs and
     # webhooks, authenticated by HMAC signature or notification secret, never by the session.
     ('PortalRoot', 'banco'),
+    # /reconciliar: canonportal-reconcile asking the server that holds the FileStorage;
+    # authenticated by a token derived from the session secret.
+    ('PortalRoot', 'reconciliar'),
 }
 
 #: One object of each resource type, all of them customer A's or staff's.

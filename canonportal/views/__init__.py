@@ -16,7 +16,7 @@ from ..security import Identity
 PUBLIC_VIEWS = {
     ('PortalRoot', ''), ('PortalRoot', 'login'), ('PortalRoot', 'recuperar-contrasena'),
     ('PortalRoot', 'restablecer'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
-    ('PortalRoot', 'logout'), ('PortalRoot', 'banco'),
+    ('PortalRoot', 'logout'), ('PortalRoot', 'banco'), ('PortalRoot', 'reconciliar'),
 }
 
 

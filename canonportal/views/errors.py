@@ -4,6 +4,7 @@ import logging
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPClientError, HTTPFound
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from pyramid_retry import is_error_retryable
 
 from ..i18n import _
 from ..resources import Customer
@@ -37,7 +38,11 @@ def forbidden(request):
 
 @exception_view_config(Exception, renderer='canonportal:templates/error.pt')
 def server_error(exc, request):
-    log.exception('unexpected error on %s %s', request.method, request.path)
+    if is_error_retryable(request, exc):
+        # A ZODB conflict that pyramid_retry will run again: not an error yet.
+        log.info('retrying %s %s after %s', request.method, request.path, type(exc).__name__)
+    else:
+        log.exception('unexpected error on %s %s', request.method, request.path)
     request.response.status = 500
     return {'page_title': _('Error del sistema'),
             'message': _('Ocurrió un error inesperado. Intente de nuevo más tarde; '
