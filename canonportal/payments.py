@@ -234,22 +234,23 @@ def reserve_again(payment):
                         payment.reference, invoice.key, amount, allocation.amount_currency)
 
 
-def expire(payment, now, note='no answer from the bank in time'):
-    """Expire a payment still pending; releases its reservations."""
+def _close_pending(payment, state, now, source, note):
+    """Move a still-pending payment to a releasing state and free its invoices."""
     if payment.state != PENDING:
         return Settlement(payment.state, payment.state)
-    _move(payment, EXPIRED, now, SOURCE_RECONCILIATION, note)
+    _move(payment, state, now, source, note)
     release_reservations(payment)
-    return Settlement(PENDING, EXPIRED, note)
+    return Settlement(PENDING, state, note)
+
+
+def expire(payment, now, note='no answer from the bank in time'):
+    """Expire a payment still pending; releases its reservations."""
+    return _close_pending(payment, EXPIRED, now, SOURCE_RECONCILIATION, note)
 
 
 def cancel_unstarted(payment, now, note):
     """Cancel a pending payment the bank never heard of (its start failed)."""
-    if payment.state != PENDING:
-        return Settlement(payment.state, payment.state)
-    _move(payment, CANCELLED, now, SOURCE_PORTAL, note)
-    release_reservations(payment)
-    return Settlement(PENDING, CANCELLED, note)
+    return _close_pending(payment, CANCELLED, now, SOURCE_PORTAL, note)
 
 
 def pending_older_than(root, now, age):
