@@ -7,14 +7,12 @@ order is approved (the money was taken), with the mismatch kept as ``hint``.
 """
 import json
 import logging
-import threading
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 import webtest
-from webob import Request
 
 from canonportal.gateways import (
     APPROVED, CANCELLED, DECLINED, UNKNOWN, GatewayError, PaymentInfo, RejectedMessage,
@@ -23,26 +21,12 @@ from canonportal.gateways import (
 from canonportal.gateways.banamex import BanamexGateway, mask_card
 from canonportal.gateways.http import get_with_retries
 from canonportal.sandbox.banamex import BanamexSandbox
+from recorder import Recorder
 
 MERCHANT = 'TESTCANON01'
 PASSWORD = 'sandbox-api-password'
 WEBHOOK_SECRET = 'sandbox-webhook-secret'
 BASE = 'http://bank.test/sandbox/banamex'
-
-
-class Recorder:
-    """Stands for the portal's notification endpoint: keeps what it receives."""
-
-    def __init__(self):
-        self.calls = []
-        self.lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        with self.lock:
-            self.calls.append({'headers': dict(request.headers), 'body': request.body})
-        start_response('200 OK', [('Content-Type', 'text/plain')])
-        return [b'ok']
 
 
 class Counting(httpx.BaseTransport):

@@ -3,37 +3,22 @@ import hashlib
 import hmac
 import logging
 import re
-import threading
 from decimal import Decimal
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
 import webtest
-from webob import Request
 
 from canonportal.gateways import (
     APPROVED, CANCELLED, DECLINED, UNKNOWN, PaymentInfo, RejectedMessage, gateways_from_settings,
 )
 from canonportal.gateways.bbva import BBVAGateway
 from canonportal.sandbox.bbva import BBVASandbox
+from recorder import Recorder
 
 SECRET = 'sandbox-bbva-secret'
 ENDPOINT = 'http://bank.test/clb/endpoint/canon'
-
-
-class Recorder:
-    def __init__(self):
-        self.calls = []
-        self.lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        with self.lock:
-            self.calls.append({'path': request.path, 'headers': dict(request.headers),
-                               'body': request.body, 'form': dict(request.POST)})
-        start_response('200 OK', [('Content-Type', 'text/plain')])
-        return [b'ok']
 
 
 @pytest.fixture

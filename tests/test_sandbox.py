@@ -4,18 +4,17 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 import webtest
-from webob import Request
 
 from canonportal.sandbox import mount
 from canonportal.sandbox.banamex import BanamexSandbox
 from canonportal.sandbox.bbva import BBVASandbox
 from canonportal.sandbox.common import card_outcome, parse_expiry
+from recorder import Recorder
 
 MERCHANT = 'TESTCANON01'
 PASSWORD = 'sandbox-api-password'
@@ -23,22 +22,6 @@ WEBHOOK_SECRET = 'sandbox-webhook-secret'
 NOTIFY_URL = 'http://portal.test/notificaciones/banamex'
 BBVA_SECRET = 'sandbox-bbva-secret'
 API = f'/api/rest/version/73/merchant/{MERCHANT}'
-
-
-class Recorder:
-    """A WSGI app standing for the portal: records every POST it receives."""
-
-    def __init__(self):
-        self.calls = []
-        self.lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        with self.lock:
-            self.calls.append({'path': request.path, 'headers': dict(request.headers),
-                               'body': request.body, 'form': dict(request.POST)})
-        start_response('200 OK', [('Content-Type', 'text/plain')])
-        return [b'ok']
 
 
 def basic(user, password):
