@@ -16,7 +16,9 @@ _UUID_NAMESPACE = uuid.UUID('6f1c1f0e-3c2b-4e53-9d3e-2a4f6b8c0d11')
 def ensure_root(zodb_root):
     """Create the portal root in a fresh database; return it either way."""
     if 'app_root' not in zodb_root:
+        from .evolve import mark_all_done
         zodb_root['app_root'] = PortalRoot()
+        mark_all_done(zodb_root['app_root'])
         # Attach it now, so code in this same transaction can ask what the storage supports.
         if getattr(zodb_root, '_p_jar', None) is not None:
             zodb_root._p_jar.add(zodb_root['app_root'])
@@ -84,7 +86,8 @@ def add_demo_data(root, today=None):
     reference = root.next_payment_reference()
     paid_at = mexico_time(2017, 10, 10, 8, 34, 0)
     payment = Payment(reference, canon.rfc, 'banamex', [
-        Allocation('1233074', '005300', 'USD', to_money('18.31'), to_money('1.00'), '18.3100')],
+        Allocation('1233074', '005300', 'USD', to_money('18.31'), to_money('1.00'), '18.3100',
+                   to_money('160.71'), 1)],
         created=paid_at)
     payment.transition(APPROVED, paid_at, 'notification', 'demo data')
     payment.bank_reference = 'BC-Banamex 063197'

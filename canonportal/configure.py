@@ -13,4 +13,7 @@ def includeme(config):
     config.include('.headers')
     config.include('.views')
     config.add_static_view('static', 'canonportal:static/', cache_max_age=3600)
+    # The management views: /manage + the path of any object in the tree.
+    from .resources import root_factory
+    config.add_route('manage', '/manage*traverse', factory=root_factory)
     config.scan('.views')

@@ -20,14 +20,15 @@ import dataclasses
 import datetime
 import logging
 
+from . import audit
 from . import gateways as gw
 from .formatting import money as format_money
 from .i18n import _
 from .money import ZERO
 from .resources.invoice import USD
 from .resources.payment import (
-    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, RELEASING_STATES, REVIEW,
-    Allocation, Payment,
+    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, RELEASING_STATES,
+    REVIEW, Allocation, InvalidTransition, Payment,
 )
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 SOURCE_PORTAL = 'portal'
 SOURCE_RECONCILIATION = 'reconciliation'
 SOURCE_STAFF = 'staff'
+SOURCE_ERP = 'erp'
+
+#: What staff may decide for a payment in review.
+REVIEW_DECISIONS = (APPROVED, DECLINED, REFUND_NEEDED)
 
 _OUTCOME_STATE = {gw.APPROVED: APPROVED, gw.DECLINED: DECLINED, gw.CANCELLED: CANCELLED}
 
@@ -88,14 +93,17 @@ def create_payment(root, customer, bank, selection, now):
     reference = root.next_payment_reference()
     allocations = []
     for invoice, line, amount in plan:
+        balance_before, instalment = invoice.left_to_pay, invoice.next_instalment()
         invoice.reserve(reference, amount)
         allocations.append(Allocation(
             invoice.key, invoice.account, invoice.currency, line.amount_mxn, amount,
-            rate if invoice.currency == USD else None))
+            rate if invoice.currency == USD else None, balance_before, instalment))
     payment = Payment(reference, customer.rfc, bank, allocations, created=now)
     payment.history = ((now, None, PENDING, SOURCE_PORTAL, 'created'),)
     customer.add_payment(payment)
     root.pending_payments[reference] = payment
+    audit.record(root, f'customer:{customer.rfc}', audit.PAYMENT_TRANSITION, payment,
+                 '', PENDING, f'{payment.total_mxn} MXN via {bank}', when=now)
     log.info('payment %s created: %s %s MXN via %s', reference, customer.rfc,
              payment.total_mxn, bank)
     return payment
@@ -192,15 +200,21 @@ def settle(root, payment, result, now):
     return Settlement(before, before, 'duplicate or out of order')
 
 
-def _move(payment, state, now, source, note, result=None):
+def _move(payment, state, now, source, note, result=None, actor=None):
+    before = payment.state
     payment.transition(state, now, source, note)
     if result is not None:
         payment.bank_data = result.bank_data()
         payment.events = payment.events + (result.event_id,)
-    if state != PENDING:
-        root = _root_of(payment)
-        if root is not None and payment.reference in root.pending_payments:
-            del root.pending_payments[payment.reference]
+    root = _root_of(payment)
+    if root is None:
+        return
+    if state != PENDING and payment.reference in root.pending_payments:
+        del root.pending_payments[payment.reference]
+    if actor is None:
+        actor = f'bank:{payment.bank}' if result is not None else f'system:{source}'
+    audit.record(root, actor, audit.PAYMENT_TRANSITION, payment, before, state,
+                 f'{source}: {note}' if note else source, when=now)
 
 
 def _root_of(payment):
@@ -251,6 +265,47 @@ def expire(payment, now, note='no answer from the bank in time'):
 def cancel_unstarted(payment, now, note):
     """Cancel a pending payment the bank never heard of (its start failed)."""
     return _close_pending(payment, CANCELLED, now, SOURCE_PORTAL, note)
+
+
+def resolve_review(payment, decision, comment, actor, now):
+    """Staff's decision on a payment in review: approve, decline or refund-needed.
+
+    The comment is required: it is what the next person will read. Approving
+    holds the invoices again (as far as they are free); declining and
+    refund-needed give them back to the customer.
+    """
+    if payment.state != REVIEW:
+        raise InvalidTransition(f'payment {payment.reference} is {payment.state}, not in review')
+    if decision not in REVIEW_DECISIONS:
+        raise ValueError(f'unknown decision {decision!r}')
+    comment = (comment or '').strip()
+    if not comment:
+        raise ValueError('a comment is required to resolve a review')
+    _move(payment, decision, now, SOURCE_STAFF, comment, actor=actor)
+    if decision == APPROVED:
+        reserve_again(payment)
+        payment.paid_at = payment.paid_at or now
+    else:
+        release_reservations(payment)
+    return Settlement(REVIEW, decision, comment)
+
+
+def apply_from_erp(payment, now, actor, note='applied by the ERP'):
+    """The ERP applied an approved payment: it becomes ``applied`` and leaves transit.
+
+    Idempotent: an already applied payment is left as it is.
+    """
+    if payment.state == APPLIED:
+        return Settlement(APPLIED, APPLIED)
+    if payment.state != APPROVED:
+        raise InvalidTransition(f'payment {payment.reference} is {payment.state}, not approved')
+    _move(payment, APPLIED, now, SOURCE_ERP, note, actor=actor)
+    invoices = customer_of(payment).invoices
+    for allocation in payment.allocations:
+        invoice = invoices.get(allocation.invoice_key)
+        if invoice is not None:
+            invoice.mark_applied(payment.reference)
+    return Settlement(APPROVED, APPLIED, note)
 
 
 def pending_older_than(root, now, age):

@@ -18,6 +18,7 @@ from zope.interface.interfaces import IInterface
 from canonportal.bootstrap import add_demo_data
 from canonportal.resources import (
     Customer, Folder, Invoice, Payment, PortalRoot, Statement, StaffUser, root_factory)
+from canonportal.resources.audit import AuditLog
 from canonportal.resources.customer import Customers
 from canonportal.resources.staff import StaffFolder
 from canonportal.views import PUBLIC_VIEWS
@@ -57,6 +58,9 @@ SAMPLES = (
     (f'/customers/{CANON}/payments/228/', Payment),
     ('/staff/', StaffFolder),
     ('/staff/alice/', StaffUser),
+    ('/audit/', AuditLog),
+    ('/imports/', Folder),
+    ('/exports/', Folder),
 )
 
 #: The URLs of customer A and of staff named in the issue, whatever views exist.
@@ -82,7 +86,10 @@ class RegisteredView:
 
     @property
     def key(self):
-        """``(context type name, view name)`` as in PUBLIC_VIEWS; route views use the route name."""
+        """``(context type name, view name)`` as in PUBLIC_VIEWS; route views use the route
+        name, and ``route:type`` when the route traverses (the /manage views)."""
+        if self.route_name and self.context is not None:
+            return (f'{self.route_name}:{getattr(self.context, "__name__", self.context)}', self.name)
         if self.route_name:
             return (self.route_name, self.name)
         return (getattr(self.context, '__name__', str(self.context)), self.name)
@@ -145,12 +152,15 @@ def _provided_by(context, sample_type):
 
 def view_urls(registry, view):
     """The URLs at which ``view`` answers for customer A's or staff's objects."""
-    if view.route_name:
+    prefix = ''
+    if view.route_name and view.context is None:
         return [route_path(registry, view.route_name) + (view.name or '')]
+    if view.route_name:
+        prefix = route_path(registry, view.route_name).rstrip('/')
     urls = []
     for path, sample_type in SAMPLES:
         if _provided_by(view.context, sample_type):
-            urls.append(path + ('@@' + view.name if view.name else ''))
+            urls.append(prefix + path + ('@@' + view.name if view.name else ''))
     assert urls, (f'view {view.key} is registered for {view.context!r}, a type with no '
                   'sample object: add one to SAMPLES')
     return urls
@@ -219,9 +229,14 @@ def test_views_taking_posts_without_csrf_are_listed(app):
     assert exempt <= CSRF_EXEMPT
 
 
-def test_manage_view_is_registered_for_staff_only(app):
-    manage = [v for v in registered_views(app.registry) if v.key == ('PortalRoot', 'manage')]
-    assert [v.permission for v in manage] == ['manage-view']
+def test_management_views_need_a_staff_permission(app):
+    manage = [v for v in registered_views(app.registry) if v.route_name == 'manage']
+    assert ('manage:PortalRoot', '') in {v.key for v in manage}
+    assert {v.permission for v in manage} <= {'manage-view', 'manage', 'manage-staff'}
+    # GET pages only read; anything that changes something needs more than manage-view.
+    for view in manage:
+        if view.permission == 'manage-view':
+            assert view.methods and set(view.methods) <= {'GET', 'HEAD'}, view.key
 
 
 # -- isolation: customer B and anonymous visitors on customer A's and staff URLs ----------------

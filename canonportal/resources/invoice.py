@@ -102,5 +102,17 @@ class Invoice(Persistent):
         """Drop the reservation of payment ``reference`` (declined, expired...)."""
         self.reservations = tuple(r for r in self.reservations if r[0] != reference)
 
+    def mark_applied(self, reference):
+        """The ERP applied payment ``reference``: its amount is no longer in transit."""
+        amount = self.reserved_by(reference)
+        if amount > ZERO and reference not in {ref for ref, _ in self.applied}:
+            self.applied = self.applied + ((reference, amount),)
+        self.release(reference)
+        return amount
+
+    def next_instalment(self):
+        """The instalment number (NumParcialidad) a new portal payment would take."""
+        return 1 + len({ref for ref, _ in self.applied + self.reservations})
+
     def reserved_by(self, reference):
         return sum((a for ref, a in self.reservations if ref == reference), ZERO)

@@ -10,6 +10,7 @@ CANCELLED = 'cancelled'
 EXPIRED = 'expired'
 APPLIED = 'applied'
 REVIEW = 'review'
+REFUND_NEEDED = 'refund-needed'   # staff found the money must go back to the customer
 
 #: The only transitions a payment may take; nothing goes backwards.
 TRANSITIONS = {
@@ -18,35 +19,47 @@ TRANSITIONS = {
     DECLINED: {REVIEW},
     CANCELLED: {REVIEW},
     EXPIRED: {REVIEW},
-    REVIEW: {APPROVED, DECLINED, CANCELLED},
+    REVIEW: {APPROVED, DECLINED, CANCELLED, REFUND_NEEDED},
     APPLIED: set(),
+    REFUND_NEEDED: set(),
 }
 
 #: States whose reservations are released from the invoices.
-RELEASING_STATES = {DECLINED, CANCELLED, EXPIRED}
+RELEASING_STATES = {DECLINED, CANCELLED, EXPIRED, REFUND_NEEDED}
 
 
 class Allocation:
     """What one payment pays of one invoice. Immutable once created."""
 
     __slots__ = ('invoice_key', 'account', 'currency', 'amount_mxn',
-                 'amount_currency', 'exchange_rate')
+                 'amount_currency', 'exchange_rate', 'balance_before', 'instalment')
 
     def __init__(self, invoice_key, account, currency, amount_mxn,
-                 amount_currency, exchange_rate=None):
+                 amount_currency, exchange_rate=None, balance_before=None, instalment=None):
         self.invoice_key = invoice_key
         self.account = account
         self.currency = currency
         self.amount_mxn = amount_mxn
         self.amount_currency = amount_currency
         self.exchange_rate = exchange_rate
+        # What the payment complement needs (ImpSaldoAnt, NumParcialidad), taken
+        # when the invoice is reserved so a re-export gives the same figures.
+        self.balance_before = balance_before
+        self.instalment = instalment
+
+    @property
+    def balance_after(self):
+        if self.balance_before is None:
+            return None
+        return self.balance_before - self.amount_currency
 
     def __getstate__(self):
         return {name: getattr(self, name) for name in self.__slots__}
 
     def __setstate__(self, state):
-        for name, value in state.items():
-            setattr(self, name, value)
+        # Allocations pickled before a slot existed load with it set to None.
+        for name in self.__slots__:
+            setattr(self, name, state.get(name))
 
 
 class InvalidTransition(Exception):

@@ -6,6 +6,7 @@ from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow
 
 from ..money import to_rate
+from .audit import AuditLog
 from .customer import Customers
 from .folder import Folder
 from .staff import ADMIN, AUDITOR, OPERATOR, StaffFolder, role_principal
@@ -64,6 +65,7 @@ class PortalRoot(Folder):
         super().__init__()
         self.add('customers', Customers())
         self.add('staff', StaffFolder())
+        add_records_folders(self)
         self.rates = ExchangeRates()
         self.payment_counter = Counter()
         self.tokens = OOBTree()            # sha256 hex -> (purpose, principal, expires, data)
@@ -79,6 +81,18 @@ class PortalRoot(Folder):
     @property
     def staff(self):
         return self['staff']
+
+    @property
+    def imports(self):
+        return self['imports']
+
+    @property
+    def exports(self):
+        return self['exports']
+
+    @property
+    def audit_log(self):
+        return self['audit']
 
     def index_invoice(self, invoice):
         self.invoices_by_key[invoice.key] = invoice
@@ -99,6 +113,16 @@ class PortalRoot(Folder):
         if kind == 'staff':
             return self.staff.get(key)
         return None
+
+
+def add_records_folders(root):
+    """The ERP imports and exports folders and the audit log (also an evolve step)."""
+    for name, title in (('imports', 'Importaciones'), ('exports', 'Exportaciones')):
+        if name not in root:
+            folder = root.add(name, Folder())
+            folder.title = title
+    if 'audit' not in root:
+        root.add('audit', AuditLog())
 
 
 def get_root_from_connection(connection):

@@ -1,0 +1,85 @@
+"""Data evolution: named steps that bring an older database up to the current code.
+
+Each step is a function of the portal root, registered in order with
+:func:`step`. The names of the steps already run are kept in the database
+(``root.evolve_done``); a fresh database marks every known step done, since
+it was created by the current code. ``canonportal-evolve INI [--dry-run]``
+runs what is missing, each step in its own transaction.
+"""
+from BTrees.OOBTree import OOBTree
+
+from . import clock
+
+#: (name, function) in the order they must run.
+STEPS = []
+
+
+def step(name):
+    """Register ``function(root)`` as the evolve step called ``name``."""
+    def register(function):
+        if any(existing == name for existing, _ in STEPS):
+            raise ValueError(f'duplicate evolve step {name!r}')
+        STEPS.append((name, function))
+        return function
+    return register
+
+
+def done_steps(root):
+    """The names of the steps recorded in the database, oldest first."""
+    done = getattr(root, 'evolve_done', None)
+    if done is None:
+        return []
+    return sorted(done.keys(), key=lambda name: done[name])
+
+
+def pending_steps(root):
+    done = getattr(root, 'evolve_done', None) or {}
+    return [(name, function) for name, function in STEPS if name not in done]
+
+
+def mark_done(root, name, when=None):
+    if getattr(root, 'evolve_done', None) is None:
+        root.evolve_done = OOBTree()
+    root.evolve_done[name] = when or clock.utcnow()
+
+
+def mark_all_done(root):
+    """A database created by this code needs none of the steps."""
+    now = clock.utcnow()
+    for name, _ in STEPS:
+        mark_done(root, name, now)
+
+
+# -- the steps ------------------------------------------------------------------
+
+
+@step('add-imports-exports-and-audit-log')
+def add_imports_exports_and_audit_log(root):
+    from .resources.root import add_records_folders
+    add_records_folders(root)
+
+
+@step('allocation-complement-figures')
+def allocation_complement_figures(root):
+    """Older allocations lack the balance before and instalment number; work them out
+    from the payment order on each invoice (the ERP re-checks them anyway)."""
+    from .resources.payment import Allocation
+    for customer in root.customers.values():
+        paid = sorted(customer.payments.values(), key=lambda p: p.created)
+        seen = {}
+        for payment in paid:
+            changed = False
+            allocations = []
+            for a in payment.allocations:
+                count, paid_so_far = seen.get(a.invoice_key, (0, None))
+                invoice = customer.invoices.get(a.invoice_key)
+                if paid_so_far is None:
+                    paid_so_far = invoice.amount if invoice is not None else a.amount_currency
+                if a.balance_before is None or a.instalment is None:
+                    a = Allocation(a.invoice_key, a.account, a.currency, a.amount_mxn,
+                                   a.amount_currency, a.exchange_rate, paid_so_far, count + 1)
+                    changed = True
+                allocations.append(a)
+                seen[a.invoice_key] = (count + 1, a.balance_before - a.amount_currency)
+            if changed:
+                payment.allocations = tuple(allocations)

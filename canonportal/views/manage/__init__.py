@@ -1,0 +1,120 @@
+"""The staff's management views over the tree, after Substance D's SDI.
+
+Every object is reachable at ``/manage`` + its path in the tree (a route
+with traversal), so management views attach to resource types like the
+customer views do, and permissions still come from the resources' ACLs:
+
+- ``manage-view``: read anything (admin, operator, auditor);
+- ``manage``: act on customers, payments, imports and exports (admin, operator);
+- ``manage-staff``: staff accounts (admin only).
+
+Customers hold none of these, so they get 403 anywhere under /manage.
+Modules: ``root`` (dashboard), ``contents`` (generic properties and
+children), one module per resource type, ``search``, ``staff``, ``audit``
+and ``erp`` (imports and exports).
+"""
+import math
+
+from pyramid.traversal import resource_path_tuple
+
+from ...i18n import _
+from ...resources import ADMIN, AUDITOR, OPERATOR
+
+ROUTE = 'manage'
+VIEW = 'manage-view'
+MANAGE = 'manage'
+MANAGE_STAFF = 'manage-staff'
+
+#: How each staff role is named on the pages.
+ROLE_LABELS = {
+    ADMIN: _('Administrador'),
+    OPERATOR: _('Operador'),
+    AUDITOR: _('Auditor'),
+}
+
+PAGE_SIZE = 50
+
+
+def manage_url(request, resource, *elements, query=None):
+    """The management URL of ``resource`` (plus view name or sub-path ``elements``)."""
+    path = resource_path_tuple(resource)[1:] + tuple(elements)
+    return request.route_url(ROUTE, traverse=path, _query=query or {})
+
+
+def breadcrumbs(request, context):
+    """``[(title, url), ...]`` from the root down to ``context``."""
+    crumbs = []
+    node = context
+    while node is not None:
+        title = getattr(node, 'title', None) or node.__name__ or _('Portal')
+        crumbs.append((title, manage_url(request, node)))
+        node = node.__parent__
+    crumbs.reverse()
+    return crumbs
+
+
+class Page:
+    """One page of a sequence: ``items``, ``number``, ``count`` and links to neighbours.
+
+    ``total`` may be given when the sequence knows its length (a Folder's
+    ``len()``), so only the shown page is loaded.
+    """
+
+    def __init__(self, request, items, number, size=PAGE_SIZE, total=None):
+        self.size = size
+        self.total = total
+        self.count = max(1, math.ceil(total / size)) if total is not None else None
+        self.number = max(1, number)
+        if self.count is not None:
+            self.number = min(self.number, self.count)
+        start = (self.number - 1) * size
+        self.items = list(_slice(items, start, start + size + 1))
+        self.has_next = len(self.items) > size
+        self.items = self.items[:size]
+        self.request = request
+
+    @property
+    def has_previous(self):
+        return self.number > 1
+
+    def url(self, number):
+        query = dict(self.request.GET)
+        query['page'] = str(number)
+        return self.request.path_url + '?' + '&'.join(
+            f'{k}={v}' for k, v in _quoted(query))
+
+
+def page_number(request):
+    try:
+        return max(1, int(request.GET.get('page', '1')))
+    except ValueError:
+        return 1
+
+
+def _slice(items, start, stop):
+    import itertools
+    if isinstance(items, (list, tuple)):
+        return items[start:stop]
+    return itertools.islice(items, start, stop)
+
+
+def _quoted(query):
+    from urllib.parse import quote
+    return [(quote(str(k)), quote(str(v))) for k, v in query.items()]
+
+
+def manage_globals(request, context, **values):
+    """What every management template gets besides its own values."""
+    user = request.identity.user
+    values.setdefault('page_title', getattr(context, 'title', '') or _('Panel del personal'))
+    values.setdefault('tabs', ())
+    values.setdefault('current_tab', '')
+    values.update(
+        staff_user=user,
+        role_label=ROLE_LABELS.get(user.role, user.role),
+        crumbs=breadcrumbs(request, context),
+        manage_url=lambda resource, *elements, **kw: manage_url(request, resource, *elements, **kw),
+        can_manage=request.has_permission(MANAGE, context),
+        can_manage_staff=request.has_permission(MANAGE_STAFF, request.root),
+    )
+    return values
