@@ -7,7 +7,7 @@ import argparse
 import getpass
 import sys
 
-from .. import passwords, signin
+from .. import audit, passwords, signin
 from ..resources import ROLES, StaffUser
 from .common import open_database, run_in_transaction
 
@@ -41,11 +41,13 @@ def main(argv=None, stdin=None):
         user = root.staff.find(username)
         if user is None:
             user = root.staff.add(username, StaffUser(username, args.role, args.email))
-            action = 'created'
+            action, before = 'created', ''
         else:
+            action, before = 'updated', f'role={user.role}'
             user.role = args.role
-            action = 'updated'
         signin.set_password(user, password)
+        audit.record(root, 'console:canonportal-adduser', f'staff.{action}', user,
+                     before, f'role={args.role}', 'password set')
         return f'{action} staff user {username} ({args.role})'
 
     try:

@@ -5,9 +5,9 @@ from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
-from .. import clock, mail, passwords, signin, tokens
+from .. import audit, clock, mail, passwords, signin, tokens
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
-from ..resources import ACTIVE, Customer, PortalRoot
+from ..resources import ACTIVE, Customer, PortalRoot, StaffUser
 from . import home_url, settings_of
 
 EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
@@ -38,6 +38,9 @@ def login(request):
     login_name = request.POST.get('login', '').strip()
     password = request.POST.get('password', '')
     outcome, user = signin.authenticate(request.root, login_name, password, clock.utcnow())
+    if isinstance(user, StaffUser):
+        # Staff sign-ins are staff actions: the audit log shows who came in, and who tried.
+        audit.record(request.root, user.principal_id, 'staff.login', user, '', outcome)
     if outcome == signin.OK:
         headers = remember(request, user.principal_id)
         return HTTPSeeOther(home_url(request, user), headers=headers)
@@ -58,6 +61,8 @@ def logout(request):
         # A signed cookie cannot be revoked by itself; a new session generation
         # makes every cookie issued to this user so far worthless.
         identity.user.end_other_sessions()
+        if identity.is_staff:
+            audit.record(request.root, identity.principal_id, 'staff.logout', identity.user)
     headers = forget(request)
     return HTTPSeeOther(request.resource_url(request.root), headers=headers)
 

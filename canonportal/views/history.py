@@ -15,7 +15,7 @@ from ..formatting import local_time
 from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer
-from ..resources.payment import APPLIED, APPROVED, PENDING, REVIEW
+from ..resources.payment import APPLIED, APPROVED, PENDING, REFUND_NEEDED, REVIEW
 from .customer import page
 
 VIEW_NAME = 'historial-de-pagos'
@@ -30,9 +30,10 @@ PAGE_PARAM = 'pagina'
 
 #: The payment states the history lists. Declined, cancelled and expired
 #: payments paid nothing and never appear; pending and review ones appear
-#: marked as such, and are not counted as paid.
+#: marked as such, and are not counted as paid; so are payments staff found
+#: must be refunded (the bank charged the card, the money goes back).
 PAID_STATES = (APPROVED, APPLIED)
-SHOWN_STATES = PAID_STATES + (PENDING, REVIEW)
+SHOWN_STATES = PAID_STATES + (PENDING, REVIEW, REFUND_NEEDED)
 
 #: What each shown state says to the customer (the CSV's "Estado" column;
 #: on the page only the states that are not yet paid get a badge).
@@ -41,6 +42,7 @@ STATE_LABELS = {
     APPLIED: _('Pagado y aplicado'),
     PENDING: _('Pendiente de confirmación del banco'),
     REVIEW: _('En revisión'),
+    REFUND_NEEDED: _('Reembolso en trámite'),
 }
 
 _MONTH = re.compile(r'([0-9]{4})-([0-9]{2})')  # ASCII digits only
