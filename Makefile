@@ -22,6 +22,7 @@ var/Data.fs: | $(VENV)/.installed
 init: var/Data.fs
 
 run: $(VENV)/.installed var/Data.fs
+	$(BIN)/canonportal-evolve $(INI)
 	@echo "Mails are written as files under var/mail/new"
 	@echo "Serving http://localhost:$(PORT)/  (sign in with CME930812PW3 / CME930812PW3)"
 	$(BIN)/pserve $(INI) http_port=$(PORT)

@@ -1,4 +1,27 @@
 """The portal's configuration, in include order (templates → tm → retry → zodbconn → security)."""
+import logging
+
+from pyramid.events import ApplicationCreated
+
+log = logging.getLogger(__name__)
+
+
+def warn_if_database_is_behind(event):
+    """Say at start-up when the database misses evolve steps (canonportal-evolve runs them)."""
+    from . import evolve
+    from .resources import get_root_from_connection
+    db = event.app.registry._zodb_databases.get('')
+    if db is None:
+        return
+    connection = db.open()
+    try:
+        root = get_root_from_connection(connection)
+        missing = [name for name, _ in evolve.pending_steps(root)] if root is not None else []
+    finally:
+        connection.transaction_manager.abort()
+        connection.close()
+    if missing:
+        log.warning('the database misses evolve steps %s: run canonportal-evolve', ', '.join(missing))
 
 
 def includeme(config):
@@ -17,3 +40,4 @@ def includeme(config):
     from .resources import root_factory
     config.add_route('manage', '/manage*traverse', factory=root_factory)
     config.scan('.views')
+    config.add_subscriber(warn_if_database_is_behind, ApplicationCreated)

@@ -2,8 +2,9 @@
 
 Entries are keyed by a 64-bit number made of the time in microseconds and a
 random tail, so concurrent appends land on different keys and the BTree's
-conflict resolution merges them instead of retrying whole requests. There is
-no method to change or remove an entry, and no view offers one.
+conflict resolution merges them instead of retrying whole requests; entries
+appended at the same instant keep their order. There is no method to change
+or remove an entry, and no view offers one.
 """
 import datetime
 import random
@@ -70,10 +71,9 @@ class AuditLog(Persistent):
 
     def append(self, when, actor, action, target, before='', after='', note=''):
         """Add an entry at ``when`` (an aware UTC datetime) and return it."""
-        base = _micros(when) * _TAIL
-        key = base + random.randrange(_TAIL)
-        while key in self.entries:
-            key = base + random.randrange(_TAIL)
+        key = _micros(when) * _TAIL + random.randrange(_TAIL // 2)
+        if self.entries:
+            key = max(key, self.entries.maxKey() + 1)
         entry = AuditEntry(key, when, str(actor), str(action), str(target),
                            _text(before), _text(after), str(note or ''))
         self.entries[key] = entry
