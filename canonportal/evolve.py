@@ -62,24 +62,35 @@ def add_imports_exports_and_audit_log(root):
 @step('allocation-complement-figures')
 def allocation_complement_figures(root):
     """Older allocations lack the balance before and instalment number; work them out
-    from the payment order on each invoice (the ERP re-checks them anyway)."""
-    from .resources.payment import Allocation
+    from the payment order on each invoice (the ERP re-checks them anyway).
+
+    Only payments that kept their reservation count as instalments, as in
+    :meth:`Invoice.next_instalment`: a declined, cancelled or expired payment
+    gets the figures it would have had, without moving the next one's.
+    """
+    from .resources.payment import RELEASING_STATES, Allocation
     for customer in root.customers.values():
-        paid = sorted(customer.payments.values(), key=lambda p: p.created)
-        seen = {}
-        for payment in paid:
+        ordered = sorted(customer.payments.values(),
+                         key=lambda p: (p.created, _reference_order(p.reference)))
+        taken = {}   # invoice key -> (instalments so far, balance left after them)
+        for payment in ordered:
             changed = False
             allocations = []
             for a in payment.allocations:
-                count, paid_so_far = seen.get(a.invoice_key, (0, None))
-                invoice = customer.invoices.get(a.invoice_key)
-                if paid_so_far is None:
-                    paid_so_far = invoice.amount if invoice is not None else a.amount_currency
+                count, left = taken.get(a.invoice_key, (0, None))
+                if left is None:
+                    invoice = customer.invoices.get(a.invoice_key)
+                    left = invoice.amount if invoice is not None else a.amount_currency
                 if a.balance_before is None or a.instalment is None:
                     a = Allocation(a.invoice_key, a.account, a.currency, a.amount_mxn,
-                                   a.amount_currency, a.exchange_rate, paid_so_far, count + 1)
+                                   a.amount_currency, a.exchange_rate, left, count + 1)
                     changed = True
                 allocations.append(a)
-                seen[a.invoice_key] = (count + 1, a.balance_before - a.amount_currency)
+                if payment.state not in RELEASING_STATES:
+                    taken[a.invoice_key] = (a.instalment, a.balance_before - a.amount_currency)
             if changed:
                 payment.allocations = tuple(allocations)
+
+
+def _reference_order(reference):
+    return (0, int(reference), '') if reference.isdigit() else (1, 0, reference)

@@ -251,6 +251,8 @@ class BanamexGateway(Gateway):
             'receipt': receipt,
             'card_brand': _text(card.get('brand'))[:20],
             'card_number': mask_card(_text(card.get('number')))[:25],
+            # CREDIT / DEBIT: the payment complement's forma de pago (04 / 28) depends on it.
+            'card_funding': _text(card.get('fundingMethod'))[:10],
         }
         if hint:
             raw['return_hint'] = hint

@@ -263,7 +263,9 @@ button.cancel{background:#e6e9ef;color:#002d72}
             if approved:
                 txn['transaction']['authorizationCode'] = authorization
             order['transactions'].append(txn)
+            # The test cards are credit cards; the gateway reports the funding method.
             order['card'] = {'brand': outcome.brand, 'number': outcome.masked,
+                             'fundingMethod': 'CREDIT',
                              'nameOnCard': (request.POST.get('name_on_card') or '')[:60]}
             order['status'] = 'CAPTURED' if approved else 'FAILED'
             order['result'] = 'SUCCESS' if approved else 'FAILURE'

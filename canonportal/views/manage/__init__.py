@@ -37,7 +37,11 @@ PAGE_SIZE = 50
 
 def manage_url(request, resource, *elements, query=None):
     """The management URL of ``resource`` (plus view name or sub-path ``elements``)."""
-    path = resource_path_tuple(resource)[1:] + tuple(elements)
+    # resource_path_tuple starts with '' (the root), which puts the slash
+    # between /manage and the path: ('', 'customers') → /manage/customers.
+    path = resource_path_tuple(resource) + tuple(elements)
+    if path == ('',):
+        path = ()
     return request.route_url(ROUTE, traverse=path, _query=query or {})
 
 

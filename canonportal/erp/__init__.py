@@ -1,0 +1,1 @@
+"""ERP exchange: imports and exports."""

@@ -1,0 +1,106 @@
+"""canonportal-export INI [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--all] [-o FILE]
+
+Export payments to the ERP as CSV (see canonportal.erp.exports for the columns).
+Without dates: the approved payments not exported yet. With --since/--until
+(Mexico City days, inclusive): approved and applied payments paid in that
+range, already exported ones included (--new-only leaves them out). --all adds
+the approved payments already exported. Each export is recorded in the
+database and the payments are marked as exported. The CSV goes to FILE or
+standard output; a summary goes to standard error.
+"""
+import argparse
+import datetime
+import os
+import sys
+
+from zc.lockfile import LockError
+
+from .. import clock
+from ..erp.exports import export_payments, exportable_payments
+from .common import open_database, run_in_transaction
+
+ACTOR = 'console:canonportal-export'
+
+
+def _day(text):
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'not a date YYYY-MM-DD: {text!r}') from None
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog='canonportal-export', description=__doc__.split('\n\n')[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config_uri', help='the ini file, e.g. development.ini')
+    parser.add_argument('--since', type=_day, help='first day (Mexico City), YYYY-MM-DD')
+    parser.add_argument('--until', type=_day, help='last day (Mexico City), YYYY-MM-DD')
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument('--all', action='store_true',
+                       help='include payments already exported (a re-export on purpose)')
+    which.add_argument('--new-only', action='store_true',
+                       help='with a date range: leave out payments already exported')
+    parser.add_argument('-o', '--output', metavar='FILE', help='write the CSV here (default: stdout)')
+    args = parser.parse_args(argv)
+    if args.since and args.until and args.since > args.until:
+        parser.error('--since is after --until')
+    return args
+
+
+def main(argv=None, stdout=None, stderr=None):
+    args = parse_args(argv)
+    stderr = stderr or sys.stderr
+    ranged = args.since is not None or args.until is not None
+    include = True if args.all else (False if args.new_only else None)
+    # Open the output first, so a bad path fails before any payment is marked; in
+    # append mode, so an existing file is replaced only when there is something to write.
+    existed = bool(args.output) and os.path.exists(args.output)
+    output = open(args.output, 'ab') if args.output else None  # noqa: SIM115
+    written = False
+    try:
+        try:
+            db, _ = open_database(args.config_uri)
+        except LockError:
+            print('the database is in use by the running portal: download the export from '
+                  'the management pages (/manage) instead', file=stderr)
+            return 1
+        try:
+            result = run_in_transaction(db, lambda root: _export(root, args, include, ranged))
+        finally:
+            db.close()
+        if result is None:
+            print('no payments to export', file=stderr)
+            return 0
+        name, filename, data, payments, rows, total, reexported = result
+        if output is not None:
+            output.truncate(0)
+        target = output or stdout or sys.stdout.buffer
+        target.write(data)
+        target.flush()
+        written = True
+        print(f'export {name}: {payments} payments, {rows} rows, {total} MXN'
+              + (f', {len(reexported)} exported before' if reexported else '')
+              + (f' -> {args.output}' if args.output else f' ({filename})'), file=stderr)
+        return 0
+    finally:
+        if output is not None:
+            output.close()
+            if not written and not existed:
+                os.remove(args.output)
+
+
+def _export(root, args, include, ranged):
+    """Select and export in one transaction (a retry selects again)."""
+    payments = exportable_payments(root, args.since, args.until, include)
+    record = export_payments(root, payments, ACTOR, clock.utcnow(), since=args.since,
+                             until=args.until,
+                             include_exported=ranged if include is None else include)
+    if record is None:
+        return None
+    return (record.__name__, record.filename, record.csv_bytes(), record.payment_count,
+            record.row_count, record.total_mxn, record.reexported)
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Data evolution (canonportal-evolve) and the pshell setup, on FileStorages in tmp_path."""
+import datetime
+import itertools
+from decimal import Decimal
+
+import pytest
+import transaction
+from pyramid.paster import bootstrap
+from pyramid_zodbconn import db_from_uri
+
+from canonportal import clock, evolve, pshell
+from canonportal.bootstrap import mexico_time
+from canonportal.money import to_money
+from canonportal.resources import Allocation, Payment, PortalRoot, get_root_from_connection
+from canonportal.resources.payment import APPROVED, DECLINED
+from canonportal.scripts import evolve as evolve_script
+from canonportal.scripts import init
+from conftest import CANON
+
+STEP_NAMES = [name for name, _ in evolve.STEPS]
+UTC = datetime.timezone.utc
+
+INI = """\
+[app:main]
+use = egg:canonportal
+pyramid.default_locale_name = es
+zodbconn.uri = file://{folder}/Data.fs?blobstorage_dir={folder}/blobs
+tm.manager_hook = pyramid_tm.explicit_manager
+mail.default_sender = portal@example.mx
+canonportal.testing_mailer = true
+canonportal.public_url = http://localhost:6543
+canonportal.session_secret = evolve-test-secret-0123456789abcdefghijklmnop
+
+[pshell]
+setup = canonportal.pshell.setup
+"""
+
+
+@pytest.fixture
+def ini(tmp_path):
+    path = tmp_path / 'test.ini'
+    path.write_text(INI.format(folder=tmp_path))
+    return str(path)
+
+
+@pytest.fixture
+def ticking_clock(monkeypatch):
+    """A clock one second further on at every call, so each step has its own time."""
+    start = datetime.datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+    ticks = itertools.count()
+    monkeypatch.setattr(clock, 'utcnow', lambda: start + datetime.timedelta(seconds=next(ticks)))
+    return start
+
+
+def on_db(folder, work, commit=False):
+    """Run ``work(root, zodb_root)`` on the FileStorage in ``folder``; commit if asked."""
+    db = db_from_uri(f'file://{folder}/Data.fs?blobstorage_dir={folder}/blobs', 'unnamed', {})
+    manager = transaction.TransactionManager()
+    conn = db.open(transaction_manager=manager)
+    try:
+        result = work(get_root_from_connection(conn), conn.root())
+        if commit:
+            manager.commit()
+        return result
+    finally:
+        manager.abort()
+        conn.close()
+        db.close()
+
+
+def run(ini_path, capsys, *options):
+    assert evolve_script.main([ini_path, *options]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def shape(root, zodb_root=None):
+    """What the evolve steps change, as plain values."""
+    canon = root.customers[CANON]
+    return {
+        'children': sorted(name for name in ('imports', 'exports', 'audit') if name in root),
+        'done': dict(getattr(root, 'evolve_done', None) or {}),
+        'figures': {ref: [(a.invoice_key, a.balance_before, a.instalment) for a in p.allocations]
+                    for ref, p in canon.payments.items()},
+        'audit': ([(e.actor, e.action, e.target, e.after, e.when)
+                   for e in reversed(list(root.audit_log.newest_first()))]
+                  if 'audit' in root else None),
+    }
+
+
+# -- a fresh database -------------------------------------------------------------------------
+
+def test_a_fresh_database_has_every_step_done_and_nothing_to_run(ini, tmp_path, capsys,
+                                                                  ticking_clock):
+    init.main([ini, '--demo'])
+    capsys.readouterr()
+    done = on_db(tmp_path, lambda root, _: dict(root.evolve_done))
+    assert sorted(done) == sorted(STEP_NAMES) and len(STEP_NAMES) >= 2
+    assert all(when >= ticking_clock for when in done.values())
+    audit_before = on_db(tmp_path, lambda root, _: len(root.audit_log))
+    assert run(ini, capsys) == ['nothing to do: every evolve step is done']
+    assert run(ini, capsys, '--dry-run') == ['nothing to do: every evolve step is done']
+    assert on_db(tmp_path, lambda root, _: (dict(root.evolve_done), len(root.audit_log))) == (
+        done, audit_before)
+
+
+def test_an_empty_database_is_left_to_canonportal_init(ini, tmp_path, capsys):
+    assert run(ini, capsys) == ['the database is empty: canonportal-init creates it up to date']
+    assert on_db(tmp_path, lambda root, _: root) is None
+
+
+# -- an old database ----------------------------------------------------------------------------
+
+OLD_SLOTS = ('invoice_key', 'account', 'currency', 'amount_mxn', 'amount_currency', 'exchange_rate')
+
+
+def make_old(root, zodb_root):
+    """The database as the code before the ERP exchange left it."""
+    for name in ('imports', 'exports', 'audit'):
+        root.remove(name)
+    del root.evolve_done
+    canon = root.customers[CANON]
+    demo = canon.payments['228']
+    a = demo.allocations[0]
+    demo.allocations = (Allocation(a.invoice_key, a.account, a.currency, a.amount_mxn,
+                                   a.amount_currency, a.exchange_rate),)
+    # A declined payment (its reservation released) and a later approved one.
+    for reference, state, created, allocations in (
+            ('229', DECLINED, mexico_time(2017, 10, 11, 9), [('1233074', 'USD', '37.77', '2.00')]),
+            ('230', APPROVED, mexico_time(2017, 10, 12, 9), [('1233074', 'USD', '56.66', '3.00'),
+                                                            ('6212976', 'MXN', '1000.00', '1000.00')])):
+        payment = Payment(reference, CANON, 'bbva', [
+            Allocation(key, '005300', currency, to_money(mxn), to_money(amount),
+                       '18.8869' if currency == 'USD' else None)
+            for key, currency, mxn, amount in allocations], created=created)
+        payment.transition(state, created, 'test')
+        canon.add_payment(payment)
+    root.payment_counter.value = 230
+
+
+@pytest.fixture
+def old_database(ini, tmp_path, monkeypatch, capsys):
+    init.main([ini, '--demo'])
+    capsys.readouterr()
+    # Allocations pickled as the old code did: without the two figures in their state.
+    with monkeypatch.context() as patch:
+        patch.setattr(Allocation, '__getstate__',
+                      lambda self: {name: getattr(self, name) for name in OLD_SLOTS})
+        on_db(tmp_path, make_old, commit=True)
+    old = on_db(tmp_path, shape)
+    assert old['children'] == [] and old['done'] == {} and old['audit'] is None
+    assert old['figures'] == {'228': [('1233074', None, None)], '229': [('1233074', None, None)],
+                              '230': [('1233074', None, None), ('6212976', None, None)]}
+    return ini
+
+
+def test_dry_run_lists_the_pending_steps_and_changes_nothing(old_database, tmp_path, capsys,
+                                                             ticking_clock):
+    before = on_db(tmp_path, shape)
+    assert run(old_database, capsys, '--dry-run') == [f'would run {name}' for name in STEP_NAMES]
+    assert on_db(tmp_path, shape) == before
+
+
+def test_evolve_brings_an_old_database_up_to_date_once(old_database, tmp_path, capsys,
+                                                       ticking_clock):
+    assert run(old_database, capsys) == [f'ran {name}' for name in STEP_NAMES]
+    after = on_db(tmp_path, shape)
+    assert after['children'] == ['audit', 'exports', 'imports']
+    assert on_db(tmp_path, lambda root, _: (root.imports.title, root.exports.title, len(root.exports))) == (
+        'Importaciones', 'Exportaciones', 0)
+    # Each step recorded with its own time, in order, and one audit entry per step.
+    done = after['done']
+    assert sorted(done, key=done.get) == STEP_NAMES
+    assert all(when >= ticking_clock for when in done.values())
+    assert [(actor, action, target, name) for actor, action, target, name, _ in after['audit']] == [
+        ('console:canonportal-evolve', 'evolve.step', '/', name) for name in STEP_NAMES]
+    for (*_, name, when) in after['audit']:
+        assert when >= done[name]
+    # The complement figures, worked out from the order of the payments on each invoice:
+    # the declined 229 gets what it would have had, without taking an instalment.
+    D = Decimal
+    assert after['figures'] == {
+        '228': [('1233074', D('160.71'), 1)],
+        '229': [('1233074', D('159.71'), 2)],
+        '230': [('1233074', D('159.71'), 2), ('6212976', D('27794.52'), 1)],
+    }
+    # A second run finds nothing to do and writes nothing.
+    assert run(old_database, capsys) == ['nothing to do: every evolve step is done']
+    assert on_db(tmp_path, shape) == after
+
+
+def test_an_interrupted_run_keeps_the_steps_done_and_resumes_at_the_failed_one(
+        old_database, tmp_path, capsys, monkeypatch, ticking_clock):
+    calls = []
+
+    def flaky(root):
+        root.customers[CANON].name = 'half done'
+        calls.append('flaky')
+        if len(calls) == 1:
+            raise RuntimeError('disk full')
+
+    monkeypatch.setattr(evolve, 'STEPS', list(evolve.STEPS) + [('flaky-step', flaky)])
+    with pytest.raises(RuntimeError):
+        evolve_script.main([old_database])
+    interrupted = on_db(tmp_path, lambda root, _: (sorted(root.evolve_done),
+                                                   root.customers[CANON].name))
+    assert interrupted == (sorted(STEP_NAMES), 'Canon Mexicana SA de CV')
+    capsys.readouterr()
+    assert run(old_database, capsys) == ['ran flaky-step']
+    assert on_db(tmp_path, lambda root, _: root.customers[CANON].name) == 'half done'
+
+
+def test_evolve_steps_have_unique_names():
+    with pytest.raises(ValueError):
+        evolve.step(STEP_NAMES[0])(lambda root: None)
+    assert [name for name, _ in evolve.STEPS] == STEP_NAMES
+
+
+def test_a_root_made_by_the_code_needs_no_step(ticking_clock):
+    root = PortalRoot()
+    assert [name for name, _ in evolve.pending_steps(root)] == STEP_NAMES
+    evolve.mark_all_done(root)
+    assert evolve.pending_steps(root) == [] and evolve.done_steps(root) == STEP_NAMES
+
+
+# -- pshell ------------------------------------------------------------------------------------
+
+def test_pshell_setup_gives_the_root_and_a_ready_transaction_manager(ini, tmp_path):
+    init.main([ini, '--demo'])
+    env = bootstrap(ini)
+    try:
+        pshell.setup(env)
+        root, tm = env['root'], env['tm']
+        assert isinstance(root, PortalRoot)
+        assert tm is env['request'].tm
+        assert root.payments_by_reference['228'].bank_reference == 'BC-Banamex 063197'
+        # Changes are written with tm.commit(); commit() and abort() start the next transaction.
+        root.customers[CANON].contact_email = 'tesoreria@example.mx'
+        env['commit']()
+        root.customers[CANON].contact_email = 'dropped@example.mx'
+        env['abort']()
+        assert root.customers[CANON].contact_email == 'tesoreria@example.mx'
+        root.staff.title = 'Personal de tesorería'
+        tm.commit()
+    finally:
+        env['closer']()
+        env['registry']._zodb_databases[''].close()
+    assert on_db(tmp_path, lambda root, _: (root.customers[CANON].contact_email, root.staff.title)) == (
+        'tesoreria@example.mx', 'Personal de tesorería')
