@@ -71,9 +71,16 @@ class AuditLog(Persistent):
 
     def append(self, when, actor, action, target, before='', after='', note=''):
         """Add an entry at ``when`` (an aware UTC datetime) and return it."""
-        key = _micros(when) * _TAIL + random.randrange(_TAIL // 2)
-        if self.entries:
-            key = max(key, self.entries.maxKey() + 1)
+        base = _micros(when) * _TAIL
+        key = base + random.randrange(_TAIL)
+        last = self.entries.maxKey() if self.entries else None
+        if last is not None and last >= base:
+            # Another entry of this same instant (one transaction recording a
+            # few steps at once): come after it, still with a random step so
+            # two transactions doing the same do not pick one key.
+            key = last + 1 + random.randrange(16)
+        while key in self.entries:
+            key += 1
         entry = AuditEntry(key, when, str(actor), str(action), str(target),
                            _text(before), _text(after), str(note or ''))
         self.entries[key] = entry
