@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 6543
 INI ?= development.ini
 
-.PHONY: run test init clean i18n
+.PHONY: run test init clean i18n bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ run: $(VENV)/.installed var/Data.fs
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The load runs of docs/benchmarks.md: BENCH_ARGS="--invoices 20000 --duration 5" for a quick look.
+BENCH_ARGS ?=
+bench: $(VENV)/.installed
+	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	test -x $(BIN)/locust || $(BIN)/pip install -q -e ".[testing,bench]"
+	$(BIN)/python -m benchmarks.run --out docs/benchmarks-results.json $(BENCH_ARGS)
 
 # Re-extract the message catalog, merge it into the English catalog and compile it.
 # Then translate every new or fuzzy entry of the .po and run `make i18n` again

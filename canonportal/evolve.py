@@ -94,3 +94,14 @@ def allocation_complement_figures(root):
 
 def _reference_order(reference):
     return (0, int(reference), '') if reference.isdigit() else (1, 0, reference)
+
+
+@step('review-payments-index')
+def review_payments_index(root):
+    """The dashboard lists every payment in review from an index kept by the payment service."""
+    from BTrees.OOBTree import OOBTree
+    from .resources.payment import REVIEW
+    root.review_payments = OOBTree()
+    for payment in root.payments_by_reference.values():
+        if payment.state == REVIEW:
+            root.review_payments[payment.reference] = payment

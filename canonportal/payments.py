@@ -211,6 +211,12 @@ def _move(payment, state, now, source, note, result=None, actor=None):
         return
     if state != PENDING and payment.reference in root.pending_payments:
         del root.pending_payments[payment.reference]
+    in_review = root.review_payments
+    if in_review is not None:
+        if state == REVIEW:
+            in_review[payment.reference] = payment
+        elif payment.reference in in_review:
+            del in_review[payment.reference]
     if actor is None:
         actor = f'bank:{payment.bank}' if result is not None else f'system:{source}'
     audit.record(root, actor, audit.PAYMENT_TRANSITION, payment, before, state,

@@ -112,11 +112,13 @@ def test_resolving_a_review_needs_a_comment_and_is_recorded(portal):
     payment, invoice = pending_payment(portal)
     payments.settle(portal, payment, bank_says(payment, gw.APPROVED, Decimal('999.99')), NOW)
     assert payment.state == REVIEW and invoice.in_transit == Decimal('1000.00')
+    assert list(portal.review_payments) == [payment.reference]
     with pytest.raises(ValueError):
         payments.resolve_review(payment, APPROVED, '  ', 'staff:alice', NOW)
     assert payment.state == REVIEW
     payments.resolve_review(payment, REFUND_NEEDED, 'Banco cobró 999.99; se devuelve', 'staff:alice', NOW)
     assert payment.state == REFUND_NEEDED
+    assert list(portal.review_payments) == []
     assert invoice.in_transit == 0 and invoice.left_to_pay == invoice.balance
     latest = next(portal.audit_log.newest_first())
     assert (latest.actor, latest.before, latest.after) == ('staff:alice', REVIEW, REFUND_NEEDED)

@@ -20,6 +20,8 @@ from canonportal.resources import (
     Customer, Folder, Invoice, Payment, PortalRoot, Statement, StaffUser, root_factory)
 from canonportal.resources.audit import AuditLog
 from canonportal.resources.customer import Customers
+from canonportal.resources.exports import ExportRecord
+from canonportal.resources.imports import ImportRecord
 from canonportal.resources.staff import StaffFolder
 from canonportal.views import PUBLIC_VIEWS
 from conftest import (
@@ -61,6 +63,8 @@ SAMPLES = (
     ('/audit/', AuditLog),
     ('/imports/', Folder),
     ('/exports/', Folder),
+    ('/imports/20261129-180000-ab12/', ImportRecord),
+    ('/exports/20261129-180000/', ExportRecord),
 )
 
 #: The URLs of customer A and of staff named in the issue, whatever views exist.
@@ -187,10 +191,21 @@ def new_client(app, **environ):
     return Client(app, extra_environ=dict({'HTTP_HOST': HOST}, **environ))
 
 
+def add_sample_records(root):
+    """One ERP import and one export, so their pages are crawled too."""
+    when = datetime.datetime(2026, 11, 29, 18, 0, tzinfo=datetime.timezone.utc)
+    root.imports.add('20261129-180000-ab12', ImportRecord(
+        'invoices', when, 'staff:alice', [('facturas.csv', 120, '0' * 64)], created_count=1))
+    record = root.exports.add('20261129-180000', ExportRecord(
+        'pagos-erp-20261129-120000.csv', when, 'staff:alice', ('228',), row_count=1))
+    record.set_csv(b'referencia_pago\r\n228\r\n', use_blob=False)
+
+
 @pytest.fixture
 def staff_app(app):
-    """The demo portal with an admin account ``alice``."""
+    """The demo portal with an admin account ``alice`` and one ERP import and export."""
     add_staff_user(app, 'alice', role='admin')
+    with_root(app, add_sample_records)
     return app
 
 

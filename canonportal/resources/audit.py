@@ -88,10 +88,23 @@ class AuditLog(Persistent):
         return entry
 
     def newest_first(self, since=None, until=None):
-        """Entries from newest to oldest, optionally within ``[since, until)``."""
+        """Entries from newest to oldest, optionally within ``[since, until)``, lazily.
+
+        Each step is one ``maxKey`` look-up, so a page of the log costs a few
+        bucket loads however long it is (``reversed(keys())`` would load them all).
+        """
+        entries = self.entries
         low = _micros(since) * _TAIL if since is not None else None
-        high = _micros(until) * _TAIL - 1 if until is not None else None
-        return (self.entries[k] for k in reversed(self.entries.keys(low, high)))
+        bound = _micros(until) * _TAIL - 1 if until is not None else None
+        while True:
+            try:
+                key = entries.maxKey(bound) if bound is not None else entries.maxKey()
+            except ValueError:  # nothing at or below the bound
+                return
+            if low is not None and key < low:
+                return
+            yield entries[key]
+            bound = key - 1
 
     def search(self, actor=None, action=None, target=None, since=None, until=None):
         """Entries matching every given filter, newest first (a generator).

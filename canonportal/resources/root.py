@@ -53,6 +53,7 @@ class PortalRoot(Folder):
     """The application root: ``customers`` and ``staff`` plus global indexes."""
 
     title = 'Portal'
+    review_payments = None  # databases older than the evolve step that adds it
     __acl__ = [
         (Allow, role_principal(ADMIN), ALL_PERMISSIONS),
         (Allow, role_principal(OPERATOR), ('view', 'manage-view', 'manage')),
@@ -73,6 +74,7 @@ class PortalRoot(Folder):
         self.invoices_by_uuid = OOBTree()  # CFDI UUID -> Invoice
         self.payments_by_reference = OOBTree()  # Referencia de pago -> Payment
         self.pending_payments = OOBTree()       # Referencia de pago -> Payment still pending
+        self.review_payments = OOBTree()        # Referencia de pago -> Payment in review
 
     @property
     def customers(self):

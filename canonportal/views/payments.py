@@ -128,11 +128,11 @@ def _blocked_by_transit(customer, selection):
     return messages
 
 
-def _in_own_transaction(request, work):
+def _in_own_transaction(request, work, attempts=5):
     """Commit ``work`` on its own, retrying conflicts here, so the request that
     already talked to the bank is never re-run by pyramid_retry."""
     request.tm.abort()
-    for attempt in request.tm.attempts(5):
+    for attempt in request.tm.attempts(attempts):
         with attempt:
             work()
     request.tm.begin()
@@ -151,12 +151,29 @@ def _find_payment(request, bank, reference):
     return payment
 
 
+#: How many times a settlement is tried when concurrent transactions conflict.
+SETTLE_ATTEMPTS = 20
+
+
 def _settle(request, payment, result):
-    """Apply a verified result to ``payment`` and mail the receipt once, on approval."""
-    settlement = payments.settle(request.root, payment, result, clock.utcnow())
-    if settlement.receipt_due:
-        send_receipt(request, payment)
-    return settlement
+    """Apply a verified result to ``payment`` and mail the receipt once, on approval.
+
+    The bank was asked before (outside any retry): only this short write is
+    retried on conflicts, as often as concurrent settlements may collide on the
+    shared indexes, without asking the bank again.
+    """
+    reference = payment.reference
+    done = []
+
+    def work():
+        current = request.root.payments_by_reference[reference]
+        settlement = payments.settle(request.root, current, result, clock.utcnow())
+        if settlement.receipt_due:
+            send_receipt(request, current)
+        done[:] = [settlement]
+
+    _in_own_transaction(request, work, attempts=SETTLE_ATTEMPTS)
+    return done[0]
 
 
 def send_receipt(request, payment):

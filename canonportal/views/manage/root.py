@@ -1,12 +1,242 @@
-"""The dashboard at /manage."""
+"""The dashboard at /manage: today's and the last 30 days' payments, what needs a look.
+
+Counting must stay cheap with a million invoices: payments are found through
+``root.payments_by_reference``, walking back from the newest reference (the
+payment counter) until a payment older than the window shows up, so the cost
+grows with the payments of the last 30 days, not with all of them. The
+references are increasing numbers kept as strings (``'1000' < '228'`` in
+the BTree's order), hence the walk by number rather than by key order.
+"""
+import datetime
+from types import SimpleNamespace
+
 from pyramid.view import view_config
 
+from ... import clock
+from ...charts import stacked_bars
+from ...formatting import MEXICO_CITY
 from ...i18n import _
+from ...money import ZERO
+from ...payments import minutes, pending_older_than
 from ...resources import PortalRoot
-from . import ROUTE, VIEW, manage_globals
+from ...resources.payment import (
+    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REVIEW)
+from ..balances import KNOWN_BANKS
+from . import ROUTE, VIEW, manage_globals, manage_url
+
+#: Every payment state as staff read it, in the order the charts stack them.
+STATE_LABELS = {
+    APPROVED: _('Aprobado'),
+    APPLIED: _('Aplicado'),
+    PENDING: _('Pendiente'),
+    REVIEW: _('En revisión'),
+    DECLINED: _('Rechazado'),
+    CANCELLED: _('Cancelado'),
+    EXPIRED: _('Vencido'),
+    REFUND_NEEDED: _('Reembolso pendiente'),
+}
+
+#: Chart colours: each one keeps white text readable (contrast ≥ 4.5).
+STATE_COLOURS = {
+    APPROVED: '#2e7d32',
+    APPLIED: '#1565c0',
+    PENDING: '#8a5a00',
+    REVIEW: '#c62828',
+    DECLINED: '#5f6368',
+    CANCELLED: '#455a64',
+    EXPIRED: '#6d4c41',
+    REFUND_NEEDED: '#6a1b9a',
+}
+
+WINDOW_DAYS = 30
+DEFAULT_PENDING_ALERT_MINUTES = 30
+#: The walk stops after this many references, whatever it found (a bound, not a target).
+MAX_SCAN = 100_000
+#: Payments are created in reference order, but two transactions may commit a
+#: little out of order; the walk goes on this far past the window's start.
+SLACK = datetime.timedelta(hours=1)
+RECORDS_SHOWN = 5
+
+
+def mexico_day_start(day):
+    """Midnight of a Mexico City day, as an aware UTC datetime."""
+    local = datetime.datetime.combine(day, datetime.time(0), tzinfo=MEXICO_CITY)
+    return local.astimezone(datetime.timezone.utc)
+
+
+class RecentPayments:
+    """The payments created since ``since``, newest first, found by walking back the references.
+
+    ``truncated`` says the walk stopped at ``limit`` references before
+    reaching ``since``.
+    """
+
+    def __init__(self, root, since, limit=MAX_SCAN):
+        self.since = since
+        self.truncated = False
+        self.payments = []
+        by_reference = root.payments_by_reference
+        number = root.payment_counter.value
+        scanned = 0
+        while number > 0:
+            if scanned >= limit:
+                self.truncated = True
+                break
+            payment = by_reference.get(str(number))
+            number -= 1
+            scanned += 1
+            if payment is None:
+                continue
+            if payment.created < since:
+                if payment.created < since - SLACK:
+                    break
+                continue
+            self.payments.append(payment)
+
+
+def tally(payments, since=None):
+    """``{(bank, state): count}`` and ``{bank: MXN total}`` of the payments since ``since``."""
+    counts, totals = {}, {}
+    for payment in payments:
+        if since is not None and payment.created < since:
+            continue
+        key = (payment.bank, payment.state)
+        counts[key] = counts.get(key, 0) + 1
+        totals[payment.bank] = totals.get(payment.bank, ZERO) + payment.total_mxn
+    return counts, totals
+
+
+def payments_in_review(root, recent):
+    """The payments waiting for a staff decision, oldest first.
+
+    A ``root.review_payments`` index (reference → payment), when the database
+    has one, lists them all; without it only the recent walk is looked at.
+    """
+    index = getattr(root, 'review_payments', None)
+    if index is not None:
+        found = [p for p in index.values() if p.state == REVIEW]
+    else:
+        found = [p for p in recent.payments if p.state == REVIEW]
+    return sorted(found, key=lambda p: p.created)
+
+
+def pending_alert_age(settings):
+    try:
+        return minutes(settings.get('canonportal.pending_alert_minutes',
+                                    DEFAULT_PENDING_ALERT_MINUTES))
+    except (TypeError, ValueError):
+        return minutes(DEFAULT_PENDING_ALERT_MINUTES)
+
+
+def newest_records(folder, count=RECORDS_SHOWN):
+    """The newest ``count`` import or export records of ``folder``, newest first.
+
+    Their names start with their UTC time, so the folder's last names are the
+    newest; each step back is one ``maxKey`` look-up (indexing the keys from
+    the end would load every bucket of the BTree).
+    """
+    found = []
+    bound = None
+    while len(found) < count:
+        try:
+            name = folder.data.maxKey(bound) if bound is not None else folder.data.maxKey()
+        except ValueError:  # nothing (more) in the folder
+            break
+        found.append(folder[name])
+        bound = _just_below(name)
+        if bound is None:
+            break
+    return found
+
+
+#: Above any character a name can hold: ``prefix + _TOP`` sorts after every name starting so.
+_TOP = '\U0010ffff' * 8
+
+
+def _just_below(name):
+    """A string bound under ``name`` and above every smaller name."""
+    last = name[-1]
+    if last == '\x00':
+        return name[:-1] or None
+    return name[:-1] + chr(ord(last) - 1) + _TOP
+
+
+def record_time(record):
+    """When an import or export record was made (None if it does not say)."""
+    return getattr(record, 'when', None) or getattr(record, 'created', None)
+
+
+def bank_categories(request, counts):
+    """``[(bank, label)]``: the configured banks, then any other bank seen in the counts."""
+    banks = [(name, KNOWN_BANKS.get(name) or getattr(gateway, 'title', None) or name)
+             for name, gateway in getattr(request.registry, 'gateways', {}).items()]
+    known = {name for name, _ in banks}
+    for bank in sorted({bank for bank, _ in counts}):
+        if bank not in known:
+            banks.append((bank, KNOWN_BANKS.get(bank, bank)))
+            known.add(bank)
+    return banks
+
+
+def chart_and_table(request, chart_id, title, counts, totals, empty_text):
+    """The SVG chart and the same numbers as table rows for one window."""
+    translate = request.localizer.translate
+    banks = bank_categories(request, counts)
+    states = [(state, translate(label), STATE_COLOURS[state])
+              for state, label in STATE_LABELS.items()]
+    shown_states = [s for s in states if any(counts.get((b, s[0])) for b, _ in banks)]
+    described = '; '.join(
+        f'{label}: ' + ', '.join(f'{s_label} {counts[(bank, s_key)]}'
+                                 for s_key, s_label, _ in shown_states if counts.get((bank, s_key)))
+        for bank, label in banks if any(counts.get((bank, s[0])) for s in shown_states))
+    svg = stacked_bars(chart_id, translate(title), banks, states, counts,
+                       description=described or translate(empty_text),
+                       empty_text=translate(empty_text), heading=False)
+    rows = [SimpleNamespace(bank=bank, label=label,
+                            counts=[counts.get((bank, s[0]), 0) for s in shown_states],
+                            count=sum(counts.get((bank, s[0]), 0) for s in states),
+                            total=totals.get(bank, ZERO)) for bank, label in banks]
+    return SimpleNamespace(id=chart_id, title=title, svg=svg, states=shown_states, rows=rows,
+                           count=sum(row.count for row in rows),
+                           total=sum((row.total for row in rows), ZERO))
 
 
 @view_config(route_name=ROUTE, context=PortalRoot, permission=VIEW, request_method='GET',
              renderer='canonportal:templates/manage/dashboard.pt')
 def dashboard(context, request):
-    return manage_globals(request, context, page_title=_('Panel del personal'))
+    now = clock.utcnow()
+    today = now.astimezone(MEXICO_CITY).date()
+    today_start = mexico_day_start(today)
+    window_start = mexico_day_start(today - datetime.timedelta(days=WINDOW_DAYS - 1))
+    recent = RecentPayments(context, window_start)
+    today_counts, today_totals = tally(recent.payments, today_start)
+    window_counts, window_totals = tally(recent.payments)
+    alert_age = pending_alert_age(request.registry.settings)
+    stale = sorted(pending_older_than(context, now, alert_age), key=lambda p: p.created)
+    return manage_globals(
+        request, context,
+        page_title=_('Panel del personal'),
+        today=today,
+        window_start_day=today - datetime.timedelta(days=WINDOW_DAYS - 1),
+        charts=[
+            chart_and_table(request, 'chart-today', _('Pagos de hoy por banco y estado'),
+                            today_counts, today_totals, _('Ningún pago hoy.')),
+            chart_and_table(request, 'chart-30-days',
+                            _('Pagos de los últimos 30 días por banco y estado'),
+                            window_counts, window_totals, _('Ningún pago en 30 días.')),
+        ],
+        truncated=recent.truncated,
+        review=payments_in_review(context, recent),
+        review_is_complete=getattr(context, 'review_payments', None) is not None,
+        stale=stale,
+        stale_minutes=int(alert_age.total_seconds() // 60),
+        now=now,
+        state_labels=STATE_LABELS,
+        bank_labels=KNOWN_BANKS,
+        imports=newest_records(context['imports']),
+        exports=newest_records(context['exports']),
+        record_time=record_time,
+        import_url=manage_url(request, context, '@@importar'),
+        export_url=manage_url(request, context, '@@exportar'),
+    )
+

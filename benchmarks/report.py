@@ -1,0 +1,104 @@
+"""The figures of a run as markdown tables, and the issue's targets checked against them."""
+
+
+def hello_rps(results):
+    """The ceiling: mean throughput of the hello runs (first and last) of this run."""
+    runs = [run['rps'] for run in results.get('hello', []) if run.get('rps')]
+    return sum(runs) / len(runs) if runs else None
+
+
+def page(results, key, database_prefix='large'):
+    return next((p for p in results.get('pages', [])
+                 if p['key'] == key and p['database'].startswith(database_prefix)), None)
+
+
+def _pct(value):
+    return f'{value * 100:.0f} %'
+
+
+def evaluate(results):
+    """``[{target, measured, met}]`` for each target the run measured (``met`` None: not measured)."""
+    targets = []
+    ceiling = hello_rps(results)
+    saldos = page(results, 'saldos-20')
+    if saldos and ceiling:
+        ratio = saldos['rps'] / ceiling
+        targets.append({'target': 'SALDOS with 20 invoices: throughput ≥ 40 % of hello',
+                        'measured': f'{_pct(ratio)} ({saldos["rps"]:,.0f} / {ceiling:,.0f} req/s)',
+                        'met': ratio >= 0.40})
+        targets.append({'target': f'SALDOS with 20 invoices: p95 < 50 ms at {saldos["connections"]} users',
+                        'measured': f'{saldos["p95_ms"]:.1f} ms', 'met': saldos['p95_ms'] < 50})
+    small = page(results, 'saldos-20', 'small')
+    if saldos and small:
+        change = saldos['p50_ms'] / small['p50_ms'] - 1 if small['p50_ms'] else 0
+        rps_change = saldos['rps'] / small['rps'] - 1 if small['rps'] else 0
+        sizes = results.get('databases', {})
+        targets.append({
+            'target': 'Page times flat in database size: SALDOS (same customer) within 10 %',
+            'measured': (f'p50 {small["p50_ms"]:.1f} ms with {sizes.get("small", {}).get("invoices", "?"):,} '
+                         f'invoices, {saldos["p50_ms"]:.1f} ms with '
+                         f'{sizes.get("large", {}).get("invoices", "?"):,} ({change:+.0%}); '
+                         f'throughput {rps_change:+.0%}'),
+            'met': abs(change) <= 0.10})
+    big = page(results, 'saldos-5000')
+    if big:
+        targets.append({'target': 'Customer with 5,000 open invoices: first SALDOS page p95 < 150 ms',
+                        'measured': f'{big["p95_ms"]:.1f} ms', 'met': big['p95_ms'] < 150})
+    memory = results.get('memory_after_load')
+    if memory and memory.get('rss_mb'):
+        invoices = results.get('databases', {}).get('large', {}).get('invoices', 0)
+        targets.append({'target': f'Serving process under 300 MB RSS after the load run '
+                                  f'({invoices:,} invoices)',
+                        'measured': f'{memory["rss_mb"]:.0f} MB (peak {memory["peak_rss_mb"]:.0f} MB)',
+                        'met': memory['rss_mb'] < 300})
+    burst = results.get('payments')
+    if burst:
+        database = burst.get('database', {})
+        outcomes = burst.get('outcomes', {})
+        approved = outcomes.get('approved', 0)
+        errors = outcomes.get('error', 0)
+        over = len(database.get('over_reserved', []))
+        rate = approved / burst['seconds'] if burst.get('seconds') else 0
+        targets.append({
+            'target': f'{burst["users"]} payment sessions at once through the sandbox {burst["bank"]}: '
+                      '0 errors, 0 over-reservations',
+            'measured': (f'{approved} approved, {outcomes.get("refused", 0)} refused (race), '
+                         f'{errors} failed, {over} over-reservations; {rate:.2f} payments/s '
+                         f'({burst.get("seconds") or 0:.1f} s)'),
+            'met': errors == 0 and over == 0})
+    generated = results.get('databases', {}).get('large')
+    if generated:
+        targets.append({'target': 'Generator (canonportal-generate): the large database',
+                        'measured': (f'{generated["invoices"]:,} invoices in {generated["seconds"]:.0f} s '
+                                     f'({generated["invoices_per_second"]:,} invoices/s), '
+                                     f'peak RSS {generated["peak_rss_mb"]} MB'),
+                        'met': None})
+    return targets
+
+
+def markdown(results):
+    ceiling = hello_rps(results)
+    lines = ['| Page | Database | req/s | × hello | p50 ms | p95 ms | p99 ms | errors | peak RSS MB |',
+             '|---|---|---:|---:|---:|---:|---:|---:|---:|']
+    for index, run in enumerate(results.get('hello', [])):
+        lines.append(_row(f'hello (bare Pyramid, {"first" if index == 0 else "last"})', '—', run, ceiling))
+    for run in results.get('pages', []):
+        lines.append(_row(run['label'], run['database'], run, ceiling))
+    burst = results.get('payments')
+    if burst:
+        for name, step in burst.get('steps', {}).items():
+            lines.append(f'| pago: {name} | payments | {step["requests"]} req | | {step["p50_ms"]:.0f} '
+                         f'| {step["p95_ms"]:.0f} | {step["p99_ms"]:.0f} | {step["failures"]} | '
+                         f'{burst.get("peak_rss_mb") or ""} |')
+    lines += ['', '| Target | Measured | Met |', '|---|---|---|']
+    for target in results.get('targets', []):
+        met = {True: 'yes', False: '**no**', None: '—'}[target['met']]
+        lines.append(f'| {target["target"]} | {target["measured"]} | {met} |')
+    return '\n'.join(lines)
+
+
+def _row(label, database, run, ceiling):
+    ratio = f'{run["rps"] / ceiling:.2f}' if ceiling else ''
+    errors = run['errors'] + run['unexpected']
+    return (f'| {label} | {database} | {run["rps"]:,.0f} | {ratio} | {run["p50_ms"]:.1f} | '
+            f'{run["p95_ms"]:.1f} | {run["p99_ms"]:.1f} | {errors} | {run.get("peak_rss_mb") or ""} |')

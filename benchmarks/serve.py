@@ -1,0 +1,62 @@
+"""python -m benchmarks.serve INI [name=value ...] [--app NAME]: serve one app of INI.
+
+The app section ``NAME`` (main: the portal, hello: the bare Pyramid view,
+banks: the sandbox banks) is served by the server of INI's ``[server:main]``
+(waitress, same threads and settings for all three), as ``pserve`` would,
+from the repository root so that ``call:benchmarks....`` resolves.
+"""
+import argparse
+import os
+import signal
+import sys
+
+import plaster
+from pyramid.paster import setup_logging
+
+from canonportal.sandbox.mount import Mount, sandboxes
+
+
+def _not_found(environ, start_response):
+    start_response('404 Not Found', [('Content-Type', 'text/plain')])
+    return [b'not a sandbox bank page']
+
+
+def sandbox_banks(global_conf, **conf):
+    """paste.app_factory: both sandbox banks on their own server (``[app:banks]``).
+
+    Served apart from the portal so that the portal's calls to the bank never
+    wait for one of the portal's own waitress threads, as with a real bank.
+    """
+    return Mount(_not_found, sandboxes(conf))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m benchmarks.serve', description=__doc__)
+    parser.add_argument('config_uri')
+    parser.add_argument('options', nargs='*', metavar='name=value')
+    parser.add_argument('--app', default='main', help='the app section to serve (default main)')
+    args = parser.parse_intermixed_args(argv)
+    options = dict(option.split('=', 1) for option in args.options)
+    setup_logging(args.config_uri)
+    loader = plaster.get_loader(args.config_uri, protocols=['wsgi'])
+    app = loader.get_wsgi_app(args.app, defaults=options)
+    server = loader.get_wsgi_server('main', defaults=options)
+    signal.signal(signal.SIGTERM, lambda *_: _close_and_exit(app))
+    print(f'serving [app:{args.app}] of {args.config_uri}', file=sys.stderr, flush=True)
+    server(app)
+    return 0
+
+
+def _close_and_exit(app):
+    """SIGTERM (the runner is done): close the databases, so FileStorage saves its index."""
+    registry = getattr(app, 'registry', None)
+    for db in getattr(registry, '_zodb_databases', {}).values():
+        try:
+            db.close()
+        except Exception as error:  # noqa: BLE001 - exiting anyway
+            print(f'closing the database: {error}', file=sys.stderr)
+    os._exit(0)
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit(main())

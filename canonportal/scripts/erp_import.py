@@ -1,0 +1,139 @@
+"""canonportal-import INI FILE… [--kind K] [--dry-run]: import files exported by the ERP.
+
+Customers, invoices (CSV and CFDI 4.0 XML, with their PDFs), balances,
+statements (CSV with PDFs) and exchange rates; the formats are in
+docs/erp-files.md. Every file is checked completely first: one bad row and
+nothing is written; the errors are listed with file and line, and the exit
+status is 1. Otherwise the changes are committed in batches of a few
+thousand rows, with a progress bar on stderr, and a summary is printed.
+--dry-run checks and counts without writing anything.
+"""
+import argparse
+import os
+import sys
+import time
+
+import transaction
+from zc.lockfile import LockError
+
+from ..erp.imports import KINDS, run_import
+from ..resources import get_root_from_connection
+from .common import open_database
+
+ACTOR = 'console:canonportal-import'
+
+LOCKED = (
+    'La base de datos está abierta por el portal en ejecución (make run / pserve): un '
+    'FileStorage solo admite un proceso a la vez.\n'
+    'Detenga el servidor y vuelva a ejecutar canonportal-import, o suba los archivos en la '
+    'página de importaciones del personal (/manage). Con ZEO o RelStorage (zodbconn.uri '
+    'zeo:// o postgres://) ambos pueden trabajar a la vez.')
+
+
+class ProgressBar:
+    """A bar redrawn in place on a terminal; whole tens of percent otherwise."""
+
+    WIDTH = 30
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.tty = hasattr(stream, 'isatty') and stream.isatty()
+        self.shown = -1
+        self.started = time.monotonic()
+
+    def __call__(self, done, total):
+        percent = min(100, int(done * 100 / total)) if total else 100
+        if self.tty:
+            if percent != self.shown:
+                filled = self.WIDTH * percent // 100
+                elapsed = int(time.monotonic() - self.started)
+                self.stream.write(f'\r[{"#" * filled}{"." * (self.WIDTH - filled)}] '
+                                  f'{percent:3d}%  {elapsed // 60:d}:{elapsed % 60:02d}')
+                self.stream.flush()
+                self.shown = percent
+        elif percent // 10 > self.shown // 10 or (percent == 100 and self.shown < 100):
+            self.stream.write(f'{percent}%\n')
+            self.stream.flush()
+            self.shown = percent
+
+    def close(self):
+        if self.tty and self.shown >= 0:
+            self.stream.write('\n')
+            self.stream.flush()
+
+
+def main(argv=None, stdout=None, stderr=None):
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = argparse.ArgumentParser(prog='canonportal-import', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config_uri', metavar='INI')
+    parser.add_argument('files', nargs='+', metavar='FILE',
+                        help='CSV, XML and PDF files (PDFs go with their CSV or XML)')
+    parser.add_argument('--kind', choices=KINDS,
+                        help='what the files are (default: from the CSV header; .xml = invoices)')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='check the files and count the changes without writing anything')
+    args = parser.parse_args(argv)
+    missing = [path for path in args.files if not os.path.isfile(path)]
+    if missing:
+        parser.error('no such file: ' + ', '.join(missing))
+
+    try:
+        db, _settings = open_database(args.config_uri)
+    except LockError:
+        print(LOCKED, file=stderr)
+        return 2
+    manager = transaction.TransactionManager(explicit=True)
+    connection = db.open(transaction_manager=manager)
+    handles = [open(path, 'rb') for path in args.files]
+    committed = [0]
+    bar = ProgressBar(stderr)
+
+    def batch_done():
+        manager.commit()
+        committed[0] += 1
+        connection.cacheMinimize()
+        manager.begin()
+
+    try:
+        manager.begin()
+        root = get_root_from_connection(connection)
+        if root is None:
+            manager.abort()
+            print('La base de datos está vacía: ejecute primero canonportal-init.', file=stderr)
+            return 2
+        files = [(os.path.basename(path), handle, True) for path, handle in zip(args.files, handles)]
+        try:
+            report = run_import(root, files, ACTOR, kind=args.kind,
+                                batch_done=None if args.dry_run else batch_done,
+                                progress=bar, dry_run=args.dry_run)
+            bar.close()
+            if report.ok and not args.dry_run:
+                manager.commit()
+            else:
+                manager.abort()
+            text = report.text()
+        except Exception:
+            bar.close()
+            manager.abort()
+            if committed[0]:
+                print(f'La importación se interrumpió después de guardar {committed[0]} lotes. '
+                      'Vuelva a ejecutarla con los mismos archivos: lo ya importado quedará '
+                      'sin cambios.', file=stderr)
+            raise
+    finally:
+        for handle in handles:
+            handle.close()
+        connection.close()
+        db.close()
+
+    print(text, file=stdout)
+    if report.seconds and report.rows:
+        print(f'{report.rows} filas en {report.seconds:.1f} s '
+              f'({report.rows / max(report.seconds, 0.001):,.0f} filas/s)', file=stdout)
+    return 0 if report.ok else 1
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""A customer's management page and the staff's actions on its sign-in.
+
+Actions: unlock (after too many failed logins), mail a password reset link to
+the confirmed address (the same token and page, /restablecer, as the
+customer's own "forgot my password"), disable (ends every session at once and
+voids outstanding reset links) and enable. Each one is a POST with CSRF that
+needs ``manage`` and leaves an audit entry with the state before and after.
+"""
+from pyramid.view import view_config
+
+from ... import audit, clock, mail, tokens
+from ...i18n import _
+from ...resources import Customer
+from .. import settings_of
+from . import MANAGE, ROUTE, VIEW, manage_url
+from .contents import CUSTOMER_STATE_LABELS, Cells, back_to, object_values, refuse
+
+TEMPLATE = 'canonportal:templates/manage/customer.pt'
+
+
+def sign_in_state(customer, now):
+    """What staff need to know about a customer's access, as a dict of plain values."""
+    return {
+        'state': customer.state,
+        'locked': customer.is_locked(now),
+        'locked_until': customer.locked_until if customer.is_locked(now) else None,
+        'failed_logins': len(customer.failed_logins or ()),
+        'disabled': bool(customer.disabled),
+    }
+
+
+def customer_values(context, request, error=None):
+    cells = Cells(request)
+    fmt, translate = cells.fmt, cells.translate
+    now = clock.utcnow()
+    access = sign_in_state(context, now)
+    locked = (translate(_('Sí, hasta ${when}', mapping={'when': fmt.timestamp(access['locked_until'])}))
+              if access['locked'] else cells.yes_no(False))
+    properties = [
+        (_('RFC'), context.rfc),
+        (_('Razón social'), context.name),
+        (_('Cuentas ERP'), ', '.join(context.accounts) or '—'),
+        (_('Correo de contacto (ERP)'), context.contact_email or '—'),
+        (_('Correo confirmado'), context.email or '—'),
+        (_('Correo por confirmar'), context.pending_email or '—'),
+        (_('Acceso'), cells.label(CUSTOMER_STATE_LABELS, context.state)),
+        (_('Bloqueado'), locked),
+        (_('Intentos fallidos recientes'), str(access['failed_logins'])),
+        (_('Deshabilitado'), cells.yes_no(access['disabled'])),
+        (_('Facturas'), str(len(context.invoices)), manage_url(request, context.invoices)),
+        (_('Estados de cuenta'), str(len(context.statements)), manage_url(request, context.statements)),
+        (_('Pagos'), str(len(context.payments)), manage_url(request, context.payments)),
+    ]
+    return object_values(
+        request, context, page_title=context.title, properties=properties, access=access,
+        error=error,
+        can_unlock=access['locked'] or access['failed_logins'] > 0,
+        can_reset=bool(context.email) and not access['disabled'],
+        action_url=lambda name: manage_url(request, context, '@@' + name),
+    )
+
+
+@view_config(route_name=ROUTE, context=Customer, permission=VIEW, request_method='GET',
+             renderer=TEMPLATE)
+def customer_view(context, request):
+    return customer_values(context, request)
+
+
+def _record(request, context, action, before, after, note=''):
+    audit.record(request.root, audit.actor_of(request), action, context, before, after, note)
+
+
+@view_config(route_name=ROUTE, context=Customer, name='desbloquear', permission=MANAGE,
+             request_method='POST', renderer=TEMPLATE)
+def unlock(context, request):
+    before = sign_in_state(context, clock.utcnow())
+    if not (before['locked'] or before['failed_logins']):
+        return refuse(request, customer_values, context,
+                      _('La cuenta no está bloqueada ni tiene intentos fallidos.'))
+    context.unlock()
+    _record(request, context, 'customer.unlock',
+            {'locked_until': before['locked_until'] or '', 'failed_logins': before['failed_logins']},
+            {'locked_until': '', 'failed_logins': 0})
+    return back_to(request, context, _('Cuenta desbloqueada: el cliente ya puede volver a entrar.'))
+
+
+@view_config(route_name=ROUTE, context=Customer, name='enviar-restablecimiento', permission=MANAGE,
+             request_method='POST', renderer=TEMPLATE)
+def send_reset_link(context, request):
+    """Mail the customer's confirmed address a link to /restablecer (valid 60 minutes, once)."""
+    if context.disabled:
+        return refuse(request, customer_values, context,
+                      _('La cuenta está deshabilitada; habilítela antes de enviar el enlace.'))
+    if not context.email:
+        return refuse(request, customer_values, context,
+                      _('El cliente no tiene un correo confirmado; no se puede enviar el enlace. '
+                        'Mientras no active su cuenta entra con su RFC como usuario y contraseña.'))
+    now = clock.utcnow()
+    tokens.revoke_all(request.root, tokens.RESET_PASSWORD, context.principal_id)
+    token = tokens.issue(request.root, tokens.RESET_PASSWORD, context.principal_id, now)
+    settings = settings_of(request)
+    link = f"{settings['public_url']}/restablecer/{token}"
+    translate = request.localizer.translate
+    body = translate(_(
+        'Hola,\n\nA petición suya, el personal de ${company} le envía un enlace para elegir una '
+        'nueva contraseña del Portal clientes (RFC ${rfc}). Sirve una sola vez y vence en 60 '
+        'minutos:\n\n${link}\n\nSi usted no lo pidió, ignore este mensaje; su contraseña no '
+        'cambia. Dudas: ${support}.\n',
+        mapping={'company': settings['company_name'], 'rfc': context.rfc, 'link': link,
+                 'support': settings['support_email']}))
+    mail.send(request, context.email, translate(_('Restablecer contraseña')), body)
+    _record(request, context, 'customer.reset-link', '', {'sent_to': context.email})
+    return back_to(request, context, _('Enlace para restablecer la contraseña enviado a ${email}.',
+                                       mapping={'email': context.email}))
+
+
+@view_config(route_name=ROUTE, context=Customer, name='deshabilitar', permission=MANAGE,
+             request_method='POST', renderer=TEMPLATE)
+def disable(context, request):
+    if context.disabled:
+        return refuse(request, customer_values, context, _('La cuenta ya está deshabilitada.'))
+    context.disabled = True
+    context.end_other_sessions()
+    tokens.revoke_all(request.root, tokens.RESET_PASSWORD, context.principal_id)
+    _record(request, context, 'customer.disable', {'disabled': False}, {'disabled': True})
+    return back_to(request, context, _('Cuenta deshabilitada: sus sesiones se cerraron y no '
+                                       'podrá entrar hasta que la habilite.'))
+
+
+@view_config(route_name=ROUTE, context=Customer, name='habilitar', permission=MANAGE,
+             request_method='POST', renderer=TEMPLATE)
+def enable(context, request):
+    if not context.disabled:
+        return refuse(request, customer_values, context, _('La cuenta ya está habilitada.'))
+    context.disabled = False
+    _record(request, context, 'customer.enable', {'disabled': True}, {'disabled': False})
+    return back_to(request, context, _('Cuenta habilitada: el cliente puede volver a entrar.'))

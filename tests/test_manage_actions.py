@@ -1,0 +1,460 @@
+"""The staff's actions in the management views: what changes, what is recorded, who may.
+
+Customer actions (unlock, reset link, disable, enable), resolving a payment in
+review, replacing a statement's PDF and asking the bank about a payment. The
+bank is the in-process sandbox (tests/payment_support.py), told to lose its
+notifications so only the staff's query can learn the outcome.
+"""
+import datetime
+import re
+from urllib.parse import urlsplit
+
+import pytest
+import webtest
+from pyramid_mailer import get_mailer
+
+from canonportal.resources.payment import REVIEW
+from conftest import CANON, GOOD_PASSWORD, Client, database_of, last_form, link_in, with_root
+from payment_support import Banks, paying_portal
+from test_manage_tree import (
+    HOST, audit_entries, facts, flash_text, follow, path_of, staff_client)
+from test_payments import accept, confirm_email, confirmation, misbehave, new_payer, receipts
+
+CUSTOMER = f'/manage/customers/{CANON}'
+PAYMENT_228 = f'{CUSTOMER}/payments/228'
+STATEMENT = f'{CUSTOMER}/statements/171001'
+NEW_PASSWORD = 'otra frase larga para el portal'
+
+
+def last_tid(app):
+    return database_of(app).lastTransaction()
+
+
+def action_form(page, name):
+    """The page's form posting to the view ``@@name``."""
+    for form in page.forms.values():
+        if (form.action or '').endswith('@@' + name):
+            return form
+    raise AssertionError(f'no form for @@{name}: {[f.action for f in page.forms.values()]}')
+
+
+def action_names(page):
+    return sorted(form.action.rsplit('@@', 1)[1] for form in page.forms.values()
+                  if '@@' in (form.action or '') and form.method.upper() == 'POST')
+
+
+def customer_state(app, rfc=CANON):
+    def read(root):
+        customer = root.customers[rfc]
+        return {'locked_until': customer.locked_until, 'failed': len(customer.failed_logins),
+                'disabled': customer.disabled, 'generation': customer.session_generation}
+    return with_root(app, read)
+
+
+@pytest.fixture
+def operator(app):
+    return staff_client(app, 'olga', 'operator')
+
+
+@pytest.fixture
+def auditor(app):
+    return staff_client(app, 'aud', 'auditor')
+
+
+def signed_in_customer(app, mailer, rfc=CANON):
+    """A customer that activated its account and confirmed its email."""
+    client = Client(app, extra_environ=dict(HOST)).sign_in_active(rfc=rfc)
+    link = link_in(mailer.outbox[-1], '/confirmar-correo')
+    last_form(client.get(path_of(link))).submit()
+    mailer.outbox.clear()
+    return client
+
+
+# -- customer: unlock ------------------------------------------------------------------------------
+
+def test_operator_unlocks_a_customer_locked_by_failed_logins(app, operator, frozen_clock):
+    visitor = Client(app, extra_environ=dict(HOST))
+    for _ in range(5):
+        visitor.login(CANON, 'no es la contraseña', status='*')
+    assert 'bloqueada' in visitor.login(CANON, CANON, status=403).text
+    page = operator.get(CUSTOMER)
+    assert facts(page)['Bloqueado'].startswith('Sí, hasta')
+
+    done = action_form(page, 'desbloquear').submit()
+    assert done.status_int == 303 and urlsplit(done.location).path.endswith(f'customers/{CANON}')
+    page = done.follow()
+    assert 'Cuenta desbloqueada' in flash_text(page)
+    assert facts(page)['Bloqueado'] == 'No'
+    assert customer_state(app)['locked_until'] is None
+    assert visitor.login(CANON, CANON).status_int == 303
+    [entry] = audit_entries(app, 'customer.unlock')
+    assert entry[0] == 'staff:olga' and entry[2] == f'/customers/{CANON}'
+    assert 'failed_logins=0' in entry[4] and 'locked_until=2026' in entry[3]
+    # Nothing left to unlock: the button is gone and a stale form is refused.
+    assert 'desbloquear' not in action_names(page)
+    again = operator.post(f'{CUSTOMER}/@@desbloquear', {'csrf_token': operator.csrf('/manage')},
+                          status=400)
+    assert 'no está bloqueada' in again.text
+    assert len(audit_entries(app, 'customer.unlock')) == 1
+
+
+# -- customer: reset link ----------------------------------------------------------------------------
+
+def test_the_reset_link_goes_to_the_confirmed_email_and_works_on_restablecer(app, operator, mailer):
+    customer = signed_in_customer(app, mailer)
+    page = operator.get(CUSTOMER)
+    assert facts(page)['Correo confirmado'] == 'cme930812pw3@example.mx'
+    done = action_form(page, 'enviar-restablecimiento').submit().follow()
+    assert 'enviado a cme930812pw3@example.mx' in flash_text(done)
+    [message] = mailer.outbox
+    assert message.recipients == ['cme930812pw3@example.mx']
+    assert message.subject == 'Restablecer contraseña'
+    link = link_in(message, '/restablecer')
+    assert link.startswith('https://portal.example.mx/restablecer/')
+
+    stranger = Client(app, extra_environ=dict(HOST))
+    form = last_form(stranger.get(path_of(link)))
+    form['password'] = form['password_confirmation'] = NEW_PASSWORD
+    assert 'contraseña cambió' in form.submit().text
+    # The new password works, the old session ended, the link works once.
+    assert customer.get(f'/customers/{CANON}/saldos').location == 'http://portal.example.mx/'
+    assert stranger.login(CANON, NEW_PASSWORD).status_int == 303
+    stranger.get(path_of(link), status=400)
+    [entry] = audit_entries(app, 'customer.reset-link')
+    assert entry[:2] == ('staff:olga', 'customer.reset-link')
+    assert entry[4] == 'sent_to=cme930812pw3@example.mx'
+    assert '/restablecer/' not in ' '.join(entry)  # the token never reaches the log
+
+
+def test_no_reset_link_without_a_confirmed_email(app, operator, mailer):
+    page = operator.get(CUSTOMER)
+    assert 'enviar-restablecimiento' not in action_names(page)
+    before = last_tid(app)
+    refused = operator.post(f'{CUSTOMER}/@@enviar-restablecimiento',
+                            {'csrf_token': operator.csrf('/manage')}, status=400)
+    assert 'no tiene un correo confirmado' in refused.text
+    assert mailer.outbox == [] and last_tid(app) == before
+
+
+# -- customer: disable and enable -----------------------------------------------------------------
+
+def test_disabling_ends_the_sessions_and_refuses_sign_in_until_enabled(app, operator, mailer):
+    customer = signed_in_customer(app, mailer)
+    other_tab = Client(app, extra_environ=dict(HOST))
+    other_tab.set_cookie('canonportal', customer.cookies['canonportal'])
+    for browser in (customer, other_tab):
+        assert browser.get(f'/customers/{CANON}/saldos').status_int == 200
+    stolen = other_tab.cookies['canonportal']
+    page = operator.get(CUSTOMER)
+    done = action_form(page, 'deshabilitar').submit().follow()
+    assert 'Cuenta deshabilitada' in flash_text(done)
+    assert facts(done)['Deshabilitado'] == 'Sí'
+    assert action_names(done) == ['habilitar']   # no reset link for a disabled account
+
+    assert customer.get(f'/customers/{CANON}/saldos').location == 'http://portal.example.mx/'
+    refused = customer.login(CANON, GOOD_PASSWORD, status=403)
+    assert 'deshabilitada' in refused.text
+    customer.post_form('/recuperar-contrasena', {'login': CANON})
+    assert mailer.outbox == []
+    assert audit_entries(app, 'customer.disable')[0][3:5] == ('disabled=False', 'disabled=True')
+
+    done = action_form(done, 'habilitar').submit().follow()
+    assert 'Cuenta habilitada' in flash_text(done)
+    assert customer.login(CANON, GOOD_PASSWORD).status_int == 303
+    assert customer.get(f'/customers/{CANON}/saldos').status_int == 200
+    # A session from before the disabling stays ended after enabling.
+    other_tab.set_cookie('canonportal', stolen)
+    assert other_tab.get(f'/customers/{CANON}/saldos').location == 'http://portal.example.mx/'
+    assert audit_entries(app, 'customer.enable')[0][:2] == ('staff:olga', 'customer.enable')
+
+
+def test_disabling_voids_reset_links_already_mailed(app, operator, mailer):
+    signed_in_customer(app, mailer)
+    page = operator.get(CUSTOMER)
+    action_form(page, 'enviar-restablecimiento').submit()
+    link = link_in(mailer.outbox[-1], '/restablecer')
+    action_form(operator.get(CUSTOMER), 'deshabilitar').submit()
+    Client(app, extra_environ=dict(HOST)).get(path_of(link), status=400)
+
+
+# -- who may act ---------------------------------------------------------------------------------
+
+ACTIONS = (
+    (CUSTOMER, 'desbloquear'), (CUSTOMER, 'enviar-restablecimiento'), (CUSTOMER, 'deshabilitar'),
+    (CUSTOMER, 'habilitar'), (PAYMENT_228, 'consultar-banco'), (PAYMENT_228, 'resolver-revision'),
+    (STATEMENT, 'reemplazar-pdf'),
+)
+
+
+def put_in_review(app, reference='228'):
+    def work(root):
+        payment = root.payments_by_reference[reference]
+        payment.transition(REVIEW, datetime.datetime(2026, 11, 29, 18, tzinfo=datetime.timezone.utc),
+                           'notification', 'verified bank data disagree on amount')
+    with_root(app, work)
+
+
+def test_auditor_sees_no_action_and_is_refused_every_one(app, auditor, mailer):
+    signed_in_customer(app, mailer)
+    put_in_review(app)
+    for url in (CUSTOMER, PAYMENT_228, STATEMENT):
+        page = auditor.get(url)
+        assert action_names(page) == [], url
+        assert page.html.find(string=re.compile('Acciones')) is None
+    before = last_tid(app)
+    token = auditor.csrf('/manage')
+    for url, name in ACTIONS:
+        response = auditor.post(f'{url}/@@{name}', {'csrf_token': token, 'decision': 'approved',
+                                                   'comment': 'intento'}, status='*')
+        assert response.status_int == 403, name
+    assert last_tid(app) == before and mailer.outbox == []
+
+
+def test_actions_need_the_csrf_token(app, operator):
+    before = last_tid(app)
+    for url, name in ACTIONS:
+        response = operator.post(f'{url}/@@{name}', {'csrf_token': 'robado'}, status='*')
+        assert response.status_int == 400, name
+    assert last_tid(app) == before
+
+
+def test_a_customer_cannot_act_on_itself_through_manage(app, mailer):
+    customer = signed_in_customer(app, mailer)
+    before = last_tid(app)
+    token = customer.csrf(f'/customers/{CANON}/saldos')
+    for url, name in ACTIONS:
+        assert customer.post(f'{url}/@@{name}', {'csrf_token': token}, status='*').status_int == 403
+    assert last_tid(app) == before
+
+
+def test_operator_and_admin_see_the_actions(app, operator):
+    admin = staff_client(app, 'alice', 'admin')
+    for client in (operator, admin):
+        assert action_names(client.get(CUSTOMER)) == ['deshabilitar']
+        assert action_names(client.get(STATEMENT)) == ['reemplazar-pdf']
+
+
+# -- payment: resolve review -------------------------------------------------------------------------
+
+def in_transit(app, folio='1233074'):
+    return str(with_root(app, lambda root: root.customers[CANON].invoices[folio].in_transit))
+
+
+@pytest.mark.parametrize('decision, label, transit', [
+    ('approved', 'Aprobado', '1.00'),
+    ('declined', 'Rechazado', '0.00'),
+    ('refund-needed', 'Reembolso pendiente', '0.00'),
+])
+def test_operator_resolves_a_review(app, operator, decision, label, transit):
+    put_in_review(app)
+    page = operator.get(PAYMENT_228)
+    assert facts(page)['Estado'] == 'En revisión'
+    form = action_form(page, 'resolver-revision')
+    form['decision'] = decision
+    form['comment'] = 'Confirmado con el banco por teléfono'
+    done = form.submit().follow()
+    assert f'quedó como «{label}»' in flash_text(done)
+    assert facts(done)['Estado'] == label
+    assert 'resolver-revision' not in action_names(done)
+    assert in_transit(app) == transit
+    history = [[c.get_text(' ', strip=True) for c in tr.find_all('td')]
+               for tr in done.html.select('table.history tbody tr')]
+    assert history[-1][1:] == ['En revisión', label, 'personal', 'Confirmado con el banco por teléfono']
+    entry = audit_entries(app, 'payment.transition')[0]
+    assert entry[:5] == ('staff:olga', 'payment.transition', f'/customers/{CANON}/payments/228',
+                         'review', decision)
+    assert 'Confirmado con el banco' in entry[5]
+
+
+@pytest.mark.parametrize('fields, message', [
+    ({'decision': 'approved', 'comment': '   '}, 'Escriba un comentario'),
+    ({'decision': 'applied', 'comment': 'aplicar ya'}, 'Elija una decisión'),
+    ({'comment': 'sin decisión'}, 'Elija una decisión'),
+    ({'decision': 'declined', 'comment': 'x' * 1001}, 'demasiado largo'),
+])
+def test_resolving_needs_a_decision_and_a_comment(app, operator, fields, message):
+    put_in_review(app)
+    before = last_tid(app)
+    fields = dict(fields, csrf_token=operator.csrf('/manage'))
+    page = operator.post(f'{PAYMENT_228}/@@resolver-revision', fields, status=400)
+    assert message in page.html.find('p', class_='error').text
+    assert facts(page)['Estado'] == 'En revisión'
+    assert last_tid(app) == before
+
+
+def test_only_a_payment_in_review_can_be_resolved(app, operator):
+    page = operator.get(PAYMENT_228)
+    assert 'resolver-revision' not in action_names(page)
+    before = last_tid(app)
+    refused = operator.post(f'{PAYMENT_228}/@@resolver-revision',
+                            {'csrf_token': operator.csrf('/manage'), 'decision': 'declined',
+                             'comment': 'no'}, status=409)
+    assert 'no está en revisión' in refused.text
+    assert last_tid(app) == before
+
+
+# -- statement: replace the PDF --------------------------------------------------------------------
+
+PDF = b'%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n'
+
+
+def test_operator_replaces_a_statements_pdf_and_the_customer_downloads_it(app, operator, mailer):
+    customer = signed_in_customer(app, mailer)
+    page = operator.get(STATEMENT)
+    form = action_form(page, 'reemplazar-pdf')
+    form['pdf'] = webtest.Upload('estado-171001.pdf', PDF, 'application/pdf')
+    done = form.submit().follow()
+    assert 'PDF del estado de cuenta reemplazado' in flash_text(done)
+    assert facts(done)['PDF'] == f'Del ERP o reemplazado ({len(PDF)} bytes)'
+    assert follow(operator, done, 'Descargar PDF').body == PDF
+    assert customer.get(f'/customers/{CANON}/statements/171001/@@pdf').body == PDF
+    [entry] = audit_entries(app, 'statement.replace-pdf')
+    assert entry[:3] == ('staff:olga', 'statement.replace-pdf', f'/customers/{CANON}/statements/171001')
+    assert entry[3] == 'generated by the portal'
+    assert f'bytes={len(PDF)}' in entry[4] and 'sha256=' in entry[4]
+    assert entry[5] == 'file estado-171001.pdf'
+
+    # A second replacement records the first one's digest as "before".
+    form = action_form(operator.get(STATEMENT), 'reemplazar-pdf')
+    form['pdf'] = webtest.Upload('nuevo.pdf', PDF + b'% otra\n', 'application/pdf')
+    form.submit()
+    assert audit_entries(app, 'statement.replace-pdf')[0][3] == entry[4]
+
+
+@pytest.mark.parametrize('upload, message', [
+    (('factura.pdf', b'<html>no soy un PDF</html>'), 'no es un PDF'),
+    (('vacio.pdf', b''), 'vacío'),
+    (('grande.pdf', PDF + b'0' * (1024 * 1024)), 'límite de 1 MB'),
+    (None, 'Elija el archivo PDF'),
+])
+def test_a_replacement_must_be_a_pdf_within_the_limit(app, operator, upload, message):
+    app.registry.settings['canonportal.statement_pdf_max_mb'] = '1'
+    before = last_tid(app)
+    token = operator.csrf('/manage')
+    files = [('pdf',) + upload] if upload else []
+    page = operator.post(f'{STATEMENT}/@@reemplazar-pdf', {'csrf_token': token},
+                         upload_files=files, status=400)
+    assert message in page.html.find('p', class_='error').text
+    assert last_tid(app) == before
+    assert facts(page)['PDF'] == 'Generado por el portal con sus datos'
+
+
+# -- payment: query the bank now (sandbox banks) ---------------------------------------------------
+
+@pytest.fixture
+def banks():
+    return Banks()
+
+
+@pytest.fixture
+def portal(tmp_path, banks, frozen_clock):
+    return paying_portal(tmp_path, banks)
+
+
+@pytest.fixture
+def portal_mailer(portal):
+    mailer = get_mailer(portal.registry)
+    mailer.outbox.clear()
+    return mailer
+
+
+@pytest.fixture
+def payer(portal, banks, portal_mailer):
+    client = new_payer(portal, banks)
+    client.sign_in_active()
+    confirm_email(client, portal_mailer)
+    portal_mailer.outbox.clear()
+    return client
+
+
+def lost_payment(payer, banks, bank, folio='6212976', **card):
+    """A payment made at the bank whose notification is lost and whose browser never returns."""
+    misbehave(banks, bank, 'drop', 'no_return')
+    page = payer.at_bank(accept(confirmation(payer, bank, {folio: None})), **card)
+    assert 'SANDBOX' in page.text
+
+
+def state_of(app, reference='229'):
+    return with_root(app, lambda root: root.payments_by_reference[reference].state)
+
+
+def query(staff, reference='229'):
+    page = staff.get(f'{CUSTOMER}/payments/{reference}')
+    done = action_form(page, 'consultar-banco').submit()
+    assert done.status_int == 303
+    return done.follow()
+
+
+def test_querying_citibanamex_settles_a_payment_whose_notification_was_lost(
+        portal, banks, payer, portal_mailer):
+    lost_payment(payer, banks, 'banamex')
+    assert state_of(portal) == 'pending'
+    staff = staff_client(portal, 'olga', 'operator')
+    page = query(staff)
+    message = flash_text(page)
+    assert 'El banco dice: aprobado' in message and 'pasó de «Pendiente» a «Aprobado»' in message
+    assert state_of(portal) == 'approved' and facts(page)['Estado'] == 'Aprobado'
+    assert facts(page)['Referencia bancaria'].startswith('BC-Banamex ')
+    assert page.html.select('dl.bank-data dt')          # the verified data are shown
+    assert [m.subject for m in receipts(portal_mailer)] == ['Recibo de pago 229']
+    staff_entry = audit_entries(portal, 'payment.query-bank')[0]
+    assert staff_entry[:5] == ('staff:olga', 'payment.query-bank',
+                               f'/customers/{CANON}/payments/229', 'pending', 'approved')
+    bank_entry = audit_entries(portal, 'payment.transition')[0]
+    assert bank_entry[0] == 'bank:banamex' and bank_entry[3:5] == ('pending', 'approved')
+
+    # Asked again once approved: the answer is shown, nothing changes, no second receipt.
+    transitions = len(audit_entries(portal, 'payment.transition'))
+    page = query(staff)
+    assert 'El banco dice: aprobado' in flash_text(page) and 'no se cambia' in flash_text(page)
+    assert state_of(portal) == 'approved' and len(receipts(portal_mailer)) == 1
+    assert len(audit_entries(portal, 'payment.transition')) == transitions
+    assert audit_entries(portal, 'payment.query-bank')[0][3:5] == ('approved', 'approved')
+
+
+def test_querying_a_declined_card_releases_the_invoice(portal, banks, payer):
+    lost_payment(payer, banks, 'banamex', expiry='05/39')
+    staff = staff_client(portal, 'olga', 'operator')
+    page = query(staff)
+    assert 'pasó de «Pendiente» a «Rechazado»' in flash_text(page)
+    assert str(with_root(portal, lambda r: r.customers[CANON].invoices['6212976'].in_transit)) == '0.00'
+
+
+def test_bbva_offers_no_query_so_the_payment_waits_and_then_expires(
+        portal, banks, payer, frozen_clock):
+    lost_payment(payer, banks, 'bbva')
+    staff = staff_client(portal, 'olga', 'operator')
+    page = query(staff)
+    assert 'no ofrece consulta' in flash_text(page)
+    assert state_of(portal) == 'pending'
+    assert audit_entries(portal, 'payment.query-bank')[0][5] == 'the bank offers no query'
+
+    frozen_clock.advance(minutes=121)
+    staff.login('olga', GOOD_PASSWORD)        # the idle session ended meanwhile
+    page = query(staff)
+    assert 'no ofrece consulta' in flash_text(page)
+    assert state_of(portal) == 'expired' and facts(page)['Estado'] == 'Vencido'
+    assert str(with_root(portal, lambda r: r.customers[CANON].invoices['6212976'].in_transit)) == '0.00'
+
+
+def test_a_bank_that_cannot_be_reached_changes_nothing(portal, banks, payer):
+    lost_payment(payer, banks, 'banamex')
+    banks.site.mounts = [(prefix, app) for prefix, app in banks.site.mounts
+                         if prefix != '/sandbox/banamex']
+    staff = staff_client(portal, 'olga', 'operator')
+    page = query(staff)
+    assert 'El banco no respondió' in flash_text(page)
+    assert state_of(portal) == 'pending'
+    assert audit_entries(portal, 'payment.query-bank')[0][3:5] == ('pending', 'pending')
+    assert audit_entries(portal, 'payment.query-bank')[0][5].startswith('bank unreachable')
+
+
+def test_an_auditor_cannot_query_the_bank(portal, banks, payer):
+    lost_payment(payer, banks, 'banamex')
+    auditor = staff_client(portal, 'aud', 'auditor')
+    page = auditor.get(f'{CUSTOMER}/payments/229')
+    assert action_names(page) == []
+    before = last_tid(portal)
+    auditor.post(f'{CUSTOMER}/payments/229/@@consultar-banco',
+                 {'csrf_token': auditor.csrf('/manage')}, status=403)
+    assert last_tid(portal) == before and state_of(portal) == 'pending'
