@@ -1,42 +1,106 @@
-"""Money, dates and times as Mexican users read them (Babel, es_MX by default)."""
+"""Money, dates and times as Mexican users read them (Babel, es_MX by default).
+
+A SALDOS page formats hundreds of amounts, so the locale and the number
+patterns are parsed once per process (:func:`number_format`), and the common
+case, a finite Decimal already rounded to the pattern's decimals, is formatted
+by Python with the locale's symbols. That shortcut is only taken for a locale
+whose Babel output it reproduced on a set of probe values; any other value
+(NaN, more decimals than the pattern) goes through Babel itself.
+"""
 import datetime
+import functools
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import (get_decimal_symbol, get_group_symbol, get_minus_sign_symbol,
+                           parse_pattern)
 
 from .money import to_money, to_rate
 
 MEXICO_CITY = ZoneInfo('America/Mexico_City')
 _BABEL_LOCALES = {'es': 'es_MX', 'en': 'en_US'}
 
+AMOUNT_PATTERN = '#,##0.00'
+RATE_PATTERN = '#,##0.0000'
+
+#: Values the shortcut must format exactly as Babel does before it is used.
+_PROBES = ('0', '-0', '0.5', '-0.5', '1', '12', '123', '999.99', '1000', '-1000', '1234.5',
+           '-27794.52', '99999', '100000', '1234567.891', '-1234567.8', '12345678901234.5')
+
 
 def babel_locale(locale_name):
     return _BABEL_LOCALES.get((locale_name or 'es')[:2], 'es_MX')
 
 
+@functools.lru_cache(maxsize=None)
+def _locale(babel_name):
+    return Locale.parse(babel_name)
+
+
+@functools.lru_cache(maxsize=64)
+def number_format(babel_name, pattern_text):
+    """A function formatting a Decimal with ``pattern_text`` in locale ``babel_name``,
+    as ``babel.numbers.format_decimal(..., decimal_quantization=False)`` does."""
+    locale = _locale(babel_name)
+    pattern = parse_pattern(pattern_text)
+
+    def with_babel(value):
+        return pattern.apply(value, locale, decimal_quantization=False)
+
+    low, high = pattern.frac_prec
+    grouping = pattern.grouping
+    if low != high or grouping != (3, 3) or pattern.int_prec[0] != 1 \
+            or pattern.prefix != ('', '-') or pattern.suffix != ('', ''):
+        return with_babel
+    exponent = -low
+    spec = f',.{low}f'
+    table = str.maketrans({',': get_group_symbol(locale), '.': get_decimal_symbol(locale),
+                           '-': get_minus_sign_symbol(locale)})
+
+    def with_python(value):
+        if type(value) is not Decimal or not value.is_finite() \
+                or value.as_tuple().exponent != exponent:
+            return with_babel(value)
+        return format(value, spec).translate(table)
+
+    quantum = Decimal(1).scaleb(exponent)
+    for probe in _PROBES:
+        for value in (Decimal(probe), Decimal(probe).quantize(quantum)):
+            if with_python(value) != with_babel(value):
+                return with_babel
+    return with_python
+
+
 def amount(value, locale_name='es'):
     """'27794.5' → '27,794.50': two decimals, rounded half up, grouped."""
-    return format_decimal(to_money(value), format='#,##0.00', locale=babel_locale(locale_name),
-                          decimal_quantization=False)
+    return number_format(babel_locale(locale_name), AMOUNT_PATTERN)(to_money(value))
 
 
-def money(value, currency='MXN', locale_name='es'):
-    """'27794.52', 'MXN' → '$27,794.52 MXN' as the manual prints it."""
+def _money(value, currency, format_amount):
     if value is None:
         return ''
     # Round first, so -0.001 shows as $0.00 rather than -$0.00.
     value = to_money(value)
     sign = '-' if value < 0 else ''
-    return f'{sign}${amount(abs(value), locale_name)} {currency}'.rstrip()
+    return f'{sign}${format_amount(abs(value))} {currency}'.rstrip()
+
+
+def money(value, currency='MXN', locale_name='es'):
+    """'27794.52', 'MXN' → '$27,794.52 MXN' as the manual prints it."""
+    return _money(value, currency, number_format(babel_locale(locale_name), AMOUNT_PATTERN))
+
+
+def _rate(value, format_rate):
+    if value is None:
+        return ''
+    return '$' + format_rate(to_rate(value)) + ' MXN'
 
 
 def rate(value, locale_name='es'):
     """An exchange rate with its 4 decimals: '$18.8869 MXN'."""
-    if value is None:
-        return ''
-    return '$' + format_decimal(to_rate(value), format='#,##0.0000', locale=babel_locale(locale_name),
-                                decimal_quantization=False) + ' MXN'
+    return _rate(value, number_format(babel_locale(locale_name), RATE_PATTERN))
 
 
 def day(value):
@@ -58,7 +122,7 @@ def timestamp(value, locale_name='es'):
     if value is None:
         return ''
     return format_datetime(local_time(value), 'dd/MM/yyyy hh:mm:ss a',
-                           locale=babel_locale(locale_name))
+                           locale=_locale(babel_locale(locale_name)))
 
 
 class Formatter:
@@ -66,15 +130,18 @@ class Formatter:
 
     def __init__(self, locale_name):
         self.locale_name = locale_name
+        babel_name = babel_locale(locale_name)
+        self._amount = number_format(babel_name, AMOUNT_PATTERN)
+        self._rate = number_format(babel_name, RATE_PATTERN)
 
     def money(self, value, currency='MXN'):
-        return money(value, currency, self.locale_name)
+        return _money(value, currency, self._amount)
 
     def amount(self, value):
-        return amount(value, self.locale_name)
+        return self._amount(to_money(value))
 
     def rate(self, value):
-        return rate(value, self.locale_name)
+        return _rate(value, self._rate)
 
     def day(self, value):
         return day(value)

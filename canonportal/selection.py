@@ -11,6 +11,7 @@ which mirrors them): USD → MXN is ``usd × rate`` truncated to the cent, as th
 ERP and the manual do; MXN → USD is ``mxn / rate`` rounded half up.
 """
 import datetime
+import heapq
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -115,11 +116,22 @@ def _as_day_rate(rate):
     return DayRate.fixed(rate)
 
 
-def _sort_key(invoice):
-    folio = invoice.folio
-    return (invoice.due or datetime.date.max,
-            (len(folio), folio) if folio.isdigit() else (0, folio),
-            invoice.key)
+def _payable_entries(customer):
+    """``[(sort key..., invoice)]`` of the invoices with a pending balance, unsorted.
+
+    The folder's name of an invoice is its key, so it is read from the BTree
+    rather than computed again; keys are unique, so invoices are never compared.
+    """
+    last_day = datetime.date.max
+    entries = []
+    append = entries.append
+    for key, invoice in customer.invoices.items():
+        if invoice.balance > ZERO:
+            folio = invoice.folio
+            append((invoice.due or last_day,
+                    (len(folio), folio) if folio.isdigit() else (0, folio),
+                    key, invoice))
+    return entries
 
 
 def payable_invoices(customer):
@@ -129,9 +141,35 @@ def payable_invoices(customer):
     "Pago en Tránsito" is shown until the ERP applies the payment) but cannot be
     selected: see :func:`is_selectable`.
     """
-    found = [inv for inv in customer.invoices.values() if inv.balance > ZERO]
-    found.sort(key=_sort_key)
-    return found
+    entries = _payable_entries(customer)
+    entries.sort()
+    return [entry[-1] for entry in entries]
+
+
+def payable_page(customer, start, stop):
+    """``(count, invoices)``: how many invoices are payable, and
+    ``payable_invoices(customer)[start:stop]`` without sorting all of them."""
+    entries = _payable_entries(customer)
+    count = len(entries)
+    start = max(start, 0)
+    stop = min(max(stop, start), count)
+    if stop <= count // 2:
+        chosen = heapq.nsmallest(stop, entries)[start:]
+    else:
+        # The end of the list: the largest (count - start) entries, in order.
+        chosen = heapq.nlargest(count - start, entries)[::-1][:stop - start]
+    return count, [entry[-1] for entry in chosen]
+
+
+def payable_positions(customer, keys):
+    """``{key: 0-based place in payable_invoices(customer)}`` for those of ``keys``
+    that are payable (one pass, and only a sort when something is asked)."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    entries = _payable_entries(customer)
+    entries.sort()
+    return {entry[2]: index for index, entry in enumerate(entries) if entry[2] in wanted}
 
 
 def is_selectable(invoice, rate):

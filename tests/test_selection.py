@@ -88,6 +88,33 @@ def test_payable_invoices_have_something_left_and_are_sorted_by_due_date_then_fo
                     '1233081', '6212976', '6213050']
 
 
+def add_mixed_invoices(customer, count=230):
+    """Open invoices with shared due dates, numeric and non-numeric folios, series, and
+    some paid ones: every tie of the order is exercised."""
+    for number in range(count):
+        due = None if number % 37 == 0 else datetime.date(2026, 12, 1) + datetime.timedelta(days=number % 9)
+        folio = str(number * 7 % 101) if number % 3 else f'F{number % 13}'
+        serie = ('A', 'B', '')[number % 3] if number % 5 else 'Z'
+        invoice = Invoice(folio, '005300', TODAY, due, 'MXN', f'{10 + number}.50',
+                          serie=serie + str(number), balance='0' if number % 11 == 0 else None)
+        customer.add_invoice(invoice)
+
+
+def test_a_page_of_payable_invoices_is_that_slice_of_the_whole_list(canon):
+    add_mixed_invoices(canon)
+    whole = sel.payable_invoices(canon)
+    keys = [inv.key for inv in whole]
+    assert len(keys) == len(set(keys)) > 200
+    for start, stop in [(0, 100), (100, 200), (200, 300), (0, 5), (7, 9), (len(whole) - 3, len(whole) + 50),
+                        (0, 10_000), (500, 600), (5, 3)]:
+        count, shown = sel.payable_page(canon, start, stop)
+        assert count == len(whole)
+        assert [inv.key for inv in shown] == keys[start:max(stop, start)], (start, stop)
+    positions = sel.payable_positions(canon, [keys[0], keys[150], keys[-1], '1233001', 'nope'])
+    assert positions == {keys[0]: 0, keys[150]: 150, keys[-1]: len(keys) - 1}
+    assert sel.payable_positions(canon, []) == {}
+
+
 def test_an_invoice_entirely_in_transit_is_listed_but_not_selectable(canon, rate):
     invoice = canon.invoices['1233075']
     invoice.reserve('999', invoice.left_to_pay)

@@ -9,9 +9,12 @@ survive paging, and everything is re-validated on each request.
 :func:`read_selection` and :func:`saldos_values` are reused by the pay view
 (:mod:`canonportal.views.payments`).
 """
+from types import SimpleNamespace
+
 from pyramid.view import view_config
 
 from .. import selection as sel
+from ..formatting import Formatter
 from ..i18n import _
 from ..money import ZERO
 from ..resources import USD, Customer
@@ -68,55 +71,106 @@ def _page_window(current, pages):
     return sorted(numbers)
 
 
+#: Texts repeated on every row, translated once per page (not once per row).
+ROW_LABELS = {
+    'pay': _('Pagar la factura'),
+    'mxn': _('Cantidad a pagar en MXN de la factura'),
+    'usd': _('Cantidad a pagar en USD de la factura'),
+    'overdue': _('Vencida'),
+}
+
+
+class Row:
+    """One invoice row of the page, with its texts already formatted.
+
+    A page may hold 100 rows and every template expression costs per row, so
+    the row's values are computed here once; attributes rather than dict keys
+    because Chameleon tries attributes first (a dict costs an exception per
+    lookup). ``row['name']`` still works for Python callers.
+    """
+
+    def __init__(self, index, invoice, line, rate, fmt):
+        self.index = index
+        self.invoice = invoice
+        self.line = line
+        self.key = invoice.key
+        self.currency = currency = invoice.currency
+        self.usd = usd = currency == USD
+        self.left_mxn, self.left_usd = sel.left_amounts(invoice, rate)
+        self.selectable = sel.is_selectable(invoice, rate)
+        self.overdue = invoice.due is not None and invoice.due < rate.today
+        self.css_class = ('invoice-row' + (' overdue' if self.overdue else '')
+                          + (' selected' if line else ''))
+        self.left_mxn_text = _plain(self.left_mxn)
+        self.left_usd_text = _plain(self.left_usd)
+        self.disabled = None if self.selectable else 'disabled'
+        self.describedby = ('rate-problem' if not self.selectable and invoice.left_to_pay
+                            else None)
+        self.errors = line.errors if line else {}
+        self.mxn_text = line.mxn_text if line else ''
+        self.usd_text = line.usd_text if line else ''
+        self.issued = fmt.day(invoice.issued)
+        self.due = fmt.day(invoice.due)
+        self.amount_usd = fmt.money(invoice.amount, 'USD') if usd else ''
+        self.exchange_rate = fmt.rate(invoice.exchange_rate) if usd else ''
+        self.amount_mxn = fmt.money(invoice.amount_mxn, 'MXN')
+        self.balance_mxn = fmt.money(invoice.balance_mxn, 'MXN')
+        in_transit = invoice.in_transit
+        self.in_transit = fmt.money(in_transit, currency) if in_transit else ''
+
+    def __getitem__(self, name):
+        return getattr(self, name)
+
+
 def saldos_values(context, request, selection, notice=None):
-    """Everything the template needs for one page of the customer's open invoices."""
+    """Everything the template needs for one page of the customer's open invoices.
+
+    Only the shown page's invoices are sorted in full (see
+    :func:`~canonportal.selection.payable_page`).
+    """
     rate = selection.rate
-    payable = sel.payable_invoices(context)
     size = page_size(request)
-    pages = max(1, -(-len(payable) // size))
-    current = min(max(_requested_page(request), 1), pages)
-    shown = payable[(current - 1) * size:current * size]
-    page_of = {inv.key: index // size + 1 for index, inv in enumerate(payable)}
+    requested = max(_requested_page(request), 1)
+    count, shown = sel.payable_page(context, (requested - 1) * size, requested * size)
+    pages = max(1, -(-count // size))
+    current = min(requested, pages)
+    if current != requested:
+        _count, shown = sel.payable_page(context, (current - 1) * size, current * size)
     shown_keys = {inv.key for inv in shown}
 
-    rows = []
-    for index, invoice in enumerate(shown):
-        left_mxn, left_usd = sel.left_amounts(invoice, rate)
-        line = selection.lines.get(invoice.key)
-        rows.append({
-            'index': index,
-            'invoice': invoice,
-            'line': line,
-            'usd': invoice.currency == USD,
-            'left_mxn': left_mxn,
-            'left_usd': left_usd,
-            'selectable': sel.is_selectable(invoice, rate),
-            'overdue': invoice.due is not None and invoice.due < rate.today,
-        })
+    fmt = Formatter(request.locale_name)
+    rows = [Row(index, invoice, selection.lines.get(invoice.key), rate, fmt)
+            for index, invoice in enumerate(shown)]
+    translate = request.localizer.translate
+    row_labels = SimpleNamespace(**{name: translate(text) for name, text in ROW_LABELS.items()})
     # Selected rows of other pages travel as hidden inputs; an invoice that is unknown
     # or has nothing left is reported once and dropped, or it could never be unticked.
     off_page = [line for line in selection.lines.values()
                 if line.key not in shown_keys and 'invoice' not in line.errors]
     offpage_total = sum((line.amount_mxn for line in off_page if line.valid), ZERO)
+    troubled = selection.line_errors()
+    positions = sel.payable_positions(context, [line.key for line in troubled
+                                                if line.key not in shown_keys])
     problems = [{'key': line.key, 'messages': list(line.errors.values()),
-                 'page': page_of.get(line.key),
+                 'page': positions[line.key] // size + 1 if line.key in positions else None,
                  'anchor': _anchor(rows, line)}
-                for line in selection.line_errors()]
+                for line in troubled]
     return page(
         context, request, 'saldos', _('Saldos'),
         rows=rows, rate=rate, selection=selection, off_page=off_page,
         offpage_total=offpage_total, total=selection.total_mxn, problems=problems,
         general_errors=selection.errors, notice=notice, banks=configured_banks(request),
         page_number=current, pages=pages, page_window=_page_window(current, pages),
-        invoice_count=len(payable), form_action=request.resource_url(context, 'saldos'),
-        pay_action=request.resource_url(context, 'pagar'), plain=_plain)
+        invoice_count=count, form_action=request.resource_url(context, 'saldos'),
+        pay_action=request.resource_url(context, 'pagar'), plain=_plain,
+        row_labels=row_labels)
 
 
 def _anchor(rows, line):
     for row in rows:
-        if row['invoice'].key == line.key:
+        if row.invoice.key == line.key:
             field = 'usd' if 'usd' in line.errors else 'mxn'
-            return f"{field}-{row['index']}"
+            return f"{field}-{row.index}"
     return None
 
 

@@ -5,6 +5,7 @@ never through the root's cross-customer indexes, so the ACL of the customer
 covers every object served here.
 """
 import datetime
+import heapq
 import os
 import re
 import shutil
@@ -119,10 +120,11 @@ class Filters:
             items.append(('pagina', str(page)))
         return items
 
-    def matches(self, invoice, status):
+    def matches(self, invoice, today):
+        """Whether ``invoice`` passes the filters (its status is only computed if asked)."""
         if self.account and invoice.account != self.account:
             return False
-        if self.status and status != self.status:
+        if self.status and invoice.status(today) != self.status:
             return False
         if self.date_from and (invoice.issued is None or invoice.issued < self.date_from):
             return False
@@ -135,34 +137,47 @@ class Filters:
         return True
 
 
-def select_invoices(customer, filters, today):
-    """One pass over the customer's invoices: the sorted keys that match, and totals.
+def select_invoices(customer, filters, today, start=0, stop=None):
+    """One pass over the customer's invoices: how many match, the keys of matches
+    ``[start:stop]`` in the list's order (newest first; same day: higher key first),
+    and the balances of all matches per currency.
 
-    Only ``(issued, key)`` pairs are kept per match; the page's invoices are
-    fetched afterwards, so the response renders at most ``PAGE_SIZE`` rows.
+    Only ``(issued, key)`` pairs are kept per match and only the requested slice is
+    sorted in full, so the response renders at most ``PAGE_SIZE`` rows.
     """
     matched = []
+    append = matched.append
     balances = {}
+    active = filters.active
+    first_day = datetime.date.min
     for key, invoice in customer.invoices.items():
-        status = invoice.status(today)
-        if not filters.matches(invoice, status):
+        if active and not filters.matches(invoice, today):
             continue
-        matched.append((invoice.issued or datetime.date.min, key))
-        balances[invoice.currency] = balances.get(invoice.currency, ZERO) + invoice.balance
-    matched.sort(reverse=True)  # newest first; same day: higher folio first
-    return [key for _, key in matched], balances
+        append((invoice.issued or first_day, key))
+        currency = invoice.currency
+        balances[currency] = balances.get(currency, ZERO) + invoice.balance
+    count = len(matched)
+    stop = count if stop is None else min(max(stop, start), count)
+    if stop <= count // 2:
+        chosen = heapq.nlargest(stop, matched)[start:]
+    else:
+        chosen = sorted(matched, reverse=True)[start:stop]
+    return count, [key for _, key in chosen], balances
 
 
 def list_values(context, request, zip_error=None):
     """What the FACTURAS template needs, for the request's filters."""
     filters = Filters(context, request.GET)
     today = today_in_mexico()
-    keys, balances = select_invoices(context, filters, today)
-    pages = max((len(keys) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    start = (filters.page - 1) * PAGE_SIZE
+    total, keys, balances = select_invoices(context, filters, today, start, start + PAGE_SIZE)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     current = min(filters.page, pages)
-    start = (current - 1) * PAGE_SIZE
+    if current != filters.page:
+        start = (current - 1) * PAGE_SIZE
+        total, keys, balances = select_invoices(context, filters, today, start, start + PAGE_SIZE)
     rows = []
-    for key in keys[start:start + PAGE_SIZE]:
+    for key in keys:
         invoice = context.invoices[key]
         rows.append(Row(invoice, invoice.status(today)))
 
@@ -183,8 +198,8 @@ def list_values(context, request, zip_error=None):
         context, request, 'facturas', _('Facturas'),
         rows=rows, filters=filters, errors=filters.errors, form=filters.values,
         statuses=STATUSES, status_labels=STATUS_LABELS,
-        total=len(keys), balances=sorted(balances.items()),
-        count_label=_('${count} facturas', mapping={'count': len(keys)}),
+        total=total, balances=sorted(balances.items()),
+        count_label=_('${count} facturas', mapping={'count': total}),
         pager=pager, zip_limit=ZIP_LIMIT, zip_error=zip_error,
         clear_url=request.resource_url(context, 'facturas'),
     )

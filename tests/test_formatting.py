@@ -1,0 +1,72 @@
+"""The fast number formatting of canonportal.formatting prints exactly what Babel prints."""
+import random
+from decimal import Decimal as D
+
+import pytest
+from babel.numbers import format_decimal
+
+from canonportal import formatting
+from canonportal.formatting import AMOUNT_PATTERN, RATE_PATTERN, Formatter, number_format
+
+
+def babel(value, pattern, locale):
+    return format_decimal(value, format=pattern, locale=locale, decimal_quantization=False)
+
+
+def sample_values(places, count=2000, seed=6):
+    rng = random.Random(seed)
+    values = [D(0), D('-0'), D('0.01'), D('-0.01'), D('999.99'), D('1000'), D('-1000.5'),
+              D('1234567890.12'), D('99999999999999.99')]
+    for _ in range(count):
+        digits = rng.randint(1, 15)
+        value = D(rng.randrange(10 ** digits)).scaleb(-places)
+        values.append(-value if rng.random() < 0.3 else value)
+    quantum = D(1).scaleb(-places)
+    return [value.quantize(quantum) for value in values]
+
+
+@pytest.mark.parametrize('locale', ['es_MX', 'en_US'])
+@pytest.mark.parametrize('pattern, places', [(AMOUNT_PATTERN, 2), (RATE_PATTERN, 4)])
+def test_the_shortcut_agrees_with_babel(locale, pattern, places):
+    fast = number_format(locale, pattern)
+    # es_MX and en_US group with ',' and use '.': the Python shortcut is taken.
+    assert fast.__name__ == 'with_python'
+    for value in sample_values(places):
+        assert fast(value) == babel(value, pattern, locale), value
+
+
+@pytest.mark.parametrize('value', [D('NaN'), D('1.23456'), D('12'), D('-5.1'), 7, '1234.5'])
+def test_values_the_shortcut_does_not_cover_go_through_babel(value):
+    fast = number_format('es_MX', AMOUNT_PATTERN)
+    assert fast(value) == babel(value, AMOUNT_PATTERN, 'es_MX')
+
+
+def test_a_locale_grouping_otherwise_is_formatted_by_babel():
+    # German swaps the separators; the shortcut still must print what Babel prints.
+    fast = number_format('de_DE', AMOUNT_PATTERN)
+    assert fast(D('1234567.50')) == babel(D('1234567.50'), AMOUNT_PATTERN, 'de_DE') == '1.234.567,50'
+
+
+def test_the_parsed_pattern_is_kept_per_locale_and_pattern():
+    assert number_format('es_MX', AMOUNT_PATTERN) is number_format('es_MX', AMOUNT_PATTERN)
+    assert number_format('es_MX', AMOUNT_PATTERN) is not number_format('es_MX', RATE_PATTERN)
+
+
+@pytest.mark.parametrize('locale_name', ['es', 'en', 'es_MX', None])
+def test_the_template_formatter_prints_what_the_functions_print(locale_name):
+    fmt = Formatter(locale_name)
+    for value in [D('27794.52'), D('-160.71'), D('-0.001'), D('0.005'), '1234567.891', 12500]:
+        assert fmt.money(value) == formatting.money(value, 'MXN', locale_name)
+        assert fmt.money(value, 'USD') == formatting.money(value, 'USD', locale_name)
+        assert fmt.amount(value) == formatting.amount(value, locale_name)
+        assert fmt.rate(value) == formatting.rate(value, locale_name)
+    assert fmt.money(None) == fmt.rate(None) == ''
+    assert Formatter('en').money(D('-27794.52'), 'USD') == '-$27,794.52 USD'
+    assert Formatter('es').rate('18.88695') == '$18.8870 MXN'
+
+
+def test_money_matches_babel_for_many_amounts():
+    for value in sample_values(2, count=500, seed=7):
+        expected = babel(abs(value), AMOUNT_PATTERN, 'es_MX')
+        sign = '-' if value < 0 else ''
+        assert formatting.money(value) == f'{sign}${expected} MXN'
