@@ -82,7 +82,8 @@ def stacked_bars(chart_id, title, categories, series, values, description='', em
         out.append(f'<text x="0" y="18" font-size="15" font-weight="bold" '
                    f'fill="{TEXT}">{escape(str(title))}</text>')
     if largest == 0 and empty_text:
-        out.append(f'<text x="{LABEL_WIDTH}" y="{top + 20}" fill="{AXIS}">'
+        # Right of the bars' zero totals, which are drawn just past the axis.
+        out.append(f'<text x="{LABEL_WIDTH + 40}" y="{top + 20}" fill="{AXIS}">'
                    f'{escape(str(empty_text))}</text>')
     for row, (key, label) in enumerate(categories):
         y = top + row * ROW_HEIGHT
