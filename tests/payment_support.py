@@ -8,6 +8,7 @@ import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 import webtest
 
 from canonportal.bootstrap import add_demo_data
@@ -146,3 +147,16 @@ class Payer(Client):
 
 def query_of(url):
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+# -- fixtures shared by the modules that pay through the sandboxes -------------------------------
+# Import them into a test module: ``from payment_support import banks, portal``.
+
+@pytest.fixture
+def banks():
+    return Banks()
+
+
+@pytest.fixture
+def portal(tmp_path, banks, frozen_clock):
+    return paying_portal(tmp_path, banks)

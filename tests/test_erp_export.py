@@ -26,7 +26,7 @@ from canonportal.resources import Allocation, Payment, get_root_from_connection
 from canonportal.resources.payment import APPLIED, APPROVED, DECLINED
 from canonportal.scripts import erp_export, init
 from conftest import CANON, database_of, with_root
-from payment_support import MANUAL_SELECTION, Banks, Payer, paying_portal
+from payment_support import MANUAL_SELECTION, Payer, banks, portal  # noqa: F401  (fixtures)
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
 STAFF = 'staff:alice'
@@ -83,16 +83,6 @@ def add_payment(root, paid_at, state=APPROVED, folio='6212976', amount='100.00',
 
 
 # -- fixtures: a portal with the sandbox banks ----------------------------------------
-
-@pytest.fixture
-def banks():
-    return Banks()
-
-
-@pytest.fixture
-def portal(tmp_path, banks, frozen_clock):
-    return paying_portal(tmp_path, banks)
-
 
 @pytest.fixture
 def payer(portal, banks):

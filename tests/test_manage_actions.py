@@ -15,7 +15,7 @@ from pyramid_mailer import get_mailer
 
 from canonportal.resources.payment import REVIEW
 from conftest import CANON, GOOD_PASSWORD, Client, database_of, last_form, link_in, with_root
-from payment_support import Banks, paying_portal
+from payment_support import banks, portal  # noqa: F401  (fixtures)
 from test_manage_tree import (
     HOST, audit_entries, facts, flash_text, follow, path_of, staff_client)
 from test_payments import accept, confirm_email, confirmation, misbehave, new_payer, receipts
@@ -340,16 +340,6 @@ def test_a_replacement_must_be_a_pdf_within_the_limit(app, operator, upload, mes
 
 
 # -- payment: query the bank now (sandbox banks) ---------------------------------------------------
-
-@pytest.fixture
-def banks():
-    return Banks()
-
-
-@pytest.fixture
-def portal(tmp_path, banks, frozen_clock):
-    return paying_portal(tmp_path, banks)
-
 
 @pytest.fixture
 def portal_mailer(portal):

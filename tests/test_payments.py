@@ -22,8 +22,9 @@ from ZODB.POSException import ConflictError
 from canonportal import payments
 from conftest import CANON, GOOD_PASSWORD, IXTAPA, last_form, with_root
 from payment_support import (
-    BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, MANUAL_SELECTION, Banks, Payer, paying_portal,
-)
+    BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, MANUAL_SELECTION, Payer, banks, paying_portal,
+    portal,
+)  # noqa: F401  (banks, portal: fixtures)
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
 SALDOS = f'/customers/{CANON}/saldos'
@@ -34,16 +35,6 @@ IN_TRANSIT_MESSAGE = 'ya tiene un pago en tránsito'
 
 
 # -- fixtures and helpers ----------------------------------------------------------------
-
-@pytest.fixture
-def banks():
-    return Banks()
-
-
-@pytest.fixture
-def portal(tmp_path, banks, frozen_clock):
-    return paying_portal(tmp_path, banks)
-
 
 @pytest.fixture
 def mailer(portal):

@@ -13,39 +13,15 @@ from pyramid_mailer import get_mailer
 
 from canonportal.scripts import reconcile as script
 from conftest import CANON, GOOD_PASSWORD, database_of, with_root
-from payment_support import BBVA_ACCOUNT, BBVA_SECRET, MANUAL_SELECTION, Banks, paying_portal
-from test_payments import (
-    bank_answer, confirmation, accept, confirm_email, in_transit, misbehave, new_payer,
+from payment_support import (  # noqa: F401  (banks, portal: fixtures)
+    BBVA_ACCOUNT, BBVA_SECRET, MANUAL_SELECTION, banks, portal)
+from test_payments import (  # noqa: F401  (mailer, payer: fixtures)
+    mailer, payer,
+    bank_answer, confirmation, accept, in_transit, misbehave,
     payment_of, receipts, snapshot, state_of,
 )
 
 MINUTES = datetime.timedelta(minutes=1)
-
-
-@pytest.fixture
-def banks():
-    return Banks()
-
-
-@pytest.fixture
-def portal(tmp_path, banks, frozen_clock):
-    return paying_portal(tmp_path, banks)
-
-
-@pytest.fixture
-def mailer(portal):
-    mailer = get_mailer(portal.registry)
-    mailer.outbox.clear()
-    return mailer
-
-
-@pytest.fixture
-def payer(portal, banks, mailer):
-    client = new_payer(portal, banks)
-    client.sign_in_active()
-    confirm_email(client, mailer)
-    mailer.outbox.clear()
-    return client
 
 
 def run(portal, now):
