@@ -3,6 +3,8 @@ import logging
 
 from pyramid.events import ApplicationCreated
 
+from . import memory
+
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +27,7 @@ def warn_if_database_is_behind(event):
 
 
 def includeme(config):
+    memory.return_large_blocks_to_the_system()
     config.include('pyramid_chameleon')
     config.include('pyramid_tm')
     config.include('pyramid_retry')

@@ -29,7 +29,9 @@ def done_steps(root):
     done = getattr(root, 'evolve_done', None)
     if done is None:
         return []
-    return sorted(done.keys(), key=lambda name: done[name])
+    # A fresh database records every step at one time: then the steps' own order decides.
+    order = {name: place for place, (name, _) in enumerate(STEPS)}
+    return sorted(done.keys(), key=lambda name: (done[name], order.get(name, len(order))))
 
 
 def pending_steps(root):
@@ -105,3 +107,38 @@ def review_payments_index(root):
     for payment in root.payments_by_reference.values():
         if payment.state == REVIEW:
             root.review_payments[payment.reference] = payment
+
+
+#: The evolve steps that read every invoice write a savepoint and trim the object cache
+#: after this many, so memory stays bounded on a database of a million invoices.
+INVOICES_PER_SAVEPOINT = 10_000
+
+
+class _MemoryBound:
+    """Counts objects read in a long step; every ``every`` of them, writes a savepoint of
+    what the step changed so far and lets the connection's cache drop what it read."""
+
+    def __init__(self, obj, every=None):
+        self.jar = getattr(obj, '_p_jar', None)
+        self.every = every or INVOICES_PER_SAVEPOINT
+        self.seen = 0
+
+    def count(self, items):
+        for item in items:
+            yield item
+            self.seen += 1
+            if self.seen % self.every == 0 and self.jar is not None:
+                self.jar.transaction_manager.get().savepoint(True)
+                self.jar.cacheGC()
+
+
+@step('open-invoices-index')
+def open_invoices_index(root):
+    """SALDOS reads one page of a customer's open invoices from a sorted index
+    (:class:`~canonportal.resources.openinvoices.OpenInvoices`) instead of every invoice."""
+    from .resources.openinvoices import OpenInvoices
+    bound = _MemoryBound(root)
+    for customer in root.customers.values():
+        # Attached before it is filled, so a savepoint can write its buckets out.
+        customer.open_invoices = OpenInvoices()
+        customer.open_invoices.rebuild(bound.count(customer.invoices.items()))

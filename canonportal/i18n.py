@@ -1,7 +1,9 @@
 """Language: Spanish (es-MX) by default, English on request, remembered in a cookie."""
-from pyramid.i18n import TranslationStringFactory
+from pyramid import i18n
+from pyramid.events import ApplicationCreated
+from pyramid.interfaces import ILocalizer, ITranslationDirectories
 
-_ = TranslationStringFactory('canonportal')
+_ = i18n.TranslationStringFactory('canonportal')
 
 LANGUAGES = ('es', 'en')
 LANGUAGE_COOKIE = 'lang'
@@ -14,6 +16,45 @@ def locale_negotiator(request):
     return request.registry.settings.get('pyramid.default_locale_name', 'es')
 
 
+class Localizer(i18n.Localizer):
+    """Pyramid's localizer, remembering the messages it translated without values.
+
+    Every page translates the same few dozen labels (menus, headings, column
+    names); a message with a mapping is translated each time, as its values change.
+    """
+
+    #: More distinct messages than the catalog could hold means text built at run
+    #: time is being translated: those are not kept.
+    MAX_REMEMBERED = 5000
+
+    def __init__(self, locale_name, translations):
+        super().__init__(locale_name, translations)
+        self._remembered = {}
+
+    def translate(self, tstring, domain=None, mapping=None):
+        if mapping or getattr(tstring, 'mapping', None):
+            return super().translate(tstring, domain, mapping)
+        key = (str(tstring), domain, getattr(tstring, 'domain', None),
+               getattr(tstring, 'default', None), getattr(tstring, 'context', None))
+        text = self._remembered.get(key)
+        if text is None:
+            text = super().translate(tstring, domain, mapping)
+            if len(self._remembered) < self.MAX_REMEMBERED:
+                self._remembered[key] = text
+        return text
+
+
+def register_localizers(event):
+    """One remembering localizer per language, where Pyramid looks for it."""
+    registry = event.app.registry
+    directories = registry.queryUtility(ITranslationDirectories, default=[])
+    names = set(LANGUAGES) | {registry.settings.get('pyramid.default_locale_name', 'es')}
+    for name in names:
+        translations = i18n.make_localizer(name, directories).translations
+        registry.registerUtility(Localizer(name, translations), ILocalizer, name=name)
+
+
 def includeme(config):
     config.add_translation_dirs('canonportal:locale/')
     config.set_locale_negotiator(locale_negotiator)
+    config.add_subscriber(register_localizers, ApplicationCreated)

@@ -1,6 +1,8 @@
 """Password hashing (argon2id) and the password policy."""
 import functools
 import importlib.resources
+import os
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,18 +15,24 @@ MIN_LENGTH = 12
 
 # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+#: Hashes computed at once. Each holds 19 MiB of memory and a core for a moment;
+#: more at once than there are cores only queue for the CPU with their memory held.
+HASHING = threading.BoundedSemaphore(os.cpu_count() or 2)
 # Verified against when the user does not exist, so both cases cost the same.
 _DUMMY_HASH = _hasher.hash('an unused password to equalise timing')
 
 
 def hash_password(password):
-    return _hasher.hash(password)
+    with HASHING:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash, password):
     """True if ``password`` matches; a missing hash still costs one verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        with HASHING:
+            matches = _hasher.verify(password_hash or _DUMMY_HASH, password)
+        return matches and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

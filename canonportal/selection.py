@@ -116,9 +116,16 @@ def _as_day_rate(rate):
     return DayRate.fixed(rate)
 
 
+def _open_index(customer):
+    """The customer's :class:`~canonportal.resources.openinvoices.OpenInvoices`, or None
+    in a database the evolve step 'open-invoices-index' has not reached yet."""
+    return getattr(customer, 'open_invoices', None)
+
+
 def _payable_entries(customer):
     """``[(sort key..., invoice)]`` of the invoices with a pending balance, unsorted.
 
+    The scan of every invoice, for a database without the open-invoices index.
     The folder's name of an invoice is its key, so it is read from the BTree
     rather than computed again; keys are unique, so invoices are never compared.
     """
@@ -141,6 +148,9 @@ def payable_invoices(customer):
     "Pago en Tránsito" is shown until the ERP applies the payment) but cannot be
     selected: see :func:`is_selectable`.
     """
+    index = _open_index(customer)
+    if index is not None:
+        return list(index)
     entries = _payable_entries(customer)
     entries.sort()
     return [entry[-1] for entry in entries]
@@ -148,7 +158,13 @@ def payable_invoices(customer):
 
 def payable_page(customer, start, stop):
     """``(count, invoices)``: how many invoices are payable, and
-    ``payable_invoices(customer)[start:stop]`` without sorting all of them."""
+    ``payable_invoices(customer)[start:stop]``, read from the customer's sorted index
+    of open invoices (only that slice), or without sorting all of them when there is none."""
+    index = _open_index(customer)
+    if index is not None:
+        count = len(index)
+        start = max(start, 0)
+        return count, index.page(start, min(max(stop, start), count))
     entries = _payable_entries(customer)
     count = len(entries)
     start = max(start, 0)
@@ -167,9 +183,12 @@ def payable_positions(customer, keys):
     wanted = set(keys)
     if not wanted:
         return {}
+    index = _open_index(customer)
+    if index is not None:
+        return index.positions(wanted)
     entries = _payable_entries(customer)
     entries.sort()
-    return {entry[2]: index for index, entry in enumerate(entries) if entry[2] in wanted}
+    return {entry[2]: place for place, entry in enumerate(entries) if entry[2] in wanted}
 
 
 def is_selectable(invoice, rate):

@@ -433,3 +433,33 @@ def test_amounts_in_the_page_are_escaped(canon):
     result = calculate(form, status=400)
     assert '<script>alert(1)</script>' not in result.text
     assert not re.search(r'<script>alert', result.text)
+
+
+# The row cache ------------------------------------------------------------------------
+
+def test_a_reloaded_page_shows_what_changed_in_the_database_meanwhile(canon, app):
+    """Rows are kept rendered between requests; a committed change shows at once."""
+    before = cells(row_of(canon.get(SALDOS), '6212976'))
+    assert before[7] == '$27,794.52 MXN'
+    cells(row_of(canon.get(SALDOS), '6212976'))       # served from the cache now
+
+    def erp_lowers_the_balance(root):
+        root.customers[CANON].invoices['6212976'].set_balance(Decimal('1000.00'))
+    with_root(app, erp_lowers_the_balance)
+
+    after = cells(row_of(canon.get(SALDOS), '6212976'))
+    assert after[7] == '$1,000.00 MXN'
+    assert after[:7] == before[:7]
+
+
+def test_a_ticked_row_shows_the_amount_typed_not_a_kept_copy(canon):
+    canon.get(SALDOS)                                   # every row rendered and kept
+    form = tick(the_form(canon.get(SALDOS)), '6212976')
+    form['mxn-6212976'] = '100.00'
+    page = calculate(form)
+    row = row_of(page, '6212976')
+    assert row.find('input', attrs={'name': 'mxn-6212976'})['value'] == '100.00'
+    assert row.find('input', attrs={'name': 'pick'}).has_attr('checked')
+    assert 'selected' in row['class']
+    untouched = row_of(page, '6213050')
+    assert untouched.find('input', attrs={'name': 'mxn-6213050'})['value'] == ''

@@ -8,10 +8,12 @@ import transaction
 from pyramid.paster import bootstrap
 from pyramid_zodbconn import db_from_uri
 
-from canonportal import clock, evolve, pshell
+from canonportal import clock, evolve, pshell, selection
 from canonportal.bootstrap import mexico_time
 from canonportal.money import to_money
-from canonportal.resources import Allocation, Payment, PortalRoot, get_root_from_connection
+from canonportal.resources import (
+    Allocation, Invoice, Payment, PortalRoot, get_root_from_connection,
+)
 from canonportal.resources.payment import APPROVED, DECLINED
 from canonportal.scripts import evolve as evolve_script
 from canonportal.scripts import init
@@ -84,7 +86,17 @@ def shape(root, zodb_root=None):
         'audit': ([(e.actor, e.action, e.target, e.after, e.when)
                    for e in reversed(list(root.audit_log.newest_first()))]
                   if 'audit' in root else None),
+        'open': {rfc: None if c.open_invoices is None else list(c.open_invoices.keys())
+                 for rfc, c in root.customers.items()},
     }
+
+
+def scanned_open_invoices(root):
+    """Each customer's payable invoices as a database without the index lists them."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(selection, '_open_index', lambda customer: None)
+        return {rfc: [invoice.key for invoice in selection.payable_invoices(c)]
+                for rfc, c in root.customers.items()}
 
 
 # -- a fresh database -------------------------------------------------------------------------
@@ -135,6 +147,11 @@ def make_old(root, zodb_root):
         payment.transition(state, created, 'test')
         canon.add_payment(payment)
     root.payment_counter.value = 230
+    # Customers without the index of open invoices; one invoice paid, one reopened since.
+    for customer in root.customers.values():
+        del customer.open_invoices
+    canon.invoices['1233075'].balance = to_money('0')
+    canon.invoices['6212901'].balance = to_money('100.00')
 
 
 @pytest.fixture
@@ -148,6 +165,7 @@ def old_database(ini, tmp_path, monkeypatch, capsys):
         on_db(tmp_path, make_old, commit=True)
     old = on_db(tmp_path, shape)
     assert old['children'] == [] and old['done'] == {} and old['audit'] is None
+    assert set(old['open'].values()) == {None}
     assert old['figures'] == {'228': [('1233074', None, None)], '229': [('1233074', None, None)],
                               '230': [('1233074', None, None), ('6212976', None, None)]}
     return ini
@@ -183,9 +201,38 @@ def test_evolve_brings_an_old_database_up_to_date_once(old_database, tmp_path, c
         '229': [('1233074', D('159.71'), 2)],
         '230': [('1233074', D('159.71'), 2), ('6212976', D('27794.52'), 1)],
     }
+    # Every customer's open invoices indexed, in the order of the scan they replace.
+    expected = on_db(tmp_path, lambda root, _: scanned_open_invoices(root))
+    assert after['open'] == expected and len(expected) == 2
+    assert '6212901' in expected[CANON] and '1233075' not in expected[CANON]
     # A second run finds nothing to do and writes nothing.
     assert run(old_database, capsys) == ['nothing to do: every evolve step is done']
     assert on_db(tmp_path, shape) == after
+
+
+def test_the_open_invoices_step_writes_savepoints_on_a_big_database(old_database, tmp_path,
+                                                                      capsys, monkeypatch):
+    def add_invoices(root, _):
+        canon = root.customers[CANON]
+        for number in range(40):
+            canon.add_invoice(Invoice(f'9{number:04d}', '005300', datetime.date(2026, 11, 1),
+                                      datetime.date(2026, 12, 1 + number % 5), 'MXN', '10.00',
+                                      balance='0' if number % 3 == 0 else None))
+        return sum(len(customer.invoices) for customer in root.customers.values())
+    invoices = on_db(tmp_path, add_invoices, commit=True)
+    savepoints = []
+    real = transaction.Transaction.savepoint
+
+    def counted(self, optimistic=False):
+        savepoints.append(optimistic)
+        return real(self, optimistic)
+    monkeypatch.setattr(transaction.Transaction, 'savepoint', counted)
+    monkeypatch.setattr(evolve, 'INVOICES_PER_SAVEPOINT', 7)
+    run(old_database, capsys)
+    assert invoices > 50 and len(savepoints) == invoices // 7 and all(savepoints)
+    after = on_db(tmp_path, shape)['open']
+    assert after == on_db(tmp_path, lambda root, _: scanned_open_invoices(root))
+    assert len([key for key in after[CANON] if key.startswith('9')]) == 26
 
 
 def test_an_interrupted_run_keeps_the_steps_done_and_resumes_at_the_failed_one(

@@ -325,3 +325,18 @@ def test_the_language_form_needs_its_csrf_token(client):
     client.post('/idioma', {'lang': 'en', 'came_from': '/'}, status=400)
     assert 'lang' not in client.cookies
     assert 'Iniciar sesión' in visible_text(client.get('/'))
+
+
+def test_remembered_translations_never_freeze_a_message_with_values(app):
+    from pyramid.interfaces import ILocalizer
+
+    from canonportal.i18n import _
+    english = app.registry.queryUtility(ILocalizer, name='en')
+    message = 'La factura ${folio} ya no se puede pagar.'
+    first = english.translate(_(message, mapping={'folio': 'A-1'}))
+    second = english.translate(_(message, mapping={'folio': 'B-2'}))
+    assert 'A-1' in first and 'B-2' in second and first != second
+    # Plain labels are remembered per language and per default text.
+    assert english.translate(_('Saldos')) == english.translate(_('Saldos')) != 'Saldos'
+    spanish = app.registry.queryUtility(ILocalizer, name='es')
+    assert spanish.translate(_('Saldos')) == 'Saldos'

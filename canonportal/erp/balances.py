@@ -197,7 +197,7 @@ class BalancesImporter(Importer):
             invoice = row.invoice
             if row.balance != invoice.balance:
                 before = invoice.balance
-                invoice.balance = row.balance
+                invoice.set_balance(row.balance)   # and its place on SALDOS
                 job.audit(AUDIT_UPDATE, invoice, {'balance': str(before)},
                           {'balance': str(row.balance)})
                 job.count(UPDATED)

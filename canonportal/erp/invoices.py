@@ -574,6 +574,8 @@ class InvoicesImporter(Importer):
             invoice = plan.existing
             for name, (_before, after) in plan.changes.items():
                 setattr(invoice, name, after)
+            if 'balance' in plan.changes or 'due' in plan.changes:
+                invoice.reindex()   # its place on SALDOS, or off it
             if plan.reindex:
                 self.unindexed.append((invoice.uuid, invoice))
             if not (plan.changes or plan.pdf is not None or plan.xml is not None):

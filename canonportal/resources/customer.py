@@ -4,6 +4,7 @@ from pyramid.traversal import find_root
 
 from .credentials import Credentials
 from .folder import Folder
+from .openinvoices import OpenInvoices
 
 #: Sign-in states of a customer.
 NEW = 'new'          # never signed in: user and password are the RFC
@@ -56,6 +57,7 @@ class Customer(Credentials):
     state = NEW
     email = None              # confirmed contact email, lowercase
     pending_email = None      # registered but not yet confirmed
+    open_invoices = None      # OpenInvoices; None until evolve step 'open-invoices-index'
 
     def __init__(self, rfc, name, accounts=(), email=None):
         self.rfc = rfc.strip().upper()
@@ -65,6 +67,7 @@ class Customer(Credentials):
         self.invoices = _child(Folder(), 'invoices', self, 'Facturas')
         self.statements = _child(Folder(), 'statements', self, 'Estados de cuenta')
         self.payments = _child(Folder(), 'payments', self, 'Pagos')
+        self.open_invoices = OpenInvoices()
 
     @property
     def title(self):
@@ -99,7 +102,14 @@ class Customer(Credentials):
         """Add an invoice to this customer and to the root's indexes."""
         self.invoices.add(invoice.key, invoice)
         find_root(self).index_invoice(invoice)
+        self.invoice_changed(invoice)
         return invoice
+
+    def invoice_changed(self, invoice):
+        """Keep the open-invoices list current after ``invoice``'s balance or due date
+        changed (see :meth:`Invoice.reindex`)."""
+        if self.open_invoices is not None:
+            self.open_invoices.update(invoice)
 
     def add_statement(self, statement):
         self.statements.add(statement.statement_id, statement)

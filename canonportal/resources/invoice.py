@@ -82,6 +82,18 @@ class Invoice(Persistent):
         """What a new payment may still take: balance minus what is in transit."""
         return max(self.balance - self.in_transit, ZERO)
 
+    def set_balance(self, balance):
+        """Set the balance the ERP reports, and keep the customer's open list current."""
+        self.balance = to_money(balance)
+        self.reindex()
+
+    def reindex(self):
+        """Tell the customer that ``balance`` or ``due`` changed, so SALDOS lists this invoice
+        at its new place (or no longer). Call it after changing either directly."""
+        customer = getattr(self.__parent__, '__parent__', None)
+        if customer is not None and hasattr(customer, 'invoice_changed'):
+            customer.invoice_changed(self)
+
     def status(self, today):
         if self.balance <= ZERO:
             return PAID

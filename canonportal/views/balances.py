@@ -11,16 +11,22 @@ survive paging, and everything is re-validated on each request.
 """
 from types import SimpleNamespace
 
+from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
 from .. import selection as sel
 from ..formatting import Formatter
+from ..fragments import FragmentCache
 from ..i18n import _
 from ..money import ZERO
 from ..resources import USD, Customer
 from .customer import page
 
 TEMPLATE = 'canonportal:templates/saldos.pt'
+ROW_TEMPLATE = 'canonportal:templates/saldos_row.pt'
+#: Rendered rows nobody has ticked, by what they show (see :func:`rows_html`):
+#: about 1.5 kB each, so a few MB per process.
+ROW_CACHE = FragmentCache(4096)
 
 #: The banks the portal knows, in the manual's order: id → label.
 KNOWN_BANKS = {'banamex': 'Citibanamex', 'bbva': 'BBVA Bancomer'}
@@ -138,11 +144,7 @@ def saldos_values(context, request, selection, notice=None):
         _count, shown = sel.payable_page(context, (current - 1) * size, current * size)
     shown_keys = {inv.key for inv in shown}
 
-    fmt = Formatter(request.locale_name)
-    rows = [Row(index, invoice, selection.lines.get(invoice.key), rate, fmt)
-            for index, invoice in enumerate(shown)]
-    translate = request.localizer.translate
-    row_labels = SimpleNamespace(**{name: translate(text) for name, text in ROW_LABELS.items()})
+    row_html = rows_html(request, shown, selection, rate)
     # Selected rows of other pages travel as hidden inputs; an invoice that is unknown
     # or has nothing left is reported once and dropped, or it could never be unticked.
     off_page = [line for line in selection.lines.values()
@@ -153,24 +155,61 @@ def saldos_values(context, request, selection, notice=None):
                                                 if line.key not in shown_keys])
     problems = [{'key': line.key, 'messages': list(line.errors.values()),
                  'page': positions[line.key] // size + 1 if line.key in positions else None,
-                 'anchor': _anchor(rows, line)}
+                 'anchor': _anchor(shown, line)}
                 for line in troubled]
     return page(
         context, request, 'saldos', _('Saldos'),
-        rows=rows, rate=rate, selection=selection, off_page=off_page,
+        rows=bool(row_html), row_html=row_html, rate=rate, selection=selection, off_page=off_page,
         offpage_total=offpage_total, total=selection.total_mxn, problems=problems,
         general_errors=selection.errors, notice=notice, banks=configured_banks(request),
         page_number=current, pages=pages, page_window=_page_window(current, pages),
         invoice_count=count, form_action=request.resource_url(context, 'saldos'),
-        pay_action=request.resource_url(context, 'pagar'), plain=_plain,
-        row_labels=row_labels)
+        pay_action=request.resource_url(context, 'pagar'), plain=_plain)
 
 
-def _anchor(rows, line):
-    for row in rows:
-        if row.invoice.key == line.key:
+def rows_html(request, shown, selection, rate):
+    """The rendered ``<tr>`` of each shown invoice.
+
+    A row nobody has ticked shows only the invoice, the day's rate and the
+    language, so it is kept in :data:`ROW_CACHE` under those (the invoice by
+    its database serial, which every committed change renews): reloading
+    SALDOS, paging back and "Calcular" re-render only the rows that changed.
+    """
+    template = get_renderer(ROW_TEMPLATE).implementation()
+    fmt = row_labels = None
+    html = []
+    for index, invoice in enumerate(shown):
+        line = selection.lines.get(invoice.key)
+        version = None if line else _row_version(request.locale_name, index, invoice, rate)
+        fragment = ROW_CACHE.get(version) if version else None
+        if fragment is None:
+            if fmt is None:
+                fmt = Formatter(request.locale_name)
+                translate = request.localizer.translate
+                row_labels = SimpleNamespace(
+                    **{name: translate(text) for name, text in ROW_LABELS.items()})
+            fragment = template(row=Row(index, invoice, line, rate, fmt), row_labels=row_labels)
+            if version:
+                ROW_CACHE.put(version, fragment)
+        html.append(fragment)
+    return html
+
+
+def _row_version(locale_name, index, invoice, rate):
+    """Everything an unticked row's HTML depends on, or ``None`` when the invoice
+    was changed in this transaction (its serial does not describe it yet)."""
+    invoice._p_activate()
+    if invoice._p_changed or invoice._p_oid is None:
+        return None
+    return (locale_name, index, id(invoice._p_jar.db()), invoice._p_oid, invoice._p_serial,
+            rate.today, rate.rate, rate.usable)
+
+
+def _anchor(shown, line):
+    for index, invoice in enumerate(shown):
+        if invoice.key == line.key:
             field = 'usd' if 'usd' in line.errors else 'mxn'
-            return f"{field}-{row.index}"
+            return f"{field}-{index}"
     return None
 
 

@@ -20,7 +20,7 @@ from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer, Payment, PortalRoot
 from ..resources.payment import APPLIED, APPROVED, PENDING
-from . import settings_of
+from . import in_own_transaction, settings_of
 from .balances import TEMPLATE as SALDOS_TEMPLATE
 from .balances import configured_banks, read_selection, saldos_values
 from .customer import page
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 #: How many times the reservation transaction is tried when concurrent payments conflict.
-RESERVE_ATTEMPTS = 10
+RESERVE_ATTEMPTS = 20
 
 
 def gateway_for(request, bank):
@@ -74,26 +74,23 @@ def pay(context, request):
     # concurrent payments are retried here, as often as payers may race: each
     # round commits at least one of them, and every retry re-validates against
     # the reservations the others committed.
-    request.tm.abort()
+    def reserve():
+        selection = read_selection(context, request)
+        if selection.has_errors:
+            # Changed since the confirmation page: reported below.
+            raise payments.PaymentRefused(None)
+        return payments.create_payment(request.root, context, bank, selection, clock.utcnow())
+
     try:
-        for attempt in request.tm.attempts(RESERVE_ATTEMPTS):
-            with attempt:
-                selection = read_selection(context, request)
-                if selection.has_errors:
-                    # Changed since the confirmation page: reported below.
-                    raise payments.PaymentRefused(None)
-                payment = payments.create_payment(
-                    request.root, context, bank, selection, clock.utcnow())
-                reference = payment.reference
+        payment = in_own_transaction(request, reserve, attempts=RESERVE_ATTEMPTS)
     except payments.PaymentRefused as refused:
-        request.tm.begin()
         selection = read_selection(context, request)
         blocked = _blocked_by_transit(context, selection)
         selection.errors.extend(blocked)
         if refused.message is not None and not blocked:
             selection.errors.append(refused.message)
         return _back_to_saldos(context, request, selection, status=409 if blocked else 400)
-    request.tm.begin()
+    reference = payment.reference
 
     settings = settings_of(request)
     info = payments.payment_info(payment, context, settings['public_url'],
@@ -102,14 +99,14 @@ def pay(context, request):
         start = gateway_for(request, bank).start(info)
     except GatewayError as error:
         log.warning('payment %s: bank %s did not start: %s', reference, bank, error)
-        _in_own_transaction(request, lambda: payments.cancel_unstarted(
-            request.root.payments_by_reference[reference], clock.utcnow(),
-            f'bank start failed: {error}'))
+        note = f'bank start failed: {error}'
+        in_own_transaction(request, lambda: payments.cancel_unstarted(
+            request.root.payments_by_reference[reference], clock.utcnow(), note))
         selection.errors.append(_(
             'El banco no respondió. No se hizo ningún cargo y sus facturas siguen disponibles; '
             'intente de nuevo en unos minutos.'))
         return _back_to_saldos(context, request, selection, status=503)
-    _in_own_transaction(request, lambda: payments.record_start(
+    in_own_transaction(request, lambda: payments.record_start(
         request.root.payments_by_reference[reference], start, clock.utcnow()))
     if start.is_redirect:
         return HTTPSeeOther(start.url)
@@ -126,16 +123,6 @@ def _blocked_by_transit(customer, selection):
         if invoice is not None and invoice.in_transit > ZERO:
             messages.append(payments.in_transit_message(invoice))
     return messages
-
-
-def _in_own_transaction(request, work, attempts=5):
-    """Commit ``work`` on its own, retrying conflicts here, so the request that
-    already talked to the bank is never re-run by pyramid_retry."""
-    request.tm.abort()
-    for attempt in request.tm.attempts(attempts):
-        with attempt:
-            work()
-    request.tm.begin()
 
 
 def _back_to_saldos(context, request, selection, status=400):
@@ -172,7 +159,7 @@ def _settle(request, payment, result):
             send_receipt(request, current)
         done[:] = [settlement]
 
-    _in_own_transaction(request, work, attempts=SETTLE_ATTEMPTS)
+    in_own_transaction(request, work, attempts=SETTLE_ATTEMPTS)
     return done[0]
 
 

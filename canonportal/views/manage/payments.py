@@ -17,6 +17,7 @@ import logging
 from pyramid.view import view_config
 
 from ... import audit, clock, payments
+from .. import in_own_transaction
 from ... import gateways as gw
 from ...gateways import GatewayError
 from ...i18n import _
@@ -239,10 +240,7 @@ def query_bank(context, request):
                      _audit_note(result, error), when=now)
         outcome.update(before=before, after=payment.state)
 
-    for attempt in request.tm.attempts(5):
-        with attempt:
-            apply()
-    request.tm.begin()
+    in_own_transaction(request, apply)
 
     before, after = outcome['before'], outcome['after']
     state = lambda key: translate(PAYMENT_STATE_LABELS.get(key, key))  # noqa: E731
