@@ -69,7 +69,8 @@ def _median_burst(bursts):
     over = [item for burst in bursts for item in burst.get('database', {}).get('over_reserved', [])]
     runs = len(bursts)
     return {'users': bursts[0]['users'], 'bank': bursts[0]['bank'], 'runs': runs,
-            'outcomes': {name: count / runs for name, count in outcomes.items()},
+            'outcomes': {name: count // runs if count % runs == 0 else round(count / runs, 1)
+                         for name, count in outcomes.items()},
             'outcomes_total': outcomes,
             'seconds': statistics.median(burst['seconds'] for burst in bursts),
             'steps': {}, 'database': {'over_reserved': over},

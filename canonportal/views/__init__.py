@@ -18,7 +18,7 @@ from ..security import Identity
 
 log = logging.getLogger(__name__)
 
-#: Seconds: the random pause before a retry grows from BACKOFF_BASE * 4 up to BACKOFF_CAP.
+#: Seconds: the random pause before retry n is at most BACKOFF_BASE * 2**n, and BACKOFF_CAP.
 BACKOFF_BASE = 0.005
 BACKOFF_CAP = 0.25
 
