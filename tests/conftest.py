@@ -152,3 +152,13 @@ def signed_in_home(client):
     """Where the login page sends a signed-in client, or None when the client is anonymous."""
     response = client.get('/')
     return response.location if response.status_int == 302 else None
+
+
+@pytest.fixture
+def staff_app(app, frozen_clock):
+    """The demo portal with one staff user of each role: alice (admin), oscar (operator),
+    aurora (auditor). Modules that need others define their own."""
+    add_staff_user(app, 'alice', role='admin')
+    add_staff_user(app, 'oscar', role='operator')
+    add_staff_user(app, 'aurora', role='auditor')
+    return app

@@ -27,6 +27,7 @@ from canonportal.resources.payment import APPLIED, APPROVED, DECLINED
 from canonportal.scripts import erp_export, init
 from conftest import CANON, database_of, with_root
 from payment_support import MANUAL_SELECTION, Payer, banks, portal  # noqa: F401  (fixtures)
+from script_support import write_ini
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
 STAFF = 'staff:alice'
@@ -343,25 +344,13 @@ def test_two_exports_racing_for_one_payment_export_it_once(app, frozen_clock):
 
 # -- the console script ----------------------------------------------------------------------
 
-INI = """\
-[app:main]
-use = egg:canonportal
-pyramid.default_locale_name = es
-zodbconn.uri = file://{folder}/Data.fs?blobstorage_dir={folder}/blobs
-tm.manager_hook = pyramid_tm.explicit_manager
-mail.default_sender = portal@example.mx
-canonportal.testing_mailer = true
-canonportal.public_url = http://localhost:6543
-canonportal.session_secret = export-test-secret-0123456789abcdefghijklmnop
-"""
 
 
 @pytest.fixture
 def ini(tmp_path):
-    path = tmp_path / 'test.ini'
-    path.write_text(INI.format(folder=tmp_path))
-    init.main([str(path), '--demo'])
-    return str(path)
+    path = write_ini(tmp_path)
+    init.main([path, '--demo'])
+    return path
 
 
 def read_db(folder, work):

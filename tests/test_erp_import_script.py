@@ -6,48 +6,19 @@ import sys
 from pathlib import Path
 
 import pytest
-import transaction
 from pyramid_zodbconn import db_from_uri
 
-from canonportal.resources import get_root_from_connection
 from canonportal.scripts import erp_import, init
 from erp_samples import cfdi_xml, invoice_row, invoices_csv, pdf_bytes, write_invoices_csv
+from script_support import read_root, uri_of, write_ini
 
-INI = """\
-[app:main]
-use = egg:canonportal
-pyramid.default_locale_name = es
-zodbconn.uri = file://{folder}/Data.fs?blobstorage_dir={folder}/blobs
-mail.default_sender = portal@example.mx
-canonportal.testing_mailer = true
-canonportal.public_url = http://localhost:6543
-canonportal.session_secret = import-test-secret-0123456789abcdefghijklmnop
-"""
 
 
 @pytest.fixture
 def ini(tmp_path):
-    path = tmp_path / 'portal.ini'
-    path.write_text(INI.format(folder=tmp_path))
-    assert init.main([str(path), '--demo']) == 0
-    return str(path)
-
-
-def uri_of(ini_path):
-    folder = Path(ini_path).parent
-    return f'file://{folder}/Data.fs?blobstorage_dir={folder}/blobs'
-
-
-def read_root(ini_path, work):
-    db = db_from_uri(uri_of(ini_path), 'unnamed', {})
-    manager = transaction.TransactionManager()
-    conn = db.open(transaction_manager=manager)
-    try:
-        return work(get_root_from_connection(conn))
-    finally:
-        manager.abort()
-        conn.close()
-        db.close()
+    path = write_ini(tmp_path, 'portal.ini')
+    assert init.main([path, '--demo']) == 0
+    return path
 
 
 def last_tid(ini_path):

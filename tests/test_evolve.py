@@ -18,31 +18,16 @@ from canonportal.resources.payment import APPROVED, DECLINED
 from canonportal.scripts import evolve as evolve_script
 from canonportal.scripts import init
 from conftest import CANON
+from script_support import write_ini
 
 STEP_NAMES = [name for name, _ in evolve.STEPS]
 UTC = datetime.timezone.utc
 
-INI = """\
-[app:main]
-use = egg:canonportal
-pyramid.default_locale_name = es
-zodbconn.uri = file://{folder}/Data.fs?blobstorage_dir={folder}/blobs
-tm.manager_hook = pyramid_tm.explicit_manager
-mail.default_sender = portal@example.mx
-canonportal.testing_mailer = true
-canonportal.public_url = http://localhost:6543
-canonportal.session_secret = evolve-test-secret-0123456789abcdefghijklmnop
-
-[pshell]
-setup = canonportal.pshell.setup
-"""
 
 
 @pytest.fixture
 def ini(tmp_path):
-    path = tmp_path / 'test.ini'
-    path.write_text(INI.format(folder=tmp_path))
-    return str(path)
+    return write_ini(tmp_path)
 
 
 @pytest.fixture

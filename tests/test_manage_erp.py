@@ -9,7 +9,7 @@ from canonportal.erp.exports import COLUMNS
 from canonportal.money import to_money
 from canonportal.resources import Allocation, Payment
 from canonportal.resources.payment import APPROVED
-from conftest import CANON, GOOD_PASSWORD, IXTAPA, Client, add_staff_user, database_of, with_root
+from conftest import CANON, GOOD_PASSWORD, IXTAPA, Client, database_of, with_root
 from erp_samples import (a_uuid, cfdi_xml, customer_row, customers_csv, invoice_row,
                          invoices_csv, pdf_bytes)
 
@@ -44,14 +44,6 @@ def upload(client, files, kind='', status='*'):
 def audit_entries(app, action):
     return with_root(app, lambda root: [(e.actor, e.action, e.target, e.after, e.note)
                                         for e in root.audit_log.search(action=action)])
-
-
-@pytest.fixture
-def staff_app(app, frozen_clock):
-    add_staff_user(app, 'alice', role='admin')
-    add_staff_user(app, 'oscar', role='operator')
-    add_staff_user(app, 'aurora', role='auditor')
-    return app
 
 
 @pytest.fixture

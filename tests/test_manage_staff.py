@@ -1,7 +1,7 @@
 """Staff accounts managed from /manage/staff: only admins change them, and never into no admin."""
 import pytest
 
-from conftest import (GOOD_PASSWORD, IXTAPA, Client, add_staff_user, database_of, last_form,
+from conftest import (GOOD_PASSWORD, IXTAPA, Client, database_of, last_form,
                       signed_in_home, with_root)
 
 HOST = 'portal.example.mx'
@@ -45,14 +45,6 @@ def post(client, path, fields, status='*'):
     """POST ``fields`` with the CSRF token of a management page."""
     token = client.get('/manage/staff').html.find('input', {'name': 'csrf_token'})['value']
     return client.post(path, dict(fields, csrf_token=token), status=status)
-
-
-@pytest.fixture
-def staff_app(app, frozen_clock):
-    add_staff_user(app, 'alice', role='admin')
-    add_staff_user(app, 'oscar', role='operator')
-    add_staff_user(app, 'aurora', role='auditor')
-    return app
 
 
 @pytest.fixture

@@ -5,56 +5,19 @@ import sys
 from pathlib import Path
 
 import pytest
-import transaction
 from pyramid.paster import get_app
-from pyramid_zodbconn import db_from_uri
 
-from canonportal.resources import get_root_from_connection
 from canonportal.scripts import adduser, init
 from conftest import CANON, Client, database_of, last_form, signed_in_home
+from script_support import read_root, write_ini
 
 STAFF_PASSWORD = 'la mesa de tesorería abre a las nueve'
 
-INI = """\
-[app:main]
-use = egg:canonportal
-pyramid.default_locale_name = es
-zodbconn.uri = file://{folder}/Data.fs?blobstorage_dir={folder}/blobs
-tm.manager_hook = pyramid_tm.explicit_manager
-retry.attempts = 3
-mail.default_sender = portal@example.mx
-canonportal.testing_mailer = true
-canonportal.company_name = Canon Mexicana
-canonportal.support_email = itportalsupport@cusa.canon.com
-canonportal.public_url = http://localhost:6543
-canonportal.session_secret = scripts-test-secret-0123456789abcdefghijklmnop
-canonportal.session_secure = false
-canonportal.session_idle_minutes = 30
-canonportal.session_absolute_hours = 12
-canonportal.hsts = false
-canonportal.rate_max_age_days = 30
-"""
 
 
 @pytest.fixture
 def ini(tmp_path):
-    path = tmp_path / 'test.ini'
-    path.write_text(INI.format(folder=tmp_path))
-    return str(path)
-
-
-def read_root(ini_path, work):
-    """Run ``work(portal_root)`` on the ini's database and close it again."""
-    uri = INI.split('zodbconn.uri = ')[1].split('\n')[0].format(folder=Path(ini_path).parent)
-    db = db_from_uri(uri, 'unnamed', {})
-    manager = transaction.TransactionManager()
-    conn = db.open(transaction_manager=manager)
-    try:
-        return work(get_root_from_connection(conn))
-    finally:
-        manager.abort()
-        conn.close()
-        db.close()
+    return write_ini(tmp_path)
 
 
 def counts(root):

@@ -1,5 +1,6 @@
 """What every kind of import shares: reading its CSV tables row by row in both phases."""
 from ..i18n import _
+from . import fields
 from .fields import FieldError
 from .files import Table
 
@@ -111,6 +112,16 @@ class Cells:
         except FieldError as error:
             self.problems.append(error.reason)
             return None
+
+    def read_rfc(self, text):
+        """The RFC in ``text`` (None if refused); a failed check digit becomes a warning."""
+        rfc = self.read(fields.rfc, text)
+        if rfc is None:
+            return None
+        rfc, warning = rfc
+        if warning is not None:
+            self.warnings.append(warning)
+        return rfc
 
     def report(self, job, source, line):
         """Send the row's problems and warnings to the job; true when the row is good."""

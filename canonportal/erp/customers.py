@@ -29,11 +29,7 @@ class CustomersImporter(Importer):
     def read_row(self, table, line, cells):
         rfc_text, name_text, accounts_text, email_text = cells
         row = Cells()
-        rfc = row.read(fields.rfc, rfc_text)
-        if rfc is not None:
-            rfc, warning = rfc
-            if warning is not None:
-                row.warnings.append(warning)
+        rfc = row.read_rfc(rfc_text)
         name = row.read(fields.name, name_text, 'Razón social')
         accounts = row.read(fields.accounts, accounts_text)
         email = row.read(fields.email, email_text)

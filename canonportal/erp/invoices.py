@@ -260,11 +260,7 @@ class InvoicesImporter(Importer):
         (rfc_text, account_text, serie_text, folio_text, uuid_text, issued_text, due_text,
          currency_text, rate_text, amount_text, balance_text, method_text, pdf_text) = cells
         row = Cells()
-        rfc = row.read(fields.rfc, rfc_text)
-        if rfc is not None:
-            rfc, warning = rfc
-            if warning is not None:
-                row.warnings.append(warning)
+        rfc = row.read_rfc(rfc_text)
         account = row.read(fields.account, account_text) if account_text.strip() else None
         serie_folio = row.read(fields.serie_folio, serie_text, folio_text)
         uuid = row.read(fields.uuid, uuid_text) if uuid_text.strip() else None

@@ -13,6 +13,7 @@ Modules: ``root`` (dashboard), ``contents`` (generic properties and
 children), one module per resource type, ``search``, ``staff``, ``audit``
 and ``erp`` (imports and exports).
 """
+import datetime
 import math
 
 from pyramid.traversal import resource_path_tuple
@@ -122,3 +123,15 @@ def manage_globals(request, context, **values):
         can_manage_staff=request.has_permission(MANAGE_STAFF, request.root),
     )
     return values
+
+
+def read_day(errors, name, text):
+    """The ``AAAA-MM-DD`` date in ``text``, None when empty; a bad one is reported in
+    ``errors[name]`` (a filter or range form's field) and also gives None."""
+    if not text:
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        errors[name] = _('Escriba la fecha como AAAA-MM-DD.')
+        return None

@@ -17,7 +17,7 @@ from ... import clock, csvsafe
 from ...formatting import MEXICO_CITY, local_time
 from ...i18n import _
 from ...resources.audit import AuditLog
-from . import ROUTE, VIEW, Page, manage_globals, manage_url, page_number
+from . import ROUTE, VIEW, Page, manage_globals, manage_url, page_number, read_day
 from .root import mexico_day_start
 
 TEMPLATE = 'canonportal:templates/manage/audit.pt'
@@ -44,24 +44,14 @@ class AuditFilters:
         self.values = {name: (params.get(name) or '').strip() for name in FILTERS}
         self.errors = {}
         self.since = self.until = None
-        since_day = self._day('since')
-        until_day = self._day('until')
+        since_day = read_day(self.errors, 'since', self.values['since'])
+        until_day = read_day(self.errors, 'until', self.values['until'])
         if since_day and until_day and until_day < since_day:
             self.errors['until'] = _('La fecha final es anterior a la inicial.')
         if since_day:
             self.since = mexico_day_start(since_day)
         if until_day:
             self.until = mexico_day_start(until_day + datetime.timedelta(days=1))
-
-    def _day(self, name):
-        text = self.values[name]
-        if not text:
-            return None
-        try:
-            return datetime.date.fromisoformat(text)
-        except ValueError:
-            self.errors[name] = _('Escriba la fecha como AAAA-MM-DD.')
-            return None
 
     @property
     def active(self):

@@ -13,7 +13,6 @@
   ``/manage/exports/<name>``) say who, when, what; an export can be
   downloaded again exactly as it first went out.
 """
-import datetime
 from types import SimpleNamespace
 
 from pyramid.httpexceptions import HTTPSeeOther
@@ -28,7 +27,7 @@ from ...resources import PortalRoot
 from ...resources.exports import ExportRecord
 from ...resources.imports import KINDS, ImportRecord
 from ..balances import KNOWN_BANKS
-from . import MANAGE, ROUTE, VIEW, Page, manage_globals, manage_url, page_number
+from . import MANAGE, ROUTE, VIEW, Page, manage_globals, manage_url, page_number, read_day
 from .root import STATE_LABELS, newest_records
 
 IMPORT_TEMPLATE = 'canonportal:templates/manage/import.pt'
@@ -162,22 +161,13 @@ class ExportRange:
         self.until_text = (params.get('until') or '').strip()
         self.include_exported = bool(params.get('include_exported'))
         self.errors = {}
-        self.since = self._day('since', self.since_text)
-        self.until = self._day('until', self.until_text)
+        self.since = read_day(self.errors, 'since', self.since_text)
+        self.until = read_day(self.errors, 'until', self.until_text)
         if not self.errors:
             if self.since is None and self.until is None:
                 self.errors['since'] = _('Escriba al menos una de las dos fechas.')
             elif self.since and self.until and self.until < self.since:
                 self.errors['until'] = _('La fecha final es anterior a la inicial.')
-
-    def _day(self, name, text):
-        if not text:
-            return None
-        try:
-            return datetime.date.fromisoformat(text)
-        except ValueError:
-            self.errors[name] = _('Escriba la fecha como AAAA-MM-DD.')
-            return None
 
 
 def _payment_rows(request, payments):

@@ -8,6 +8,7 @@ references are increasing numbers kept as strings (``'1000' < '228'`` in
 the BTree's order), hence the walk by number rather than by key order.
 """
 import datetime
+import itertools
 from types import SimpleNamespace
 
 from pyramid.view import view_config
@@ -23,6 +24,7 @@ from ...resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REVIEW)
 from ..balances import KNOWN_BANKS
 from . import ROUTE, VIEW, manage_globals, manage_url
+from .contents import keys_descending
 
 #: Every payment state as staff read it, in the order the charts stack them.
 STATE_LABELS = {
@@ -132,33 +134,9 @@ def newest_records(folder, count=RECORDS_SHOWN):
     """The newest ``count`` import or export records of ``folder``, newest first.
 
     Their names start with their UTC time, so the folder's last names are the
-    newest; each step back is one ``maxKey`` look-up (indexing the keys from
-    the end would load every bucket of the BTree).
+    newest (read from the end, a few buckets, by :func:`.contents.keys_descending`).
     """
-    found = []
-    bound = None
-    while len(found) < count:
-        try:
-            name = folder.data.maxKey(bound) if bound is not None else folder.data.maxKey()
-        except ValueError:  # nothing (more) in the folder
-            break
-        found.append(folder[name])
-        bound = _just_below(name)
-        if bound is None:
-            break
-    return found
-
-
-#: Above any character a name can hold: ``prefix + _TOP`` sorts after every name starting so.
-_TOP = '\U0010ffff' * 8
-
-
-def _just_below(name):
-    """A string bound under ``name`` and above every smaller name."""
-    last = name[-1]
-    if last == '\x00':
-        return name[:-1] or None
-    return name[:-1] + chr(ord(last) - 1) + _TOP
+    return [folder[name] for name in itertools.islice(keys_descending(folder.data), count)]
 
 
 def record_time(record):
