@@ -15,19 +15,18 @@ from pathlib import Path
 
 import pytest
 import transaction
-from pyramid_zodbconn import db_from_uri
 from ZODB.POSException import ConflictError
 
 from canonportal import clock
 from canonportal.bootstrap import demo_uuid, ensure_root, mexico_time
 from canonportal.erp.exports import COLUMNS, export_payments, exportable_payments
 from canonportal.money import to_money
-from canonportal.resources import Allocation, Payment, get_root_from_connection
+from canonportal.resources import Allocation, Payment
 from canonportal.resources.payment import APPLIED, APPROVED, DECLINED
 from canonportal.scripts import erp_export, init
 from conftest import CANON, database_of, with_root
 from payment_support import MANUAL_SELECTION, Payer, banks, portal  # noqa: F401  (fixtures)
-from script_support import write_ini
+from script_support import read_root, write_ini
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
 STAFF = 'staff:alice'
@@ -353,18 +352,6 @@ def ini(tmp_path):
     return path
 
 
-def read_db(folder, work):
-    db = db_from_uri(f'file://{folder}/Data.fs?blobstorage_dir={folder}/blobs', 'unnamed', {})
-    manager = transaction.TransactionManager()
-    conn = db.open(transaction_manager=manager)
-    try:
-        return work(get_root_from_connection(conn))
-    finally:
-        manager.abort()
-        conn.close()
-        db.close()
-
-
 def test_console_export_writes_the_file_records_it_and_then_finds_nothing_new(
         ini, tmp_path, capsys, frozen_clock):
     out = tmp_path / 'pagos.csv'
@@ -376,7 +363,7 @@ def test_console_export_writes_the_file_records_it_and_then_finds_nothing_new(
     def read(root):
         record = root.exports['20261129-180000']
         return record.actor, record.references, record.csv_bytes()
-    actor, references, stored = read_db(tmp_path, read)
+    actor, references, stored = read_root(ini, read)
     assert (actor, references) == ('console:canonportal-export', ('228',))
     assert stored == out.read_bytes()      # kept in a blob, as written
 
@@ -387,7 +374,7 @@ def test_console_export_writes_the_file_records_it_and_then_finds_nothing_new(
     assert not again.exists()
     assert erp_export.main([ini, '-o', str(out)]) == 0
     assert out.read_bytes() == stored
-    assert read_db(tmp_path, lambda root: len(root.exports)) == 1
+    assert read_root(ini, lambda root: len(root.exports)) == 1
 
 
 def test_console_all_and_date_range_re_export_to_stdout(ini, tmp_path, capsys, frozen_clock):
@@ -405,7 +392,7 @@ def test_console_all_and_date_range_re_export_to_stdout(ini, tmp_path, capsys, f
     assert 'no payments to export' in capsys.readouterr().err
     assert erp_export.main([ini, '--since', '2017-10-01', '--new-only'], stdout=io.BytesIO()) == 0
     assert 'no payments to export' in capsys.readouterr().err
-    assert read_db(tmp_path, lambda root: [r.since for r in root.exports.values()]) == [
+    assert read_root(ini, lambda root: [r.since for r in root.exports.values()]) == [
         None, None, datetime.date(2017, 10, 10)]
 
 
@@ -416,7 +403,7 @@ def test_console_refuses_bad_arguments_and_changes_nothing(ini, tmp_path, capsys
     with pytest.raises(SystemExit) as refused:
         erp_export.main([ini, *arguments])
     assert refused.value.code == 2
-    assert read_db(tmp_path, lambda root: (len(root.exports), root.payments_by_reference['228'].exported)) == (0, ())
+    assert read_root(ini, lambda root: (len(root.exports), root.payments_by_reference['228'].exported)) == (0, ())
 
 
 def test_the_installed_console_script(ini, tmp_path):
