@@ -1,6 +1,13 @@
 """Fixtures shared by the test modules: a portal on a fresh database, a browser-like client."""
 import datetime
+import os
 import re
+import sys
+
+# Chameleon compiles every template again for each app a test builds unless it may
+# keep the compiled modules on disk; it reads the folder once, when first imported.
+os.environ.setdefault('CHAMELEON_CACHE', os.path.join(sys.prefix, 'chameleon-cache'))
+os.makedirs(os.environ['CHAMELEON_CACHE'], exist_ok=True)
 
 import pytest
 import transaction
