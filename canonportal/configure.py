@@ -37,6 +37,7 @@ def includeme(config):
     config.include('.security')
     config.include('.banking')
     config.include('.headers')
+    config.include('.bodylimit')
     config.include('.views')
     config.add_static_view('static', 'canonportal:static/', cache_max_age=3600)
     # The management views: /manage + the path of any object in the tree.

@@ -407,27 +407,71 @@ def _valid_key(key):
     return isinstance(key, str) and 0 < len(key) <= 100
 
 
+#: Fields one SALDOS row may post: pick, mxn-, usd-, edited-, prev-mxn- and prev-usd-.
+FIELDS_PER_INVOICE = 6
+#: Fields of the form that belong to no row (CSRF token, page, bank, confirmation…),
+#: with room to spare.
+OTHER_FIELDS = 20
+MSG_TOO_MANY_FIELDS = _('El formulario trae más facturas de las que tiene por pagar. '
+                        'Vuelva a SALDOS y seleccione de nuevo.')
+
+
+class TooManyFields(ValueError):
+    """The form posts more fields than the customer's open invoices could have."""
+
+
+def payable_count(customer):
+    """How many invoices the customer has with a pending balance."""
+    index = _open_index(customer)
+    if index is not None:
+        return len(index)
+    return len(_payable_entries(customer))
+
+
+def field_limit(customer):
+    """The most fields a genuine SALDOS or pay form of ``customer`` posts."""
+    return FIELDS_PER_INVOICE * min(payable_count(customer), MAX_ENTRIES) + OTHER_FIELDS
+
+
+def check_field_count(customer, params):
+    """Refuse a form with more fields (or ticked invoices) than the customer has open
+    invoices, before any work on it: a flood of ``pick`` fields must cost nothing."""
+    limit = field_limit(customer)
+    if len(params) > limit:
+        raise TooManyFields(len(params), limit)
+
+
 def entries_from_form(params):
     """Read :class:`Entry` objects from a form (a WebOb MultiDict or any mapping
-    with ``getall``/``items``): the ticked keys and their amounts.
+    with ``items``): the ticked keys and their amounts.
+
+    The fields are read in one pass (a MultiDict looks a name up by scanning all
+    of its fields, so one ``get`` per ticked key would cost the square of the
+    form's size); the last value of a repeated name wins, as ``MultiDict.get``.
 
     Without JavaScript nobody tells us which amount was edited, so it is the one
     that differs from what the server last rendered (``prev-…``); MXN wins a tie.
     """
-    getall = getattr(params, 'getall', None)
-    picked = getall(PICK) if getall else params.get(PICK, [])
-    if isinstance(picked, str):
-        picked = [picked]
+    picked, values = [], {}
+    for name, value in params.items():
+        if name == PICK:
+            if isinstance(value, (list, tuple)):
+                picked.extend(value)
+            else:
+                picked.append(value)
+        else:
+            values[name] = value
+    get = values.get
     entries = {}
     for key in picked:
-        if key in entries:
+        if not isinstance(key, str) or key in entries:
             continue
-        mxn = params.get(MXN_PREFIX + key, '') or ''
-        usd = params.get(USD_PREFIX + key, '') or ''
-        edited = params.get(EDITED_PREFIX + key, '')
+        mxn = get(MXN_PREFIX + key, '') or ''
+        usd = get(USD_PREFIX + key, '') or ''
+        edited = get(EDITED_PREFIX + key, '')
         if edited not in (EDITED_MXN, EDITED_USD):
-            prev_mxn = params.get(PREV_MXN_PREFIX + key)
-            prev_usd = params.get(PREV_USD_PREFIX + key)
+            prev_mxn = get(PREV_MXN_PREFIX + key)
+            prev_usd = get(PREV_USD_PREFIX + key)
             if prev_usd is not None and usd.strip() != prev_usd.strip() and (
                     prev_mxn is None or mxn.strip() == prev_mxn.strip()):
                 edited = EDITED_USD

@@ -463,3 +463,55 @@ def test_a_ticked_row_shows_the_amount_typed_not_a_kept_copy(canon):
     assert 'selected' in row['class']
     untouched = row_of(page, '6213050')
     assert untouched.find('input', attrs={'name': 'mxn-6213050'})['value'] == ''
+
+
+# -- A flood of fields (issue 11): refused at once, before any work -------------------
+
+def flood(form, count):
+    """The genuine form plus ``count`` ticked keys that are not the customer's."""
+    return form.submit_fields() + [('pick', f'9{n:07d}') for n in range(count)]
+
+
+@pytest.mark.parametrize('path', [SALDOS, PAGAR])
+def test_ten_thousand_pick_fields_get_a_400_at_once_and_change_nothing(canon, app, path):
+    before = snapshot(app)
+    fields = flood(tick(the_form(canon.get(SALDOS)), '6212976'), 10_000) + [('bank', 'bbva'),
+                                                                           ('confirmado', '1')]
+    started = time.perf_counter()
+    refused = canon.post(path, fields, status=400)
+    elapsed = time.perf_counter() - started
+    assert 'más facturas de las que tiene por pagar' in refused.text
+    assert refused.headers['Content-Security-Policy']
+    assert elapsed < 1.0, elapsed          # was 11 s before the form was bounded
+    assert snapshot(app) == before
+
+
+def test_every_open_invoice_ticked_is_still_a_genuine_form(canon):
+    form = the_form(canon.get(SALDOS))
+    for box in form.fields['pick']:
+        box.checked = True
+    page = calculate(form, status='*')
+    assert page.status_int in (200, 400)
+    assert 'más facturas de las que tiene por pagar' not in page.text
+    assert total_of(page) != '$0.00 MXN'
+
+
+def test_the_form_is_read_in_one_pass():
+    """30,000 fields (a customer with 5,000 open invoices posts that many) in well under a
+    second: looking each name up in a MultiDict took 52 s."""
+    from webob.multidict import MultiDict
+
+    from canonportal import selection
+
+    fields = MultiDict()
+    for n in range(5_000):
+        key = f'{n:07d}'
+        fields.add('pick', key)
+        for prefix in ('mxn-', 'usd-', 'prev-mxn-', 'prev-usd-'):
+            fields.add(prefix + key, '1.00')
+    fields.add('mxn-0000007', '2.50')      # the last value of a repeated name wins
+    started = time.perf_counter()
+    entries = selection.entries_from_form(fields)
+    assert time.perf_counter() - started < 1.0
+    assert len(entries) == 5_000
+    assert {e.key: e.mxn for e in entries}['0000007'] == '2.50'

@@ -9,8 +9,10 @@ survive paging, and everything is re-validated on each request.
 :func:`read_selection` and :func:`saldos_values` are reused by the pay view
 (:mod:`canonportal.views.payments`).
 """
+import logging
 from types import SimpleNamespace
 
+from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
@@ -21,6 +23,8 @@ from ..i18n import _
 from ..money import ZERO
 from ..resources import USD, Customer
 from .customer import page
+
+log = logging.getLogger(__name__)
 
 TEMPLATE = 'canonportal:templates/saldos.pt'
 ROW_TEMPLATE = 'canonportal:templates/saldos_row.pt'
@@ -60,7 +64,15 @@ def read_selection(context, request):
     Returns a :class:`~canonportal.selection.Selection` computed from the
     stored invoices and the stored rate (never anything else from the browser).
     """
-    entries = sel.entries_from_form(request.POST) if request.method == 'POST' else []
+    entries = []
+    if request.method == 'POST':
+        try:
+            sel.check_field_count(context, request.POST)
+        except sel.TooManyFields as flood:
+            found, limit = flood.args
+            log.info('refused: %d form fields for %s (at most %d)', found, context.rfc, limit)
+            raise HTTPBadRequest(sel.MSG_TOO_MANY_FIELDS)
+        entries = sel.entries_from_form(request.POST)
     return sel.validate_selection(context, rate_for(request), entries)
 
 

@@ -5,6 +5,7 @@ from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPClientError, HTTPFound
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from pyramid_retry import is_error_retryable
+from translationstring import TranslationString
 
 from ..i18n import _
 from ..resources import Customer
@@ -60,5 +61,8 @@ def bad_csrf(exc, request):
 @exception_view_config(HTTPClientError, renderer='canonportal:templates/error.pt')
 def client_error(exc, request):
     request.response.status = exc.status_int
+    # A view that refuses a request says why with one of our messages; anything
+    # else (WebOb's English defaults) gets the generic one.
+    message = exc.detail if isinstance(exc.detail, TranslationString) else None
     return {'page_title': _('Solicitud no válida'),
-            'message': _('No fue posible atender la solicitud.')}
+            'message': message or _('No fue posible atender la solicitud.')}

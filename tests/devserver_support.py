@@ -1,0 +1,83 @@
+"""What ``make run`` serves, as a subprocess: development.ini (sandbox banks included)
+copied into a temporary folder, the demo data of ``canonportal-init --demo`` in its
+``var/``, and ``pserve`` on a free port. For the attack tests that need a real server:
+its memory, its threads, its log."""
+import contextlib
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from server_support import _DIE_WITH_PARENT, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+class DevServer:
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.ini = self.folder / 'development.ini'
+        shutil.copy(ROOT / 'development.ini', self.ini)
+        (self.folder / 'var' / 'blobs').mkdir(parents=True)
+        self.port = free_port()
+        self.base_url = f'http://localhost:{self.port}'
+        self.log_path = self.folder / 'server.log'
+        self.process = None
+
+    def run_script(self, script, *args):
+        done = subprocess.run([str(BIN / script), str(self.ini), *args], capture_output=True,
+                              text=True, timeout=120, cwd=self.folder)
+        assert done.returncode == 0, f'{script} failed:\n{done.stdout}\n{done.stderr}'
+        return done.stdout
+
+    def start(self):
+        with open(self.log_path, 'ab') as log:
+            self.process = subprocess.Popen(
+                [sys.executable, '-c', _DIE_WITH_PARENT, str(BIN / 'pserve'), str(self.ini),
+                 f'http_port={self.port}'],
+                cwd=self.folder, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f'pserve exited:\n{self.log()[-4000:]}')
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url('/'), timeout=5).status_code == 200:
+                    return self
+            time.sleep(0.2)
+        raise RuntimeError(f'pserve did not answer:\n{self.log()[-4000:]}')
+
+    def url(self, path='/'):
+        return self.base_url + path
+
+    def peak_rss_kb(self):
+        """The server's peak resident memory so far (VmHWM)."""
+        for line in Path(f'/proc/{self.process.pid}/status').read_text().splitlines():
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1])
+        raise AssertionError('no VmHWM')
+
+    def log(self):
+        return self.log_path.read_text('utf-8', 'replace') if self.log_path.exists() else ''
+
+    def mails(self):
+        folder = self.folder / 'var' / 'mail' / 'new'
+        return sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime) if folder.exists() else []
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_dev_server(folder):
+    server = DevServer(folder)
+    server.run_script('canonportal-init', '--demo')
+    return server.start()
