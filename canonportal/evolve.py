@@ -142,3 +142,18 @@ def open_invoices_index(root):
         # Attached before it is filled, so a savepoint can write its buckets out.
         customer.open_invoices = OpenInvoices()
         customer.open_invoices.rebuild(bound.count(customer.invoices.items()))
+
+
+@step('login-attempts')
+def login_attempts(root):
+    """Failed sign-ins are counted apart from the user, in an object that merges
+    concurrent failures (many sign-ins at once on one account gave HTTP 500)."""
+    from .resources.credentials import LoginAttempts
+    users = list(root.customers.values()) + list(root.staff.values())
+    for user in users:
+        if getattr(user, 'login_attempts', None) is None:   # also loads the user
+            user.login_attempts = LoginAttempts()
+        # The old counters, read no more.
+        for name in ('failed_logins', 'locked_until'):
+            user.__dict__.pop(name, None)
+        user._p_changed = True

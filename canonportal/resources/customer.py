@@ -2,7 +2,7 @@
 from pyramid.authorization import Allow
 from pyramid.traversal import find_root
 
-from .credentials import Credentials
+from .credentials import Credentials, LoginAttempts
 from .folder import Folder
 from .openinvoices import OpenInvoices
 
@@ -68,6 +68,7 @@ class Customer(Credentials):
         self.statements = _child(Folder(), 'statements', self, 'Estados de cuenta')
         self.payments = _child(Folder(), 'payments', self, 'Pagos')
         self.open_invoices = OpenInvoices()
+        self.login_attempts = LoginAttempts()
 
     @property
     def title(self):

@@ -1,5 +1,5 @@
 """Staff accounts: the people who run the portal and browse the tree."""
-from .credentials import Credentials
+from .credentials import Credentials, LoginAttempts
 from .folder import Folder
 
 ADMIN = 'admin'
@@ -33,6 +33,7 @@ class StaffUser(Credentials):
         self.username = username.strip().lower()
         self.role = role
         self.email = email
+        self.login_attempts = LoginAttempts()
 
     @property
     def title(self):
