@@ -38,6 +38,7 @@ def includeme(config):
     config.include('.banking')
     config.include('.headers')
     config.include('.bodylimit')
+    config.include('.paths')
     config.include('.views')
     config.add_static_view('static', 'canonportal:static/', cache_max_age=3600)
     # The management views: /manage + the path of any object in the tree.

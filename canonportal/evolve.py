@@ -157,3 +157,12 @@ def login_attempts(root):
         for name in ('failed_logins', 'locked_until'):
             user.__dict__.pop(name, None)
         user._p_changed = True
+
+
+@step('throttle')
+def add_throttle(root):
+    """Activation and reset mails are throttled per account and client address, and
+    unknown sign-in names lock like real accounts."""
+    from .resources.throttle import Throttle
+    if root.throttle is None:
+        root.throttle = Throttle()

@@ -4,10 +4,17 @@ With ``mail.queue_path`` set (development) mails are written to that Maildir
 on commit; otherwise they go out by SMTP on commit. A rolled-back request
 sends nothing either way.
 """
+import logging
 import os
+import queue
+import threading
 
-from pyramid_mailer.message import Message
+import transaction
+from pyramid_mailer import get_mailer
 from pyramid_mailer.mailer import DummyMailer
+from pyramid_mailer.message import Message
+
+log = logging.getLogger(__name__)
 
 _ENV_OVERRIDES = {
     'CANONPORTAL_SMTP_HOST': 'mail.host',
@@ -32,6 +39,67 @@ def deliver(mailer, settings, to, subject, body, attachments=()):
     else:
         mailer.send(message)
     return message
+
+
+def send_after_commit(request, to, subject, body):
+    """Like :func:`send`, but delivered by a background thread once the request's
+    transaction has committed: for the mails whose sending must not show in the
+    answer's timing (activation, password reset), since answering whether an RFC
+    exists by how long SMTP took would undo the identical answers."""
+    message = Message(subject=subject, recipients=[to], body=body)
+    mailer = get_mailer(request.registry)
+    settings = request.registry.settings
+
+    def hand_over(committed):
+        if not committed:
+            return
+        if isinstance(mailer, DummyMailer):
+            mailer.outbox.append(message)     # tests: at once, still only on commit
+        else:
+            _background().put((mailer, settings, message))
+
+    request.tm.get().addAfterCommitHook(hand_over)
+    return message
+
+
+class _Postman(threading.Thread):
+    """One daemon thread delivering queued mails, each in its own transaction."""
+
+    def __init__(self):
+        super().__init__(name='canonportal-mail', daemon=True)
+        self.pending = queue.Queue(maxsize=1000)
+
+    def put(self, item):
+        try:
+            self.pending.put(item, timeout=5)
+        except queue.Full:
+            log.error('mail not sent: the delivery queue is full')
+
+    def run(self):
+        manager = transaction.TransactionManager()
+        while True:
+            mailer, settings, message = self.pending.get()
+            try:
+                with manager:
+                    deliver(mailer.bind(transaction_manager=manager), settings,
+                            message.recipients[0], message.subject, message.body)
+            except Exception:  # noqa: BLE001 - one bad mail must not stop the others
+                log.exception('mail to one recipient failed')
+            finally:
+                self.pending.task_done()
+
+
+_postman = None
+_postman_lock = threading.Lock()
+
+
+def _background():
+    global _postman
+    with _postman_lock:
+        if _postman is None or not _postman.is_alive():
+            _postman = _Postman()
+            _postman.start()
+    return _postman
 
 
 class _DeliverOnCommit:

@@ -20,6 +20,8 @@ from . import clock
 from .resources import PENDING_ACTIVATION, portal_root, Customer, StaffUser, customer_principal, role_principal
 
 SESSION_USER = 'uid'
+#: A page of the portal to show after the next sign-in (a bank return seen signed out).
+AFTER_SIGN_IN = 'after_sign_in'
 SESSION_GENERATION = 'gen'
 SESSION_STARTED = 't0'
 SESSION_SEEN = 'seen'

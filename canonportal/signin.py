@@ -6,6 +6,7 @@ disabled accounts) are plain functions over the tree.
 import logging
 
 from . import passwords
+from .resources.credentials import LOCKOUT_THRESHOLD, LOCKOUT_WINDOW
 from .resources.customer import Customer
 
 log = logging.getLogger(__name__)
@@ -14,6 +15,8 @@ OK = 'ok'
 BAD_CREDENTIALS = 'bad-credentials'
 LOCKED = 'locked'
 DISABLED = 'disabled'
+#: The RFC as user and password of a customer never activated: no session, only a mailed link.
+FIRST_SIGN_IN = 'first-sign-in'
 
 
 def find_user(root, login):
@@ -35,7 +38,18 @@ def authenticate(root, login, password, now):
     if user is None:
         passwords.verify_password(None, password or '')
         log.info('login failed: unknown user')
+        # Unknown names lock like real accounts, or the lock would tell which exist.
+        throttle = root.throttle
+        if throttle is not None and not throttle.allow(
+                {'unknown-login:' + login.strip().upper()[:100]: LOCKOUT_THRESHOLD - 1}, now,
+                window=LOCKOUT_WINDOW):
+            return LOCKED, None
         return BAD_CREDENTIALS, None
+    if _is_first_sign_in(user, password or ''):
+        # Proves nothing and opens nothing, so it neither counts as a failure nor
+        # is refused by a lock that someone else's guesses caused.
+        log.info('first sign-in asked: %s', user.principal_id)
+        return FIRST_SIGN_IN, user
     if user.is_locked(now):
         log.info('login refused: %s locked', user.principal_id)
         return LOCKED, user
@@ -53,11 +67,15 @@ def authenticate(root, login, password, now):
     return BAD_CREDENTIALS, user
 
 
+def _is_first_sign_in(user, password):
+    """The manual's first step: user and password are the RFC, for a customer that
+    has never chosen a password (an active customer never accepts the RFC again)."""
+    if not isinstance(user, Customer) or user.password_hash is not None or user.disabled:
+        return False
+    return password.strip().upper() == user.rfc
+
+
 def _password_matches(user, password):
-    if isinstance(user, Customer) and user.password_hash is None:
-        # First sign-in, as the manual says: user and password are the RFC.
-        passwords.verify_password(None, password)
-        return password.strip().upper() == user.rfc
     return passwords.verify_password(user.password_hash, password)
 
 

@@ -1,4 +1,4 @@
-"""Single-use, expiring tokens for email confirmation and password reset.
+"""Single-use, expiring tokens for activation, email confirmation and password reset.
 
 The token (128+ bits from :mod:`secrets`) goes only into the mailed link; the
 database keeps its SHA-256, so a copy of the database cannot use them.
@@ -9,10 +9,12 @@ import secrets
 
 CONFIRM_EMAIL = 'confirm-email'
 RESET_PASSWORD = 'reset-password'
+ACTIVATE = 'activate'
 
 LIFETIMES = {
     CONFIRM_EMAIL: datetime.timedelta(hours=48),
     RESET_PASSWORD: datetime.timedelta(minutes=60),
+    ACTIVATE: datetime.timedelta(minutes=60),
 }
 
 

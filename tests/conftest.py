@@ -71,18 +71,31 @@ class Client(webtest.TestApp):
         form['password'] = password
         return form.submit(status=status)
 
-    def activate(self, email='cxp@canon-cliente.mx', password=GOOD_PASSWORD):
-        page = self.get('/activar')
-        form = last_form(page)
-        form['email'] = email
+    def activation_link(self, to=None):
+        """The path of the last activation link mailed (to ``to``, when given)."""
+        outbox = get_mailer(self.app.registry).outbox
+        mails = [m for m in outbox if '/activar/' in m.body and (to is None or to in m.recipients)]
+        assert mails, [m.subject for m in outbox]
+        return re.search(r'https?://[^/\s]+(/activar/[\w\-]+)', mails[-1].body).group(1)
+
+    def activate(self, password=GOOD_PASSWORD, to=None):
+        """Follow the last mailed activation link and choose ``password``."""
+        form = last_form(self.get(self.activation_link(to)))
         form['password'] = password
         form['password_confirmation'] = password
         return form.submit()
 
     def sign_in_active(self, rfc=CANON, password=GOOD_PASSWORD, email=None):
-        """First login with the RFC, then activation: a customer ready to use the portal."""
+        """The first sign-in as the manual has it (the RFC as user and password), then the
+        link mailed to the ERP's address: a customer ready to use the portal. The ERP's
+        address is made ``email`` first (``<rfc>@example.mx`` unless given)."""
+        email = email or f'{rfc.lower()}@example.mx'
+
+        def set_contact_email(root):
+            root.customers[rfc].contact_email = email
+        with_root(self.app, set_contact_email)
         self.login(rfc, rfc)
-        self.activate(email=email or f'{rfc.lower()}@example.mx', password=password)
+        self.activate(password=password)
         return self
 
     def post_form(self, path, fields, status='*'):

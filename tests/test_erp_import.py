@@ -10,7 +10,7 @@ from canonportal.erp import imports as erp_imports
 from canonportal.erp import job as erp_job
 from canonportal.erp.imports import KINDS, detect_kind, run_import
 from canonportal.resources.payment import APPLIED
-from conftest import CANON, IXTAPA, Client, database_of, with_root
+from conftest import CANON, IXTAPA, Client, database_of, signed_in_home, with_root
 from erp_samples import (
     a_uuid, balances_csv, cfdi_xml, csv_bytes, customer_row, customers_csv, invoice_row,
     invoices_csv, named_files, pdf_bytes, rates_csv, statements_csv,
@@ -89,8 +89,15 @@ def test_customers_are_created_and_updated_and_new_ones_can_sign_in(app, client)
         assert entries[0].after == 'contact_email=tesoreria@canon-cliente.mx'
         assert entries[0].actor == ACTOR
     read(app, check)
-    # The new customer signs in the first time with its RFC as user and password.
-    assert client.login('GODE561231GR8', 'GODE561231GR8').location.endswith('/activar')
+    # The RFC as user and password only mails a link to the ERP's address (issue 11):
+    # nothing of the customer shows, and no session starts, before the link is followed.
+    first = client.login('GODE561231GR8', 'GODE561231GR8')
+    assert first.status_int == 200 and 'e***@example.mx' in first.text
+    assert 'Eduardo' not in first.text and '009100' not in first.text
+    assert signed_in_home(client) is None
+    assert client.get('/customers/GODE561231GR8/estados-de-cuenta', status='*').status_int in (302, 403)
+    client.activate(to='edu@example.mx')
+    assert signed_in_home(client).endswith('/customers/GODE561231GR8/estados-de-cuenta')
 
 
 def test_rfc_format_errors_stop_the_file_and_check_digits_only_warn(app):

@@ -127,7 +127,8 @@ def test_cancelled_payment(gateway, browser):
     start = gateway.start(info())
     _, action, back = pay(browser, start, action='cancel')
     assert action.endswith('/bbva-error')
-    assert gateway.read_notification({}, urlencode(back).encode()).outcome == CANCELLED
+    assert gateway.read_notification({}, urlencode(back).encode(),
+                                     stored_for=lambda order: start.stored).outcome == CANCELLED
 
 
 def test_sandbox_refuses_a_bad_request_signature(gateway, browser):
@@ -145,6 +146,32 @@ def signed_back(**changes):
     fields['mp_signature'] = hand_sign(SECRET, fields['mp_order'], fields['mp_reference'],
                                        fields['mp_amount'], fields['mp_authorization'])
     return fields
+
+
+#: What ``start`` keeps for the payment ``signed_back`` answers.
+STORED = {'order_id': '228', 'reference': 'CME930812PW3', 'amount': '36870.80', 'currency': 'MXN'}
+
+
+def test_a_message_recut_across_the_unseparated_fields_is_refused(gateway):
+    """Order 2280 + reference CME… signs the same bytes as order 228 + reference 0CME…."""
+    genuine = signed_back(mp_order='2280')
+    recut = dict(genuine, mp_order='228', mp_reference='0CME930812PW3')
+    assert gateway.read_return(recut, None).outcome == APPROVED    # what the bytes alone prove
+    for read in (lambda: gateway.read_return(recut, STORED),
+                 lambda: gateway.read_notification({}, b'', form=recut, stored_for=lambda o: STORED)):
+        with pytest.raises(RejectedMessage):
+            read()
+
+
+def test_an_unsigned_currency_that_is_not_ours_is_refused_and_ours_is_used(gateway):
+    with pytest.raises(RejectedMessage):
+        gateway.read_return(signed_back(mp_currency='2'), STORED)
+    assert gateway.read_return(signed_back(), dict(STORED, currency='MXN')).currency == 'MXN'
+
+
+def test_a_notification_for_no_payment_of_ours_is_refused(gateway):
+    with pytest.raises(RejectedMessage):
+        gateway.read_notification({}, b'', form=signed_back(), stored_for=lambda order: None)
 
 
 def forgeries():
@@ -185,7 +212,8 @@ def test_forged_post_backs_are_rejected_and_logged(gateway, caplog):
 def test_signature_in_uppercase_hex_is_accepted(gateway):
     fields = signed_back()
     fields['mp_signature'] = fields['mp_signature'].upper()
-    assert gateway.read_notification({}, b'', form=fields).outcome == APPROVED
+    assert gateway.read_notification({}, b'', form=fields,
+                                     stored_for=lambda order: STORED).outcome == APPROVED
 
 
 def test_approval_needs_00_and_an_authorization(gateway):
@@ -224,7 +252,8 @@ def test_event_id_is_the_same_for_every_copy(gateway, browser, sandbox, recorder
     sandbox.deliverer.wait()
     [call] = recorder.calls                             # plus the browser's copy: two deliveries
     from_browser = gateway.read_return(back, start.stored)
-    from_server = gateway.read_notification(call['headers'], call['body'])
+    from_server = gateway.read_notification(call['headers'], call['body'],
+                                            stored_for=lambda order: start.stored)
     assert from_browser.event_id == from_server.event_id
     assert from_server.source == 'notification' and from_server.outcome == APPROVED
 

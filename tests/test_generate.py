@@ -276,7 +276,7 @@ def test_bench_ini_is_production_ini_but_for_what_a_loopback_benchmark_must_chan
 
     bench, production = sections('benchmarks/bench.ini'), sections('production.ini')
     may_differ = ('mail.', 'banamex.', 'bbva.', 'canonportal.public_url', 'canonportal.session_secret',
-                  'canonportal.session_secure', 'canonportal.hsts', 'zodbconn.uri', 'pyramid.debug_routematch')
+                  'canonportal.session_secure', 'canonportal.hsts', 'canonportal.allowed_hosts', 'zodbconn.uri', 'pyramid.debug_routematch')
     mine = {k: v for k, v in bench.items('app:main') if k not in bench.defaults()}
     theirs = {k: v for k, v in production.items('app:main') if k not in production.defaults()}
     compared = {key for key in set(mine) | set(theirs) if not key.startswith(may_differ)}

@@ -170,22 +170,20 @@ def test_a_refused_login_says_so_in_english(client, spanish_phrases):
 
 def test_activation_page_in_english(client, mailer, spanish_phrases):
     choose(client, 'en')
-    client.login(CANON, CANON)
-    page = client.get('/activar')
+    sent = client.login(CANON, CANON)
+    assert_english(sent, spanish_phrases, present=['We sent a link to activate your account'])
+    # The activation mail follows the chosen language too.
+    assert mailer.outbox[-1].subject == 'Activate your account'
+    assert 'To activate your account' in mailer.outbox[-1].body
+    page = client.get(client.activation_link())
     assert_english(page, spanish_phrases,
-                   present=['Activate account', 'Name:', 'Email address', 'New password',
+                   present=['Activate account', 'Name:', 'Email:', 'New password',
                             'Confirm the password', 'Save and continue', 'at least 12 characters'],
-                   absent=['Activar cuenta', 'Correo electrónico', 'Contraseña nueva',
-                           'Guardar y continuar'])
+                   absent=['Activar cuenta', 'Contraseña nueva', 'Guardar y continuar'])
     form = last_form(page)
-    form['email'] = 'cxp@example.mx'
     form['password'] = form['password_confirmation'] = 'short'
     refused = form.submit(status=400)
     assert_english(refused, spanish_phrases, present=['The password must have at least 12 characters.'])
-    # The confirmation mail follows the chosen language too.
-    client.activate(email='cxp@example.mx')
-    assert mailer.outbox[-1].subject == 'Confirm your email address'
-    assert 'To confirm this email address' in mailer.outbox[-1].body
 
 
 @pytest.fixture
@@ -202,7 +200,7 @@ def test_account_statements_in_english(app, english_customer, spanish_phrases):
                             'Account statements', 'Name:', 'Customer #', 'Issue date',
                             'Download account statement', 'Download PDF', 'Generate PDF',
                             # the flash of the activation, translated when it was flashed
-                            'We have sent you an email to confirm your address.'],
+                            'Done. Your account is active'],
                    absent=['Fecha de expedición', 'Estados de cuenta', 'Descargar estado de cuenta'])
     issued = with_root(app, lambda root: root.customers[CANON].statements['171001'].issued)
     text = visible_text(page)

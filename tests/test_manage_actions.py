@@ -18,7 +18,7 @@ from conftest import CANON, GOOD_PASSWORD, Client, database_of, last_form, link_
 from payment_support import banks, portal  # noqa: F401  (fixtures)
 from test_manage_tree import (
     HOST, audit_entries, facts, flash_text, follow, path_of, staff_client)
-from test_payments import accept, confirm_email, confirmation, misbehave, new_payer, receipts
+from test_payments import accept, confirmation, misbehave, new_payer, receipts
 
 CUSTOMER = f'/manage/customers/{CANON}'
 PAYMENT_228 = f'{CUSTOMER}/payments/228'
@@ -62,21 +62,20 @@ def auditor(app):
 
 
 def signed_in_customer(app, mailer, rfc=CANON):
-    """A customer that activated its account and confirmed its email."""
+    """A customer that activated its account (the mailed link confirms its email)."""
     client = Client(app, extra_environ=dict(HOST)).sign_in_active(rfc=rfc)
-    link = link_in(mailer.outbox[-1], '/confirmar-correo')
-    last_form(client.get(path_of(link))).submit()
     mailer.outbox.clear()
     return client
 
 
 # -- customer: unlock ------------------------------------------------------------------------------
 
-def test_operator_unlocks_a_customer_locked_by_failed_logins(app, operator, frozen_clock):
+def test_operator_unlocks_a_customer_locked_by_failed_logins(app, operator, frozen_clock, mailer):
+    signed_in_customer(app, mailer)
     visitor = Client(app, extra_environ=dict(HOST))
     for _ in range(5):
         visitor.login(CANON, 'no es la contraseña', status='*')
-    assert 'bloqueada' in visitor.login(CANON, CANON, status=403).text
+    assert 'bloqueada' in visitor.login(CANON, GOOD_PASSWORD, status=403).text
     page = operator.get(CUSTOMER)
     assert facts(page)['Bloqueado'].startswith('Sí, hasta')
 
@@ -86,7 +85,7 @@ def test_operator_unlocks_a_customer_locked_by_failed_logins(app, operator, froz
     assert 'Cuenta desbloqueada' in flash_text(page)
     assert facts(page)['Bloqueado'] == 'No'
     assert customer_state(app)['locked_until'] is None
-    assert visitor.login(CANON, CANON).status_int == 303
+    assert visitor.login(CANON, GOOD_PASSWORD).status_int == 303
     [entry] = audit_entries(app, 'customer.unlock')
     assert entry[0] == 'staff:olga' and entry[2] == f'/customers/{CANON}'
     assert 'failed_logins=0' in entry[4] and 'locked_until=2026' in entry[3]
@@ -352,7 +351,6 @@ def portal_mailer(portal):
 def payer(portal, banks, portal_mailer):
     client = new_payer(portal, banks)
     client.sign_in_active()
-    confirm_email(client, portal_mailer)
     portal_mailer.outbox.clear()
     return client
 

@@ -50,21 +50,11 @@ def new_payer(portal, banks):
     return client
 
 
-def confirm_email(client, mailer):
-    """Follow the confirmation link of the activation mail (receipts go to confirmed addresses)."""
-    body = mailer.outbox[-1].body
-    link = re.search(r'https?://\S+/confirmar-correo\S*', body).group(0)
-    target = urlsplit(link)
-    page = client.get(target.path + ('?' + target.query if target.query else ''))
-    last_form(page).submit()
-
-
 @pytest.fixture
 def payer(portal, banks, mailer):
-    """Canon Mexicana, activated, with its email confirmed."""
+    """Canon Mexicana, activated (the mailed link confirms its email)."""
     client = new_payer(portal, banks)
     client.sign_in_active()
-    confirm_email(client, mailer)
     mailer.outbox.clear()
     return client
 
@@ -504,51 +494,68 @@ def total_paid(history):
     return history.html.find('p', class_='history-summary').find_all('strong')[1].get_text(strip=True)
 
 
-def test_a_signed_amount_one_cent_off_goes_to_review_and_pays_nothing(payer, portal, banks,
-                                                                     mailer, bank_server):
-    paid_before = total_paid(payer.get(HISTORY))
+def test_a_post_back_that_differs_from_what_we_sent_is_refused_and_the_real_one_approves(
+        payer, portal, banks, mailer, bank_server):
+    """BBVA's signature proves nothing about field boundaries: only the very order,
+    reference and amount we sent count (issue 11). Anything else is refused, changes
+    nothing, and the genuine answer still approves afterwards."""
     banks.behave('bbva', 'drop')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    before = snapshot(portal)
     one_cent_less = bbva_postback(amount='36870.79')
-    back = bank_server.post(f'/banco/bbva/retorno/{FIRST}', one_cent_less)
-    assert back.status_int == 303 and urlsplit(back.location).path.rstrip('/') == RESULT
-    payment = payment_of(portal)
-    assert payment['state'] == 'review' and 'amount' in payment['notes'][-1]
-    assert receipts(mailer) == []
-    # The reservation stays (the customer must not pay again), nothing counts as paid.
-    assert str(in_transit(portal, '6212976')) == '27794.52'
-    page = payer.get(RESULT)
-    assert page.html.find('h2').get_text(strip=True) == 'Pago en revisión'
-    assert page.html.find('a', href=re.compile('recibo')) is None
-    payer.get(RESULT + '/@@recibo', status=404)
-    history = payer.get(HISTORY)
-    assert 'En revisión' in history.text
-    assert total_paid(history) == paid_before
-    # The real approval arriving afterwards does not take it out of review.
-    real = bank_answer(banks)
-    bank_server.post(f'/banco/bbva/retorno/{FIRST}', real)
-    assert state_of(portal) == 'review' and receipts(mailer) == []
+    assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', one_cent_less,
+                            status='*').status_int == 403
+    assert snapshot(portal) == before and state_of(portal) == 'pending'
+    bank_server.post(f'/banco/bbva/retorno/{FIRST}', bank_answer(banks))
+    assert state_of(portal) == 'approved' and len(receipts(mailer)) == 1
 
 
-@pytest.mark.parametrize('change, problem', [
-    ({'reference': IXTAPA}, 'customer'), ({'currency': '2'}, 'currency'),
-])
-def test_signed_data_for_another_customer_or_currency_go_to_review(
-        payer, portal, banks, mailer, bank_server, change, problem):
+def test_a_signed_message_recut_to_fit_another_payment_is_refused(payer, portal, banks, mailer,
+                                                                  bank_server):
+    """Payment 2290 of CME930812PW3 signs "2290" + "CME930812PW3" + amount + authorization:
+    the same bytes as order 229 with reference "0CME930812PW3". It moved 229 to review."""
     banks.behave('bbva', 'drop')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
-    answer = bank_server.post('/banco/bbva/notificacion', bbva_postback(**change))
-    assert answer.status_int == 200
-    payment = payment_of(portal)
-    assert payment['state'] == 'review' and problem in payment['notes'][-1]
+    before = snapshot(portal)
+    genuine_for_2290 = bbva_postback(order='2290')
+    recut = dict(genuine_for_2290, mp_order=FIRST, mp_reference='0' + CANON)
+    for endpoint in (f'/banco/bbva/retorno/{FIRST}', '/banco/bbva/notificacion'):
+        assert bank_server.post(endpoint, recut, status='*').status_int == 403
+    assert snapshot(portal) == before and state_of(portal) == 'pending'
+    bank_server.post(f'/banco/bbva/retorno/{FIRST}', bank_answer(banks))
+    assert state_of(portal) == 'approved'
+
+
+@pytest.mark.parametrize('change', [{'reference': IXTAPA}, {'currency': '2'}])
+def test_signed_data_for_another_customer_or_currency_are_refused(
+        payer, portal, banks, mailer, bank_server, change):
+    banks.behave('bbva', 'drop')
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    before = snapshot(portal)
+    answer = bank_server.post('/banco/bbva/notificacion', bbva_postback(**change), status='*')
+    assert answer.status_int == 403
+    assert snapshot(portal) == before and state_of(portal) == 'pending'
     assert receipts(mailer) == []
+
+
+def test_a_currency_flipped_replay_leaves_an_approved_payment_approved(payer, portal, banks,
+                                                                       mailer, bank_server):
+    """mp_currency is not signed: a replay with mp_currency=2 moved the payment to review."""
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    assert state_of(portal) == 'approved'
+    before = snapshot(portal)
+    flipped = dict(bank_answer(banks), mp_currency='2')
+    for endpoint in (f'/banco/bbva/retorno/{FIRST}', '/banco/bbva/notificacion'):
+        assert bank_server.post(endpoint, flipped, status='*').status_int == 403
+    assert state_of(portal) == 'approved' and snapshot(portal) == before
+    assert len(receipts(mailer)) == 1
 
 
 def test_a_signed_post_back_for_an_unknown_order_changes_nothing(payer, portal, banks,
                                                                 bank_server):
     before = snapshot(portal)
     answer = bank_server.post('/banco/bbva/notificacion', bbva_postback(order='99999'), status='*')
-    assert answer.status_int == 404
+    assert answer.status_int == 403
     assert bank_server.post('/banco/bbva/retorno/99999', bbva_postback(order='99999'),
                             status='*').status_int == 404
     assert snapshot(portal) == before
@@ -872,14 +879,14 @@ def test_another_customer_sees_nothing_of_canons_payments(payer, portal, banks, 
         denied = other.get(path, status='*')
         assert denied.status_int in (403, 404), path
         assert 'BC-Banamex' not in denied.text and '36,870.80' not in denied.text
-    # Canon's bank return URL: a 303 to Canon's page, which the other customer cannot see.
+    # Canon's bank return URL tells another customer nothing, not even whose it is.
     for path in (f'/banco/banamex/retorno/{FIRST}', back.request.path_qs):
         answer = other.get(path, status='*')
         assert answer.status_int == 303
-        assert urlsplit(answer.location).path.rstrip('/') == RESULT
-        shown = other.get(urlsplit(answer.location).path, status='*')
-        assert shown.status_int == 403
-        assert 'BC-Banamex' not in shown.text and '36,870.80' not in shown.text
+        assert urlsplit(answer.location).path == '/' and CANON not in answer.text
+    shown = other.get(RESULT, status='*')
+    assert shown.status_int == 403
+    assert 'BC-Banamex' not in shown.text and '36,870.80' not in shown.text
     own = other.get(f'/customers/{IXTAPA}/historial-de-pagos')
     assert f'payments/{FIRST}' not in own.text and 'BC-Banamex' not in own.text
     assert snapshot(portal) == before
@@ -888,13 +895,13 @@ def test_another_customer_sees_nothing_of_canons_payments(payer, portal, banks, 
     assert anonymous.get(RESULT, status='*').status_int == 302
 
 
-def test_no_receipt_mail_goes_to_an_unconfirmed_address(portal, banks, mailer):
+def test_the_receipt_goes_to_the_address_the_activation_link_reached(portal, banks, mailer):
     client = new_payer(portal, banks)
-    client.sign_in_active()          # the activation mail's link is never followed
+    client.sign_in_active(email='tesoreria@canon-cliente.mx')   # the ERP's address
     mailer.outbox.clear()
     back = client.at_bank(accept(confirmation(client, 'bbva', {'6212976': None})))
     assert 'Pago aprobado' in result_page(client, back).text
-    assert receipts(mailer) == []
+    assert [m.recipients for m in receipts(mailer)] == [['tesoreria@canon-cliente.mx']]
 
 
 def test_pay_is_a_post_with_csrf_and_the_bank_endpoints_are_the_exempt_ones(payer, portal,
@@ -909,3 +916,30 @@ def test_pay_is_a_post_with_csrf_and_the_bank_endpoints_are_the_exempt_ones(paye
     assert bank_server.post('/banco/bbva/retorno/12345', {'x': '1'}, status='*').status_int == 404
     assert bank_server.get('/banco/nobank/retorno/229', status='*').status_int == 404
     assert bank_server.get('/banco/bbva/notificacion', status='*').status_int == 404
+
+
+def test_an_anonymous_return_reveals_no_owner_and_asks_no_bank(payer, portal, banks, bank_server,
+                                                               monkeypatch):
+    """GET /banco/<bank>/retorno/<reference> answered 303 to /customers/<RFC>/…, and each
+    anonymous Citibanamex return cost a query to the bank (issue 11)."""
+    from canonportal.gateways.banamex import BanamexGateway
+    accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION)))
+    asked = []
+    real_retrieve = BanamexGateway._retrieve
+    monkeypatch.setattr(BanamexGateway, '_retrieve',
+                        lambda self, *args: asked.append(args) or real_retrieve(self, *args))
+    stranger = new_payer(portal, banks)
+    for path in (f'/banco/banamex/retorno/{FIRST}?resultIndicator=x',
+                 f'/banco/banamex/retorno/{FIRST}'):
+        answer = stranger.get(path)
+        assert answer.status_int == 303
+        assert CANON not in answer.location and '/customers' not in answer.location
+        assert CANON not in answer.text
+    assert asked == []
+    assert state_of(portal) == 'pending'
+    # Signing in then shows the payment, to its owner only.
+    signed_in = stranger.login(CANON, GOOD_PASSWORD)
+    assert urlsplit(signed_in.location).path.rstrip('/') == RESULT
+    # The owner's own return still asks the bank at once.
+    assert payer.get(f'/banco/banamex/retorno/{FIRST}').status_int == 303
+    assert len(asked) == 1

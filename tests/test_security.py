@@ -294,13 +294,17 @@ def test_anonymous_visitor_is_refused_on_every_url_of_customer_a_and_of_staff(st
     assert last_tid(staff_app) == before
 
 
-def test_customer_waiting_for_activation_reaches_no_page_of_its_own(app):
+def test_the_rfc_as_password_opens_no_session_and_no_page(app, mailer):
+    """Anyone can read an RFC off an invoice: RFC/RFC only mails the ERP's address (issue 11)."""
     pending = new_client(app)
-    pending.login(IXTAPA, IXTAPA)
+    answer = pending.login(IXTAPA, IXTAPA)
+    assert answer.status_int == 200 and 'p***@example.com' in answer.text
+    assert [m.recipients for m in mailer.outbox] == [['pagos@example.com']]
+    assert signed_in_home(pending) is None
     for page in ('estados-de-cuenta', 'facturas', 'saldos', 'historial-de-pagos'):
         response = pending.get(f'/customers/{IXTAPA}/{page}')
-        assert response.status_int == 302 and response.location.endswith('/activar')
-    assert pending.get('/manage').location.endswith('/activar')
+        assert response.status_int == 302 and response.location == LOGIN_URL
+    assert pending.get('/manage').location == LOGIN_URL
 
 
 def test_get_requests_change_nothing_in_the_database(staff_app):
@@ -328,8 +332,6 @@ def test_every_post_view_refuses_a_missing_or_wrong_csrf_token_and_changes_nothi
         staff_app, mailer):
     app = staff_app
     clients = {'anonymous': new_client(app)}
-    clients['pending customer'] = new_client(app)
-    clients['pending customer'].login(IXTAPA, IXTAPA)
     clients['customer'] = new_client(app).sign_in_active(rfc=CANON)
     clients['staff'] = new_client(app)
     clients['staff'].login('alice', GOOD_PASSWORD)
@@ -377,15 +379,15 @@ def test_login_without_csrf_token_neither_signs_in_nor_counts_failures(client, a
 
 def test_activation_without_csrf_token_changes_nothing(client, app, mailer):
     client.login(CANON, CANON)
-    client.post('/activar', {'email': 'a@example.mx', 'password': GOOD_PASSWORD,
-                             'password_confirmation': GOOD_PASSWORD,
-                             'csrf_token': 'forged'}, status=400)
+    link = client.activation_link()
+    client.post(link, {'password': GOOD_PASSWORD, 'password_confirmation': GOOD_PASSWORD,
+                       'csrf_token': 'forged'}, status=400)
     state = with_root(app, lambda root: (root.customers[CANON].state,
                                          root.customers[CANON].password_hash,
-                                         root.customers[CANON].pending_email))
+                                         root.customers[CANON].email))
     assert state == ('new', None, None)
-    assert mailer.outbox == []
-    assert signed_in_home(client).endswith('/activar')
+    assert signed_in_home(client) is None
+    assert client.get(link).status_int == 200     # the link still works
 
 
 def test_logout_without_csrf_token_keeps_the_session(client):
@@ -396,13 +398,15 @@ def test_logout_without_csrf_token_keeps_the_session(client):
 
 
 def test_https_post_from_a_foreign_origin_is_refused_even_with_a_valid_token(app):
+    new_client(app).sign_in_active(rfc=IXTAPA)
     browser = new_client(app, **{'wsgi.url_scheme': 'https'})
     token = browser.csrf()
-    response = browser.post('/login', {'login': IXTAPA, 'password': IXTAPA, 'csrf_token': token},
+    fields = {'login': IXTAPA, 'password': GOOD_PASSWORD, 'csrf_token': token}
+    response = browser.post('/login', fields,
                             headers={'Origin': 'https://atacante.example'}, status='*')
     assert response.status_int == 400
     assert signed_in_home(browser) is None
-    same_site = browser.post('/login', {'login': IXTAPA, 'password': IXTAPA, 'csrf_token': token},
+    same_site = browser.post('/login', fields,
                              headers={'Origin': f'https://{HOST}'}, status='*')
     assert same_site.status_int == 303
 
@@ -537,19 +541,24 @@ def test_logout_ends_the_session_and_a_copied_cookie_stops_working(client, other
     assert client.get(f'/customers/{IXTAPA}/saldos').status_int == 200
 
 
-def test_activation_keeps_its_own_session_and_ends_the_others(client, other_client):
+def test_asking_again_kills_the_first_link_and_locks_nobody_out(client, other_client, mailer):
     client.login(CANON, CANON)
-    other_client.login(CANON, CANON)
-    assert signed_in_home(other_client).endswith('/activar')
-    client.activate()
-    assert client.get(f'/customers/{CANON}/saldos').status_int == 200
-    assert signed_in_home(other_client) is None
+    first = client.activation_link()
+    for _ in range(2):             # repeated: never a lock, each time a new link
+        assert other_client.login(CANON, CANON).status_int == 200
+    second = other_client.activation_link()
+    assert first != second
+    assert 'no es válido' in client.get(first, status=400).text
+    other_client.activate()
+    assert other_client.get(f'/customers/{CANON}/saldos').status_int == 200
+    assert signed_in_home(client) is None
+    # Once active, the RFC is never a password again.
+    assert client.login(CANON, CANON, status=400).status_int == 400
+    assert 'no es válido' in client.get(second, status=400).text
 
 
 def test_password_reset_ends_every_session_of_the_customer(app, client, other_client, mailer):
     client.sign_in_active(rfc=CANON, email='tesoreria@example.mx')
-    confirm = link_in(mailer.outbox[-1], '/confirmar-correo').replace(f'https://{HOST}', '')
-    last_form(client.get(confirm)).submit()
     assert other_client.login(CANON, GOOD_PASSWORD).status_int == 303
     bystander = new_client(app).sign_in_active(rfc=IXTAPA)
     for browser in (client, other_client):
@@ -594,18 +603,18 @@ def test_session_ends_after_12_hours_however_active(client, frozen_clock):
 
 
 def test_login_rotates_the_session_cookie_and_the_csrf_token(client, app):
+    new_client(app).sign_in_active(rfc=IXTAPA)
     page = client.get('/')
     anonymous_cookie = client.cookies['canonportal']
     anonymous_token = page.html.find('input', {'name': 'csrf_token'})['value']
     form = last_form(page)
-    form['login'], form['password'] = IXTAPA, IXTAPA
+    form['login'], form['password'] = IXTAPA, GOOD_PASSWORD
     form.submit(status=303)
     assert client.cookies['canonportal'] != anonymous_cookie
-    assert client.csrf('/activar') != anonymous_token
+    assert client.csrf('/recuperar-contrasena') != anonymous_token
     # The token seen before signing in no longer passes.
-    client.post('/activar', {'email': 'a@example.mx', 'password': GOOD_PASSWORD,
-                             'password_confirmation': GOOD_PASSWORD,
-                             'csrf_token': anonymous_token}, status=400)
+    client.post('/logout', {'csrf_token': anonymous_token}, status=400)
+    assert signed_in_home(client) is not None
     # Session fixation: whoever planted the pre-login cookie is still anonymous.
     planter = new_client(app)
     planter.set_cookie('canonportal', anonymous_cookie)

@@ -1,5 +1,6 @@
 """Sign-in as the manual describes it, made safe: first login, activation, lockout, recovery."""
-from conftest import CANON, GOOD_PASSWORD, IXTAPA, last_form, link_in
+from canonportal.accountmail import PER_ACCOUNT, PER_ADDRESS
+from conftest import CANON, GOOD_PASSWORD, IXTAPA, Client, last_form, link_in, signed_in_home, with_root
 
 
 def test_login_page_has_the_manual_labels(client):
@@ -10,45 +11,88 @@ def test_login_page_has_the_manual_labels(client):
         assert label in text
 
 
-def test_first_login_with_rfc_leads_only_to_activation(client):
+def test_first_login_with_rfc_only_mails_a_link_to_the_erps_address(client, mailer):
+    """The RFC is printed on every invoice: it proves nothing (issue 11)."""
     response = client.login(CANON.lower(), CANON)
-    assert response.status_int == 303
-    assert response.location.endswith('/activar')
-    # Every other page sends the customer back to the activation step.
+    assert response.status_int == 200
+    assert 'c***@example.com' in response.text and 'cuentasporpagar' not in response.text
+    assert [m.recipients for m in mailer.outbox] == [['cuentasporpagar@example.com']]
+    link = link_in(mailer.outbox[0], '/activar')
+    assert link.startswith('https://portal.example.mx/activar/')
+    # Nothing of the customer before the link: no session, every page sends to sign in.
     page = client.get(f'/customers/{CANON}/saldos')
-    assert page.status_int == 302 and page.location.endswith('/activar')
+    assert page.status_int == 302 and page.location.endswith('portal.example.mx/')
 
 
-def test_activation_mails_a_confirmation_link_that_confirms_the_email(client, mailer, app):
+def test_the_mailed_link_leads_to_the_password_and_confirms_the_address(client, mailer, app):
     client.login(CANON, CANON)
-    response = client.activate(email='CxP@Example.mx')
+    path = client.activation_link()
+    page = client.get(path)
+    assert page.headers['Referrer-Policy'] == 'no-referrer'
+    assert 'Canon Mexicana SA de CV' in page.text and 'c***@example.com' in page.text
+    response = client.activate()
     assert response.location.endswith(f'/customers/{CANON}/estados-de-cuenta')
-    assert len(mailer.outbox) == 1
-    message = mailer.outbox[0]
-    assert message.recipients == ['cxp@example.mx']
-    link = link_in(message, '/confirmar-correo')
-    assert link.startswith('https://portal.example.mx/')
-    page = client.get(link.replace('https://portal.example.mx', ''))
-    assert 'cxp@example.mx' in page.text
-    done = last_form(page).submit()
-    assert 'quedó confirmado' in done.text
+    assert with_root(app, lambda root: root.customers[CANON].email) == 'cuentasporpagar@example.com'
     # The link works once.
-    again = client.get(link.replace('https://portal.example.mx', ''), status=400)
-    assert 'no es válido' in again.text
+    assert 'no es válido' in client.get(path, status=400).text
 
 
-def test_activation_refuses_weak_passwords_and_changes_nothing(client):
+def test_a_customer_without_an_erp_email_is_told_to_write_to_support(client, mailer, app):
+    with_root(app, lambda root: setattr(root.customers[IXTAPA], 'contact_email', None))
+    response = client.login(IXTAPA, IXTAPA)
+    assert 'itportalsupport@cusa.canon.com' in response.text
+    assert 'no tiene un correo registrado' in response.text
+    assert mailer.outbox == [] and signed_in_home(client) is None
+
+
+def test_made_up_and_expired_links_show_nothing(client, frozen_clock, mailer):
+    assert 'no es válido' in client.get('/activar/not-a-token', status=400).text
+    assert 'no es válido' in client.get('/activar', status=400).text
     client.login(CANON, CANON)
+    path = client.activation_link()
+    frozen_clock.advance(minutes=61)
+    expired = client.get(path, status=400)
+    assert 'no es válido' in expired.text and 'Canon Mexicana SA de CV' not in expired.text
+
+
+def test_activation_refuses_weak_passwords_and_changes_nothing(client, mailer):
+    client.login(CANON, CANON)
+    path = client.activation_link()
     for weak, reason in ((CANON.lower() + 'abc', 'RFC'), ('corta', '12 caracteres'),
                          ('passwordpassword', 'común')):
-        page = client.get('/activar')
-        form = last_form(page)
-        form['email'] = 'a@example.mx'
+        form = last_form(client.get(path))
         form['password'] = weak
         form['password_confirmation'] = weak
         result = form.submit(status=400)
         assert reason in result.text
-    assert client.get('/activar').status_int == 200
+    assert client.get(path).status_int == 200
+
+
+def test_activation_mails_are_throttled_per_account_and_per_address(app, mailer, frozen_clock):
+    for _ in range(5):
+        Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'}).login(CANON, CANON)
+    assert len(mailer.outbox) == PER_ACCOUNT
+    later = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'}).login(CANON, CANON)
+    assert 'en la última hora' in later.text
+    frozen_clock.advance(minutes=61)
+    Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'}).login(CANON, CANON)
+    assert len(mailer.outbox) == PER_ACCOUNT + 1
+    # One address asking for many accounts (and for unknown ones) is stopped too.
+    mailer.outbox.clear()
+    from_one_place = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx',
+                                                'REMOTE_ADDR': '203.0.113.9'})
+    for n in range(PER_ADDRESS + 5):
+        from_one_place.post_form('/recuperar-contrasena', {'login': f'XAXX0101010{n:02d}'})
+    from_one_place.login(IXTAPA, IXTAPA)
+    assert mailer.outbox == []
+
+
+def test_unknown_names_lock_like_real_accounts(client):
+    """The lock message must not tell which RFCs exist."""
+    for login in ('XAXX010101000', CANON):
+        answers = [client.login(login, 'no es la contraseña', status='*') for _ in range(6)]
+        assert [a.status_int for a in answers] == [400] * 4 + [403] * 2
+        assert 'bloqueada' in answers[-1].text
 
 
 def test_after_activation_the_rfc_no_longer_works(client, other_client):
@@ -74,8 +118,6 @@ def test_six_wrong_passwords_lock_even_the_right_one_until_it_expires(client, fr
 
 def test_recovery_link_works_once_and_same_answer_for_unknown_rfc(client, mailer, app):
     client.sign_in_active(email='tesoreria@example.mx')
-    confirm = link_in(mailer.outbox[-1], '/confirmar-correo').replace('https://portal.example.mx', '')
-    last_form(client.get(confirm)).submit()
     client.post_form('/logout', {})
     mailer.outbox.clear()
     known = client.post_form('/recuperar-contrasena', {'login': CANON})

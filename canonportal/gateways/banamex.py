@@ -169,7 +169,7 @@ class BanamexGateway(Gateway):
 
     # -- webhook -----------------------------------------------------------
 
-    def read_notification(self, headers, body, form=None):
+    def read_notification(self, headers, body, form=None, stored_for=None):
         secret = header(headers, 'X-Notification-Secret')
         if self._notification_secret is None:
             raise reject(self.name, 'notification', 'no notification secret configured')

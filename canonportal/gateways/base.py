@@ -233,8 +233,11 @@ class Gateway(abc.ABC):
         """
 
     @abc.abstractmethod
-    def read_notification(self, headers, body, form=None):
+    def read_notification(self, headers, body, form=None, stored_for=None):
         """Read a notification the bank POSTed to the portal.
+
+        ``stored_for(reference)`` returns what :meth:`start` stored for our payment of
+        that reference (or None), for banks whose messages must be checked against it.
 
         ``headers``: the request headers; ``body``: the raw body (bytes);
         ``form``: the parsed form fields when the body is a form.

@@ -21,10 +21,14 @@ Outcomes:
 * anything else → declined.
 
 The signature does not cover ``mp_response``, ``mp_currency`` or the card
-details, and the concatenation has no separators: the caller must match
-``reference`` (``mp_order``) to a payment it created, ``amount`` to its own
-stored amount and ``customer_reference`` (``mp_reference``) to the customer,
-and process one authorization only once (``event_id``). There is no status
+details, and the concatenation has no separators, so a signed message can be
+re-cut (order "2300" + reference "DIS…" reads as order "230" + reference
+"0DIS…"). A post-back is therefore checked against what :meth:`start` stored
+for the payment it came back to: order, reference and amount must be exactly
+what we sent, the signature is recomputed from those stored strings plus the
+received authorization, and a currency other than ours is refused; any
+mismatch is a :class:`RejectedMessage` (403, nothing changes). The caller still
+processes one authorization only once (``event_id``). There is no status
 query: :meth:`BBVAGateway.query` returns None.
 """
 import hashlib
@@ -125,11 +129,18 @@ class BBVAGateway(Gateway):
             return None
         return self._verify(params, SOURCE_RETURN, stored)
 
-    def read_notification(self, headers, body, form=None):
+    def read_notification(self, headers, body, form=None, stored_for=None):
+        """``stored_for(order)`` gives what :meth:`start` stored for the payment the
+        post-back names (None when there is none): without it nothing is believed."""
         if form is None:
             text = body.decode('utf-8', 'replace') if isinstance(body, bytes) else (body or '')
             form = dict(parse_qsl(text, keep_blank_values=True))
-        return self._verify(form, SOURCE_NOTIFICATION, None)
+        order = form.get('mp_order')
+        stored = stored_for(order) if stored_for is not None and isinstance(order, str) else None
+        if not stored:
+            raise reject(self.name, SOURCE_NOTIFICATION,
+                         f'post-back for no payment of ours (order {_loggable(order)})')
+        return self._verify(form, SOURCE_NOTIFICATION, stored)
 
     def _verify(self, params, source, stored):
         def field(name):
@@ -142,6 +153,19 @@ class BBVAGateway(Gateway):
             raise reject(self.name, source, f'unsigned post-back (order {_loggable(order)})')
         if order is None or reference is None or amount is None or authorization is None:
             raise reject(self.name, source, f'post-back missing signed fields (order {_loggable(order)})')
+        sent = _what_we_sent(stored)
+        if sent is not None:
+            # The signature has no separators ("230"+"0DIS…" = "2300"+"DIS…"): it proves
+            # something only about the very fields we sent for this payment, so those
+            # are what it is checked against, and a message that re-cuts them is refused.
+            if (order, reference, amount) != sent[:3]:
+                raise reject(self.name, source, f'post-back does not match what we sent for order '
+                                                f'{_loggable(sent[0])} (got {_loggable(order)})')
+            received_currency = field('mp_currency')
+            if received_currency is not None and received_currency != CURRENCY_CODES.get(sent[3]):
+                # Not signed: it cannot change anything, and a message that lies about it is not the bank's.
+                raise reject(self.name, source, f'post-back with another currency (order {_loggable(order)})')
+            order, reference, amount = sent[:3]
         expected = sign(self._secret, order, reference, amount, authorization)
         if not hmac.compare_digest(expected.encode('ascii'), signature.strip().lower().encode('utf-8', 'replace')) \
                 or not _HEX64.match(signature.strip()):
@@ -162,8 +186,8 @@ class BBVAGateway(Gateway):
         else:
             outcome = DECLINED
 
-        currency = CURRENCY_NAMES.get(field('mp_currency') or '') \
-            or (stored or {}).get('currency') or 'MXN'
+        currency = sent[3] if sent is not None else (
+            CURRENCY_NAMES.get(field('mp_currency') or '') or 'MXN')
         raw = {}
         for name in KEPT_FIELDS:
             value = field(name)
@@ -186,6 +210,14 @@ class BBVAGateway(Gateway):
             message=(field('mp_responsemsg') or '')[:120],
             raw=raw,
         )
+
+
+def _what_we_sent(stored):
+    """``(order, reference, amount, currency)`` as :meth:`BBVAGateway.start` sent them, or None
+    for a payment started before they were kept."""
+    stored = stored or {}
+    sent = tuple(stored.get(name) for name in ('order_id', 'reference', 'amount', 'currency'))
+    return sent if all(isinstance(value, str) and value for value in sent) else None
 
 
 def _loggable(value):

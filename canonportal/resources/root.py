@@ -10,6 +10,7 @@ from .audit import AuditLog
 from .customer import Customers
 from .folder import Folder
 from .staff import ADMIN, AUDITOR, OPERATOR, StaffFolder, role_principal
+from .throttle import Throttle
 
 #: Principal of a customer that still has to register email and password.
 PENDING_ACTIVATION = 'state:pending-activation'
@@ -54,6 +55,7 @@ class PortalRoot(Folder):
 
     title = 'Portal'
     review_payments = None  # databases older than the evolve step that adds it
+    throttle = None         # the same, for the step 'throttle'
     __acl__ = [
         (Allow, role_principal(ADMIN), ALL_PERMISSIONS),
         (Allow, role_principal(OPERATOR), ('view', 'manage-view', 'manage')),
@@ -75,6 +77,7 @@ class PortalRoot(Folder):
         self.payments_by_reference = OOBTree()  # Referencia de pago -> Payment
         self.pending_payments = OOBTree()       # Referencia de pago -> Payment still pending
         self.review_payments = OOBTree()        # Referencia de pago -> Payment in review
+        self.throttle = Throttle()              # account mails, unknown sign-in names
 
     @property
     def customers(self):

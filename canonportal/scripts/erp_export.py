@@ -9,7 +9,6 @@ database and the payments are marked as exported. The CSV goes to FILE or
 standard output; a summary goes to standard error.
 """
 import argparse
-import datetime
 import os
 import sys
 
@@ -17,6 +16,7 @@ from zc.lockfile import LockError
 
 from .. import clock
 from ..erp.exports import export_payments, exportable_payments
+from .. import dates
 from .common import open_database, run_in_transaction
 
 ACTOR = 'console:canonportal-export'
@@ -24,8 +24,11 @@ ACTOR = 'console:canonportal-export'
 
 def _day(text):
     try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
+        return dates.parse(text, ('%Y-%m-%d',))
+    except dates.DateOutOfRange:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is outside {dates.EARLIEST} … {dates.LATEST}') from None
+    except dates.BadDate:
         raise argparse.ArgumentTypeError(f'not a date YYYY-MM-DD: {text!r}') from None
 
 

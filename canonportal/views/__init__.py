@@ -25,7 +25,7 @@ BACKOFF_CAP = 0.25
 #: (context type name, view name) of the views open to anonymous users.
 PUBLIC_VIEWS = {
     ('PortalRoot', ''), ('PortalRoot', 'login'), ('PortalRoot', 'recuperar-contrasena'),
-    ('PortalRoot', 'restablecer'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
+    ('PortalRoot', 'restablecer'), ('PortalRoot', 'activar'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
     ('PortalRoot', 'logout'), ('PortalRoot', 'banco'), ('PortalRoot', 'reconciliar'),
 }
 

@@ -2,12 +2,14 @@
 import re
 
 from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
+from pyramid.renderers import render_to_response
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
-from .. import audit, clock, mail, passwords, signin, tokens
+from .. import accountmail, audit, clock, mail, passwords, signin, tokens
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
 from ..resources import ACTIVE, Customer, PortalRoot, StaffUser
+from ..security import AFTER_SIGN_IN
 from . import home_url, settings_of
 
 EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
@@ -42,8 +44,20 @@ def login(request):
         # Staff sign-ins are staff actions: the audit log shows who came in, and who tried.
         audit.record(request.root, user.principal_id, 'staff.login', user, '', outcome)
     if outcome == signin.OK:
+        # A bank return seen signed out leads back to that payment, if it is this user's.
+        wanted = request.session.get(AFTER_SIGN_IN) or ''
         headers = remember(request, user.principal_id)
-        return HTTPSeeOther(home_url(request, user), headers=headers)
+        target = home_url(request, user)
+        if isinstance(user, Customer) and wanted.startswith(request.resource_path(user)):
+            target = request.resource_url(request.root) + wanted.lstrip('/')
+        return HTTPSeeOther(target, headers=headers)
+    if outcome == signin.FIRST_SIGN_IN:
+        email = user.contact_email
+        sent = accountmail.send_activation(request, user, email)
+        request.response.headers['Referrer-Policy'] = 'no-referrer'
+        return render_to_response('canonportal:templates/activation_sent.pt', {
+            'page_title': _('Activar cuenta'), 'outcome': sent,
+            'masked_email': accountmail.mask(email), 'minutes': 60}, request=request)
     error = {
         signin.LOCKED: _('Por seguridad, la cuenta está bloqueada durante 15 minutos '
                          'por demasiados intentos fallidos. Intente más tarde o escríbanos.'),
@@ -67,38 +81,41 @@ def logout(request):
     return HTTPSeeOther(request.resource_url(request.root), headers=headers)
 
 
-@view_config(context=PortalRoot, name='activar', permission='activate',
+@view_config(context=PortalRoot, name='activar', permission=PUBLIC,
              renderer='canonportal:templates/activate.pt')
 def activate(request):
-    """The one mandatory first step: register an email and choose a password."""
-    customer = request.identity.user
-    if not isinstance(customer, Customer) or customer.activated:
-        # Admins hold every permission, 'activate' included; only a new customer activates.
-        return HTTPFound(home_url(request, customer))
-    errors, values = {}, {'email': customer.pending_email or ''}
+    """The mailed link of a first sign-in: choose a password. Nothing of the customer
+    shows without a valid link; the address it was mailed to becomes the sign-in email."""
+    request.response.headers['Referrer-Policy'] = 'no-referrer'
+    token = _token_of(request)
+    now = clock.utcnow()
+    found = tokens.peek(request.root, tokens.ACTIVATE, token, now)
+    customer = request.root.find_principal(found[0]) if found else None
+    if not isinstance(customer, Customer) or customer.activated or customer.disabled:
+        request.response.status = 400
+        return {'page_title': _('Activar cuenta'), 'valid': False, 'errors': {}, 'token': '',
+                'customer': None}
+    email = found[1]
+    errors = {}
     if request.method == 'POST':
-        email = request.POST.get('email', '').strip().lower()
         password = request.POST.get('password', '')
-        confirmation = request.POST.get('password_confirmation', '')
-        values['email'] = email
-        if not EMAIL_RE.match(email) or len(email) > 254:
-            errors['email'] = _('Escriba un correo electrónico válido.')
         problem = passwords.password_problem(password, forbidden=(customer.rfc,))
         if problem:
             errors['password'] = problem
-        elif password != confirmation:
+        elif password != request.POST.get('password_confirmation', ''):
             errors['password_confirmation'] = _('Las contraseñas no coinciden.')
         if not errors:
+            tokens.consume(request.root, tokens.ACTIVATE, token, now)
             signin.set_password(customer, password)
             customer.state = ACTIVE
-            send_email_confirmation(request, customer, email)
+            customer.set_email(email)
             headers = remember(request, customer.principal_id)
             request.session.flash(_translate(request, _(
-                'Listo. Le enviamos un correo para confirmar su dirección.')))
+                'Listo. Su cuenta está activa; en adelante ingrese con su RFC y su contraseña.')))
             return HTTPSeeOther(home_url(request, customer), headers=headers)
         request.response.status = 400
-    return {'page_title': _('Activar cuenta'), 'errors': errors, 'values': values,
-            'customer': customer}
+    return {'page_title': _('Activar cuenta'), 'valid': True, 'errors': errors, 'token': token,
+            'customer': customer, 'masked_email': accountmail.mask(email)}
 
 
 def send_email_confirmation(request, customer, email):
@@ -143,21 +160,7 @@ def recover(request):
     """Mail a reset link to the confirmed address; the same answer for every RFC."""
     if request.method != 'POST':
         return {'page_title': _('Recuperar contraseña'), 'sent': False}
-    user = signin.find_user(request.root, request.POST.get('login', ''))
-    email = getattr(user, 'email', None)
-    if user is not None and email and not user.disabled:
-        now = clock.utcnow()
-        tokens.revoke_all(request.root, tokens.RESET_PASSWORD, user.principal_id)
-        token = tokens.issue(request.root, tokens.RESET_PASSWORD, user.principal_id, now)
-        settings = settings_of(request)
-        link = f"{settings['public_url']}/restablecer/{token}"
-        body = _translate(request, _(
-            'Hola,\n\nRecibimos una solicitud para restablecer la contraseña del Portal '
-            'clientes de ${company}. Para elegir una nueva abra este enlace (sirve una sola '
-            'vez y vence en 60 minutos):\n\n${link}\n\nSi usted no lo solicitó, ignore este '
-            'mensaje; su contraseña no cambia.\n',
-            mapping={'company': settings['company_name'], 'link': link}))
-        mail.send(request, email, _translate(request, _('Restablecer contraseña')), body)
+    accountmail.send_reset(request, signin.find_user(request.root, request.POST.get('login', '')))
     return {'page_title': _('Recuperar contraseña'), 'sent': True}
 
 

@@ -8,6 +8,7 @@ from pyramid_retry import is_error_retryable
 from translationstring import TranslationString
 
 from ..i18n import _
+from ..paths import loggable
 from ..resources import Customer
 
 log = logging.getLogger(__name__)
@@ -24,11 +25,11 @@ def not_found(request):
 def forbidden(request):
     identity = request.identity
     if identity is None:
-        log.info('denied (anonymous): %s %s', request.method, request.path)
+        log.info('denied (anonymous): %s %s', request.method, loggable(request.path))
         if request.method == 'GET':
             return HTTPFound(request.application_url + '/')
     else:
-        log.info('denied: %s %s %s', identity.principal_id, request.method, request.path)
+        log.info('denied: %s %s %s', identity.principal_id, request.method, loggable(request.path))
         user = identity.user
         if isinstance(user, Customer) and not user.activated and request.method == 'GET':
             return HTTPFound(request.application_url + '/activar')
@@ -41,9 +42,9 @@ def forbidden(request):
 def server_error(exc, request):
     if is_error_retryable(request, exc):
         # A ZODB conflict that pyramid_retry will run again: not an error yet.
-        log.info('retrying %s %s after %s', request.method, request.path, type(exc).__name__)
+        log.info('retrying %s %s after %s', request.method, loggable(request.path), type(exc).__name__)
     else:
-        log.exception('unexpected error on %s %s', request.method, request.path)
+        log.exception('unexpected error on %s %s', request.method, loggable(request.path))
     request.response.status = 500
     return {'page_title': _('Error del sistema'),
             'message': _('Ocurrió un error inesperado. Intente de nuevo más tarde; '
@@ -52,7 +53,7 @@ def server_error(exc, request):
 
 @exception_view_config(BadCSRFToken, renderer='canonportal:templates/error.pt')
 def bad_csrf(exc, request):
-    log.info('refused: bad CSRF token on %s %s', request.method, request.path)
+    log.info('refused: bad CSRF token on %s %s', request.method, loggable(request.path))
     request.response.status = 400
     return {'page_title': _('Solicitud no válida'),
             'message': _('El formulario expiró o no es válido. Vuelva a la página e intente de nuevo.')}

@@ -18,7 +18,7 @@ from pyramid.renderers import render_to_response
 from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
-from .. import clock
+from .. import clock, dates
 from ..formatting import MEXICO_CITY
 from ..i18n import _
 from ..money import ZERO
@@ -50,14 +50,9 @@ def today_in_mexico():
 
 
 def parse_day(text):
-    """A date typed or picked: 2017-10-06 (date inputs) or 06-10-2017 / 06/10/2017."""
-    text = text.strip()
-    for pattern in ('%Y-%m-%d', '%d-%m-%Y', '%d/%m/%Y'):
-        try:
-            return datetime.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise ValueError(text)
+    """A date typed or picked: 2017-10-06 (date inputs) or 06-10-2017 / 06/10/2017;
+    raises :class:`~canonportal.dates.BadDate` or :class:`~canonportal.dates.DateOutOfRange`."""
+    return dates.parse(text)
 
 
 class Filters:
@@ -91,6 +86,8 @@ class Filters:
                 try:
                     setattr(self, 'date_from' if name == 'desde' else 'date_to',
                             parse_day(self.values[name]))
+                except dates.DateOutOfRange:
+                    self.errors[name] = dates.MSG_OUT_OF_RANGE
                 except ValueError:
                     self.errors[name] = _('Fecha no válida; use el formato AAAA-MM-DD '
                                           '(por ejemplo 2017-10-06).')

@@ -20,6 +20,7 @@ from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer, Payment, PortalRoot
 from ..resources.payment import APPLIED, APPROVED, PENDING
+from ..security import AFTER_SIGN_IN
 from . import in_own_transaction, settings_of
 from .balances import TEMPLATE as SALDOS_TEMPLATE
 from .balances import configured_banks, read_selection, saldos_values
@@ -195,6 +196,22 @@ def _bank_return(request, bank, reference):
     if payment is None:
         log.warning('bank return for unknown payment %r at %s', reference, bank)
         raise HTTPNotFound()
+    identity = request.identity
+    owner = identity is not None and identity.user is payments.customer_of(payment)
+    if owner or request.method == 'POST':
+        # A browser that is not the owner's gets no bank call out of us (Citibanamex's
+        # return is a server-to-server query); a BBVA post-back carries its own signed data.
+        _read_return(request, bank, payment)
+    if owner:
+        return HTTPSeeOther(request.resource_url(payment))
+    # Nothing about the payment (not even whose it is) for anyone else: sign in first,
+    # then the payment's page.
+    request.session[AFTER_SIGN_IN] = request.resource_path(payment)
+    return HTTPSeeOther(request.resource_url(request.root))
+
+
+def _read_return(request, bank, payment):
+    reference = payment.reference
     gateway = gateway_for(request, bank)
     params = request.POST if request.method == 'POST' else request.GET
     try:
@@ -211,7 +228,11 @@ def _bank_return(request, bank, reference):
         result = None
     if result is not None:
         _settle(request, payment, result)
-    return HTTPSeeOther(request.resource_url(payment))
+
+
+def _stored_for(request, bank, reference):
+    payment = _find_payment(request, bank, reference)
+    return payment.start_data if payment is not None else None
 
 
 def _bank_notification(request, bank):
@@ -219,7 +240,8 @@ def _bank_notification(request, bank):
     if gateway is None:
         raise HTTPNotFound()
     try:
-        result = gateway.read_notification(request.headers, request.body, dict(request.POST))
+        result = gateway.read_notification(request.headers, request.body, dict(request.POST),
+                                           stored_for=lambda reference: _stored_for(request, bank, reference))
     except RejectedMessage:
         return Response('rejected', status=403, content_type='text/plain')
     except GatewayError as error:

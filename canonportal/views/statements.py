@@ -4,7 +4,6 @@ Every view here reads only the context customer's own subtree: statements
 are reached by traversal under the customer, and the range statement takes
 an account only if it is one of the context customer's accounts.
 """
-import datetime
 import os
 import re
 
@@ -12,7 +11,7 @@ from pyramid.response import FileIter, Response
 from pyramid.traversal import find_interface
 from pyramid.view import view_config
 
-from .. import clock
+from .. import clock, dates
 from ..formatting import local_time
 from ..i18n import _
 from ..reports.statement_pdf import range_pdf, statement_pdf
@@ -90,13 +89,13 @@ def statement_download(context, request):
 
 
 def parse_day(text):
-    text = (text or '').strip()
-    for pattern in DATE_FORMATS:
-        try:
-            return datetime.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
+    """``(date or None, message or None)`` for a date of the range form."""
+    try:
+        return dates.parse(text, DATE_FORMATS), None
+    except dates.DateOutOfRange:
+        return None, dates.MSG_OUT_OF_RANGE
+    except dates.BadDate:
+        return None, None
 
 
 def years_before(day, years):
@@ -114,15 +113,15 @@ def validate_range(customer, params, today):
     account = form['cuenta']
     if account not in customer.accounts:
         errors['cuenta'] = _('Seleccione una de sus cuentas.')
-    start, end = parse_day(form['desde']), parse_day(form['hasta'])
+    (start, start_problem), (end, end_problem) = parse_day(form['desde']), parse_day(form['hasta'])
     if not form['desde']:
         errors['desde'] = _('Indique la fecha inicial.')
     elif start is None:
-        errors['desde'] = _('La fecha inicial no es válida; use el formato aaaa-mm-dd.')
+        errors['desde'] = start_problem or _('La fecha inicial no es válida; use el formato aaaa-mm-dd.')
     if not form['hasta']:
         errors['hasta'] = _('Indique la fecha final.')
     elif end is None:
-        errors['hasta'] = _('La fecha final no es válida; use el formato aaaa-mm-dd.')
+        errors['hasta'] = end_problem or _('La fecha final no es válida; use el formato aaaa-mm-dd.')
     elif end > today:
         errors['hasta'] = _('La fecha final no puede ser posterior a hoy.')
     if start and end and 'hasta' not in errors:

@@ -13,11 +13,11 @@ Modules: ``root`` (dashboard), ``contents`` (generic properties and
 children), one module per resource type, ``search``, ``staff``, ``audit``
 and ``erp`` (imports and exports).
 """
-import datetime
 import math
 
 from pyramid.traversal import resource_path_tuple
 
+from ... import dates
 from ...i18n import _
 from ...resources import ADMIN, AUDITOR, OPERATOR
 
@@ -131,7 +131,9 @@ def read_day(errors, name, text):
     if not text:
         return None
     try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
+        return dates.parse(text, ('%Y-%m-%d',))
+    except dates.DateOutOfRange:
+        errors[name] = dates.MSG_OUT_OF_RANGE
+    except dates.BadDate:
         errors[name] = _('Escriba la fecha como AAAA-MM-DD.')
-        return None
+    return None
