@@ -7,8 +7,12 @@ only that link leads to choosing a password. Both kinds of mail are throttled pe
 account and per client address, and delivered after the answer, so neither the
 count nor the timing of the answers tells an attacker anything.
 """
+import re
+
 from . import clock, mail, tokens
 from .i18n import _
+
+EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 
 #: Most account mails per hour: to one account, and asked from one client address.
 PER_ACCOUNT = 3

@@ -3,7 +3,7 @@ import logging
 
 from pyramid.events import ApplicationCreated
 
-from . import memory
+from . import memory, passwords
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ def warn_if_database_is_behind(event):
 
 def includeme(config):
     memory.return_large_blocks_to_the_system()
+    passwords.set_in_flight_limit(config.get_settings().get(
+        'canonportal.signin_concurrency', passwords.DEFAULT_IN_FLIGHT))
     config.include('pyramid_chameleon')
     config.include('pyramid_tm')
     config.include('pyramid_retry')

@@ -18,19 +18,58 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 #: Hashes computed at once. Each holds 19 MiB of memory and a core for a moment;
 #: more at once than there are cores only queue for the CPU with their memory held.
 HASHING = threading.BoundedSemaphore(os.cpu_count() or 2)
+#: Sign-ins hashing or waiting to hash, at most. Each holds a waitress thread; kept
+#: well under waitress's ``threads`` (8), so page requests always find a free one.
+#: Past it a sign-in is answered at once with "try again in a few seconds".
+DEFAULT_IN_FLIGHT = 4
+_in_flight = threading.BoundedSemaphore(DEFAULT_IN_FLIGHT)
+
+
+class Busy(Exception):
+    """Too many sign-ins at once: this one was not attempted (ask again in a few seconds)."""
+
+    retry_after = 5
+
+
+def set_in_flight_limit(limit):
+    """Allow ``limit`` sign-ins to hash or wait at once (the setting canonportal.signin_concurrency)."""
+    global _in_flight
+    _in_flight = threading.BoundedSemaphore(max(int(limit), 1))
+
+
+def _hashing():
+    """A slot to hash in: the bounded queue first (or :class:`Busy` at once), then a core."""
+    gate = _in_flight
+    if not gate.acquire(blocking=False):
+        raise Busy()
+    return _Slot(gate)
+
+
+class _Slot:
+    def __init__(self, gate):
+        self.gate = gate
+
+    def __enter__(self):
+        HASHING.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        HASHING.release()
+        self.gate.release()
+        return False
 # Verified against when the user does not exist, so both cases cost the same.
 _DUMMY_HASH = _hasher.hash('an unused password to equalise timing')
 
 
 def hash_password(password):
-    with HASHING:
+    with _hashing():
         return _hasher.hash(password)
 
 
 def verify_password(password_hash, password):
     """True if ``password`` matches; a missing hash still costs one verification."""
     try:
-        with HASHING:
+        with _hashing():
             matches = _hasher.verify(password_hash or _DUMMY_HASH, password)
         return matches and password_hash is not None
     except (VerificationError, InvalidHashError):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from server_support import _DIE_WITH_PARENT, free_port
+from server_support import _DIE_WITH_PARENT, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -20,6 +20,7 @@ BIN = Path(sys.executable).parent
 class DevServer:
     def __init__(self, folder):
         self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.ini = self.folder / 'development.ini'
         shutil.copy(ROOT / 'development.ini', self.ini)
         (self.folder / 'var' / 'blobs').mkdir(parents=True)
@@ -68,13 +69,7 @@ class DevServer:
         return sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime) if folder.exists() else []
 
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def start_dev_server(folder):

@@ -182,6 +182,18 @@ format = %(asctime)s %(levelname)-5.5s [%(name)s][%(threadName)s] %(message)s
 """
 
 
+def stop_process(process):
+    """Stop a server started with Popen: SIGTERM, then SIGKILL after 10 s."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 class AppServer:
     """One portal process: ``pserve <ini>`` on a free port of 127.0.0.1."""
 
@@ -243,14 +255,7 @@ class AppServer:
         raise RuntimeError(f'server {self.name} did not answer in {timeout} s:\n{self.log()[-4000:]}')
 
     def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
     def log(self):
         return self.log_path.read_text('utf-8', 'replace') if self.log_path.exists() else ''

@@ -14,7 +14,7 @@ import webtest
 from pyramid_mailer import get_mailer
 
 from canonportal.resources.payment import REVIEW
-from conftest import CANON, GOOD_PASSWORD, Client, database_of, last_form, link_in, with_root
+from conftest import CANON, GOOD_PASSWORD, IXTAPA, Client, database_of, last_form, link_in, with_root
 from payment_support import banks, portal  # noqa: F401  (fixtures)
 from test_manage_tree import (
     HOST, audit_entries, facts, flash_text, follow, path_of, staff_client)
@@ -229,7 +229,8 @@ def test_a_customer_cannot_act_on_itself_through_manage(app, mailer):
 def test_operator_and_admin_see_the_actions(app, operator):
     admin = staff_client(app, 'alice', 'admin')
     for client in (operator, admin):
-        assert action_names(client.get(CUSTOMER)) == ['deshabilitar']
+        # A customer not activated yet can be sent an invitation (issue 11).
+        assert action_names(client.get(CUSTOMER)) == ['deshabilitar', 'enviar-invitacion']
         assert action_names(client.get(STATEMENT)) == ['reemplazar-pdf']
 
 
@@ -446,3 +447,38 @@ def test_an_auditor_cannot_query_the_bank(portal, banks, payer):
     auditor.post(f'{CUSTOMER}/payments/229/@@consultar-banco',
                  {'csrf_token': auditor.csrf('/manage')}, status=403)
     assert last_tid(portal) == before and state_of(portal) == 'pending'
+
+
+# -- customer: invitation (issue 11) ------------------------------------------------------------
+
+def test_operator_invites_a_customer_without_an_erp_email(app, operator, mailer):
+    with_root(app, lambda root: setattr(root.customers[IXTAPA], 'contact_email', None))
+    page = operator.get(f'/manage/customers/{IXTAPA}')
+    form = action_form(page, 'enviar-invitacion')
+    form['email'] = 'Tesoreria@Ixtapa.example'
+    done = form.submit()
+    assert done.status_int == 303
+    assert 'Invitación enviada a tesoreria@ixtapa.example' in flash_text(done.follow())
+    [message] = [m for m in mailer.outbox if '/activar/' in m.body]
+    assert message.recipients == ['tesoreria@ixtapa.example']
+    [entry] = audit_entries(app, 'customer.invite')
+    assert entry[0] == 'staff:olga' and 'tesoreria@ixtapa.example' in entry[4]
+    # The customer follows it and the address becomes the account's email.
+    customer = Client(app, extra_environ=dict(HOST))
+    customer.activate(to='tesoreria@ixtapa.example')
+    assert with_root(app, lambda root: root.customers[IXTAPA].email) == 'tesoreria@ixtapa.example'
+    # Active now: no invitation form any more, and a stale one is refused.
+    assert 'enviar-invitacion' not in action_names(operator.get(f'/manage/customers/{IXTAPA}'))
+    stale = operator.post(f'/manage/customers/{IXTAPA}/@@enviar-invitacion',
+                          {'email': 'x@example.mx', 'csrf_token': operator.csrf('/manage')}, status=400)
+    assert 'sin activar' in stale.text
+
+
+def test_an_invitation_needs_a_valid_address_and_an_operator(app, operator, auditor, mailer):
+    bad = operator.post(f'{CUSTOMER}/@@enviar-invitacion',
+                        {'email': 'no es correo', 'csrf_token': operator.csrf('/manage')}, status=400)
+    assert 'correo electrónico válido' in bad.text
+    auditor.post(f'{CUSTOMER}/@@enviar-invitacion',
+                 {'email': 'x@example.mx', 'csrf_token': auditor.csrf('/manage')}, status=403)
+    assert [m for m in mailer.outbox if '/activar/' in m.body] == []
+    assert audit_entries(app, 'customer.invite') == []

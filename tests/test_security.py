@@ -43,6 +43,8 @@ CSRF_EXEMPT = {
     # /reconciliar: canonportal-reconcile asking the server that holds the FileStorage;
     # authenticated by a token derived from the session secret.
     ('PortalRoot', 'reconciliar'),
+    # /empaquetar: canonportal-pack asking that server to pack it; the same kind of token.
+    ('PortalRoot', 'empaquetar'),
 }
 
 #: One object of each resource type, all of them customer A's or staff's.

@@ -143,3 +143,20 @@ def test_second_customer_cannot_open_the_first_customers_pages(client):
     for view in ('estados-de-cuenta', 'facturas', 'saldos', 'historial-de-pagos', ''):
         client.get(f'/customers/{CANON}/{view}', status=403)
     client.get(f'/customers/{CANON}/invoices/6212976', status=[403, 404])
+
+
+def test_past_the_sign_in_queue_a_friendly_503_with_retry_after(client):
+    """A storm of sign-ins must not hold every waitress thread (issue 11): past the bounded
+    queue of argon2 work a sign-in is answered at once, and nothing is counted."""
+    from canonportal import passwords
+    gate, taken = passwords._in_flight, 0
+    while gate.acquire(blocking=False):
+        taken += 1
+    try:
+        answer = client.login(CANON, 'no es la contraseña', status=503)
+    finally:
+        for _ in range(taken):
+            gate.release()
+    assert answer.headers['Retry-After'] == '5'
+    assert 'intente de nuevo en unos segundos' in answer.text
+    assert client.login(CANON, CANON).status_int == 200     # the queue is free again

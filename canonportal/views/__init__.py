@@ -27,6 +27,8 @@ PUBLIC_VIEWS = {
     ('PortalRoot', ''), ('PortalRoot', 'login'), ('PortalRoot', 'recuperar-contrasena'),
     ('PortalRoot', 'restablecer'), ('PortalRoot', 'activar'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
     ('PortalRoot', 'logout'), ('PortalRoot', 'banco'), ('PortalRoot', 'reconciliar'),
+    # The load balancer's health check and canonportal-pack asking the server.
+    ('health', ''), ('PortalRoot', 'empaquetar'),
 }
 
 
@@ -102,3 +104,4 @@ def add_renderer_globals(event):
 def includeme(config):
     config.set_default_permission('view')
     config.add_subscriber(add_renderer_globals, BeforeRender)
+    config.include('.health')

@@ -1,6 +1,4 @@
 """Sign-in, first-time activation, email confirmation, password recovery, logout."""
-import re
-
 from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
@@ -12,7 +10,6 @@ from ..resources import ACTIVE, Customer, PortalRoot, StaffUser
 from ..security import AFTER_SIGN_IN
 from . import home_url, settings_of
 
-EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 PUBLIC = NO_PERMISSION_REQUIRED
 
 

@@ -8,6 +8,7 @@ from pyramid_retry import is_error_retryable
 from translationstring import TranslationString
 
 from ..i18n import _
+from ..passwords import Busy
 from ..paths import loggable
 from ..resources import Customer
 
@@ -49,6 +50,16 @@ def server_error(exc, request):
     return {'page_title': _('Error del sistema'),
             'message': _('Ocurrió un error inesperado. Intente de nuevo más tarde; '
                          'si el problema continúa, escríbanos.')}
+
+
+@exception_view_config(Busy, renderer='canonportal:templates/error.pt')
+def busy(exc, request):
+    """Too many sign-ins hashing at once: this one waits outside, not in a waitress thread."""
+    request.response.status = 503
+    request.response.headers['Retry-After'] = str(exc.retry_after)
+    return {'page_title': _('Intente en unos segundos'),
+            'message': _('Hay muchas personas iniciando sesión en este momento; '
+                         'intente de nuevo en unos segundos.')}
 
 
 @exception_view_config(BadCSRFToken, renderer='canonportal:templates/error.pt')

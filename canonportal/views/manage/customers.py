@@ -8,7 +8,7 @@ needs ``manage`` and leaves an audit entry with the state before and after.
 """
 from pyramid.view import view_config
 
-from ... import audit, clock, mail, tokens
+from ... import accountmail, audit, clock, mail, tokens
 from ...i18n import _
 from ...resources import Customer
 from .. import settings_of
@@ -56,6 +56,8 @@ def customer_values(context, request, error=None):
         error=error,
         can_unlock=access['locked'] or access['failed_logins'] > 0,
         can_reset=bool(context.email) and not access['disabled'],
+        can_invite=not context.activated and not access['disabled'],
+        invite_email=context.contact_email or '',
         action_url=lambda name: manage_url(request, context, '@@' + name),
     )
 
@@ -112,6 +114,23 @@ def send_reset_link(context, request):
     _record(request, context, 'customer.reset-link', '', {'sent_to': context.email})
     return back_to(request, context, _('Enlace para restablecer la contraseña enviado a ${email}.',
                                        mapping={'email': context.email}))
+
+
+@view_config(route_name=ROUTE, context=Customer, name='enviar-invitacion', permission=MANAGE,
+             request_method='POST', renderer=TEMPLATE)
+def send_invitation(context, request):
+    """Mail an activation link to an address staff type: for a customer the ERP gave no
+    email (or the wrong one). The address becomes the account's email once the link is used."""
+    if context.activated or context.disabled:
+        return refuse(request, customer_values, context,
+                      _('Solo una cuenta sin activar y habilitada recibe una invitación.'))
+    email = (request.POST.get('email') or '').strip().lower()
+    if len(email) > 254 or not accountmail.EMAIL_RE.match(email):
+        return refuse(request, customer_values, context, _('Escriba un correo electrónico válido.'))
+    accountmail.send_activation(request, context, email, throttle=False)
+    _record(request, context, 'customer.invite', '', {'sent_to': email})
+    return back_to(request, context, _('Invitación enviada a ${email}: el enlace sirve una vez '
+                                       'y vence en 60 minutos.', mapping={'email': email}))
 
 
 @view_config(route_name=ROUTE, context=Customer, name='deshabilitar', permission=MANAGE,

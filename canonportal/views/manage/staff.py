@@ -15,7 +15,7 @@ from ... import audit, clock, passwords, signin
 from ...i18n import _
 from ...resources import ADMIN, ROLES, StaffUser
 from ...resources.staff import StaffFolder
-from ..auth import EMAIL_RE
+from ...accountmail import EMAIL_RE
 from . import MANAGE_STAFF, ROLE_LABELS, ROUTE, VIEW, manage_globals, manage_url
 
 LIST_TEMPLATE = 'canonportal:templates/manage/staff.pt'

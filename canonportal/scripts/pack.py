@@ -1,0 +1,100 @@
+"""canonportal-pack INI --days N: pack the database, keeping N days of history.
+
+With ZEO or RelStorage, or with the portal stopped, the script packs itself.
+While the running portal holds the embedded FileStorage (ZODB's lock), only
+that process can pack it: the script asks it (``POST /empaquetar`` on the
+waitress address of the ini's ``[server:main]``, or ``--url``, with a token
+derived from the session secret) and waits for the answer. On a FileStorage
+it holds the same lock as canonportal-backup, so a pack never deletes blob
+files a running backup still has to copy.
+"""
+import argparse
+import contextlib
+import sys
+from urllib.parse import urlsplit
+
+import httpx
+from zc.lockfile import LockError
+
+from .. import packing
+from .backup import BUSY, NotAFileStorage, file_storage_paths, ini_settings, maintenance_lock
+from .common import SCRIPT_DEFAULTS, open_database
+
+#: Seconds to wait for the server's answer: packing a large FileStorage takes minutes.
+SERVER_TIMEOUT = 6 * 3600
+
+
+def waitress_url(config_uri, options=None):
+    """``http://host:port`` of the ini's ``[server:main]`` (its first ``listen`` address)."""
+    import plaster
+    loader = plaster.get_loader(config_uri, protocols=['wsgi'])
+    server = loader.get_settings('server:main', defaults=dict(SCRIPT_DEFAULTS, **(options or {})))
+    listen = (server.get('listen') or '').split()
+    if listen:
+        address = listen[0]
+        host, _, port = address.rpartition(':')
+    else:
+        host, port = server.get('host', '127.0.0.1'), server.get('port', '8080')
+    if host in ('', '*', '0.0.0.0'):  # noqa: S104 - a wildcard address: reach it on loopback
+        host = '127.0.0.1'
+    elif host in ('[::]', '::'):
+        host = '[::1]'
+    return f'http://{host}:{port}'
+
+
+def ask_the_server(url, settings, days):
+    """Let the server holding the FileStorage pack it; returns the exit status."""
+    public = urlsplit(settings.get('canonportal.public_url', ''))
+    headers = {packing.TOKEN_HEADER: packing.pack_token(settings)}
+    if public.netloc:
+        # The portal answers only for its public host name (and so does its nginx).
+        headers['Host'] = public.netloc
+        headers['X-Forwarded-Proto'] = public.scheme
+    print(f'the database is in use by the running portal; asking it: {url}/empaquetar')
+    try:
+        response = httpx.post(url + '/empaquetar', data={'days': str(days)}, headers=headers,
+                              timeout=SERVER_TIMEOUT)
+    except httpx.HTTPError as error:
+        print(f'could not reach the portal: {error}', file=sys.stderr)
+        return 1
+    print(response.text.strip())
+    return 0 if response.status_code == 200 else 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='canonportal-pack', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config_uri', help='the ini file, e.g. production.ini')
+    parser.add_argument('--days', required=True, type=packing.read_days,
+                        help=f'days of history to keep (0 to {packing.MAX_DAYS})')
+    parser.add_argument('--url', help='the waitress server to ask when it holds the database '
+                                      '(default: the ini\'s [server:main] listen address)')
+    parser.add_argument('vars', nargs='*', metavar='NAME=VALUE', help='ini variables, as for pserve')
+    args = parser.parse_args(argv)
+    options = dict(item.split('=', 1) for item in args.vars if '=' in item)
+    settings = ini_settings(args.config_uri, options)
+    try:
+        data_fs, _blobs = file_storage_paths(settings)
+        lock = maintenance_lock(data_fs)
+    except NotAFileStorage:
+        lock = contextlib.nullcontext()
+    try:
+        with lock:
+            try:
+                db, settings = open_database(args.config_uri, options=options)
+            except LockError:
+                url = (args.url or waitress_url(args.config_uri, options)).rstrip('/')
+                return ask_the_server(url, settings, args.days)
+            try:
+                print(packing.pack(db, args.days))
+            finally:
+                db.close()
+    except SystemExit as exit:
+        if exit.code == BUSY:
+            print('a backup or another pack is running; try again later', file=sys.stderr)
+        raise
+    return 0
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit(main())
