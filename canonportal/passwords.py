@@ -15,9 +15,9 @@ MIN_LENGTH = 12
 
 # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-#: Hashes computed at once. Each holds 19 MiB of memory and a core for a moment;
-#: more at once than there are cores only queue for the CPU with their memory held.
-HASHING = threading.BoundedSemaphore(os.cpu_count() or 2)
+#: Hashes computed at once. Each holds 19 MiB of memory and a core for a moment; one
+#: core is always left to the pages (a storm of sign-ins slowed every other customer).
+HASHING = threading.BoundedSemaphore(max((os.cpu_count() or 2) - 1, 1))
 #: Sign-ins hashing or waiting to hash, at most. Each holds a waitress thread; kept
 #: well under waitress's ``threads`` (8), so page requests always find a free one.
 #: Past it a sign-in is answered at once with "try again in a few seconds".

@@ -54,11 +54,12 @@ def test_the_threshold_is_applied_on_glibc():
     assert memory.return_large_blocks_to_the_system() is True
 
 
-def test_hashing_at_once_is_bounded_by_the_cores():
-    # No more work areas than cores, however many threads sign users in.
+def test_hashing_at_once_leaves_a_core_to_the_pages():
+    # No more work areas than cores, however many threads sign users in, and one core
+    # left for everything else.
     taken = 0
     while passwords.HASHING.acquire(blocking=False):
         taken += 1
     for _ in range(taken):
         passwords.HASHING.release()
-    assert taken == (os.cpu_count() or 2)
+    assert taken == max((os.cpu_count() or 2) - 1, 1)

@@ -160,3 +160,17 @@ def test_past_the_sign_in_queue_a_friendly_503_with_retry_after(client):
     assert answer.headers['Retry-After'] == '5'
     assert 'intente de nuevo en unos segundos' in answer.text
     assert client.login(CANON, CANON).status_int == 200     # the queue is free again
+
+
+def test_conflicts_past_the_retries_answer_503_not_500(client, monkeypatch):
+    """Many sign-ins at once on one account or index: a write that keeps colliding."""
+    from ZODB.POSException import ConflictError
+
+    from canonportal import signin
+
+    def always_conflicting(*args):
+        raise ConflictError('forced')
+    monkeypatch.setattr(signin, 'authenticate', always_conflicting)
+    answer = client.login(CANON, 'no es la contraseña', status=503)
+    assert answer.headers['Retry-After'] == '2'
+    assert 'intente de nuevo en unos segundos' in answer.text

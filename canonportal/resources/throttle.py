@@ -2,6 +2,7 @@
 of unknown names), stored in the database like the lockout so that the limits hold
 across every process serving the portal."""
 import datetime
+import random
 
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
@@ -9,6 +10,7 @@ from persistent import Persistent
 WINDOW = datetime.timedelta(hours=1)
 #: Keys looked at (and forgotten when stale) on each use: the table cleans itself.
 SWEEP = 20
+SWEEP_CHANCE = 0.05
 
 
 class Throttle(Persistent):
@@ -27,7 +29,9 @@ class Throttle(Persistent):
             return False
         for key, times in recent.items():
             self.sent[key] = times + (now,)
-        self._sweep(now, min(limits))
+        if random.random() < SWEEP_CHANCE:
+            # Now and then: deleting keys is what makes concurrent writers collide.
+            self._sweep(now, min(limits))
         return True
 
     def _sweep(self, now, start):

@@ -5,6 +5,7 @@ from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPClientError, HTTPFound
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from pyramid_retry import is_error_retryable
+from ZODB.POSException import ConflictError
 from translationstring import TranslationString
 
 from ..i18n import _
@@ -37,6 +38,20 @@ def forbidden(request):
     request.response.status = 403
     return {'page_title': _('Acceso denegado'),
             'message': _('No tiene permiso para ver esta página.')}
+
+
+@exception_view_config(ConflictError, renderer='canonportal:templates/error.pt')
+def still_conflicting(exc, request):
+    """A write that kept colliding with others after its retries (a burst on one account or
+    one index): nothing was written, and asking again in a moment works. Not a 500."""
+    if is_error_retryable(request, exc):
+        log.info('retrying %s %s after %s', request.method, loggable(request.path), type(exc).__name__)
+    else:
+        log.warning('gave up after conflicts: %s %s', request.method, loggable(request.path))
+    request.response.status = 503
+    request.response.headers['Retry-After'] = '2'
+    return {'page_title': _('Intente en unos segundos'),
+            'message': _('Hay muchas solicitudes al mismo tiempo; intente de nuevo en unos segundos.')}
 
 
 @exception_view_config(Exception, renderer='canonportal:templates/error.pt')
