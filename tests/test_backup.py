@@ -147,3 +147,9 @@ def test_pack_asks_the_serving_portal_and_keeps_the_current_data(served, tmp_pat
     assert 'full' in run('canonportal-backup', served.ini, tmp_path / 'b', f'http_port={served.port}')
     run('canonportal-restore', tmp_path / 'b', tmp_path / 'r')
     assert reference in read_database(tmp_path / 'r')['payments']
+
+
+def test_reconcile_asks_the_serving_portal_on_its_waitress_address(served):
+    """The proxy does not pass /reconciliar on: the script asks waitress itself."""
+    output = run('canonportal-reconcile', served.ini, f'http_port={served.port}')
+    assert 'asking it: http://localhost:' in output and 'reconciled' in output

@@ -1,5 +1,6 @@
 """What the console scripts share: reading the ini file and opening the database."""
 import logging.config
+from urllib.parse import urlsplit
 
 import transaction
 from pyramid.paster import get_appsettings, setup_logging
@@ -40,3 +41,30 @@ def run_in_transaction(db, work):
 
 
 __all__ = ['open_database', 'run_in_transaction', 'logging']
+
+
+def waitress_url(config_uri, options=None):
+    """``http://host:port`` of the ini's ``[server:main]`` (its first ``listen`` address)."""
+    import plaster
+    loader = plaster.get_loader(config_uri, protocols=['wsgi'])
+    server = loader.get_settings('server:main', defaults=dict(SCRIPT_DEFAULTS, **(options or {})))
+    listen = (server.get('listen') or '').split()
+    if listen:
+        address = listen[0]
+        host, _, port = address.rpartition(':')
+    else:
+        host, port = server.get('host', '127.0.0.1'), server.get('port', '8080')
+    if host in ('', '*', '0.0.0.0'):  # noqa: S104 - a wildcard address: reach it on loopback
+        host = '127.0.0.1'
+    elif host in ('[::]', '::'):
+        host = '[::1]'
+    return f'http://{host}:{port}'
+
+
+def public_host_headers(settings):
+    """Headers that make a request to waitress on 127.0.0.1 look like one for the public
+    host: the portal answers only for its own host names."""
+    public = urlsplit(settings.get('canonportal.public_url', ''))
+    if not public.netloc:
+        return {}
+    return {'Host': public.netloc, 'X-Forwarded-Proto': public.scheme}

@@ -11,45 +11,21 @@ files a running backup still has to copy.
 import argparse
 import contextlib
 import sys
-from urllib.parse import urlsplit
 
 import httpx
 from zc.lockfile import LockError
 
 from .. import packing
 from .backup import BUSY, NotAFileStorage, file_storage_paths, ini_settings, maintenance_lock
-from .common import SCRIPT_DEFAULTS, open_database
+from .common import open_database, public_host_headers, waitress_url
 
 #: Seconds to wait for the server's answer: packing a large FileStorage takes minutes.
 SERVER_TIMEOUT = 6 * 3600
 
 
-def waitress_url(config_uri, options=None):
-    """``http://host:port`` of the ini's ``[server:main]`` (its first ``listen`` address)."""
-    import plaster
-    loader = plaster.get_loader(config_uri, protocols=['wsgi'])
-    server = loader.get_settings('server:main', defaults=dict(SCRIPT_DEFAULTS, **(options or {})))
-    listen = (server.get('listen') or '').split()
-    if listen:
-        address = listen[0]
-        host, _, port = address.rpartition(':')
-    else:
-        host, port = server.get('host', '127.0.0.1'), server.get('port', '8080')
-    if host in ('', '*', '0.0.0.0'):  # noqa: S104 - a wildcard address: reach it on loopback
-        host = '127.0.0.1'
-    elif host in ('[::]', '::'):
-        host = '[::1]'
-    return f'http://{host}:{port}'
-
-
 def ask_the_server(url, settings, days):
     """Let the server holding the FileStorage pack it; returns the exit status."""
-    public = urlsplit(settings.get('canonportal.public_url', ''))
-    headers = {packing.TOKEN_HEADER: packing.pack_token(settings)}
-    if public.netloc:
-        # The portal answers only for its public host name (and so does its nginx).
-        headers['Host'] = public.netloc
-        headers['X-Forwarded-Proto'] = public.scheme
+    headers = {packing.TOKEN_HEADER: packing.pack_token(settings), **public_host_headers(settings)}
     print(f'the database is in use by the running portal; asking it: {url}/empaquetar')
     try:
         response = httpx.post(url + '/empaquetar', data={'days': str(days)}, headers=headers,

@@ -42,12 +42,14 @@ def main(argv=None):
 def ask_the_server(config_uri, options=None):
     """The embedded FileStorage is held by the running server: let it reconcile."""
     from pyramid.paster import get_appsettings
-    from .common import SCRIPT_DEFAULTS
+    from .common import SCRIPT_DEFAULTS, public_host_headers, waitress_url
     settings = get_appsettings(config_uri, name='main', options=dict(SCRIPT_DEFAULTS, **(options or {})))
-    url = settings['canonportal.public_url'].rstrip('/') + '/reconciliar'
+    # Straight to waitress: the proxy in front does not pass /reconciliar on.
+    url = waitress_url(config_uri, options) + '/reconciliar'
     print(f'the database is in use by the running portal; asking it: {url}')
     try:
-        response = httpx.post(url, headers={TOKEN_HEADER: reconcile_token(settings)}, timeout=120)
+        response = httpx.post(url, headers={TOKEN_HEADER: reconcile_token(settings),
+                                            **public_host_headers(settings)}, timeout=120)
     except httpx.HTTPError as error:
         print(f'could not reach the portal: {error}', file=sys.stderr)
         return 1
