@@ -1,8 +1,8 @@
-"""Outgoing mail through pyramid_mailer, joined to the request's transaction.
+"""Outgoing mail through pyramid_mailer, handed over once the request's transaction
+has committed.
 
-With ``mail.queue_path`` set (development) mails are written to that Maildir
-on commit; otherwise they go out by SMTP on commit. A rolled-back request
-sends nothing either way.
+With ``mail.queue_path`` set (development) mails are written to that Maildir;
+otherwise they go out by SMTP. A rolled-back request sends nothing either way.
 """
 import logging
 import os
@@ -25,15 +25,48 @@ _ENV_OVERRIDES = {
 
 
 def send(request, to, subject, body, attachments=()):
-    """Queue a plain-text mail to ``to``; it leaves only if the transaction commits."""
-    return deliver(request.mailer, request.registry.settings, to, subject, body, attachments)
+    """Queue a plain-text mail to ``to``; it leaves only if the transaction commits.
+
+    It is handed over by an after-commit hook, in a transaction of its own, so the
+    mail never takes part in the request's two-phase commit: when a conflict makes
+    pyramid_retry run the request again there is nothing of it to abort
+    (repoze.sendmail's data manager raised TPC_InProgress from ``abort()`` there,
+    and every ordinary retry logged a traceback).
+    """
+    message = _message(to, subject, body, attachments)
+    mailer = get_mailer(request.registry)
+    settings = request.registry.settings
+
+    def hand_over(committed):
+        if committed:
+            deliver_message(mailer, settings, message)
+
+    request.tm.get().addAfterCommitHook(hand_over)
+    return message
 
 
-def deliver(mailer, settings, to, subject, body, attachments=()):
-    """Send through ``mailer`` (bound to a transaction manager); for scripts and views."""
+def _message(to, subject, body, attachments=()):
     message = Message(subject=subject, recipients=[to], body=body)
     for attachment in attachments:
         message.attach(attachment)
+    return message
+
+
+def deliver_message(mailer, settings, message):
+    """Send ``message`` now, in a transaction of its own (the Maildir or SMTP delivery of
+    pyramid_mailer is transactional)."""
+    manager = transaction.TransactionManager()
+    bound = mailer.bind(transaction_manager=manager)
+    with manager:
+        if settings.get('mail.queue_path'):
+            bound.send_to_queue(message)
+        else:
+            bound.send(message)
+
+
+def deliver(mailer, settings, to, subject, body, attachments=()):
+    """Send through ``mailer``, joined to the transaction it is bound to (the scripts)."""
+    message = _message(to, subject, body, attachments)
     if settings.get('mail.queue_path'):
         mailer.send_to_queue(message)
     else:
@@ -46,7 +79,7 @@ def send_after_commit(request, to, subject, body):
     transaction has committed: for the mails whose sending must not show in the
     answer's timing (activation, password reset), since answering whether an RFC
     exists by how long SMTP took would undo the identical answers."""
-    message = Message(subject=subject, recipients=[to], body=body)
+    message = _message(to, subject, body)
     mailer = get_mailer(request.registry)
     settings = request.registry.settings
 
@@ -54,7 +87,7 @@ def send_after_commit(request, to, subject, body):
         if not committed:
             return
         if isinstance(mailer, DummyMailer):
-            mailer.outbox.append(message)     # tests: at once, still only on commit
+            deliver_message(mailer, settings, message)    # tests: at once, still only on commit
         else:
             _background().put((mailer, settings, message))
 
@@ -76,13 +109,10 @@ class _Postman(threading.Thread):
             log.error('mail not sent: the delivery queue is full')
 
     def run(self):
-        manager = transaction.TransactionManager()
         while True:
             mailer, settings, message = self.pending.get()
             try:
-                with manager:
-                    deliver(mailer.bind(transaction_manager=manager), settings,
-                            message.recipients[0], message.subject, message.body)
+                deliver_message(mailer, settings, message)
             except Exception:  # noqa: BLE001 - one bad mail must not stop the others
                 log.exception('mail to one recipient failed')
             finally:

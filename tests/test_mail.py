@@ -76,3 +76,57 @@ def test_a_rolled_back_request_sends_nothing(tmp_path):
     assert subjects == ['kept']
     assert pathlib.Path(tmp_path / 'q' / 'new').is_dir()
     env['closer']()
+
+
+class _ConflictOnFirstVote:
+    """A resource manager whose first vote fails as a ZODB write conflict would."""
+
+    votes = 0
+
+    def __init__(self, manager):
+        self.transaction_manager = manager
+
+    def sortKey(self):
+        return '/ZODB first, as a FileStorage path sorts'
+
+    def tpc_vote(self, txn):
+        type(self).votes += 1
+        if type(self).votes == 1:
+            from ZODB.POSException import ConflictError
+            raise ConflictError('forced at vote')
+
+    def abort(self, txn):
+        pass
+
+    tpc_begin = commit = tpc_finish = tpc_abort = abort
+
+
+def test_a_retried_conflict_logs_no_traceback_and_mails_once(tmp_path, caplog):
+    """Before, repoze.sendmail's data manager raised TPC_InProgress from abort() on every
+    ordinary retry: 'Error in abort()' with a traceback (issue 11)."""
+    import logging
+
+    import webtest
+    from pyramid.response import Response
+
+    config = Configurator(settings={'mail.queue_path': str(tmp_path / 'q'),
+                                    'mail.default_sender': 'portal@example.mx',
+                                    'tm.manager_hook': 'pyramid_tm.explicit_manager',
+                                    'retry.attempts': '3'})
+    config.include('pyramid_tm')
+    config.include('pyramid_retry')
+    config.include('canonportal.mail')
+
+    def view(request):
+        mail.send(request, 'a@example.mx', 'Recibo', 'uno')
+        request.tm.get().join(_ConflictOnFirstVote(request.tm))
+        return Response('ok')
+
+    config.add_route('send', '/send')
+    config.add_view(view, route_name='send')
+    _ConflictOnFirstVote.votes = 0
+    with caplog.at_level(logging.DEBUG):
+        assert webtest.TestApp(config.make_wsgi_app()).get('/send').text == 'ok'
+    assert _ConflictOnFirstVote.votes == 2
+    assert [m['Subject'] for m in mails_in(tmp_path / 'q')] == ['Recibo']
+    assert not [r for r in caplog.records if r.exc_info or 'Error in abort' in r.getMessage()]
