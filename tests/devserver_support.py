@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from server_support import _DIE_WITH_PARENT, free_port, stop_process
+from server_support import _DIE_WITH_PARENT, AppServer, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -29,11 +29,8 @@ class DevServer:
         self.log_path = self.folder / 'server.log'
         self.process = None
 
-    def run_script(self, script, *args):
-        done = subprocess.run([str(BIN / script), str(self.ini), *args], capture_output=True,
-                              text=True, timeout=120, cwd=self.folder)
-        assert done.returncode == 0, f'{script} failed:\n{done.stdout}\n{done.stderr}'
-        return done.stdout
+    # A console script on this server's ini file, as for the scale-out servers.
+    run_script = AppServer.run_script
 
     def start(self):
         with open(self.log_path, 'ab') as log:
