@@ -174,3 +174,11 @@ def test_conflicts_past_the_retries_answer_503_not_500(client, monkeypatch):
     answer = client.login(CANON, 'no es la contraseña', status=503)
     assert answer.headers['Retry-After'] == '2'
     assert 'intente de nuevo en unos segundos' in answer.text
+
+
+def test_reloading_the_login_address_leads_back_to_the_form(client):
+    # A failed sign-in leaves /login in the address bar; a reload or bookmark of it
+    # must land on the form, not on "Página no encontrada".
+    response = client.get('/login', status=302)
+    assert response.location.endswith('.example.mx/')
+    assert 'Usuario' in response.follow().text

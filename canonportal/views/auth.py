@@ -31,6 +31,12 @@ def login_page(request):
     return {'page_title': _('Portal clientes'), 'error': None, 'login': ''}
 
 
+@view_config(context=PortalRoot, name='login', permission=PUBLIC, request_method='GET')
+def login_address(request):
+    """A reload or bookmark of the address a failed sign-in left behind leads to the form."""
+    return HTTPFound(request.resource_url(request.root))
+
+
 @view_config(context=PortalRoot, name='login', renderer='canonportal:templates/login.pt',
              permission=PUBLIC, request_method='POST')
 def login(request):
