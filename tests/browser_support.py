@@ -21,7 +21,7 @@ import pytest
 from waitress import wasyncore
 from waitress.server import create_server
 
-from canonportal import selection
+from canonportal.payments import selection
 from canonportal.bootstrap import add_demo_data
 from canonportal.resources import ACTIVE
 from canonportal.sandbox import mount

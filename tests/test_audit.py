@@ -7,7 +7,7 @@ import transaction
 import ZODB
 
 from canonportal import gateways as gw
-from canonportal import payments
+from canonportal.payments import service as payments
 from canonportal.resources import Allocation, Customer, Invoice, Payment, PortalRoot
 from canonportal.resources.audit import AuditLog
 from canonportal.resources.payment import (

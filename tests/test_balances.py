@@ -501,7 +501,7 @@ def test_the_form_is_read_in_one_pass():
     second: looking each name up in a MultiDict took 52 s."""
     from webob.multidict import MultiDict
 
-    from canonportal import selection
+    from canonportal.payments import selection
 
     fields = MultiDict()
     for n in range(5_000):

@@ -8,7 +8,8 @@ import transaction
 from pyramid.paster import bootstrap
 from pyramid_zodbconn import db_from_uri
 
-from canonportal import clock, evolve, pshell, selection
+from canonportal import clock, evolve, pshell
+from canonportal.payments import selection
 from canonportal.bootstrap import mexico_time
 from canonportal.money import to_money
 from canonportal.resources import (

@@ -8,7 +8,7 @@ import transaction
 from ZODB import DB
 
 from canonportal import evolve
-from canonportal import selection as sel
+from canonportal.payments import selection as sel
 from canonportal.bootstrap import add_demo_data
 from canonportal.erp.imports import run_import
 from canonportal.resources import Customer, Invoice, PortalRoot

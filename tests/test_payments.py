@@ -19,7 +19,7 @@ import webtest
 from pyramid_mailer import get_mailer
 from ZODB.POSException import ConflictError
 
-from canonportal import payments
+from canonportal.payments import service as payments
 from conftest import CANON, GOOD_PASSWORD, IXTAPA, last_form, with_root
 from payment_support import (
     BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, MANUAL_SELECTION, Payer, banks, paying_portal,

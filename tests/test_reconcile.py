@@ -210,7 +210,7 @@ def test_the_running_server_reconciles_when_the_script_asks_with_the_token(
         payer, portal, banks, mailer, frozen_clock):
     """The embedded FileStorage admits one process: canonportal-reconcile then asks the
     server that holds it (POST /reconciliar with a token derived from the session secret)."""
-    from canonportal.reconciliation import TOKEN_HEADER, reconcile_token
+    from canonportal.payments.reconciliation import TOKEN_HEADER, reconcile_token
     misbehave(banks, 'banamex', 'drop', 'no_return')
     lost(payer, 'banamex', ['6212976'])
     frozen_clock.advance(minutes=10)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from webob.multidict import MultiDict
 
-from canonportal import selection as sel
+from canonportal.payments import selection as sel
 from canonportal.bootstrap import add_demo_data
 from canonportal.resources import Invoice, PortalRoot
 from conftest import CANON

@@ -25,6 +25,15 @@ from .base import (  # noqa: F401 - the public interface
     BankResult, Gateway, GatewayError, PaymentInfo, RejectedMessage, StartResult,
 )
 
+#: What customers and staff read for each bank: pages, mails, PDFs, exports and charts.
+LABELS = {gateway.name: gateway.title for gateway in (banamex.BanamexGateway, bbva.BBVAGateway)}
+
+
+def bank_label(bank):
+    """The label of ``bank`` (its id when the portal does not know it)."""
+    return LABELS.get(bank, bank)
+
+
 FACTORIES = {
     'banamex': banamex.from_settings,
     'bbva': bbva.from_settings,

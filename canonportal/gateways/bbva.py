@@ -83,7 +83,7 @@ class BBVAGateway(Gateway):
     """BBVA Multipagos Express: signed form out, signed post-back in."""
 
     name = 'bbva'
-    title = 'BBVA'
+    title = 'BBVA Bancomer'
 
     def __init__(self, endpoint_url, account, secret, product='1', node='0'):
         if not endpoint_url or not account or not secret:

@@ -10,7 +10,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from ..formatting import money, rate, timestamp
 from ..i18n import _
-from ..receipts import bank_name, receipt_lines
+from ..gateways import bank_label
+from ..payments.receipts import receipt_lines
 from .statement_pdf import _interpolate
 
 
@@ -27,7 +28,7 @@ def receipt_pdf(payment, customer, company, translate=None, locale_name='es'):
         (tr(_('Nombre:')), customer.name),
         (tr(_('Referencia de pago')), payment.reference),
         (tr(_('Referencia bancaria')), payment.bank_reference or ''),
-        (tr(_('Banco')), bank_name(payment.bank)),
+        (tr(_('Banco')), bank_label(payment.bank)),
         (tr(_('Fecha de pago')), timestamp(payment.paid_at or payment.created, locale_name)),
         (tr(_('Monto')), money(payment.total_mxn, 'MXN', locale_name)),
     ]

@@ -20,7 +20,7 @@ from persistent import Persistent
 from ..money import ZERO
 
 #: The day ordinal of an invoice without due date: after every real date, as
-#: ``datetime.date.max`` sorts in the scan of :mod:`canonportal.selection`.
+#: ``datetime.date.max`` sorts in the scan of :mod:`canonportal.payments.selection`.
 NO_DUE_DATE = datetime.date.max.toordinal()
 
 

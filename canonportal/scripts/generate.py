@@ -45,7 +45,7 @@ from .. import passwords
 from ..bootstrap import ensure_root, mexico_time
 from ..resources import ACTIVE, Allocation, Customer, Invoice, Payment, Statement
 from ..resources.payment import APPLIED, APPROVED
-from ..selection import mexico_today
+from ..payments.selection import mexico_today
 from .common import open_database
 
 #: The password of every generated customer (they sign in with RFC + this).

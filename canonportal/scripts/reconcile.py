@@ -14,7 +14,7 @@ from pyramid_mailer.mailer import Mailer
 from zc.lockfile import LockError
 
 from ..gateways import gateways_from_settings
-from ..reconciliation import TOKEN_HEADER, reconcile, reconcile_token
+from ..payments.reconciliation import TOKEN_HEADER, reconcile, reconcile_token
 from .common import open_database
 
 

@@ -96,7 +96,7 @@
   var offPage = parseCents(form.getAttribute('data-offpage-total')) || 0n;
 
   /* The MXN amount a ticked row contributes, exactly as the server computes it
-   * (canonportal.selection.validate_line); a row the server would refuse adds 0. */
+   * (canonportal.payments.selection.validate_line); a row the server would refuse adds 0. */
   function rowMxn(parts) {
     if (!parts.box || !parts.box.checked) {
       return 0n;

@@ -5,22 +5,13 @@ anyone may reach are listed in :data:`PUBLIC_VIEWS` and tested against the
 registry.
 """
 import datetime
-import logging
-import random
-import time
 
 from pyramid.events import BeforeRender
 from pyramid.renderers import get_renderer
-from transaction.interfaces import NoTransaction, TransientError
 
 from ..formatting import Formatter
 from ..security import Identity
 
-log = logging.getLogger(__name__)
-
-#: Seconds: the random pause before retry n is at most BACKOFF_BASE * 2**n, and BACKOFF_CAP.
-BACKOFF_BASE = 0.005
-BACKOFF_CAP = 0.25
 
 #: (context type name, view name) of the views open to anonymous users.
 PUBLIC_VIEWS = {
@@ -41,6 +32,20 @@ def settings_of(request):
     }
 
 
+def receipt_sender(request):
+    """``send(payment)``: mail a payment's receipt in the request's language, once the
+    transaction that approved it commits."""
+    from .. import mail
+    from ..payments import receipts
+    settings = settings_of(request)
+
+    def send(payment):
+        receipts.send_receipt(payment, lambda *parts: mail.send(request, *parts),
+                              settings['company_name'], settings['public_url'],
+                              request.localizer.translate, request.locale_name)
+    return send
+
+
 def home_url(request, user):
     """Where a signed-in user lands."""
     from ..resources import Customer
@@ -49,40 +54,6 @@ def home_url(request, user):
             return request.resource_url(request.root, 'activar')
         return request.resource_url(user, 'estados-de-cuenta')
     return request.resource_url(request.root, 'manage')
-
-
-def in_own_transaction(request, work, attempts=5):
-    """Commit ``work()`` on its own and return its result, retrying conflicts here,
-    so the request that already talked to the bank is never re-run by pyramid_retry.
-
-    Between attempts the thread waits a random, growing pause: a burst of payers
-    retrying in lockstep would otherwise collide again on the shared indexes.
-    Any other exception aborts and propagates; the request then goes on in a
-    new transaction.
-    """
-    tm = request.tm
-    try:
-        tm.abort()
-    except NoTransaction:
-        pass  # the caller closed it already, e.g. before asking the bank
-    try:
-        for number in range(1, attempts + 1):
-            tm.begin()
-            try:
-                result = work()
-                tm.commit()
-                return result
-            except TransientError:
-                tm.abort()
-                if number == attempts:
-                    raise
-                log.info('conflict, attempt %d of %d', number, attempts)
-                time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** number)))
-            except BaseException:
-                tm.abort()
-                raise
-    finally:
-        tm.begin()
 
 
 def add_renderer_globals(event):

@@ -1,30 +1,28 @@
 """The customer's SALDOS page: choose the invoices and amounts to pay.
 
 The page is one POST form. "Calcular" (and the page buttons) post it back here
-and the server recomputes every amount with :mod:`canonportal.selection`; the
+and the server recomputes every amount with :mod:`canonportal.payments.selection`; the
 bank buttons post the same form to ``pagar``. Selected invoices that are not on
 the current page travel as hidden inputs, so the selection and its total
 survive paging, and everything is re-validated on each request.
 
-:func:`read_selection` and :func:`saldos_values` are reused by the pay view
-(:mod:`canonportal.views.payments`).
+:func:`saldos_values` is reused by the pay view (:mod:`canonportal.views.payments`)
+to show SALDOS again with what it refused.
 """
-import logging
 from types import SimpleNamespace
 
-from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
-from .. import selection as sel
 from ..formatting import Formatter
 from ..fragments import FragmentCache
 from ..i18n import _
 from ..money import ZERO
+from ..payments import selection as sel
+from ..payments.form import configured_banks, read_selection
 from ..resources import USD, Customer
 from .customer import page
 
-log = logging.getLogger(__name__)
 
 TEMPLATE = 'canonportal:templates/saldos.pt'
 ROW_TEMPLATE = 'canonportal:templates/saldos_row.pt'
@@ -32,15 +30,7 @@ ROW_TEMPLATE = 'canonportal:templates/saldos_row.pt'
 #: about 1.5 kB each, so a few MB per process.
 ROW_CACHE = FragmentCache(4096)
 
-#: The banks the portal knows, in the manual's order: id → label.
-KNOWN_BANKS = {'banamex': 'Citibanamex', 'bbva': 'BBVA Bancomer'}
 DEFAULT_PAGE_SIZE = 100
-
-
-def configured_banks(request):
-    """``[(bank id, label)]`` of the banks configured in ``canonportal.banks``, in that order."""
-    return [(name, KNOWN_BANKS.get(name) or gateway.title or name)
-            for name, gateway in request.registry.gateways.items()]
 
 
 def page_size(request):
@@ -49,31 +39,6 @@ def page_size(request):
     except ValueError:
         size = DEFAULT_PAGE_SIZE
     return max(size, 1)
-
-
-def rate_for(request):
-    """The day's :class:`~canonportal.selection.DayRate` from the stored series."""
-    max_age = request.registry.settings.get('canonportal.rate_max_age_days',
-                                            sel.DEFAULT_RATE_MAX_AGE_DAYS)
-    return sel.day_rate(request.root.rates, int(max_age))
-
-
-def read_selection(context, request):
-    """Validate the selection the browser posted for customer ``context``.
-
-    Returns a :class:`~canonportal.selection.Selection` computed from the
-    stored invoices and the stored rate (never anything else from the browser).
-    """
-    entries = []
-    if request.method == 'POST':
-        try:
-            sel.check_field_count(context, request.POST)
-        except sel.TooManyFields as flood:
-            found, limit = flood.args
-            log.info('refused: %d form fields for %s (at most %d)', found, context.rfc, limit)
-            raise HTTPBadRequest(sel.MSG_TOO_MANY_FIELDS)
-        entries = sel.entries_from_form(request.POST)
-    return sel.validate_selection(context, rate_for(request), entries)
 
 
 def _requested_page(request):

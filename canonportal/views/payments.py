@@ -14,16 +14,20 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from .. import clock, mail, payments, receipts
-from ..gateways import GatewayError, RejectedMessage
+from .. import clock
+from ..gateways import GatewayError, RejectedMessage, bank_label
 from ..i18n import _
 from ..money import ZERO
+from ..payments import receipts
+from ..payments import service as payments
+from ..payments.form import configured_banks, read_selection
+from ..payments.transactions import in_own_transaction
 from ..resources import Customer, Payment, PortalRoot
 from ..resources.payment import APPLIED, APPROVED, PENDING
 from ..security import AFTER_SIGN_IN
-from . import in_own_transaction, settings_of
+from . import receipt_sender, settings_of
 from .balances import TEMPLATE as SALDOS_TEMPLATE
-from .balances import configured_banks, read_selection, saldos_values
+from .balances import saldos_values
 from .customer import page
 
 log = logging.getLogger(__name__)
@@ -83,7 +87,7 @@ def pay(context, request):
         return payments.create_payment(request.root, context, bank, selection, clock.utcnow())
 
     try:
-        payment = in_own_transaction(request, reserve, attempts=RESERVE_ATTEMPTS)
+        payment = in_own_transaction(request.tm, reserve, attempts=RESERVE_ATTEMPTS)
     except payments.PaymentRefused as refused:
         selection = read_selection(context, request)
         blocked = _blocked_by_transit(context, selection)
@@ -101,13 +105,13 @@ def pay(context, request):
     except GatewayError as error:
         log.warning('payment %s: bank %s did not start: %s', reference, bank, error)
         note = f'bank start failed: {error}'
-        in_own_transaction(request, lambda: payments.cancel_unstarted(
+        in_own_transaction(request.tm, lambda: payments.cancel_unstarted(
             request.root.payments_by_reference[reference], clock.utcnow(), note))
         selection.errors.append(_(
             'El banco no respondió. No se hizo ningún cargo y sus facturas siguen disponibles; '
             'intente de nuevo en unos minutos.'))
         return _back_to_saldos(context, request, selection, status=503)
-    in_own_transaction(request, lambda: payments.record_start(
+    in_own_transaction(request.tm, lambda: payments.record_start(
         request.root.payments_by_reference[reference], start, clock.utcnow()))
     if start.is_redirect:
         return HTTPSeeOther(start.url)
@@ -139,43 +143,10 @@ def _find_payment(request, bank, reference):
     return payment
 
 
-#: How many times a settlement is tried when concurrent transactions conflict.
-SETTLE_ATTEMPTS = 20
-
-
 def _settle(request, payment, result):
-    """Apply a verified result to ``payment`` and mail the receipt once, on approval.
-
-    The bank was asked before (outside any retry): only this short write is
-    retried on conflicts, as often as concurrent settlements may collide on the
-    shared indexes, without asking the bank again.
-    """
-    reference = payment.reference
-    done = []
-
-    def work():
-        current = request.root.payments_by_reference[reference]
-        settlement = payments.settle(request.root, current, result, clock.utcnow())
-        if settlement.receipt_due:
-            send_receipt(request, current)
-        done[:] = [settlement]
-
-    in_own_transaction(request, work, attempts=SETTLE_ATTEMPTS)
-    return done[0]
-
-
-def send_receipt(request, payment):
-    """Mail the receipt to the customer's confirmed address (never an unconfirmed one)."""
-    customer = payments.customer_of(payment)
-    address = customer.email
-    if not address:
-        log.info('payment %s: no confirmed email, receipt not mailed', payment.reference)
-        return
-    settings = settings_of(request)
-    subject, body = receipts.receipt_mail(payment, customer, settings['company_name'],
-                                          settings['public_url'], request.localizer.translate,
-                                          request.locale_name)
-    mail.send(request, address, subject, body)
+    """A verified return or notice: applied and committed by the service, receipt mailed once."""
+    return payments.record_answer(request.tm, lambda: request.root, payment.reference, result,
+                                  clock.utcnow(), receipt_sender(request))
 
 
 @view_config(context=PortalRoot, name='banco', permission=NO_PERMISSION_REQUIRED,
@@ -262,20 +233,24 @@ def payment_page(context, request):
     customer = payments.customer_of(context)
     gateway = gateway_for(request, context.bank)
     if context.state == PENDING and gateway is not None:
-        # The same check as canonportal-reconcile, for this one payment.
-        now = clock.utcnow()
+        # The same check as canonportal-reconcile, for this one payment: the bank is
+        # asked with no transaction open, then the service applies what it said.
+        reference, stored = context.reference, dict(context.start_data or {})
+        request.tm.abort()
         try:
-            settlement = payments.check_with_bank(
-                request.root, context, gateway, now,
-                expire_after=_minutes(request, 'canonportal.payment_expire_minutes', 120))
-            if settlement.receipt_due:
-                send_receipt(request, context)
+            result = gateway.query(reference, stored)
         except GatewayError as error:
-            log.info('payment %s: bank query failed: %s', context.reference, error)
+            log.info('payment %s: bank query failed: %s', reference, error)
+            request.tm.begin()
+        else:
+            payments.record_answer(
+                request.tm, lambda: request.root, reference, result, clock.utcnow(),
+                receipt_sender(request),
+                expire_after=_minutes(request, 'canonportal.payment_expire_minutes', 120))
     if context.state == PENDING:
         request.response.headers['Refresh'] = '5'
     return page(customer, request, 'historial-de-pagos', _('Resultado del pago'),
-                payment=context, bank_label=receipts.bank_name(context.bank),
+                payment=context, bank_label=bank_label(context.bank),
                 lines=receipts.receipt_lines(context),
                 paid=context.state in (APPROVED, APPLIED))
 
@@ -288,7 +263,7 @@ def receipt_page(context, request):
         raise HTTPNotFound()
     customer = payments.customer_of(context)
     return page(customer, request, 'historial-de-pagos', _('Recibo de pago'),
-                payment=context, bank_label=receipts.bank_name(context.bank),
+                payment=context, bank_label=bank_label(context.bank),
                 lines=receipts.receipt_lines(context))
 
 
@@ -317,7 +292,7 @@ def reconcile_endpoint(request):
     import hmac
     import io
     from pyramid_mailer.interfaces import IMailer
-    from ..reconciliation import TOKEN_HEADER, reconcile, reconcile_token
+    from ..payments.reconciliation import TOKEN_HEADER, reconcile, reconcile_token
     given = request.headers.get(TOKEN_HEADER, '')
     if not hmac.compare_digest(given.encode(), reconcile_token(request.registry.settings).encode()):
         log.warning('refused a reconcile request without the right token')

@@ -21,12 +21,12 @@ from pyramid.view import view_config
 
 from ... import audit, clock
 from ...erp.exports import exportable_payments, export_payments
+from ...gateways import bank_label
 from ...i18n import _
 from ...money import ZERO
 from ...resources import PortalRoot
 from ...resources.exports import ExportRecord
 from ...resources.imports import KINDS, ImportRecord
-from ..balances import KNOWN_BANKS
 from . import MANAGE, ROUTE, VIEW, Page, manage_globals, manage_url, page_number, read_day
 from .root import STATE_LABELS, newest_records
 
@@ -173,7 +173,7 @@ class ExportRange:
 def _payment_rows(request, payments):
     return [SimpleNamespace(payment=p, url=manage_url(request, p),
                             state=STATE_LABELS.get(p.state, p.state),
-                            bank=KNOWN_BANKS.get(p.bank, p.bank)) for p in payments]
+                            bank=bank_label(p.bank)) for p in payments]
 
 
 def _export_values(request, **values):

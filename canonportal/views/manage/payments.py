@@ -4,27 +4,27 @@
 bank is called with no database transaction open, and what it said is then
 applied in a transaction of its own (retried on conflicts without calling the
 bank again), as the pay view does: a retried request never repeats a bank
-call. A pending payment goes through :func:`canonportal.payments.check_with_bank`
-exactly as ``canonportal-reconcile`` would take it (settle with the verified
+call. A pending payment goes through :func:`canonportal.payments.service.record_answer`
+exactly as ``canonportal-reconcile`` takes it (settle with the verified
 answer, or expire it when the bank offers no query and the window is over);
 for any other state the answer is only shown, never applied.
 
-"Resolver revisión" is :func:`canonportal.payments.resolve_review`: approve,
+"Resolver revisión" is :func:`canonportal.payments.service.resolve_review`: approve,
 decline or refund-needed, with a required comment.
 """
 import logging
 
 from pyramid.view import view_config
 
-from ... import audit, clock, payments
-from .. import in_own_transaction
+from ... import audit, clock
 from ... import gateways as gw
-from ...gateways import GatewayError
+from ...gateways import GatewayError, bank_label
 from ...i18n import _
-from ...receipts import bank_name
+from ...payments import service as payments
+from ...payments.transactions import in_own_transaction
 from ...resources import Payment
 from ...resources.payment import APPROVED, DECLINED, PENDING, REFUND_NEEDED, REVIEW
-from ..payments import send_receipt
+from .. import receipt_sender
 from . import MANAGE, ROUTE, VIEW, manage_url
 from .contents import PAYMENT_STATE_LABELS, Cells, back_to, object_values, refuse
 
@@ -73,7 +73,7 @@ def payment_values(context, request, error=None, form=None):
     properties = [
         (_('Referencia de pago'), payment.reference),
         (_('Cliente'), customer.title, manage_url(request, customer)),
-        (_('Banco'), bank_name(payment.bank)),
+        (_('Banco'), bank_label(payment.bank)),
         (_('Estado'), cells.label(PAYMENT_STATE_LABELS, payment.state)),
         (_('Total'), fmt.money(payment.total_mxn, 'MXN')),
         (_('Creado'), fmt.timestamp(payment.created)),
@@ -113,7 +113,7 @@ def payment_values(context, request, error=None, form=None):
         exported=exported, error=error, form=form or {'decision': '', 'comment': ''},
         in_review=payment.state == REVIEW, pending=payment.state == PENDING,
         bank_configured=gateway is not None,
-        bank_label=bank_name(payment.bank),
+        bank_label=bank_label(payment.bank),
         decisions=DECISIONS,
         query_url=manage_url(request, payment, '@@consultar-banco'),
         resolve_url=manage_url(request, payment, '@@resolver-revision'),
@@ -161,20 +161,6 @@ def _values_with(form):
 
 # -- query the bank now -----------------------------------------------------------------------
 
-class _Answered:
-    """Stands in for the gateway inside the transaction: gives the answer already fetched.
-
-    So :func:`payments.check_with_bank` decides as for the reconciliation,
-    while the bank itself was called once, outside any transaction.
-    """
-
-    def __init__(self, result):
-        self.result = result
-
-    def query(self, reference, stored):
-        return self.result
-
-
 def describe(result, translate, fmt):
     """One line saying what the bank answered."""
     if result is None:
@@ -207,7 +193,7 @@ def query_bank(context, request):
     if gateway is None:
         return refuse(request, payment_values, context,
                       _('El banco ${bank} no está configurado en este portal; no se puede consultar.',
-                        mapping={'bank': bank_name(context.bank)}), status=409)
+                        mapping={'bank': bank_label(context.bank)}), status=409)
     reference, stored = context.reference, dict(context.start_data or {})
     translate = request.localizer.translate
     fmt = Cells(request).fmt
@@ -226,21 +212,22 @@ def query_bank(context, request):
 
     outcome = {}
 
-    def apply():
-        root = request.root
-        payment = root.payments_by_reference[reference]
-        before = payment.state
-        now = clock.utcnow()
-        if error is None and before == PENDING:
-            settlement = payments.check_with_bank(root, payment, _Answered(result), now,
-                                                  expire_after)
-            if settlement.receipt_due:
-                send_receipt(request, payment)
-        audit.record(root, actor, 'payment.query-bank', payment, before, payment.state,
-                     _audit_note(result, error), when=now)
-        outcome.update(before=before, after=payment.state)
+    def note(root, payment, settlement):
+        audit.record(root, actor, 'payment.query-bank', payment, settlement.before,
+                     payment.state, _audit_note(result, error), when=now)
+        outcome.update(before=settlement.before, after=payment.state)
 
-    in_own_transaction(request, apply)
+    now = clock.utcnow()
+    if error is None:
+        # A pending payment is taken exactly as canonportal-reconcile takes it.
+        payments.record_answer(request.tm, lambda: request.root, reference, result, now,
+                               receipt_sender(request), expire_after=expire_after,
+                               and_then=note)
+    else:
+        def unchanged():
+            payment = request.root.payments_by_reference[reference]
+            note(request.root, payment, payments.Settlement(payment.state, payment.state))
+        in_own_transaction(request.tm, unchanged)
 
     before, after = outcome['before'], outcome['after']
     state = lambda key: translate(PAYMENT_STATE_LABELS.get(key, key))  # noqa: E731
@@ -250,7 +237,7 @@ def query_bank(context, request):
     elif result is None:
         message = _('${bank} no ofrece consulta de pagos: el estado solo cambia con el aviso del '
                     'banco o, pasado el plazo, al vencer. Estado: ${state}.',
-                    mapping={'bank': bank_name(context.bank), 'state': state(after)})
+                    mapping={'bank': bank_label(context.bank), 'state': state(after)})
     elif before != after:
         message = _('${answer} El pago pasó de «${before}» a «${after}».',
                     mapping={'answer': describe(result, translate, fmt),

@@ -14,15 +14,15 @@ from types import SimpleNamespace
 from pyramid.view import view_config
 
 from ... import clock
+from ... import gateways as gw
 from ...charts import stacked_bars
 from ...formatting import MEXICO_CITY
 from ...i18n import _
 from ...money import ZERO
-from ...payments import minutes, pending_older_than
+from ...payments.service import minutes, pending_older_than
 from ...resources import PortalRoot
 from ...resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REVIEW)
-from ..balances import KNOWN_BANKS
 from . import ROUTE, VIEW, manage_globals, manage_url
 from .contents import keys_descending
 
@@ -146,12 +146,11 @@ def record_time(record):
 
 def bank_categories(request, counts):
     """``[(bank, label)]``: the configured banks, then any other bank seen in the counts."""
-    banks = [(name, KNOWN_BANKS.get(name) or getattr(gateway, 'title', None) or name)
-             for name, gateway in getattr(request.registry, 'gateways', {}).items()]
+    banks = [(name, gw.bank_label(name)) for name in getattr(request.registry, 'gateways', {})]
     known = {name for name, _ in banks}
     for bank in sorted({bank for bank, _ in counts}):
         if bank not in known:
-            banks.append((bank, KNOWN_BANKS.get(bank, bank)))
+            banks.append((bank, gw.bank_label(bank)))
             known.add(bank)
     return banks
 
@@ -210,7 +209,7 @@ def dashboard(context, request):
         stale_minutes=int(alert_age.total_seconds() // 60),
         now=now,
         state_labels=STATE_LABELS,
-        bank_labels=KNOWN_BANKS,
+        bank_labels=gw.LABELS,
         imports=newest_records(context['imports']),
         exports=newest_records(context['exports']),
         record_time=record_time,

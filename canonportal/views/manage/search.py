@@ -22,7 +22,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
 from ...i18n import _
-from ...payments import customer_of
+from ...payments.service import customer_of
 from ...resources import PortalRoot
 from ..invoices import customer_of as invoice_customer
 from . import ROUTE, VIEW, manage_globals, manage_url

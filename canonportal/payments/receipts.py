@@ -1,12 +1,12 @@
-"""The receipt of an approved payment: the mail text and what the receipt page shows."""
-from .formatting import money, timestamp
-from .i18n import _
+"""The receipt of an approved payment: the mail, and the lines the receipt page shows."""
+import logging
 
-BANK_NAMES = {'banamex': 'Citibanamex', 'bbva': 'BBVA Bancomer'}
+from ..formatting import money, timestamp
+from ..gateways import bank_label
+from ..i18n import _
+from .service import customer_of
 
-
-def bank_name(bank):
-    return BANK_NAMES.get(bank, bank)
+log = logging.getLogger(__name__)
 
 
 def receipt_lines(payment):
@@ -31,10 +31,25 @@ def receipt_mail(payment, customer, company, public_url, translate, locale_name=
         'El pago se aplicará a sus facturas cuando nuestro sistema lo registre.\n',
         mapping={'company': company, 'reference': payment.reference,
                  'bank_reference': payment.bank_reference or '',
-                 'bank': bank_name(payment.bank),
+                 'bank': bank_label(payment.bank),
                  'date': timestamp(payment.paid_at or payment.created, locale_name),
                  'amount': money(payment.total_mxn, 'MXN', locale_name),
                  'rfc': customer.rfc, 'name': customer.name, 'invoices': invoices,
                  'url': f'{public_url.rstrip("/")}/customers/{customer.rfc}/payments/'
                         f'{payment.reference}/@@recibo'}))
     return subject, body
+
+
+def send_receipt(payment, deliver, company, public_url, translate, locale_name='es'):
+    """Mail the receipt to the customer's confirmed address (never an unconfirmed one).
+
+    ``deliver(to, subject, body)`` queues the mail on the transaction that approved
+    the payment: a request's (:func:`canonportal.mail.send`) or a script's.
+    """
+    customer = customer_of(payment)
+    address = customer.email
+    if not address:
+        log.info('payment %s: no confirmed email, receipt not mailed', payment.reference)
+        return
+    subject, body = receipt_mail(payment, customer, company, public_url, translate, locale_name)
+    deliver(address, subject, body)

@@ -18,10 +18,10 @@ from decimal import Decimal
 
 from translationstring import TranslationStringFactory
 
-from . import clock
-from .formatting import MEXICO_CITY, money as format_money
-from .money import ZERO, mxn_to_usd, parse_amount, to_money, usd_to_mxn
-from .resources.invoice import MXN, USD
+from .. import clock
+from ..formatting import MEXICO_CITY, money as format_money
+from ..money import ZERO, mxn_to_usd, parse_amount, to_money, usd_to_mxn
+from ..resources.invoice import MXN, USD
 
 # The same domain as canonportal.i18n, without importing Pyramid.
 _ = TranslationStringFactory('canonportal')

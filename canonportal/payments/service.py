@@ -1,9 +1,10 @@
 """The payment service: reserve invoices, settle with verified bank data, reconcile.
 
-Views and console scripts call these functions inside a transaction; the
-functions never talk to a bank themselves (the caller does, after commit) and
-never trust anything the browser sent: amounts come from
-:func:`canonportal.selection.validate_selection` over the stored invoices, and
+Views and console scripts call these functions inside a transaction, or hand
+:func:`record_answer` what a bank said and let it commit and mail the receipt.
+Nothing here talks to a bank (the caller asks it, with no transaction open) or
+trusts anything the browser sent: amounts come from
+:func:`canonportal.payments.selection.validate_selection` over the stored invoices, and
 outcomes only from a :class:`~canonportal.gateways.BankResult` whose data were
 verified (signature or server-to-server retrieval).
 
@@ -20,16 +21,17 @@ import dataclasses
 import datetime
 import logging
 
-from . import audit
-from . import gateways as gw
-from .formatting import money as format_money
-from .i18n import _
-from .money import ZERO
-from .resources.invoice import USD
-from .resources.payment import (
+from .. import audit
+from .. import gateways as gw
+from ..formatting import money as format_money
+from ..i18n import _
+from ..money import ZERO
+from ..resources.invoice import USD
+from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, RELEASING_STATES,
     REVIEW, Allocation, InvalidTransition, Payment,
 )
+from .transactions import in_own_transaction
 
 log = logging.getLogger(__name__)
 
@@ -320,15 +322,16 @@ def pending_older_than(root, now, age):
     return [p for p in root.pending_payments.values() if p.created <= limit]
 
 
-def check_with_bank(root, payment, gateway, now, expire_after):
-    """Ask the bank about one pending payment, or expire it when the bank offers no query.
+def check(root, payment, result, now, expire_after):
+    """What the bank answered to a query about a pending payment (None: it offers no
+    query): settle with it, or expire the payment once ``expire_after`` has passed.
 
-    Returns a :class:`Settlement`. Used by ``canonportal-reconcile`` and by the
-    result page for its own payment.
+    Payments that are no longer pending are left as they are. Returns a
+    :class:`Settlement`. This is how ``canonportal-reconcile``, the result page
+    and the staff's "Consultar al banco ahora" decide.
     """
     if payment.state != PENDING:
         return Settlement(payment.state, payment.state)
-    result = gateway.query(payment.reference, payment.start_data or {})
     if result is not None:
         settlement = settle(root, payment, result, now)
         if settlement.changed or result.outcome not in (gw.PENDING, gw.UNKNOWN):
@@ -336,6 +339,42 @@ def check_with_bank(root, payment, gateway, now, expire_after):
     if now - payment.created >= expire_after:
         return expire(payment, now)
     return Settlement(payment.state, payment.state, 'still pending')
+
+
+#: How many times a settlement is tried when concurrent transactions conflict.
+SETTLE_ATTEMPTS = 20
+
+
+def record_answer(tm, root_of, reference, result, now, send_receipt, expire_after=None,
+                  attempts=SETTLE_ATTEMPTS, and_then=None, reopen=True):
+    """The choreography after a bank answered: apply, commit, mail the receipt once.
+
+    The caller asked the bank before, with no transaction open, and passes the
+    :class:`~canonportal.gateways.BankResult` it got. Here only the short write
+    is done, in a transaction of ``tm`` of its own, retried on conflicts (as
+    often as concurrent settlements may collide on the shared indexes) without
+    asking the bank again. Without ``expire_after`` the result is a notice or a
+    return (:func:`settle`); with it, the answer to a query (:func:`check`).
+
+    ``root_of()`` gives the application root inside the transaction;
+    ``send_receipt(payment)`` queues the receipt mail on that transaction, so it
+    leaves only if the approval commits; ``and_then(root, payment, settlement)``
+    records more in the same transaction (the staff's audit line).
+    """
+    def work():
+        root = root_of()
+        payment = root.payments_by_reference[reference]
+        if expire_after is None:
+            settlement = settle(root, payment, result, now)
+        else:
+            settlement = check(root, payment, result, now, expire_after)
+        if settlement.receipt_due:
+            send_receipt(payment)
+        if and_then is not None:
+            and_then(root, payment, settlement)
+        return settlement
+
+    return in_own_transaction(tm, work, attempts=attempts, reopen=reopen)
 
 
 DEFAULT_QUERY_AFTER = datetime.timedelta(minutes=5)

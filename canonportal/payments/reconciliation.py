@@ -1,0 +1,76 @@
+"""Reconciliation: settle payments whose bank notification never came.
+
+Used by ``canonportal-reconcile`` (cron) and, when the embedded FileStorage is
+held by the running server, by that server on the script's request
+(``POST /reconciliar`` with a token derived from the session secret).
+"""
+import hashlib
+import hmac
+import sys
+
+import transaction
+
+from .. import clock, mail
+from . import receipts, service
+from ..gateways import GatewayError
+from ..resources.payment import PENDING
+from ..security import resolve_secret
+
+TOKEN_HEADER = 'X-Reconcile-Token'
+
+
+def reconcile_token(settings):
+    """The shared token that lets the console script ask the server to reconcile."""
+    secret = resolve_secret(settings.get('canonportal.session_secret', '')) or ''
+    return hmac.new(secret.encode(), b'canonportal-reconcile', hashlib.sha256).hexdigest()
+
+
+def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):
+    """Check every overdue pending payment; return ``{outcome: count}``."""
+    now = now or clock.utcnow()
+    query_after = service.minutes(settings.get('canonportal.reconcile_after_minutes', 5))
+    expire_after = service.minutes(settings.get('canonportal.payment_expire_minutes', 120))
+    company = settings.get('canonportal.company_name', 'Canon Mexicana')
+    public_url = settings.get('canonportal.public_url', '')
+    manager = transaction.TransactionManager(explicit=True)
+    bound = mailer.bind(transaction_manager=manager)
+    connection = db.open(transaction_manager=manager)
+
+    def app_root():
+        return connection.root()['app_root']
+
+    def send_receipt(payment):
+        receipts.send_receipt(payment, lambda *mail_parts: mail.deliver(bound, settings, *mail_parts),
+                              company, public_url, lambda message: message.interpolate())
+
+    counts = {}
+    try:
+        with manager:
+            references = [p.reference for p in service.pending_older_than(app_root(), now, query_after)]
+        for reference in references:
+            with manager:
+                payment = app_root().payments_by_reference[reference]
+                bank, stored, state = payment.bank, dict(payment.start_data or {}), payment.state
+            gateway = gateways.get(bank)
+            if state != PENDING:
+                outcome = state     # settled meanwhile by the bank's notice
+            elif gateway is None:
+                outcome = 'no gateway'
+            else:
+                # The bank is asked once, with no transaction open; only the write that
+                # follows is retried (one transaction per payment).
+                try:
+                    result = gateway.query(reference, stored)
+                except GatewayError as error:
+                    outcome = 'bank unreachable'
+                    print(f'{reference}: {error}', file=out)
+                else:
+                    settlement = service.record_answer(
+                        manager, app_root, reference, result, now, send_receipt,
+                        expire_after=expire_after, attempts=5, reopen=False)
+                    outcome = settlement.after
+            counts[outcome] = counts.get(outcome, 0) + 1
+            print(f'payment {reference}: {outcome}', file=out)
+    finally:
+        connection.close()
+    return counts
