@@ -4,7 +4,7 @@ import uuid
 
 from . import clock
 from .demo_documents import add_demo_documents
-from .formatting import MEXICO_CITY
+from .clock import MEXICO_CITY
 from .money import to_money
 from .resources import Allocation, Customer, Invoice, Payment, PortalRoot, Statement
 from .resources.payment import APPROVED
@@ -59,7 +59,7 @@ MANUAL_INVOICES = (
 def add_demo_data(root, today=None):
     """The manual's screens: Canon Mexicana's statements, invoices and payment 228,
     and a second customer for isolation checks."""
-    today = today or clock.utcnow().astimezone(MEXICO_CITY).date()
+    today = today or clock.mexico_today()
     root.rates.set(D(2017, 10, 6), DEMO_RATE)
     root.rates.set(today, DEMO_RATE)
 

@@ -8,8 +8,14 @@ from . import memory, passwords
 log = logging.getLogger(__name__)
 
 
-def warn_if_database_is_behind(event):
-    """Say at start-up when the database misses evolve steps (canonportal-evolve runs them)."""
+class DatabaseBehind(RuntimeError):
+    """The database misses evolve steps the code relies on: the app does not start."""
+
+
+def refuse_a_database_that_is_behind(event):
+    """Refuse to start on a database that misses evolve steps (canonportal-evolve runs
+    them): the code reads what the steps build (e.g. each customer's open-invoice
+    index) and has no slower way around a missing one."""
     from . import evolve
     from .resources import get_root_from_connection
     db = event.app.registry._zodb_databases.get('')
@@ -23,7 +29,11 @@ def warn_if_database_is_behind(event):
         connection.transaction_manager.abort()
         connection.close()
     if missing:
-        log.warning('the database misses evolve steps %s: run canonportal-evolve', ', '.join(missing))
+        message = (f'the database misses the evolve steps {", ".join(missing)}: '
+                   'run canonportal-evolve with this ini file, then start again')
+        log.error(message)
+        db.close()      # let canonportal-evolve open it
+        raise DatabaseBehind(message)
 
 
 def includeme(config):
@@ -47,4 +57,4 @@ def includeme(config):
     from .resources import root_factory
     config.add_route('manage', '/manage*traverse', factory=root_factory)
     config.scan('.views')
-    config.add_subscriber(warn_if_database_is_behind, ApplicationCreated)
+    config.add_subscriber(refuse_a_database_that_is_behind, ApplicationCreated)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from lxml import etree
 
 from .money import to_money
+from .resources.blobs import blob_with, keeps_blobs
 
 log = logging.getLogger(__name__)
 
@@ -190,34 +191,13 @@ def _plain_money(value, currency):
     return f'${value:,.2f} {currency}'
 
 
-def _blob_with(data):
-    from ZODB.blob import Blob
-    blob = Blob()
-    with blob.open('w') as out:
-        out.write(data)
-    return blob
-
-
-def supports_blobs(obj):
-    """Whether the storage ``obj`` lives in (or will be committed to) stores blobs.
-
-    Returns None when ``obj`` is not attached to a connection yet, so the
-    storage cannot be known.
-    """
-    jar = getattr(obj, '_p_jar', None)
-    if jar is None:
-        return None
-    from ZODB.interfaces import IBlobStorage
-    return IBlobStorage.providedBy(jar.db().storage)
-
-
 def add_demo_documents(root):
     """Give every demo invoice without documents a CFDI XML and a PDF blob.
 
     Skipped (with a log line) when the database cannot store blobs, e.g.
     ``memory://``: the portal then shows the invoices without downloads.
     """
-    if not supports_blobs(root):
+    if not keeps_blobs(root):
         log.info('demo invoice documents skipped: the storage has no blob support '
                  '(or the root is not attached to a connection)')
         return 0
@@ -225,8 +205,8 @@ def add_demo_documents(root):
     for customer in root.customers.values():
         for invoice in customer.invoices.values():
             if invoice.cfdi_xml is None:
-                invoice.cfdi_xml = _blob_with(cfdi_xml(invoice, customer))
+                invoice.cfdi_xml = blob_with(cfdi_xml(invoice, customer))
                 count += 1
             if invoice.pdf is None:
-                invoice.pdf = _blob_with(invoice_pdf(invoice, customer))
+                invoice.pdf = blob_with(invoice_pdf(invoice, customer))
     return count

@@ -70,10 +70,10 @@ def allocation_complement_figures(root):
     :meth:`Invoice.next_instalment`: a declined, cancelled or expired payment
     gets the figures it would have had, without moving the next one's.
     """
-    from .resources.payment import RELEASING_STATES, Allocation
+    from .resources.payment import RELEASING_STATES, Allocation, reference_order
     for customer in root.customers.values():
         ordered = sorted(customer.payments.values(),
-                         key=lambda p: (p.created, _reference_order(p.reference)))
+                         key=lambda p: (p.created, reference_order(p.reference)))
         taken = {}   # invoice key -> (instalments so far, balance left after them)
         for payment in ordered:
             changed = False
@@ -92,10 +92,6 @@ def allocation_complement_figures(root):
                     taken[a.invoice_key] = (a.instalment, a.balance_before - a.amount_currency)
             if changed:
                 payment.allocations = tuple(allocations)
-
-
-def _reference_order(reference):
-    return (0, int(reference), '') if reference.isdigit() else (1, 0, reference)
 
 
 @step('review-payments-index')

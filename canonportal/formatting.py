@@ -10,16 +10,15 @@ whose Babel output it reproduced on a set of probe values; any other value
 import datetime
 import functools
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime
 from babel.numbers import (get_decimal_symbol, get_group_symbol, get_minus_sign_symbol,
                            parse_pattern)
 
+from .clock import MEXICO_CITY
 from .money import to_money, to_rate
 
-MEXICO_CITY = ZoneInfo('America/Mexico_City')
 _BABEL_LOCALES = {'es': 'es_MX', 'en': 'en_US'}
 
 AMOUNT_PATTERN = '#,##0.00'

@@ -53,12 +53,31 @@ def mxn_to_usd(mxn, rate):
 _TYPED_AMOUNT = re.compile(r'(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+')
 
 
-def parse_amount(text):
+class AmountError(ValueError):
+    """What a person typed is not an amount; ``str()`` says why, in English."""
+
+
+class EmptyAmount(AmountError):
+    pass
+
+
+class NotANumber(AmountError):
+    pass
+
+
+class TooManyDecimals(AmountError):
+    pass
+
+
+def parse_amount(text, trailing_zeros=False):
     """Parse what a person typed as an amount: '1,234.50', '$1234.5'.
 
-    Returns a Decimal with the digits as typed (not rounded), or raises
-    ValueError with a reason. At most 2 decimals are allowed. An optional
-    leading ``-`` is kept (callers decide whether negatives make sense).
+    Returns a Decimal with the digits as typed (not rounded), or raises an
+    :class:`AmountError`: :class:`EmptyAmount`, :class:`NotANumber` or
+    :class:`TooManyDecimals`. At most 2 decimals are allowed (with
+    ``trailing_zeros``, zeros after them are too: '12.500'). An optional
+    ``-`` before or after the ``$`` is kept (callers decide whether negatives
+    make sense).
 
     Refused as 'not a number': commas that are not thousands separators
     ('12,34' would silently mean 1234), exponents ('1e3'), 'NaN',
@@ -70,16 +89,20 @@ def parse_amount(text):
         sign, cleaned = cleaned[0], cleaned[1:].lstrip()
     if cleaned.startswith('$'):
         cleaned = cleaned[1:].strip()
+        if not sign and cleaned[:1] == '-':
+            sign, cleaned = '-', cleaned[1:].lstrip()
     if not cleaned:
-        raise ValueError('empty')
+        raise EmptyAmount('empty')
     if not _TYPED_AMOUNT.fullmatch(cleaned):
-        raise ValueError('not a number')
+        raise NotANumber('not a number')
+    if trailing_zeros and '.' in cleaned:
+        cleaned = cleaned.rstrip('0').rstrip('.') or '0'
     try:
         value = Decimal(sign + cleaned.replace(',', ''))
     except InvalidOperation:
-        raise ValueError('not a number') from None
+        raise NotANumber('not a number') from None
     if not value.is_finite():
-        raise ValueError('not a number')
+        raise NotANumber('not a number')
     if value.as_tuple().exponent < -2:
-        raise ValueError('more than 2 decimals')
+        raise TooManyDecimals('more than 2 decimals')
     return value

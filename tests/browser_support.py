@@ -21,7 +21,7 @@ import pytest
 from waitress import wasyncore
 from waitress.server import create_server
 
-from canonportal.payments import selection
+from canonportal import clock
 from canonportal.bootstrap import add_demo_data
 from canonportal.resources import ACTIVE
 from canonportal.sandbox import mount
@@ -91,7 +91,7 @@ def live_portal(tmp_path):
                       'canonportal.public_url': 'http://127.0.0.1'})
 
     def setup(root):
-        add_demo_data(root, today=selection.mexico_today())
+        add_demo_data(root, today=clock.mexico_today())
         activate_customer(root)
 
     with_root(app, setup)
@@ -159,7 +159,7 @@ def paying_portal(tmp_path):
         portal = make_app(**{'zodbconn.uri': file_storage_uri(tmp_path), **paying_settings(base)})
 
         def setup(root):
-            add_demo_data(root, today=selection.mexico_today())
+            add_demo_data(root, today=clock.mexico_today())
             activate_customer(root)
 
         with_root(portal, setup)

@@ -37,6 +37,19 @@ def make_app(**overrides):
     return main({}, **settings)
 
 
+def saldos_order(customer):
+    """The keys of ``customer``'s invoices with a balance, in SALDOS' order worked out
+    from every invoice (what the open-invoice index must give): due date, none last;
+    then text folios, then numeric folios by value; then the key."""
+    def place(item):
+        key, invoice = item
+        folio = invoice.folio
+        return (invoice.due or datetime.date.max,
+                (len(folio), folio) if folio.isdigit() else (0, folio), key)
+    return [key for key, _ in sorted(((key, invoice) for key, invoice in customer.invoices.items()
+                                      if invoice.balance > 0), key=place)]
+
+
 def file_storage_uri(folder):
     """A FileStorage with blobs in ``folder``: for tests that store PDFs and XML."""
     return f'file://{folder}/Data.fs?blobstorage_dir={folder}/blobs'

@@ -9,7 +9,6 @@ from pyramid.paster import bootstrap
 from pyramid_zodbconn import db_from_uri
 
 from canonportal import clock, evolve, pshell
-from canonportal.payments import selection
 from canonportal.bootstrap import mexico_time
 from canonportal.money import to_money
 from canonportal.resources import (
@@ -18,7 +17,7 @@ from canonportal.resources import (
 from canonportal.resources.payment import APPROVED, DECLINED
 from canonportal.scripts import evolve as evolve_script
 from canonportal.scripts import init
-from conftest import CANON
+from conftest import CANON, saldos_order
 from script_support import write_ini
 
 STEP_NAMES = [name for name, _ in evolve.STEPS]
@@ -78,11 +77,8 @@ def shape(root, zodb_root=None):
 
 
 def scanned_open_invoices(root):
-    """Each customer's payable invoices as a database without the index lists them."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(selection, '_open_index', lambda customer: None)
-        return {rfc: [invoice.key for invoice in selection.payable_invoices(c)]
-                for rfc, c in root.customers.items()}
+    """Each customer's payable invoices in SALDOS' order, worked out from every invoice."""
+    return {rfc: saldos_order(customer) for rfc, customer in root.customers.items()}
 
 
 # -- a fresh database -------------------------------------------------------------------------
@@ -194,6 +190,19 @@ def test_evolve_brings_an_old_database_up_to_date_once(old_database, tmp_path, c
     # A second run finds nothing to do and writes nothing.
     assert run(old_database, capsys) == ['nothing to do: every evolve step is done']
     assert on_db(tmp_path, shape) == after
+
+
+def test_the_portal_refuses_to_start_on_a_database_that_misses_steps(old_database, tmp_path,
+                                                                     capsys):
+    from pyramid.paster import get_app
+    from canonportal.configure import DatabaseBehind
+    with pytest.raises(DatabaseBehind) as refused:
+        get_app(old_database)
+    assert 'open-invoices-index' in str(refused.value)
+    assert 'run canonportal-evolve' in str(refused.value)
+    run(old_database, capsys)
+    app = get_app(old_database)       # evolved: it starts
+    app.registry._zodb_databases[''].close()
 
 
 def test_the_open_invoices_step_writes_savepoints_on_a_big_database(old_database, tmp_path,

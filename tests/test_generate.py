@@ -21,7 +21,8 @@ from canonportal.resources import ACTIVE, MXN, USD
 from canonportal.resources.invoice import OPEN, OVERDUE, PAID
 from canonportal.resources.payment import APPLIED
 from canonportal.scripts import generate
-from canonportal.payments.selection import mexico_today, payable_invoices
+from canonportal.clock import mexico_today
+from canonportal.payments.selection import payable_invoices
 from conftest import Client, file_storage_uri, last_form, make_app, with_root
 
 REPO = Path(__file__).resolve().parents[1]

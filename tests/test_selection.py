@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 from webob.multidict import MultiDict
 
-from canonportal.payments import selection as sel
+from canonportal import clock
 from canonportal.bootstrap import add_demo_data
+from canonportal.payments import selection as sel
 from canonportal.resources import Invoice, PortalRoot
 from conftest import CANON
 
@@ -76,7 +77,7 @@ def test_no_rate_at_all(canon):
 def test_mexico_today_is_the_date_in_mexico_city():
     # 03:00 UTC on 1 December is still 30 November in Mexico City (UTC-6).
     now = datetime.datetime(2026, 12, 1, 3, 0, tzinfo=datetime.timezone.utc)
-    assert sel.mexico_today(now) == datetime.date(2026, 11, 30)
+    assert clock.mexico_today(now) == datetime.date(2026, 11, 30)
 
 
 # Payable invoices --------------------------------------------------------------

@@ -55,11 +55,12 @@ from decimal import Decimal
 
 from .. import audit
 from ..csvsafe import csv_bytes
-from ..formatting import MEXICO_CITY
+from ..clock import MEXICO_CITY, mexico_day_start
 from ..money import ZERO, to_money, to_rate
-from ..resources.exports import ExportRecord, storage_has_blobs
+from ..resources.blobs import keeps_blobs
+from ..resources.exports import ExportRecord
 from ..resources.invoice import MXN
-from ..resources.payment import APPLIED, APPROVED
+from ..resources.payment import APPLIED, APPROVED, reference_order
 
 UTC = datetime.timezone.utc
 
@@ -99,8 +100,7 @@ def _day_start(value):
         if value.tzinfo is None:
             raise ValueError('datetimes must be aware')
         return value.astimezone(UTC)
-    local = datetime.datetime.combine(value, datetime.time(), tzinfo=MEXICO_CITY)
-    return local.astimezone(UTC)
+    return mexico_day_start(value)
 
 
 def _range_end(value):
@@ -136,12 +136,8 @@ def exportable_payments(root, since=None, until=None, include_exported=None):
         if (low is not None and when < low) or (high is not None and when >= high):
             continue
         found.append(payment)
-    found.sort(key=lambda p: (paid_time(p), _reference_key(p.reference)))
+    found.sort(key=lambda p: (paid_time(p), reference_order(p.reference)))
     return found
-
-
-def _reference_key(reference):
-    return (0, int(reference), '') if reference.isdigit() else (1, 0, reference)
 
 
 # -- the rows --------------------------------------------------------------------------
@@ -277,7 +273,7 @@ def export_payments(root, payments, actor, now, since=None, until=None, include_
         reexported=reexported, row_count=row_count, total_mxn=to_money(total),
         since=since, until=until, include_exported=bool(include_exported))
     exports.add(name, record)
-    record.set_csv(data, storage_has_blobs(root))
+    record.set_csv(data, bool(keeps_blobs(root)))
     for payment in payments:
         payment.exported = payment.exported + (name,)
     note = f'{len(references)} pagos, {row_count} filas, {record.total_mxn} MXN'

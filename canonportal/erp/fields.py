@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.mx import rfc as stdnum_rfc
 
-from ..formatting import MEXICO_CITY
+from ..clock import MEXICO_CITY
 from ..i18n import _
 from ..money import CENT, to_money, to_rate
 

@@ -6,10 +6,10 @@ counted as planned); in the *apply* phase, reached only when the check
 found no error, it writes. Warnings are reported once, in the check.
 """
 import hashlib
-import shutil
 
 from .. import audit
 from ..i18n import _
+from ..resources.blobs import blob_from_file, keeps_blobs
 from .files import CHUNK
 
 CHECK = 'check'
@@ -119,17 +119,10 @@ class Job:
 
     def blob_from(self, source):
         """A new ZODB blob with the bytes of input file ``source``."""
-        from ZODB.blob import Blob
-        blob = Blob()
-        with blob.open('w') as out:
-            shutil.copyfileobj(source.rewind(), out, CHUNK)
-        return blob
+        return blob_from_file(source.rewind())
 
     def supports_blobs(self):
-        if self.jar is None:
-            return False
-        from ZODB.interfaces import IBlobStorage
-        return IBlobStorage.providedBy(self.jar.db().storage)
+        return bool(keeps_blobs(self.root))
 
     # --- batches and progress --------------------------------------------------------
 

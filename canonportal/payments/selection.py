@@ -11,7 +11,6 @@ which mirrors them): USD → MXN is ``usd × rate`` truncated to the cent, as th
 ERP and the manual do; MXN → USD is ``mxn / rate`` rounded half up.
 """
 import datetime
-import heapq
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,8 +18,10 @@ from decimal import Decimal
 from translationstring import TranslationStringFactory
 
 from .. import clock
-from ..formatting import MEXICO_CITY, money as format_money
-from ..money import ZERO, mxn_to_usd, parse_amount, to_money, usd_to_mxn
+from ..formatting import money as format_money
+from ..money import (
+    ZERO, AmountError, TooManyDecimals, mxn_to_usd, parse_amount, to_money, usd_to_mxn,
+)
 from ..resources.invoice import MXN, USD
 
 # The same domain as canonportal.i18n, without importing Pyramid.
@@ -47,9 +48,6 @@ PREV_USD_PREFIX = 'prev-usd-'
 #: At most this many invoices in one selection (a bound on the work per request).
 MAX_ENTRIES = 10000
 
-#: Digits with optional thousands commas and a decimal point (ASCII only).
-_AMOUNT_RE = re.compile(r'(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+')
-
 # Messages shown next to a field.
 MSG_POSITIVE = _('Escriba una cantidad mayor que cero.')
 MSG_DECIMALS = _('Use a lo más 2 decimales.')
@@ -57,12 +55,6 @@ MSG_NOT_NUMBER = _('Escriba una cantidad válida, por ejemplo 1234.56.')
 MSG_UNKNOWN = _('Esta factura no existe o ya no tiene saldo por pagar.')
 MSG_TOO_SMALL_USD = _('La cantidad es menor que un centavo de dólar al tipo de cambio del día.')
 MSG_NO_RATE = _('No hay un tipo de cambio registrado: las facturas en USD no se pueden pagar por ahora.')
-
-
-def mexico_today(now=None):
-    """Today's date in Mexico City (the day whose exchange rate applies)."""
-    now = now or clock.utcnow()
-    return now.astimezone(MEXICO_CITY).date()
 
 
 @dataclass(frozen=True)
@@ -83,7 +75,7 @@ class DayRate:
     @classmethod
     def fixed(cls, rate, day=None):
         """A usable rate, for callers (and tests) that already have one."""
-        day = day or mexico_today()
+        day = day or clock.mexico_today()
         return cls(today=day, day=day, rate=Decimal(rate), usable=True)
 
 
@@ -93,7 +85,7 @@ def day_rate(rates, max_age_days=DEFAULT_RATE_MAX_AGE_DAYS, today=None):
     ``rates`` is the root's ``ExchangeRates``. The newest rate on or before
     today is used if it is at most ``max_age_days`` old.
     """
-    today = today or mexico_today()
+    today = today or clock.mexico_today()
     found = rates.latest_on_or_before(today)
     if found is None:
         return DayRate(today=today, reason=MSG_NO_RATE)
@@ -112,83 +104,35 @@ def _as_day_rate(rate):
     if isinstance(rate, DayRate):
         return rate
     if rate is None:
-        return DayRate(today=mexico_today(), reason=MSG_NO_RATE)
+        return DayRate(today=clock.mexico_today(), reason=MSG_NO_RATE)
     return DayRate.fixed(rate)
 
 
-def _open_index(customer):
-    """The customer's :class:`~canonportal.resources.openinvoices.OpenInvoices`, or None
-    in a database the evolve step 'open-invoices-index' has not reached yet."""
-    return getattr(customer, 'open_invoices', None)
-
-
-def _payable_entries(customer):
-    """``[(sort key..., invoice)]`` of the invoices with a pending balance, unsorted.
-
-    The scan of every invoice, for a database without the open-invoices index.
-    The folder's name of an invoice is its key, so it is read from the BTree
-    rather than computed again; keys are unique, so invoices are never compared.
-    """
-    last_day = datetime.date.max
-    entries = []
-    append = entries.append
-    for key, invoice in customer.invoices.items():
-        if invoice.balance > ZERO:
-            folio = invoice.folio
-            append((invoice.due or last_day,
-                    (len(folio), folio) if folio.isdigit() else (0, folio),
-                    key, invoice))
-    return entries
-
-
 def payable_invoices(customer):
-    """The customer's invoices with a pending balance, sorted by due date, then folio.
+    """The customer's invoices with a pending balance, sorted by due date, then folio
+    (the order of its index of open invoices).
 
     An invoice whose whole balance is already in transit stays on the list (its
     "Pago en Tránsito" is shown until the ERP applies the payment) but cannot be
     selected: see :func:`is_selectable`.
     """
-    index = _open_index(customer)
-    if index is not None:
-        return list(index)
-    entries = _payable_entries(customer)
-    entries.sort()
-    return [entry[-1] for entry in entries]
+    return list(customer.open_invoices)
 
 
 def payable_page(customer, start, stop):
     """``(count, invoices)``: how many invoices are payable, and
-    ``payable_invoices(customer)[start:stop]``, read from the customer's sorted index
-    of open invoices (only that slice), or without sorting all of them when there is none."""
-    index = _open_index(customer)
-    if index is not None:
-        count = len(index)
-        start = max(start, 0)
-        return count, index.page(start, min(max(stop, start), count))
-    entries = _payable_entries(customer)
-    count = len(entries)
+    ``payable_invoices(customer)[start:stop]``, reading only that slice of the index."""
+    index = customer.open_invoices
+    count = len(index)
     start = max(start, 0)
-    stop = min(max(stop, start), count)
-    if stop <= count // 2:
-        chosen = heapq.nsmallest(stop, entries)[start:]
-    else:
-        # The end of the list: the largest (count - start) entries, in order.
-        chosen = heapq.nlargest(count - start, entries)[::-1][:stop - start]
-    return count, [entry[-1] for entry in chosen]
+    return count, index.page(start, min(max(stop, start), count))
 
 
 def payable_positions(customer, keys):
     """``{key: 0-based place in payable_invoices(customer)}`` for those of ``keys``
-    that are payable (one pass, and only a sort when something is asked)."""
+    that are payable."""
     wanted = set(keys)
-    if not wanted:
-        return {}
-    index = _open_index(customer)
-    if index is not None:
-        return index.positions(wanted)
-    entries = _payable_entries(customer)
-    entries.sort()
-    return {entry[2]: place for place, entry in enumerate(entries) if entry[2] in wanted}
+    return customer.open_invoices.positions(wanted) if wanted else {}
 
 
 def is_selectable(invoice, rate):
@@ -286,25 +230,17 @@ class Selection:
 
 def _parse(text):
     """``(Decimal, None)`` or ``(None, message)`` for an amount typed by a person:
-    ``1234.5``, ``1,234.50``, ``$1,234.50``; trailing zeros after 2 decimals are fine."""
-    body = re.sub(r'\s+', '', text or '')
+    ``1234.5``, ``1,234.50``, ``$1,234.50``, ``1 234.50``; zeros after 2 decimals are fine."""
+    body = re.sub(r'\s+', '', text or '')     # spaces pasted from a spreadsheet
     if len(body) > 32:
         return None, MSG_NOT_NUMBER
-    negative = body.startswith('-')
-    body = body.lstrip('-')
-    if body.startswith('$'):
-        body = body[1:]
-        negative = negative or body.startswith('-')
-        body = body.lstrip('-')
-    if not _AMOUNT_RE.fullmatch(body):
-        return None, MSG_NOT_NUMBER
-    if '.' in body:
-        body = body.rstrip('0').rstrip('.') or '0'
     try:
-        value = parse_amount(body)
-    except ValueError as problem:
-        return None, MSG_DECIMALS if 'decimals' in str(problem) else MSG_NOT_NUMBER
-    if negative or value <= 0:
+        value = parse_amount(body, trailing_zeros=True)
+    except TooManyDecimals:
+        return None, MSG_DECIMALS
+    except AmountError:
+        return None, MSG_NOT_NUMBER
+    if value <= 0:
         return None, MSG_POSITIVE
     return value, None
 
@@ -422,10 +358,7 @@ class TooManyFields(ValueError):
 
 def payable_count(customer):
     """How many invoices the customer has with a pending balance."""
-    index = _open_index(customer)
-    if index is not None:
-        return len(index)
-    return len(_payable_entries(customer))
+    return len(customer.open_invoices)
 
 
 def field_limit(customer):

@@ -21,11 +21,14 @@ import dataclasses
 import datetime
 import logging
 
+from pyramid.traversal import find_interface, find_root
+
 from .. import audit
 from .. import gateways as gw
 from ..formatting import money as format_money
 from ..i18n import _
 from ..money import ZERO
+from ..resources import Customer, PortalRoot
 from ..resources.invoice import USD
 from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, RELEASING_STATES,
@@ -64,8 +67,8 @@ def in_transit_message(invoice):
 
 
 def customer_of(payment):
-    """The customer owning ``payment`` (payments live in ``customer.payments``)."""
-    return payment.__parent__.__parent__
+    """The customer owning ``payment``."""
+    return find_interface(payment, Customer)
 
 
 def create_payment(root, customer, bank, selection, now):
@@ -208,9 +211,9 @@ def _move(payment, state, now, source, note, result=None, actor=None):
     if result is not None:
         payment.bank_data = result.bank_data()
         payment.events = payment.events + (result.event_id,)
-    root = _root_of(payment)
-    if root is None:
-        return
+    root = find_root(payment)
+    if not isinstance(root, PortalRoot):
+        return      # a payment not in a portal's tree (unit tests)
     if state != PENDING and payment.reference in root.pending_payments:
         del root.pending_payments[payment.reference]
     in_review = root.review_payments
@@ -223,13 +226,6 @@ def _move(payment, state, now, source, note, result=None, actor=None):
         actor = f'bank:{payment.bank}' if result is not None else f'system:{source}'
     audit.record(root, actor, audit.PAYMENT_TRANSITION, payment, before, state,
                  f'{source}: {note}' if note else source, when=now)
-
-
-def _root_of(payment):
-    node = payment
-    while getattr(node, '__parent__', None) is not None:
-        node = node.__parent__
-    return node if hasattr(node, 'pending_payments') else None
 
 
 def release_reservations(payment):

@@ -7,6 +7,8 @@ listing the exports does not load every file.
 """
 from persistent import Persistent
 
+from .blobs import blob_with
+
 
 class CsvContent(Persistent):
     """The CSV bytes, for storages without blobs (e.g. ``memory://``)."""
@@ -57,11 +59,7 @@ class ExportRecord(Persistent):
     def set_csv(self, data, use_blob):
         """Keep the CSV ``data`` (bytes); in a blob when ``use_blob``."""
         if use_blob:
-            from ZODB.blob import Blob
-            blob = Blob()
-            with blob.open('w') as out:
-                out.write(data)
-            self._content = blob
+            self._content = blob_with(data)
         else:
             self._content = CsvContent(data)
 
@@ -76,10 +74,3 @@ class ExportRecord(Persistent):
             return stored.read()
 
 
-def storage_has_blobs(obj):
-    """Whether the database ``obj`` is stored in keeps blobs (False when unknown)."""
-    jar = getattr(obj, '_p_jar', None)
-    if jar is None:
-        return False
-    from ZODB.interfaces import IBlobStorage
-    return IBlobStorage.providedBy(jar.db().storage)

@@ -13,6 +13,12 @@ OVERDUE = 'vencida'
 PAID = 'pagada'
 
 
+def folio_order(folio):
+    """Sort key of an invoice folio: text folios first, then numeric folios in numeric
+    order (6212976 before 12330760). SALDOS and its open-invoice index use it."""
+    return (len(folio), folio) if folio.isdigit() else (0, folio)
+
+
 class Invoice(Persistent):
     """One invoice of one customer account.
 

@@ -18,6 +18,7 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from ..money import ZERO
+from .invoice import folio_order
 
 #: The day ordinal of an invoice without due date: after every real date, as
 #: ``datetime.date.max`` sorts in the scan of :mod:`canonportal.payments.selection`.
@@ -31,9 +32,7 @@ def order_key(invoice, key=None):
     unless given).
     """
     due = invoice.due
-    folio = invoice.folio
-    return (due.toordinal() if due is not None else NO_DUE_DATE,
-            len(folio) if folio.isdigit() else 0, folio,
+    return (due.toordinal() if due is not None else NO_DUE_DATE, *folio_order(invoice.folio),
             invoice.__name__ if key is None else key)
 
 

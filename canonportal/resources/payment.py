@@ -66,6 +66,12 @@ class InvalidTransition(Exception):
     """A payment was asked to move to a state it may not reach."""
 
 
+def reference_order(reference):
+    """Sort key of a payment reference: numbers in numeric order (228 before 1000), then
+    any other reference alphabetically. History, exports and evolve steps all use it."""
+    return (0, int(reference), '') if reference.isdigit() else (1, 0, reference)
+
+
 class Payment(Persistent):
     """A payment with its "Referencia de pago", bank and allocations."""
 

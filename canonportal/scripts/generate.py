@@ -41,11 +41,10 @@ from decimal import Decimal
 import transaction
 from stdnum.mx import rfc as stdnum_rfc
 
-from .. import passwords
+from .. import clock, passwords
 from ..bootstrap import ensure_root, mexico_time
 from ..resources import ACTIVE, Allocation, Customer, Invoice, Payment, Statement
 from ..resources.payment import APPLIED, APPROVED
-from ..payments.selection import mexico_today
 from .common import open_database
 
 #: The password of every generated customer (they sign in with RFC + this).
@@ -108,7 +107,7 @@ class Generator:
         self.manager = manager
         self.args = args
         self.out = out
-        self.today = args.today or mexico_today()
+        self.today = args.today or clock.mexico_today()
         self.rng = random.Random(args.seed)
         self.run_id = self.rng.getrandbits(32)
         self.pending = 0              # objects written since the last commit

@@ -15,7 +15,9 @@ from ..formatting import local_time
 from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer
-from ..resources.payment import APPLIED, APPROVED, PENDING, REFUND_NEEDED, REVIEW
+from ..resources.payment import (
+    APPLIED, APPROVED, PENDING, REFUND_NEEDED, REVIEW, reference_order,
+)
 from .customer import page
 
 VIEW_NAME = 'historial-de-pagos'
@@ -99,11 +101,6 @@ def payment_date(payment):
     return payment.created
 
 
-def _reference_order(reference):
-    """Sort references as numbers when they are (228 before 1000)."""
-    return (len(reference), reference) if reference.isdigit() else (0, reference)
-
-
 def history_rows(customer):
     """Every history row of ``customer``, newest first.
 
@@ -131,7 +128,7 @@ def history_rows(customer):
             })
     # Two stable sorts: invoices in order within a payment, payments newest first.
     rows.sort(key=lambda row: row['invoice_key'])
-    rows.sort(key=lambda row: (row['date'], _reference_order(row['reference'])), reverse=True)
+    rows.sort(key=lambda row: (row['date'], reference_order(row['reference'])), reverse=True)
     return rows
 
 

@@ -16,10 +16,10 @@ from collections import namedtuple
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.renderers import render_to_response
 from pyramid.response import FileIter, Response
+from pyramid.traversal import find_interface
 from pyramid.view import view_config
 
 from .. import clock, dates
-from ..formatting import MEXICO_CITY
 from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer, Invoice
@@ -43,10 +43,6 @@ STATUS_LABELS = dict(STATUSES)
 FILTER_FIELDS = ('cuenta', 'estado', 'desde', 'hasta', 'buscar')
 
 Row = namedtuple('Row', 'invoice status')
-
-
-def today_in_mexico():
-    return clock.utcnow().astimezone(MEXICO_CITY).date()
 
 
 def parse_day(text):
@@ -165,7 +161,7 @@ def select_invoices(customer, filters, today, start=0, stop=None):
 def list_values(context, request, zip_error=None):
     """What the FACTURAS template needs, for the request's filters."""
     filters = Filters(context, request.GET)
-    today = today_in_mexico()
+    today = clock.mexico_today()
     start = (filters.page - 1) * PAGE_SIZE
     total, keys, balances = select_invoices(context, filters, today, start, start + PAGE_SIZE)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
@@ -219,15 +215,15 @@ def invoices_page(context, request):
 # --- one invoice -------------------------------------------------------------------------
 
 def customer_of(invoice):
-    """The customer owning ``invoice`` (invoice → invoices folder → customer)."""
-    return invoice.__parent__.__parent__
+    """The customer owning ``invoice``."""
+    return find_interface(invoice, Customer)
 
 
 @view_config(context=Invoice, name='', permission='view', request_method='GET',
              renderer='canonportal:templates/invoice.pt')
 def invoice_page(context, request):
     customer = customer_of(context)
-    today = today_in_mexico()
+    today = clock.mexico_today()
     status = context.status(today)
 
     def with_payment(entries):

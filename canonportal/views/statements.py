@@ -12,7 +12,6 @@ from pyramid.traversal import find_interface
 from pyramid.view import view_config
 
 from .. import clock, dates
-from ..formatting import local_time
 from ..i18n import _
 from ..reports.statement_pdf import range_pdf, statement_pdf
 from ..resources import Customer, Statement
@@ -45,10 +44,6 @@ def safe_name(*parts):
     return re.sub(r'[^A-Za-z0-9.]+', '-', text).strip('-.') or 'estado-de-cuenta'
 
 
-def today_in_mexico():
-    return local_time(clock.utcnow()).date()
-
-
 def statement_rows(customer):
     """The customer's statements, newest first."""
     return sorted(customer.statements.values(),
@@ -60,7 +55,7 @@ def render_options(request):
 
 
 def statements_values(context, request, form=None, errors=None):
-    today = today_in_mexico()
+    today = clock.mexico_today()
     if form is None:
         form = {'cuenta': context.accounts[0] if context.accounts else '',
                 'desde': today.replace(day=1).isoformat(), 'hasta': today.isoformat()}
@@ -136,7 +131,7 @@ def validate_range(customer, params, today):
 @view_config(context=Customer, name='estado-de-cuenta.pdf', permission='view', renderer=TEMPLATE)
 def range_statement(context, request):
     """A statement of one of the customer's accounts for any period up to five years."""
-    form, errors, (account, start, end) = validate_range(context, request.GET, today_in_mexico())
+    form, errors, (account, start, end) = validate_range(context, request.GET, clock.mexico_today())
     if errors:
         request.response.status_int = 400
         return statements_values(context, request, form=form, errors=errors)

@@ -14,11 +14,10 @@ from pyramid.traversal import find_resource
 from pyramid.view import view_config
 
 from ... import clock, csvsafe
-from ...formatting import MEXICO_CITY, local_time
+from ...formatting import local_time
 from ...i18n import _
 from ...resources.audit import AuditLog
 from . import ROUTE, VIEW, Page, manage_globals, manage_url, page_number, read_day
-from .root import mexico_day_start
 
 TEMPLATE = 'canonportal:templates/manage/audit.pt'
 FILTERS = ('actor', 'action', 'target', 'since', 'until')
@@ -49,9 +48,9 @@ class AuditFilters:
         if since_day and until_day and until_day < since_day:
             self.errors['until'] = _('La fecha final es anterior a la inicial.')
         if since_day:
-            self.since = mexico_day_start(since_day)
+            self.since = clock.mexico_day_start(since_day)
         if until_day:
-            self.until = mexico_day_start(until_day + datetime.timedelta(days=1))
+            self.until = clock.mexico_day_start(until_day + datetime.timedelta(days=1))
 
     @property
     def active(self):
@@ -116,7 +115,7 @@ def audit_csv(context, request):
     _write(spool, rows)
     size = spool.tell()
     spool.seek(0)
-    stamp = clock.utcnow().astimezone(MEXICO_CITY).strftime('%Y%m%d-%H%M%S')
+    stamp = clock.utcnow().astimezone(clock.MEXICO_CITY).strftime('%Y%m%d-%H%M%S')
     response = Response(content_type='text/csv', charset='utf-8', app_iter=FileIter(spool))
     response.content_length = size
     response.content_disposition = f'attachment; filename="bitacora-{stamp}.csv"'

@@ -27,7 +27,7 @@ from pyramid.traversal import find_interface
 from pyramid.view import view_config
 
 from ... import clock
-from ...formatting import MEXICO_CITY, Formatter
+from ...formatting import Formatter
 from ...i18n import _
 from ...resources import Customer, Folder
 from ...resources.customer import ACTIVE, NEW, Customers
@@ -76,10 +76,6 @@ CUSTOMER_STATE_LABELS = {
 }
 
 YES, NO = _('Sí'), _('No')
-
-
-def today_in_mexico():
-    return clock.utcnow().astimezone(MEXICO_CITY).date()
 
 
 # -- walking a folder by name --------------------------------------------------------------
@@ -154,7 +150,7 @@ class Cells:
 
     def __init__(self, request):
         self.fmt = Formatter(request.locale_name)
-        self.today = today_in_mexico()
+        self.today = clock.mexico_today()
         self.translate = request.localizer.translate
 
     def label(self, labels, key):

@@ -16,7 +16,6 @@ from pyramid.view import view_config
 from ... import clock
 from ... import gateways as gw
 from ...charts import stacked_bars
-from ...formatting import MEXICO_CITY
 from ...i18n import _
 from ...money import ZERO
 from ...payments.service import minutes, pending_older_than
@@ -58,12 +57,6 @@ MAX_SCAN = 100_000
 #: little out of order; the walk goes on this far past the window's start.
 SLACK = datetime.timedelta(hours=1)
 RECORDS_SHOWN = 5
-
-
-def mexico_day_start(day):
-    """Midnight of a Mexico City day, as an aware UTC datetime."""
-    local = datetime.datetime.combine(day, datetime.time(0), tzinfo=MEXICO_CITY)
-    return local.astimezone(datetime.timezone.utc)
 
 
 class RecentPayments:
@@ -182,9 +175,9 @@ def chart_and_table(request, chart_id, title, counts, totals, empty_text):
              renderer='canonportal:templates/manage/dashboard.pt')
 def dashboard(context, request):
     now = clock.utcnow()
-    today = now.astimezone(MEXICO_CITY).date()
-    today_start = mexico_day_start(today)
-    window_start = mexico_day_start(today - datetime.timedelta(days=WINDOW_DAYS - 1))
+    today = clock.mexico_today(now)
+    today_start = clock.mexico_day_start(today)
+    window_start = clock.mexico_day_start(today - datetime.timedelta(days=WINDOW_DAYS - 1))
     recent = RecentPayments(context, window_start)
     today_counts, today_totals = tally(recent.payments, today_start)
     window_counts, window_totals = tally(recent.payments)
