@@ -6,7 +6,7 @@ import pytest
 from lxml import etree
 
 from canonportal.money import to_money
-from canonportal.resources import Allocation, Payment
+from canonportal.resources import Allocation, Payment, PortalRoot
 from canonportal.resources.payment import APPROVED, DECLINED, PENDING, REVIEW
 from canonportal.views.manage.root import RecentPayments
 from conftest import (CANON, GOOD_PASSWORD, IXTAPA, Client, add_staff_user, file_storage_uri,
@@ -229,8 +229,10 @@ class CountingTree(dict):
 def fake_root(created_by_reference):
     tree = CountingTree({str(ref): SimpleNamespace(reference=str(ref), created=created)
                          for ref, created in created_by_reference.items()})
-    return SimpleNamespace(payments_by_reference=tree,
+    root = SimpleNamespace(payments_by_reference=tree,
                            payment_counter=SimpleNamespace(value=max(created_by_reference)))
+    root.payments_newest_first = lambda: PortalRoot.payments_newest_first(root)
+    return root
 
 
 def test_the_walk_reads_only_the_window_and_orders_references_as_numbers():

@@ -7,7 +7,8 @@ which takes its amounts out of "Pago en Tránsito".
 """
 from ..i18n import _
 from ..money import ZERO
-from ..payments.service import apply_from_erp, customer_of
+from ..payments.service import apply_from_erp
+from ..resources import customer_of
 from ..resources.imports import BALANCES
 from ..resources.payment import APPLIED, APPROVED
 from . import fields

@@ -4,7 +4,7 @@ import logging
 from ..formatting import money, timestamp
 from ..gateways import bank_label
 from ..i18n import _
-from .service import customer_of
+from ..resources import customer_of
 
 log = logging.getLogger(__name__)
 

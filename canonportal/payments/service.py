@@ -21,14 +21,14 @@ import dataclasses
 import datetime
 import logging
 
-from pyramid.traversal import find_interface, find_root
+from pyramid.traversal import find_root
 
 from .. import audit
 from .. import gateways as gw
 from ..formatting import money as format_money
 from ..i18n import _
 from ..money import ZERO
-from ..resources import Customer, PortalRoot
+from ..resources import PortalRoot, customer_of
 from ..resources.invoice import USD
 from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, RELEASING_STATES,
@@ -64,11 +64,6 @@ def in_transit_message(invoice):
              'pagar. Actualice la página y revise las cantidades.',
              mapping={'folio': invoice.key,
                       'left': format_money(invoice.left_to_pay, invoice.currency)})
-
-
-def customer_of(payment):
-    """The customer owning ``payment``."""
-    return find_interface(payment, Customer)
 
 
 def create_payment(root, customer, bank, selection, now):

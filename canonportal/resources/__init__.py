@@ -2,7 +2,7 @@
 
 Resources know nothing of views, templates or banks.
 """
-from .customer import ACTIVE, NEW, Customer, Customers, customer_principal  # noqa: F401
+from .customer import ACTIVE, NEW, Customer, Customers, customer_of, customer_principal  # noqa: F401
 from .folder import Folder, validate_name  # noqa: F401
 from .invoice import MXN, USD, Invoice  # noqa: F401
 from .payment import Allocation, Payment  # noqa: F401

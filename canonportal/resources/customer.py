@@ -1,6 +1,6 @@
 """Customers: the RFC-identified companies that sign in and pay."""
 from pyramid.authorization import Allow
-from pyramid.traversal import find_root
+from pyramid.traversal import find_interface, find_root
 
 from .credentials import Credentials, LoginAttempts
 from .folder import Folder
@@ -134,3 +134,8 @@ def _child(folder, name, parent, title):
     folder.__parent__ = parent
     folder.title = title
     return folder
+
+
+def customer_of(resource):
+    """The customer whose subtree holds ``resource`` (an invoice, statement or payment)."""
+    return find_interface(resource, Customer)

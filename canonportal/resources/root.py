@@ -110,6 +110,17 @@ class PortalRoot(Folder):
     def next_payment_reference(self):
         return str(self.payment_counter.next())
 
+    def payments_newest_first(self):
+        """Walk back the reference numbers from the newest: the payment of each, or None
+        where a number has none (a reservation that never committed).
+
+        References are numbers handed out in order, so this is the order of creation
+        without sorting anything; the callers bound how far they walk.
+        """
+        by_reference = self.payments_by_reference
+        for number in range(self.payment_counter.value, 0, -1):
+            yield by_reference.get(str(number))
+
     def find_principal(self, principal_id):
         """Return the customer or staff user behind a session's principal id."""
         kind, _, key = (principal_id or '').partition(':')

@@ -6,23 +6,19 @@ covers every object served here.
 """
 import datetime
 import heapq
-import os
-import re
 import shutil
 import tempfile
 import zipfile
 from collections import namedtuple
 
-from pyramid.httpexceptions import HTTPNotFound
 from pyramid.renderers import render_to_response
 from pyramid.response import FileIter, Response
-from pyramid.traversal import find_interface
 from pyramid.view import view_config
 
-from .. import clock, dates
+from .. import clock, dates, downloads
 from ..i18n import _
 from ..money import ZERO
-from ..resources import Customer, Invoice
+from ..resources import Customer, Invoice, customer_of
 from ..resources.invoice import OPEN, OVERDUE, PAID
 from .customer import page
 
@@ -214,11 +210,6 @@ def invoices_page(context, request):
 
 # --- one invoice -------------------------------------------------------------------------
 
-def customer_of(invoice):
-    """The customer owning ``invoice``."""
-    return find_interface(invoice, Customer)
-
-
 @view_config(context=Invoice, name='', permission='view', request_method='GET',
              renderer='canonportal:templates/invoice.pt')
 def invoice_page(context, request):
@@ -243,36 +234,15 @@ def invoice_page(context, request):
     )
 
 
-def download_name(customer, invoice, extension):
-    """``CME930812PW3-A-6212976.xml``: RFC and serie-folio, safe as a file name."""
-    return _safe_name(f'{customer.rfc}-{invoice.key}.{extension}')
-
-
-def _safe_name(name):
-    return re.sub(r'[^A-Za-z0-9._-]', '_', name)
-
-
-def _blob_response(blob, content_type, filename):
-    if blob is None:
-        raise HTTPNotFound()
-    handle = blob.open('r')
-    response = Response(content_type=content_type, app_iter=FileIter(handle))
-    response.content_length = os.fstat(handle.fileno()).st_size
-    response.content_disposition = f'attachment; filename="{filename}"'
-    return response
-
-
 @view_config(context=Invoice, name='xml', permission='view', request_method='GET')
 def invoice_xml(context, request):
     """The CFDI XML, always as a download: a browser never renders it inline."""
-    return _blob_response(context.cfdi_xml, 'application/xml',
-                          download_name(customer_of(context), context, 'xml'))
+    return downloads.invoice_xml(context)
 
 
 @view_config(context=Invoice, name='pdf', permission='view', request_method='GET')
 def invoice_pdf(context, request):
-    return _blob_response(context.pdf, 'application/pdf',
-                          download_name(customer_of(context), context, 'pdf'))
+    return downloads.invoice_pdf(context)
 
 
 # --- several invoices as one ZIP -------------------------------------------------------
@@ -332,7 +302,7 @@ def invoices_zip(context, request):
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     with zipfile.ZipFile(spool, 'w', compression=zipfile.ZIP_DEFLATED) as archive:
         for invoice, blob, extension in documents:
-            name = download_name(context, invoice, extension)
+            name = downloads.invoice_file_name(context, invoice, extension)
             with blob.open('r') as source, archive.open(name, 'w') as target:
                 shutil.copyfileobj(source, target)
         if notes:
@@ -341,5 +311,5 @@ def invoices_zip(context, request):
     spool.seek(0)
     response = Response(content_type='application/zip', app_iter=FileIter(spool))
     response.content_length = size
-    response.content_disposition = f'attachment; filename="{_safe_name(context.rfc)}-facturas.zip"'
+    response.content_disposition = f'attachment; filename="{downloads.safe_name(context.rfc)}-facturas.zip"'
     return response

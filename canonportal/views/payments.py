@@ -22,7 +22,7 @@ from ..payments import receipts
 from ..payments import service as payments
 from ..payments.form import configured_banks, read_selection
 from ..payments.transactions import in_own_transaction
-from ..resources import Customer, Payment, PortalRoot
+from ..resources import Customer, Payment, PortalRoot, customer_of
 from ..resources.payment import APPLIED, APPROVED, PENDING
 from ..security import AFTER_SIGN_IN
 from . import receipt_sender, settings_of
@@ -168,7 +168,7 @@ def _bank_return(request, bank, reference):
         log.warning('bank return for unknown payment %r at %s', reference, bank)
         raise HTTPNotFound()
     identity = request.identity
-    owner = identity is not None and identity.user is payments.customer_of(payment)
+    owner = identity is not None and identity.user is customer_of(payment)
     if owner or request.method == 'POST':
         # A browser that is not the owner's gets no bank call out of us (Citibanamex's
         # return is a server-to-server query); a BBVA post-back carries its own signed data.
@@ -230,7 +230,7 @@ def _bank_notification(request, bank):
              renderer='canonportal:templates/payment.pt')
 def payment_page(context, request):
     """The result page: approved, declined, cancelled, expired, in review, or waiting."""
-    customer = payments.customer_of(context)
+    customer = customer_of(context)
     gateway = gateway_for(request, context.bank)
     if context.state == PENDING and gateway is not None:
         # The same check as canonportal-reconcile, for this one payment: the bank is
@@ -261,7 +261,7 @@ def receipt_page(context, request):
     """A printable receipt of an approved payment."""
     if context.state not in (APPROVED, APPLIED):
         raise HTTPNotFound()
-    customer = payments.customer_of(context)
+    customer = customer_of(context)
     return page(customer, request, 'historial-de-pagos', _('Recibo de pago'),
                 payment=context, bank_label=bank_label(context.bank),
                 lines=receipts.receipt_lines(context))
@@ -272,7 +272,7 @@ def receipt_pdf(context, request):
     if context.state not in (APPROVED, APPLIED):
         raise HTTPNotFound()
     from ..reports.receipt_pdf import receipt_pdf as render
-    customer = payments.customer_of(context)
+    customer = customer_of(context)
     body = render(context, customer, settings_of(request)['company_name'],
                   translate=request.localizer.translate, locale_name=request.locale_name)
     response = Response(body=body, content_type='application/pdf')

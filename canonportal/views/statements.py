@@ -4,16 +4,11 @@ Every view here reads only the context customer's own subtree: statements
 are reached by traversal under the customer, and the range statement takes
 an account only if it is one of the context customer's accounts.
 """
-import os
-import re
-
-from pyramid.response import FileIter, Response
-from pyramid.traversal import find_interface
 from pyramid.view import view_config
 
-from .. import clock, dates
+from .. import clock, dates, downloads
 from ..i18n import _
-from ..reports.statement_pdf import range_pdf, statement_pdf
+from ..reports.statement_pdf import range_pdf
 from ..resources import Customer, Statement
 from . import settings_of
 from .customer import page
@@ -23,25 +18,6 @@ TEMPLATE = 'canonportal:templates/statements.pt'
 #: The longest period a customer may ask a statement for.
 MAX_RANGE_YEARS = 5
 DATE_FORMATS = ('%Y-%m-%d', '%d-%m-%Y', '%d/%m/%Y')
-
-
-def pdf_response(body_or_file, filename, length=None):
-    """An application/pdf attachment called ``filename``."""
-    response = Response(content_type='application/pdf')
-    if isinstance(body_or_file, bytes):
-        response.body = body_or_file
-    else:
-        response.app_iter = FileIter(body_or_file)
-        response.content_length = length
-    response.content_disposition = f'attachment; filename="{filename}"'
-    response.cache_control = 'private, no-store'
-    return response
-
-
-def safe_name(*parts):
-    """A file name from ERP-given parts: only letters, digits, dots and dashes."""
-    text = '-'.join(str(p) for p in parts if p)
-    return re.sub(r'[^A-Za-z0-9.]+', '-', text).strip('-.') or 'estado-de-cuenta'
 
 
 def statement_rows(customer):
@@ -70,17 +46,9 @@ def statements_page(context, request):
 
 
 @view_config(context=Statement, name='pdf', permission='view')
-def statement_download(context, request):
-    """The statement's PDF: the ERP's own when it sent one, else generated from the portal's data."""
-    customer = find_interface(context, Customer)
-    filename = safe_name('estado-de-cuenta', context.statement_id, context.account) + '.pdf'
-    if context.pdf is not None:
-        handle = context.pdf.open('r')
-        length = os.fstat(handle.fileno()).st_size
-        return pdf_response(handle, filename, length)
-    body = statement_pdf(customer, context, settings_of(request)['company_name'],
-                         clock.utcnow(), **render_options(request))
-    return pdf_response(body, filename)
+def statement_pdf_download(context, request):
+    return downloads.statement_download(context, settings_of(request)['company_name'],
+                                        clock.utcnow(), **render_options(request))
 
 
 def parse_day(text):
@@ -137,6 +105,6 @@ def range_statement(context, request):
         return statements_values(context, request, form=form, errors=errors)
     body = range_pdf(context, account, start, end, settings_of(request)['company_name'],
                      clock.utcnow(), **render_options(request))
-    filename = safe_name('estado-de-cuenta', account, start.strftime('%Y%m%d'),
-                         end.strftime('%Y%m%d')) + '.pdf'
-    return pdf_response(body, filename)
+    filename = downloads.statement_file_name('estado-de-cuenta', account, start.strftime('%Y%m%d'),
+                                             end.strftime('%Y%m%d'))
+    return downloads.pdf_response(body, filename)

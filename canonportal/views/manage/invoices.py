@@ -1,11 +1,11 @@
 """An invoice's management page: amounts, dates, documents, payments in transit and applied."""
 from pyramid.view import view_config
 
+from ... import downloads
 from ...i18n import _
 from ...money import usd_to_mxn
-from ...resources import Invoice
+from ...resources import Invoice, customer_of
 from ...resources.invoice import MXN
-from ..invoices import customer_of, invoice_pdf, invoice_xml
 from . import ROUTE, VIEW, manage_url
 from .contents import INVOICE_STATUS_LABELS, PAYMENT_STATE_LABELS, Cells, object_values
 
@@ -81,9 +81,9 @@ def invoice_view(context, request):
 @view_config(route_name=ROUTE, context=Invoice, name='xml', permission=VIEW, request_method='GET')
 def manage_invoice_xml(context, request):
     """The CFDI XML as the customer downloads it (404 when the ERP sent none)."""
-    return invoice_xml(context, request)
+    return downloads.invoice_xml(context)
 
 
 @view_config(route_name=ROUTE, context=Invoice, name='pdf', permission=VIEW, request_method='GET')
 def manage_invoice_pdf(context, request):
-    return invoice_pdf(context, request)
+    return downloads.invoice_pdf(context)

@@ -22,7 +22,7 @@ from ...gateways import GatewayError, bank_label
 from ...i18n import _
 from ...payments import service as payments
 from ...payments.transactions import in_own_transaction
-from ...resources import Payment
+from ...resources import Payment, customer_of
 from ...resources.payment import APPROVED, DECLINED, PENDING, REFUND_NEEDED, REVIEW
 from .. import receipt_sender
 from . import MANAGE, ROUTE, VIEW, manage_url
@@ -65,7 +65,7 @@ def payment_values(context, request, error=None, form=None):
     cells = Cells(request)
     fmt = cells.fmt
     payment = context
-    customer = payments.customer_of(payment)
+    customer = customer_of(payment)
     root = request.root
     exports = root.get('exports')
     exported = [(name, manage_url(request, exports[name]) if exports is not None and name in exports

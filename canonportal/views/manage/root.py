@@ -70,16 +70,7 @@ class RecentPayments:
         self.since = since
         self.truncated = False
         self.payments = []
-        by_reference = root.payments_by_reference
-        number = root.payment_counter.value
-        scanned = 0
-        while number > 0:
-            if scanned >= limit:
-                self.truncated = True
-                break
-            payment = by_reference.get(str(number))
-            number -= 1
-            scanned += 1
+        for payment in itertools.islice(root.payments_newest_first(), limit):
             if payment is None:
                 continue
             if payment.created < since:
@@ -87,6 +78,8 @@ class RecentPayments:
                     break
                 continue
             self.payments.append(payment)
+        else:
+            self.truncated = root.payment_counter.value > limit
 
 
 def tally(payments, since=None):

@@ -15,6 +15,7 @@ What is looked up, cheapest first:
 
 One exact hit and nothing else: the browser goes straight to it.
 """
+import itertools
 import re
 import unicodedata
 
@@ -22,9 +23,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
 from ...i18n import _
-from ...payments.service import customer_of
-from ...resources import PortalRoot
-from ..invoices import customer_of as invoice_customer
+from ...resources import PortalRoot, customer_of
 from . import ROUTE, VIEW, manage_globals, manage_url
 from .contents import INVOICE_STATUS_LABELS, PAYMENT_STATE_LABELS, TOP, Cells
 
@@ -151,18 +150,7 @@ def find_payments(root, text, results):
     wanted = fold(text)
     if len(wanted) < MIN_SCAN_LENGTH:
         return
-    by_reference = root.payments_by_reference
-    number = root.payment_counter.value
-    scanned = 0
-    while number > 0:
-        if scanned >= BANK_SCAN_LIMIT:
-            results.notes.append(_(
-                'Por referencia bancaria se revisaron los ${count} pagos más recientes.',
-                mapping={'count': BANK_SCAN_LIMIT}))
-            break
-        payment = by_reference.get(str(number))
-        number -= 1
-        scanned += 1
+    for payment in itertools.islice(root.payments_newest_first(), BANK_SCAN_LIMIT):
         if payment is None:
             continue
         bank_reference = fold(payment.bank_reference or '')
@@ -173,6 +161,11 @@ def find_payments(root, text, results):
             results.add('payments', payment)
         if len(results.groups['payments']) >= RESULT_LIMIT:
             break
+    else:
+        if root.payment_counter.value > BANK_SCAN_LIMIT:
+            results.notes.append(_(
+                'Por referencia bancaria se revisaron los ${count} pagos más recientes.',
+                mapping={'count': BANK_SCAN_LIMIT}))
 
 
 def search(root, text):
@@ -192,7 +185,7 @@ def rows(request, results):
         shown.setdefault('customers', []).append({
             'title': obj.rfc, 'detail': obj.name, 'url': manage_url(request, obj), 'exact': exact})
     for obj, exact in results.groups['invoices']:
-        customer = invoice_customer(obj)
+        customer = customer_of(obj)
         detail = ' · '.join([customer.rfc, obj.uuid or '', fmt.money(obj.balance, obj.currency),
                              cells.label(INVOICE_STATUS_LABELS, obj.status(cells.today))])
         shown.setdefault('invoices', []).append({

@@ -10,11 +10,11 @@ import os
 
 from pyramid.view import view_config
 
-from ... import audit
-from ...resources.blobs import blob_with, keeps_blobs
+from ... import audit, clock, downloads
 from ...i18n import _
 from ...resources import Statement
-from ..statements import statement_download
+from ...resources.blobs import blob_with, keeps_blobs
+from .. import settings_of
 from . import MANAGE, ROUTE, VIEW, manage_url
 from .contents import Cells, back_to, object_values, refuse
 
@@ -85,7 +85,9 @@ def statement_view(context, request):
 @view_config(route_name=ROUTE, context=Statement, name='pdf', permission=VIEW, request_method='GET')
 def statement_pdf(context, request):
     """The PDF the customer would download."""
-    return statement_download(context, request)
+    return downloads.statement_download(context, settings_of(request)['company_name'],
+                                        clock.utcnow(), translate=request.localizer.translate,
+                                        locale_name=request.locale_name)
 
 
 def read_upload(field, limit):
