@@ -10,6 +10,7 @@ from ZODB import DB
 from ZODB.MappingStorage import MappingStorage
 
 from canonportal.bootstrap import add_demo_data, ensure_root, mexico_time
+from canonportal.reports import statement_data as sd
 from canonportal.reports import statement_pdf as sp
 from canonportal.resources import Allocation, Payment, Statement
 from canonportal.resources.payment import APPROVED, APPLIED, DECLINED
@@ -40,22 +41,22 @@ def canon(root):
 # --- aging buckets -----------------------------------------------------------
 
 @pytest.mark.parametrize('days_late, bucket', [
-    (-10, sp.CURRENT), (0, sp.CURRENT), (1, sp.DAYS_1_30), (30, sp.DAYS_1_30),
-    (31, sp.DAYS_31_60), (60, sp.DAYS_31_60), (61, sp.DAYS_61_90), (90, sp.DAYS_61_90),
-    (91, sp.OVER_90), (400, sp.OVER_90),
+    (-10, sd.CURRENT), (0, sd.CURRENT), (1, sd.DAYS_1_30), (30, sd.DAYS_1_30),
+    (31, sd.DAYS_31_60), (60, sd.DAYS_31_60), (61, sd.DAYS_61_90), (90, sd.DAYS_61_90),
+    (91, sd.OVER_90), (400, sd.OVER_90),
 ])
 def test_aging_bucket_boundaries(days_late, bucket):
     as_of = D(2017, 12, 31)
-    assert sp.aging_bucket(as_of - datetime.timedelta(days=days_late), as_of) == bucket
+    assert sd.aging_bucket(as_of - datetime.timedelta(days=days_late), as_of) == bucket
 
 
 def test_no_due_date_is_current():
-    assert sp.aging_bucket(None, D(2017, 12, 31)) == sp.CURRENT
+    assert sd.aging_bucket(None, D(2017, 12, 31)) == sd.CURRENT
 
 
 def test_aging_keeps_currencies_apart():
     as_of = D(2017, 12, 31)
-    aging = sp.compute_aging([
+    aging = sd.compute_aging([
         ('USD', D(2017, 12, 1), Decimal('100.00')),     # 30 days late
         ('MXN', D(2018, 1, 15), Decimal('27794.52')),   # not yet due
         ('MXN', D(2017, 11, 30), Decimal('1000.005')),  # 31 days late, rounds half up
@@ -65,43 +66,43 @@ def test_aging_keeps_currencies_apart():
         ('MXN', D(2017, 10, 15), Decimal('-5.00')),     # overpaid: left out
     ], as_of)
     assert list(aging) == ['MXN', 'USD']
-    assert aging['MXN'] == {sp.CURRENT: Decimal('27794.52'), sp.DAYS_1_30: Decimal('0.00'),
-                            sp.DAYS_31_60: Decimal('1000.01'), sp.DAYS_61_90: Decimal('0.00'),
-                            sp.OVER_90: Decimal('500.00'), 'total': Decimal('29294.53')}
-    assert aging['USD'] == {sp.CURRENT: Decimal('0.00'), sp.DAYS_1_30: Decimal('100.00'),
-                            sp.DAYS_31_60: Decimal('0.00'), sp.DAYS_61_90: Decimal('0.00'),
-                            sp.OVER_90: Decimal('160.71'), 'total': Decimal('260.71')}
+    assert aging['MXN'] == {sd.CURRENT: Decimal('27794.52'), sd.DAYS_1_30: Decimal('0.00'),
+                            sd.DAYS_31_60: Decimal('1000.01'), sd.DAYS_61_90: Decimal('0.00'),
+                            sd.OVER_90: Decimal('500.00'), 'total': Decimal('29294.53')}
+    assert aging['USD'] == {sd.CURRENT: Decimal('0.00'), sd.DAYS_1_30: Decimal('100.00'),
+                            sd.DAYS_31_60: Decimal('0.00'), sd.DAYS_61_90: Decimal('0.00'),
+                            sd.OVER_90: Decimal('160.71'), 'total': Decimal('260.71')}
 
 
 def test_aging_of_a_single_currency_has_no_other():
-    aging = sp.compute_aging([('USD', D(2017, 11, 4), Decimal('1.00'))], D(2017, 11, 4))
-    assert list(aging) == ['USD'] and aging['USD'][sp.CURRENT] == Decimal('1.00')
-    assert sp.compute_aging([], D(2017, 11, 4)) == {}
+    aging = sd.compute_aging([('USD', D(2017, 11, 4), Decimal('1.00'))], D(2017, 11, 4))
+    assert list(aging) == ['USD'] and aging['USD'][sd.CURRENT] == Decimal('1.00')
+    assert sd.compute_aging([], D(2017, 11, 4)) == {}
 
 
 # --- periods -----------------------------------------------------------------
 
 def test_default_period_is_the_month_before_the_issue_date():
-    assert sp.statement_period(Statement('171001', '005300', mexico_time(2017, 10, 1, 13, 3, 1))) \
+    assert sd.statement_period(Statement('171001', '005300', mexico_time(2017, 10, 1, 13, 3, 1))) \
         == (D(2017, 9, 1), D(2017, 9, 30))
     # Mexico City date, not UTC: 31 Dec 2017 at 8 p.m. is already 1 Jan 2018 in UTC.
-    assert sp.statement_period(Statement('171231', '005300', mexico_time(2017, 12, 31, 20))) \
+    assert sd.statement_period(Statement('171231', '005300', mexico_time(2017, 12, 31, 20))) \
         == (D(2017, 11, 1), D(2017, 11, 30))
-    assert sp.statement_period(Statement('180101', '005300', mexico_time(2018, 1, 1, 9))) \
+    assert sd.statement_period(Statement('180101', '005300', mexico_time(2018, 1, 1, 9))) \
         == (D(2017, 12, 1), D(2017, 12, 31))
-    assert sp.statement_period(Statement('160301', '005300', mexico_time(2016, 3, 1, 9))) \
+    assert sd.statement_period(Statement('160301', '005300', mexico_time(2016, 3, 1, 9))) \
         == (D(2016, 2, 1), D(2016, 2, 29))
 
 
 def test_period_given_by_the_erp_wins():
     statement = Statement('X', '005300', mexico_time(2017, 10, 1), D(2017, 9, 15), D(2017, 9, 30))
-    assert sp.statement_period(statement) == (D(2017, 9, 15), D(2017, 9, 30))
+    assert sd.statement_period(statement) == (D(2017, 9, 15), D(2017, 9, 30))
 
 
 # --- the ledger on the demo data ----------------------------------------------
 
 def test_september_opens_with_augusts_invoices_and_closes_settled(canon):
-    data = sp.build_statement(canon, '005300', D(2017, 9, 1), D(2017, 9, 30), NOW)
+    data = sd.build_statement(canon, '005300', D(2017, 9, 1), D(2017, 9, 30), NOW)
     mxn, usd = data.section('MXN'), data.section('USD')
     assert (mxn.opening, mxn.charges, mxn.credits, mxn.closing) == \
         (Decimal('12500.00'), Decimal('0.00'), Decimal('12500.00'), Decimal('0.00'))
@@ -109,37 +110,37 @@ def test_september_opens_with_augusts_invoices_and_closes_settled(canon):
         (Decimal('98.40'), Decimal('0.00'), Decimal('98.40'), Decimal('0.00'))
     # The ERP says they are paid but not when: dated on the due date, marked estimated.
     [credit] = mxn.movements
-    assert credit.kind == sp.ERP_CREDIT and credit.day == D(2017, 9, 1) and credit.estimated
+    assert credit.kind == sd.ERP_CREDIT and credit.day == D(2017, 9, 1) and credit.estimated
     assert data.aging == {}
 
 
 def test_october_has_the_invoices_and_payment_228(canon):
-    data = sp.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW)
+    data = sd.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW)
     mxn, usd = data.section('MXN'), data.section('USD')
     assert mxn.opening == usd.opening == Decimal('0.00')
     assert mxn.closing == Decimal('27794.52')
     assert usd.charges == Decimal('1288.00')
-    [payment] = [m for m in usd.movements if m.kind == sp.PAYMENT]
+    [payment] = [m for m in usd.movements if m.kind == sd.PAYMENT]
     assert (payment.reference, payment.invoice_key, payment.amount, payment.day) == \
         ('228', '1233074', Decimal('1.00'), D(2017, 10, 10))
     assert usd.closing == Decimal('1287.00')
     # Not yet due on 31 October; the second account's invoice is elsewhere.
-    assert data.aging['MXN'][sp.CURRENT] == Decimal('27794.52')
-    assert data.aging['USD'][sp.CURRENT] == Decimal('1287.00')
+    assert data.aging['MXN'][sd.CURRENT] == Decimal('27794.52')
+    assert data.aging['USD'][sd.CURRENT] == Decimal('1287.00')
     assert '6213050' not in {m.invoice_key for s in data.sections for m in s.movements}
 
 
 def test_closing_is_opening_plus_charges_minus_credits_and_chains(canon):
-    first = sp.build_statement(canon, '005300', D(2017, 8, 1), D(2017, 9, 30), NOW)
-    second = sp.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 11, 15), NOW)
+    first = sd.build_statement(canon, '005300', D(2017, 8, 1), D(2017, 9, 30), NOW)
+    second = sd.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 11, 15), NOW)
     for a, b in zip(first.sections, second.sections):
         assert a.closing == a.opening + a.charges - a.credits
         assert b.opening == a.closing
-    late = sp.build_statement(canon, '005300', D(2017, 11, 1), D(2017, 11, 30), NOW)
+    late = sd.build_statement(canon, '005300', D(2017, 11, 1), D(2017, 11, 30), NOW)
     # Aging is taken on the generation day when the period ends later.
     assert late.as_of == D(2017, 11, 15)
-    assert late.aging['USD'][sp.DAYS_1_30] == Decimal('1287.00')
-    assert late.aging['MXN'][sp.DAYS_1_30] == Decimal('27794.52')
+    assert late.aging['USD'][sd.DAYS_1_30] == Decimal('1287.00')
+    assert late.aging['MXN'][sd.DAYS_1_30] == Decimal('27794.52')
 
 
 def test_only_payments_the_bank_confirmed_count(root, canon):
@@ -155,7 +156,7 @@ def test_only_payments_the_bank_confirmed_count(root, canon):
 
     pay('900', 'pending')
     pay('901', DECLINED)
-    mxn = sp.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW).section('MXN')
+    mxn = sd.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW).section('MXN')
     assert mxn.credits == Decimal('0.00')
 
     # Applied by the ERP: the balance went down and the invoice lists the payment;
@@ -164,9 +165,9 @@ def test_only_payments_the_bank_confirmed_count(root, canon):
     invoice = canon.invoices['6212976']
     invoice.balance -= Decimal('100.00')
     invoice.applied = (('902', Decimal('100.00')),)
-    mxn = sp.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW).section('MXN')
+    mxn = sd.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW).section('MXN')
     assert mxn.credits == Decimal('100.00')
-    assert [m.kind for m in mxn.movements] == [sp.INVOICE, sp.PAYMENT]
+    assert [m.kind for m in mxn.movements] == [sd.INVOICE, sd.PAYMENT]
     assert mxn.closing == invoice.balance
 
 

@@ -4,22 +4,20 @@ A CSV row and a CFDI with the same UUID (or serie-folio) are one invoice: the
 row must agree with the XML on RFC, serie-folio, currency and total, and
 adds what a CFDI does not carry (account, due date, balance). A CFDI alone
 is an invoice too. See docs/erp-files.md for the rules on accounts and due
-dates.
+dates. The rows and their CFDIs are read in :mod:`.invoice_rows` and
+:mod:`.invoice_cfdis`; this module decides what each invoice needs and writes it.
 """
 import datetime
-import marshal
-import tempfile
-from decimal import Decimal
 
 from ..i18n import _
 from ..money import ZERO
+from ..resources import customer_of
 from ..resources.imports import INVOICES
 from ..resources.invoice import USD, Invoice
-from . import fields
-from .base import Cells, Importer
-from .cfdi import CfdiError, NotAnInvoice, parse
+from .base import Importer
 from .documents import Documents, invoice_stems
-from .files import Column
+from .invoice_cfdis import CfdiSet
+from .invoice_rows import COLUMNS, InvoiceData, Spool, read_csv_row
 from .job import CREATED, UNCHANGED, UPDATED, changes_text
 
 #: Days of credit when neither the CSV nor the CFDI's CondicionesDePago say.
@@ -27,47 +25,8 @@ DEFAULT_CREDIT_DAYS = 30
 
 AUDIT_UPDATE = 'erp.invoice.update'
 
-#: Rows per record of the temporary file between the check and the apply.
-SPOOL_CHUNK = 1000
-
-COLUMNS = (
-    Column('rfc', 'RFC', ('RFC receptor', 'RFC cliente'), required=True),
-    Column('account', 'Cuenta', ('Cuenta ERP', 'Cuenta cliente', 'No. cuenta')),
-    Column('serie', 'Serie'),
-    Column('folio', 'Folio', required=True),
-    Column('uuid', 'UUID', ('Folio fiscal',)),
-    Column('issued', 'Fecha de emisión', ('Fecha', 'Fecha emision', 'Fecha factura'),
-           required=True),
-    Column('due', 'Fecha de vencimiento', ('Vencimiento', 'Fecha vencimiento')),
-    Column('currency', 'Moneda', required=True),
-    Column('rate', 'Tipo de cambio', ('TipoCambio', 'TC')),
-    Column('amount', 'Total', ('Importe', 'Importe total'), required=True),
-    Column('balance', 'Saldo', ('Saldo pendiente',)),
-    Column('method', 'Método de pago', ('MetodoPago',)),
-    Column('pdf', 'Archivo PDF', ('PDF',)),
-)
-
 #: How the money fields are named when a change to them is refused.
 MONEY_FIELDS = {'amount': 'Total', 'currency': 'Moneda', 'exchange_rate': 'Tipo de cambio'}
-
-
-class InvoiceData:
-    """One invoice as a file describes it (a CSV row, a CFDI, or both)."""
-
-    __slots__ = ('source', 'line', 'rfc', 'account', 'serie', 'folio', 'uuid', 'issued', 'due',
-                 'currency', 'rate', 'amount', 'balance', 'method', 'pdf_name', 'cfdi', 'xml')
-
-    def __init__(self, source, line, rfc, account, serie, folio, uuid, issued, due, currency,
-                 rate, amount, balance, method, pdf_name=None, cfdi=None, xml=None):
-        self.source, self.line = source, line
-        self.rfc, self.account, self.serie, self.folio, self.uuid = rfc, account, serie, folio, uuid
-        self.issued, self.due, self.currency, self.rate = issued, due, currency, rate
-        self.amount, self.balance, self.method, self.pdf_name = amount, balance, method, pdf_name
-        self.cfdi, self.xml = cfdi, xml
-
-    @property
-    def key(self):
-        return f'{self.serie}-{self.folio}' if self.serie else self.folio
 
 
 class Plan:
@@ -97,52 +56,20 @@ class InvoicesImporter(Importer):
             job.warning(job.xmls[0], None, _(
                 'La base de datos no guarda archivos (blobs): se importan los datos de los CFDI '
                 'pero no el XML.'))
-        self.cfdis = []
-        self.cfdi_by_file = {}
-        self.xml_by_uuid = {}
-        self.xml_by_key = {}
-        for source in job.xmls:
-            self._read_cfdi(source)
+        self.cfdis = CfdiSet(job)
         self.seen_keys = {}
         self.seen_uuids = {}
         self.defaulted = {}
-        self.consumed = set()
         self.attached = {'pdf': 0, 'xml': 0}
         self.file_index = {id(source): index for index, source in enumerate(job.inputs)}
 
-    def _read_cfdi(self, source):
-        job = self.job
-        try:
-            cfdi = parse(source.read_all())
-        except NotAnInvoice as skipped:
-            job.warning(source, skipped.line, skipped.reason)
-            return
-        except CfdiError as error:
-            job.error(source, error.line, error.reason)
-            return
-        for line, warning in cfdi.warnings:
-            job.warning(source, line, warning)
-        other = self.xml_by_uuid.get(cfdi.uuid)
-        if other is not None:
-            job.error(source, None, _('El CFDI ${uuid} también está en ${other}.',
-                                      mapping={'uuid': cfdi.uuid, 'other': other[0].name}))
-            return
-        other = self.xml_by_key.get(cfdi.key)
-        if other is not None:
-            job.error(source, None, _('La factura ${key} también está en ${other} con otro UUID.',
-                                      mapping={'key': cfdi.key, 'other': other[0].name}))
-            return
-        self.xml_by_uuid[cfdi.uuid] = self.xml_by_key[cfdi.key] = (source, cfdi)
-        self.cfdis.append((source, cfdi))
-        self.cfdi_by_file[source.name] = cfdi
-
     def progress_units(self):
-        return super().progress_units() + sum(source.size for source, _ in self.cfdis)
+        return super().progress_units() + self.cfdis.size()
 
     # --- both passes -----------------------------------------------------------------
 
     def check(self):
-        self.spool = tempfile.TemporaryFile()
+        self.spool = Spool()
         self._run(self._check_csv_rows)
         job = self.job
         self.documents.warn_unclaimed()
@@ -159,15 +86,6 @@ class InvoicesImporter(Importer):
         self._run(self._apply_kept_rows)
         self._index_uuids()
 
-    def _kept_records(self):
-        spool = self.spool
-        spool.seek(0)
-        left = self.kept
-        while left > 0:
-            chunk = marshal.load(spool)
-            left -= len(chunk)
-            yield from chunk
-
     def _index_uuids(self):
         """Index the UUIDs of the invoices written, in sorted order (see :meth:`execute`)."""
         index = self.job.root.invoices_by_uuid
@@ -183,28 +101,23 @@ class InvoicesImporter(Importer):
             spool.close()
 
     def _run(self, csv_pass):
-        self.consumed = set()
+        self.cfdis.taken.clear()
         self.attached = {'pdf': 0, 'xml': 0}
         csv_pass()
-        for source, cfdi in self.cfdis:
-            if source.name not in self.consumed:
-                self.job.row_read()
-                self.handle(InvoiceData(
-                    source, None, cfdi.receptor_rfc, None, cfdi.serie, cfdi.folio, cfdi.uuid,
-                    cfdi.issued, None, cfdi.currency, cfdi.exchange_rate, cfdi.total, None,
-                    cfdi.method, cfdi=cfdi, xml=source))
-            self.job.advance(source.size)
+        for source, cfdi in self.cfdis.not_taken():
+            self.job.row_read()
+            self.handle(InvoiceData(
+                source, None, cfdi.receptor_rfc, None, cfdi.serie, cfdi.folio, cfdi.uuid,
+                cfdi.issued, None, cfdi.currency, cfdi.exchange_rate, cfdi.total, None,
+                cfdi.method, cfdi=cfdi, xml=source))
+        self.job.advance(self.cfdis.size())
         if self.attached['pdf'] or self.attached['xml']:
             self.job.note(_('Documentos guardados: ${pdf} PDF y ${xml} XML.', mapping=self.attached))
 
-    # The check reads the CSV; each row it accepted is kept, compact, in a temporary
-    # file with the outcome it planned, so the apply neither parses a million rows
-    # again nor loads the invoices that stay unchanged.
+    # The check keeps each row it accepted, with its planned outcome, in the spool
+    # (see canonportal.erp.invoice_rows); the apply reads them back.
 
     def _check_csv_rows(self):
-        index = self.file_index
-        self.kept = 0
-        chunk = []
         for table in self.tables:
             for line, cells in self.rows(table):
                 data = self.read_row(table.source, line, cells)
@@ -213,116 +126,33 @@ class InvoicesImporter(Importer):
                 action = self.handle(data)
                 if action is None:
                     continue
-                chunk.append((
-                    index[id(data.source)], line, data.rfc, data.account, data.serie, data.folio,
-                    data.uuid, data.issued.toordinal(),
-                    data.due.toordinal() if data.due is not None else None, data.currency,
-                    str(data.rate) if data.rate is not None else None, str(data.amount),
-                    str(data.balance) if data.balance is not None else None, data.method,
-                    data.pdf_name, index[id(data.xml)] if data.xml is not None else None,
-                    action))
-                self.kept += 1
-                if len(chunk) == SPOOL_CHUNK:
-                    marshal.dump(chunk, self.spool)
-                    chunk = []
-        if chunk:
-            marshal.dump(chunk, self.spool)
+                self.spool.add(data.record(self.file_index, action))
 
     def _apply_kept_rows(self):
         job = self.job
-        inputs = job.inputs
-        fromordinal = datetime.date.fromordinal
-        step = sum(table.source.size for table in self.tables) / max(self.kept, 1)
-        for count, record in enumerate(self._kept_records(), 1):
-            (source, line, rfc, account, serie, folio, uuid, issued, due, currency, rate, amount,
-             balance, method, pdf_name, xml, action) = record
+        kept = self.spool.count
+        step = sum(table.source.size for table in self.tables) / max(kept, 1)
+        for count, record in enumerate(self.spool, 1):
+            data, xml, action = InvoiceData.from_record(record, job.inputs)
             job.row_read()
             if count % 2000 == 0:
                 job.advance(step * 2000)
             if xml is not None:
-                self.consumed.add(inputs[xml].name)
+                self.cfdis.taken.add(xml.name)
             if action == UNCHANGED:
                 job.count(UNCHANGED)
                 continue
-            data = InvoiceData(
-                inputs[source], line, rfc, account, serie, folio, uuid, fromordinal(issued),
-                fromordinal(due) if due is not None else None, currency,
-                Decimal(rate) if rate is not None else None, Decimal(amount),
-                Decimal(balance) if balance is not None else None, method, pdf_name)
             if xml is not None:
-                data.xml = inputs[xml]
-                data.cfdi = self.cfdi_by_file[data.xml.name]
+                data.xml, data.cfdi = xml, self.cfdis.by_file[xml.name]
             self.handle(data)
-        job.advance(step * (self.kept % 2000))
+        job.advance(step * (kept % 2000))
 
     def read_row(self, source, line, cells):
-        """The row as :class:`InvoiceData`, or None after reporting its problems."""
-        (rfc_text, account_text, serie_text, folio_text, uuid_text, issued_text, due_text,
-         currency_text, rate_text, amount_text, balance_text, method_text, pdf_text) = cells
-        row = Cells()
-        rfc = row.read_rfc(rfc_text)
-        account = row.read(fields.account, account_text) if account_text.strip() else None
-        serie_folio = row.read(fields.serie_folio, serie_text, folio_text)
-        uuid = row.read(fields.uuid, uuid_text) if uuid_text.strip() else None
-        issued = row.read(fields.day, issued_text, 'Fecha de emisión')
-        due = row.read(fields.day, due_text, 'Fecha de vencimiento') if due_text.strip() else None
-        currency = row.read(fields.currency, currency_text)
-        amount = row.read(fields.amount, amount_text, 'Total')
-        balance = row.read(fields.amount, balance_text, 'Saldo') if balance_text.strip() else None
-        method = row.read(fields.payment_method, method_text)
-        rate = None
-        if currency == USD:
-            if not rate_text.strip():
-                row.problems.append(_('La factura está en USD y no trae tipo de cambio.'))
-            else:
-                read = row.read(fields.rate, rate_text, False)
-                if read is not None:
-                    rate, rounded = read
-                    if rounded:
-                        row.warnings.append(_('El tipo de cambio ${given} se redondeó a 4 '
-                                              'decimales: ${rate}.',
-                                              mapping={'given': rate_text.strip(), 'rate': rate}))
-        if issued is not None and due is not None and due < issued:
-            row.problems.append(_('La fecha de vencimiento es anterior a la de emisión.'))
-        if amount is not None and balance is not None and balance > amount:
-            row.problems.append(_('El saldo (${balance}) es mayor que el total (${amount}).',
-                                  mapping={'balance': balance, 'amount': amount}))
-        if not row.report(self.job, source, line):
-            return None
-        serie, folio = serie_folio
-        data = InvoiceData(source, line, rfc, account, serie, folio, uuid, issued, due, currency,
-                           rate, amount, balance, method, pdf_text.strip() or None)
-        if self.cfdis and not self._join_cfdi(data):
+        """The row as :class:`InvoiceData` joined to its CFDI, or None after reporting why not."""
+        data = read_csv_row(self.job, source, line, cells)
+        if data is None or (self.cfdis and not self.cfdis.join(data)):
             return None
         return data
-
-    def _join_cfdi(self, data):
-        """Pair a CSV row with its CFDI (by UUID, else serie-folio); they must agree."""
-        found = self.xml_by_uuid.get(data.uuid) if data.uuid else None
-        if found is None:
-            found = self.xml_by_key.get(data.key)
-        if found is None:
-            return True
-        source, cfdi = found
-        differences = [(label, mine, theirs) for label, mine, theirs in (
-            ('UUID', data.uuid or cfdi.uuid, cfdi.uuid),
-            ('Serie-Folio', data.key, cfdi.key),
-            ('RFC', data.rfc, cfdi.receptor_rfc),
-            ('Moneda', data.currency, cfdi.currency),
-            ('Total', data.amount, cfdi.total)) if mine != theirs]
-        for label, mine, theirs in differences:
-            self.job.error(data.source, data.line, _(
-                'La fila no coincide con el CFDI ${file}: ${field} ${row} en la fila y ${xml} en '
-                'el XML.', mapping={'file': source.name, 'field': label, 'row': mine,
-                                    'xml': theirs}))
-        if differences:
-            return False
-        self.consumed.add(source.name)
-        data.cfdi, data.xml = cfdi, source
-        data.uuid = cfdi.uuid
-        data.rate = data.rate if data.rate is not None else cfdi.exchange_rate
-        data.method = data.method or cfdi.method
-        return True
 
     def handle(self, data):
         """Plan ``data`` (and, when applying, carry the plan out); return the outcome or None."""
@@ -384,7 +214,7 @@ class InvoicesImporter(Importer):
         existing = job.root.invoices_by_key.get(key)
         indexed = None
         if existing is not None:
-            owner = existing.__parent__.__parent__.rfc
+            owner = customer_of(existing).rfc
             if owner != customer.rfc:
                 problems.append(_('La factura ${key} ya existe en el portal y es del cliente '
                                   '${owner}.', mapping={'key': key, 'owner': owner}))
