@@ -14,7 +14,7 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from canonportal.resources import Customer, Folder, Invoice
-from canonportal.views.manage import contents
+from canonportal.views.manage import listing
 from conftest import CANON, GOOD_PASSWORD, IXTAPA, Client, add_staff_user, with_root
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
@@ -269,7 +269,7 @@ def test_sorting_by_a_column_when_the_folder_is_small_enough(staff, crowded, mon
     assert balances == sorted(balances) and balances[0] == 0
 
     # A folder above the limit is sorted by name only, and says so.
-    monkeypatch.setattr(contents, 'SORT_LIMIT', 100)
+    monkeypatch.setattr(listing, 'SORT_LIMIT', 100)
     refused = staff.get(f'/manage/customers/{MANY}/invoices?orden=due')
     assert 'solo se ordena por nombre' in refused.text
     assert invoice_names(refused)[:3] == ['F0001', 'F0002', 'F0003']
@@ -283,7 +283,7 @@ def test_sorting_by_a_column_when_the_folder_is_small_enough(staff, crowded, mon
 
 
 def test_attribute_filters_stop_after_the_scan_limit(staff, crowded, monkeypatch):
-    monkeypatch.setattr(contents, 'SCAN_LIMIT', 30)
+    monkeypatch.setattr(listing, 'SCAN_LIMIT', 30)
     page = staff.get(f'/manage/customers/{MANY}/invoices?estado=pagada')
     assert invoice_names(page) == [f'F{n:04d}' for n in range(5, 31, 5)]
     assert 'se detuvo tras revisar 30 elementos' in page.text
@@ -296,11 +296,11 @@ def test_attribute_filters_stop_after_the_scan_limit(staff, crowded, monkeypatch
 ])
 def test_descending_walk_matches_the_reverse_of_the_btree_order(keys):
     tree = OOBTree({key: None for key in keys})
-    assert list(contents.keys_descending(tree)) == sorted(keys, reverse=True)
+    assert list(listing.keys_descending(tree)) == sorted(keys, reverse=True)
     for prefix in {key[:1] for key in keys} | {key[:2] for key in keys}:
         expected = sorted((k for k in keys if k.startswith(prefix)), reverse=True)
-        assert list(contents.keys_descending(tree, prefix, prefix + contents.TOP)) == expected
-    assert list(contents.keys_descending(OOBTree())) == []
+        assert list(listing.keys_descending(tree, prefix, prefix + listing.TOP)) == expected
+    assert list(listing.keys_descending(OOBTree())) == []
 
 
 # -- who may look --------------------------------------------------------------------------------

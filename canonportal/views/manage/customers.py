@@ -13,9 +13,26 @@ from ...i18n import _
 from ...resources import Customer
 from .. import settings_of
 from . import MANAGE, ROUTE, VIEW, manage_url
-from .contents import CUSTOMER_STATE_LABELS, Cells, back_to, object_values, refuse
+from ...resources.customer import Customers
+from .contents import back_to, object_values, refuse
+from .labels import CUSTOMER_STATE_LABELS
+from .listing import Cells, Column, Kind, register_listing
 
 TEMPLATE = 'canonportal:templates/manage/customer.pt'
+
+
+CUSTOMER_COLUMNS = (
+    Column('name', _('Razón social'), lambda c, x: c.name, lambda c: (c.name or '').casefold()),
+    Column('accounts', _('Cuentas'), lambda c, x: ', '.join(c.accounts)),
+    Column('state', _('Acceso'), lambda c, x: x.label(CUSTOMER_STATE_LABELS, c.state),
+           lambda c: c.state),
+    Column('email', _('Correo confirmado'), lambda c, x: c.email or '—',
+           lambda c: c.email or ''),
+    Column('disabled', _('Deshabilitado'), lambda c, x: x.yes_no(c.disabled),
+           lambda c: bool(c.disabled)),
+)
+
+register_listing(Kind('customers', _('RFC'), CUSTOMER_COLUMNS), folder_type=Customers)
 
 
 def sign_in_state(customer, now):

@@ -1,15 +1,45 @@
 """An invoice's management page: amounts, dates, documents, payments in transit and applied."""
+import datetime
+
 from pyramid.view import view_config
 
 from ... import downloads
 from ...i18n import _
 from ...money import usd_to_mxn
-from ...resources import Invoice, customer_of
-from ...resources.invoice import MXN
+from ...resources import Customer, Invoice, customer_of
+from ...resources.invoice import CURRENCIES, MXN
 from . import ROUTE, VIEW, manage_url
-from .contents import INVOICE_STATUS_LABELS, PAYMENT_STATE_LABELS, Cells, object_values
+from .contents import object_values
+from .labels import INVOICE_STATUS_LABELS, PAYMENT_STATE_LABELS
+from .listing import Cells, Choice, Column, Kind, register_listing
 
 TEMPLATE = 'canonportal:templates/manage/invoice.pt'
+
+
+INVOICE_COLUMNS = (
+    Column('account', _('Cuenta'), lambda i, x: i.account, lambda i: i.account),
+    Column('issued', _('Emisión'), lambda i, x: x.fmt.day(i.issued), lambda i: i.issued),
+    Column('due', _('Vencimiento'), lambda i, x: x.fmt.day(i.due), lambda i: i.due),
+    Column('amount', _('Importe'), lambda i, x: x.fmt.money(i.amount, i.currency),
+           lambda i: i.amount_mxn, numeric=True),
+    Column('balance', _('Saldo'), lambda i, x: x.fmt.money(i.balance, i.currency),
+           lambda i: i.balance_mxn, numeric=True),
+    Column('in_transit', _('En tránsito'), lambda i, x: x.fmt.money(i.in_transit, i.currency),
+           lambda i: i.in_transit, numeric=True),
+    # By status: unpaid ones first, the longest overdue on top, the paid ones last.
+    Column('status', _('Estado'), lambda i, x: x.label(INVOICE_STATUS_LABELS, i.status(x.today)),
+           lambda i: (i.balance <= 0, i.due or datetime.date.max)),
+)
+
+INVOICE_FILTERS = (
+    Choice('estado', _('Estado'), INVOICE_STATUS_LABELS.items(),
+           lambda invoice, value, today: invoice.status(today) == value),
+    Choice('moneda', _('Moneda'), [(c, c) for c in CURRENCIES],
+           lambda invoice, value, today: invoice.currency == value),
+)
+
+register_listing(Kind('invoices', _('Factura'), INVOICE_COLUMNS, INVOICE_FILTERS),
+                 under=Customer, name='invoices')
 
 
 def in_mxn(invoice, amount):

@@ -22,11 +22,13 @@ from ...gateways import GatewayError, bank_label
 from ...i18n import _
 from ...payments import service as payments
 from ...payments.transactions import in_own_transaction
-from ...resources import Payment, customer_of
+from ...resources import Customer, Payment, customer_of
 from ...resources.payment import APPROVED, DECLINED, PENDING, REFUND_NEEDED, REVIEW
 from .. import receipt_sender
 from . import MANAGE, ROUTE, VIEW, manage_url
-from .contents import PAYMENT_STATE_LABELS, Cells, back_to, object_values, refuse
+from .contents import back_to, object_values, refuse
+from .labels import PAYMENT_STATE_LABELS
+from .listing import Cells, Choice, Column, Kind, register_listing, sortable_when
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,26 @@ SOURCE_LABELS = {
     gw.SOURCE_QUERY: _('consulta al banco'),
     gw.SOURCE_RETURN: _('regreso del banco'),
 }
+
+
+PAYMENT_COLUMNS = (
+    Column('created', _('Creado'), lambda p, x: x.fmt.timestamp(p.created), sortable_when),
+    Column('bank', _('Banco'), lambda p, x: p.bank, lambda p: p.bank),
+    Column('state', _('Estado'), lambda p, x: x.label(PAYMENT_STATE_LABELS, p.state),
+           lambda p: p.state),
+    Column('total', _('Total'), lambda p, x: x.fmt.money(p.total_mxn, 'MXN'),
+           lambda p: p.total_mxn, numeric=True),
+    Column('bank_reference', _('Referencia bancaria'), lambda p, x: p.bank_reference or '—'),
+)
+
+PAYMENT_FILTERS = (
+    Choice('estado', _('Estado'), PAYMENT_STATE_LABELS.items(),
+           lambda payment, value, today: payment.state == value),
+)
+
+
+register_listing(Kind('payments', _('Referencia de pago'), PAYMENT_COLUMNS, PAYMENT_FILTERS),
+                 under=Customer, name='payments')
 
 
 def payment_values(context, request, error=None, form=None):

@@ -23,7 +23,7 @@ from ...resources import PortalRoot
 from ...resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REVIEW)
 from . import ROUTE, VIEW, manage_globals, manage_url
-from .contents import keys_descending
+from .listing import keys_descending
 
 #: Every payment state as staff read it, in the order the charts stack them.
 STATE_LABELS = {

@@ -25,7 +25,8 @@ from pyramid.view import view_config
 from ...i18n import _
 from ...resources import PortalRoot, customer_of
 from . import ROUTE, VIEW, manage_globals, manage_url
-from .contents import INVOICE_STATUS_LABELS, PAYMENT_STATE_LABELS, TOP, Cells
+from .labels import INVOICE_STATUS_LABELS, PAYMENT_STATE_LABELS
+from .listing import TOP, Cells
 
 TEMPLATE = 'canonportal:templates/manage/search.pt'
 

@@ -17,11 +17,22 @@ from ...resources import ADMIN, ROLES, StaffUser
 from ...resources.staff import StaffFolder
 from ...accountmail import EMAIL_RE
 from . import MANAGE_STAFF, ROLE_LABELS, ROUTE, VIEW, manage_globals, manage_url
+from .listing import Column, Kind, register_listing
 
 LIST_TEMPLATE = 'canonportal:templates/manage/staff.pt'
 NEW_TEMPLATE = 'canonportal:templates/manage/staff_new.pt'
 USER_TEMPLATE = 'canonportal:templates/manage/staff_user.pt'
 USERNAME_CHARS = frozenset('abcdefghijklmnopqrstuvwxyz0123456789._-')
+
+
+STAFF_COLUMNS = (
+    Column('role', _('Rol'), lambda u, x: x.label(ROLE_LABELS, getattr(u, 'role', '')),
+           lambda u: getattr(u, 'role', '')),
+    Column('disabled', _('Deshabilitado'), lambda u, x: x.yes_no(getattr(u, 'disabled', False)),
+           lambda u: bool(getattr(u, 'disabled', False))),
+)
+
+register_listing(Kind('staff', _('Usuario'), STAFF_COLUMNS), folder_type=StaffFolder)
 
 
 def username_problem(root, username):

@@ -12,16 +12,28 @@ from pyramid.view import view_config
 
 from ... import audit, clock, downloads
 from ...i18n import _
-from ...resources import Statement
+from ...resources import Customer, Statement
 from ...resources.blobs import blob_with, keeps_blobs
 from .. import settings_of
 from . import MANAGE, ROUTE, VIEW, manage_url
-from .contents import Cells, back_to, object_values, refuse
+from .contents import back_to, object_values, refuse
+from .listing import Cells, Column, Kind, register_listing, sortable_when
 
 TEMPLATE = 'canonportal:templates/manage/statement.pt'
 
 PDF_MAGIC = b'%PDF-'
 DEFAULT_MAX_MB = 20
+
+
+STATEMENT_COLUMNS = (
+    Column('account', _('Cuenta'), lambda s, x: s.account, lambda s: s.account),
+    Column('issued', _('Emisión'), lambda s, x: x.fmt.timestamp(s.issued), sortable_when),
+    Column('pdf', _('PDF'), lambda s, x: x.translate(_('Del ERP') if s.pdf is not None
+                                                     else _('Generado por el portal'))),
+)
+
+register_listing(Kind('statements', _('Estado de cuenta'), STATEMENT_COLUMNS),
+                 under=Customer, name='statements')
 
 
 def max_pdf_bytes(settings):
