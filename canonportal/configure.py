@@ -38,8 +38,10 @@ def refuse_a_database_that_is_behind(event):
 
 def includeme(config):
     memory.return_large_blocks_to_the_system()
-    passwords.set_in_flight_limit(config.get_settings().get(
-        'canonportal.signin_concurrency', passwords.DEFAULT_IN_FLIGHT))
+    settings = config.get_settings()
+    passwords.set_in_flight_limit(settings.get('canonportal.signin_concurrency',
+                                               passwords.DEFAULT_IN_FLIGHT))
+    passwords.set_cost(*passwords.cost_from_settings(settings))
     config.include('pyramid_chameleon')
     config.include('pyramid_tm')
     config.include('pyramid_retry')

@@ -13,8 +13,12 @@ _ = TranslationStringFactory('canonportal')
 
 MIN_LENGTH = 12
 
-# OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# OWASP's minimum for argon2id: m=19 MiB, t=2, p=1. Settings may raise them; the tests
+# lower them (canonportal.argon2_time_cost, canonportal.argon2_memory_kib).
+DEFAULT_TIME_COST = 2
+DEFAULT_MEMORY_KIB = 19 * 1024
+_hasher = PasswordHasher(time_cost=DEFAULT_TIME_COST, memory_cost=DEFAULT_MEMORY_KIB,
+                         parallelism=1)
 #: Hashes computed at once. Each holds 19 MiB of memory and a core for a moment; one
 #: core is always left to the pages (a storm of sign-ins slowed every other customer).
 HASHING = threading.BoundedSemaphore(max((os.cpu_count() or 2) - 1, 1))
@@ -59,6 +63,31 @@ class _Slot:
         return False
 # Verified against when the user does not exist, so both cases cost the same.
 _DUMMY_HASH = _hasher.hash('an unused password to equalise timing')
+
+
+def cost_from_settings(settings):
+    """``(time cost, memory in KiB)`` of argon2id from the ini settings (OWASP's minimum
+    when they say nothing); argon2's own floor is 1 pass over 8 KiB."""
+    time_cost = int(settings.get('canonportal.argon2_time_cost', DEFAULT_TIME_COST))
+    memory_kib = int(settings.get('canonportal.argon2_memory_kib', DEFAULT_MEMORY_KIB))
+    if time_cost < 1 or memory_kib < 8:
+        raise ValueError('canonportal.argon2_time_cost must be >= 1 and '
+                         'canonportal.argon2_memory_kib >= 8')
+    return time_cost, memory_kib
+
+
+def set_cost(time_cost, memory_kib):
+    """Hash new passwords with this cost. Stored hashes keep the cost they were made
+    with (argon2 writes it into the hash), so they verify whatever is set."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost) == (time_cost, memory_kib):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+    _DUMMY_HASH = _hasher.hash('an unused password to equalise timing')
+
+
+def current_cost():
+    return _hasher.time_cost, _hasher.memory_cost
 
 
 def hash_password(password):

@@ -17,6 +17,10 @@ from pyramid_mailer import get_mailer
 from canonportal import clock, main
 from canonportal.bootstrap import add_demo_data, ensure_root
 
+# Fixtures shared beyond conftest live in these modules, registered once for every test
+# module (a test module never imports a fixture).
+pytest_plugins = ('payment_support', 'browser_support', 'server_support', 'script_support')
+
 CANON = 'CME930812PW3'
 IXTAPA = 'DIS010203AB1'
 GOOD_PASSWORD = 'un pájaro azul sobre el volcán'
@@ -29,6 +33,10 @@ BASE_SETTINGS = {
     'mail.default_sender': 'portal@example.mx',
     'canonportal.rate_max_age_days': '30',
     'pyramid.default_locale_name': 'es',  # as in development.ini (Pyramid's own default is 'en')
+    # argon2 at its floor: the suite hashes hundreds of passwords (test_passwords proves
+    # that production.ini and the defaults keep OWASP's cost).
+    'canonportal.argon2_time_cost': '1',
+    'canonportal.argon2_memory_kib': '8',
 }
 
 

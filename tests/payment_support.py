@@ -5,11 +5,14 @@ WSGI transport; the sandboxes reach the portal (webhooks, BBVA server-to-server
 post-backs) the same way. Nothing is mocked: both sides speak the protocol.
 """
 import datetime
+import hashlib
+import hmac
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 import webtest
+from pyramid_mailer import get_mailer
 
 from canonportal.bootstrap import add_demo_data
 from canonportal.sandbox import banamex as banamex_sandbox
@@ -26,6 +29,8 @@ BANAMEX_WEBHOOK_SECRET = 'test-banamex-webhook-secret'
 BBVA_ACCOUNT = '8001'
 BBVA_SECRET = 'test-bbva-secret'
 MANUAL_SELECTION = ('6212976', '1233076', '1233080')
+#: The reference of the first payment made in a test (the demo data's counter stands at 228).
+FIRST = '229'
 
 
 def _not_found(environ, start_response):
@@ -149,8 +154,140 @@ def query_of(url):
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-# -- fixtures shared by the modules that pay through the sandboxes -------------------------------
-# Import them into a test module: ``from payment_support import banks, portal``.
+# -- what a payment test looks at and does ------------------------------------------------------
+
+def new_payer(portal, banks):
+    client = Payer(portal, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+    client.banks = banks
+    return client
+
+
+@pytest.fixture
+def bank_server(portal):
+    """What the banks' servers look like to the portal: no session, no cookies."""
+    return webtest.TestApp(portal, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+
+
+def payment_of(app, reference=FIRST):
+    """What a payment looks like in the database: a plain dict."""
+    def read(root):
+        payment = root.payments_by_reference[reference]
+        return {'state': payment.state, 'bank_reference': payment.bank_reference,
+                'history': [(old, new, source) for _when, old, new, source, _note in payment.history],
+                'notes': [note for *_rest, note in payment.history],
+                'pending': reference in root.pending_payments}
+    return with_root(app, read)
+
+
+def state_of(app, reference=FIRST):
+    return payment_of(app, reference)['state']
+
+
+def in_transit(app, folio, rfc=CANON):
+    return with_root(app, lambda root: root.customers[rfc].invoices[folio].in_transit)
+
+
+def snapshot(app):
+    """Everything a payment could change: counter, payments, every invoice's reservations."""
+    def read(root):
+        found = {'counter': root.payment_counter.value,
+                 'pending': sorted(root.pending_payments.keys())}
+        for customer in root.customers.values():
+            for key, invoice in customer.invoices.items():
+                found[(customer.rfc, key)] = (tuple(invoice.reservations), invoice.balance)
+            for reference, payment in customer.payments.items():
+                found[(customer.rfc, 'payment', reference)] = (
+                    payment.state, len(payment.history), payment.bank_reference)
+        return found
+    return with_root(app, read)
+
+
+def receipts(mailer):
+    return [m for m in mailer.outbox if m.subject.startswith('Recibo de pago')]
+
+
+def transitions(app, reference=FIRST):
+    return [h for h in payment_of(app, reference)['history'] if h[0] is not None]
+
+
+BACKWARDS = {('approved', 'pending'), ('approved', 'declined'), ('approved', 'cancelled'),
+             ('approved', 'expired'), ('declined', 'pending'), ('cancelled', 'pending'),
+             ('declined', 'approved'), ('cancelled', 'approved'), ('expired', 'approved'),
+             ('expired', 'pending')}
+
+
+def backwards(app, reference=FIRST):
+    return [h for h in transitions(app, reference) if (h[0], h[1]) in BACKWARDS]
+
+
+def confirmation(payer, bank, amounts, rfc=CANON):
+    """SALDOS with ``amounts`` ({folio: None (all), ('mxn'|'usd', text)}) and a bank button:
+    the confirmation page."""
+    form = payer.choose(*amounts, rfc=rfc)
+    for folio, amount in amounts.items():
+        if amount is not None:
+            field, text = amount
+            form[f'{field}-{folio}'] = text
+    fields = form.submit_fields() + [('bank', bank)]
+    confirm = payer.post(f'/customers/{rfc}/pagar', fields)
+    assert confirm.html.find(id='confirm-title') is not None, confirm.text[:2000]
+    return confirm
+
+
+def accept(confirm, status='*'):
+    """ACEPTAR on a confirmation page."""
+    return confirm.forms[len(confirm.forms) - 1].submit('confirmado', status=status)
+
+
+def result_page(payer, back):
+    """The result page the bank's return sends the browser to."""
+    assert back.status_int == 303, back.status
+    assert urlsplit(back.location).path.startswith(f'/customers/{CANON}/payments/')
+    return payer.get(urlsplit(back.location).path)
+
+
+def facts(page):
+    """The result page's facts as {label: value}."""
+    dl = page.html.find('dl', class_='facts')
+    return {dt.get_text(strip=True): dt.find_next_sibling('dd').get_text(' ', strip=True)
+            for dt in dl.find_all('dt')}
+
+
+def bbva_sign(secret, *parts):
+    return hmac.new(secret.encode(), ''.join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def bbva_postback(order=FIRST, amount='36870.80', authorization='482913', response='00',
+                  reference=CANON, currency='1', secret=BBVA_SECRET, **changes):
+    """A BBVA post-back as the bank signs it (the test holds the sandbox merchant's secret)."""
+    fields = {
+        'mp_account': '8001', 'mp_order': order, 'mp_reference': reference, 'mp_amount': amount,
+        'mp_currency': currency, 'mp_response': response,
+        'mp_responsemsg': 'Transacción aprobada' if response == '00' else 'Declinada',
+        'mp_authorization': authorization,
+        'mp_signature': bbva_sign(secret, order, reference, amount, authorization),
+        'mp_pan': '512345******0008', 'mp_date': '2026-11-29 12:00:00.000', 'mp_folio': '100001',
+    }
+    fields.update(changes)
+    return fields
+
+
+def misbehave(banks, bank, *behaviours, **extra):
+    """Switch on several misbehaviours at once, through the sandbox's control endpoint."""
+    banks.browser.post(f'/sandbox/{bank}/_control', dict(behaviour=list(behaviours), **extra))
+    state = banks.browser.get(f'/sandbox/{bank}/_control', headers={'Accept': 'application/json'})
+    assert sorted(state.json['switches']['default']) == sorted(behaviours)
+
+
+def bank_answer(banks, order=FIRST):
+    """The post-back the sandbox BBVA produced for ``order`` (signed by the bank)."""
+    answers = [sale['done'] for sale in banks.bbva.sales.values()
+               if sale['done'] and sale['done']['mp_order'] == order]
+    assert len(answers) == 1
+    return dict(answers[0])
+
+
+# -- fixtures of the modules that pay through the sandboxes (registered by conftest) ----------
 
 @pytest.fixture
 def banks():
@@ -160,3 +297,21 @@ def banks():
 @pytest.fixture
 def portal(tmp_path, banks, frozen_clock):
     return paying_portal(tmp_path, banks)
+
+
+@pytest.fixture
+def portal_mailer(portal):
+    """The paying portal's testing mailer (conftest's ``mailer`` belongs to ``app``)."""
+    mailer = get_mailer(portal.registry)
+    mailer.outbox.clear()
+    return mailer
+
+
+@pytest.fixture
+def payer(portal, banks, portal_mailer):
+    """Canon Mexicana at the paying portal, activated (the mailed link confirms its email)."""
+    client = Payer(portal, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+    client.banks = banks
+    client.sign_in_active()
+    portal_mailer.outbox.clear()
+    return client

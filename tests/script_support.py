@@ -1,6 +1,8 @@
 """The console scripts' tests: an ini file over a FileStorage in a temporary folder."""
 from pathlib import Path
 
+import pytest
+
 import transaction
 from pyramid_zodbconn import db_from_uri
 
@@ -53,3 +55,20 @@ def read_root(ini_path, work):
         manager.abort()
         conn.close()
         db.close()
+
+
+# -- fixtures (registered by conftest) -----------------------------------------------------------
+
+@pytest.fixture
+def ini(tmp_path):
+    """The scripts' ini file in the test's folder, its database not created yet."""
+    return write_ini(tmp_path)
+
+
+@pytest.fixture
+def demo_ini(tmp_path):
+    """The scripts' ini file with the demo data loaded by ``canonportal-init --demo``."""
+    from canonportal.scripts import init
+    path = write_ini(tmp_path)
+    assert init.main([path, '--demo']) == 0
+    return path

@@ -68,7 +68,7 @@ def test_two_processes_appending_at_once_both_commit_without_conflict(tmp_path):
 # -- payment transitions -------------------------------------------------------------------------
 
 @pytest.fixture
-def portal():
+def tree():
     root = PortalRoot()
     customer = root.customers.add_customer(Customer('CME930812PW3', 'Canon Mexicana SA de CV',
                                                     accounts=('005300',)))
@@ -97,51 +97,51 @@ def bank_says(payment, outcome, amount=None):
                          event_id=f'{outcome}-{amount}', verified=True, source='notification')
 
 
-def test_every_payment_transition_is_in_the_audit_log(portal):
-    payment, _ = pending_payment(portal)
-    payments.settle(portal, payment, bank_says(payment, gw.APPROVED), NOW)
+def test_every_payment_transition_is_in_the_audit_log(tree):
+    payment, _ = pending_payment(tree)
+    payments.settle(tree, payment, bank_says(payment, gw.APPROVED), NOW)
     payments.apply_from_erp(payment, NOW, 'console:canonportal-import')
-    entries = list(portal.audit_log.search(target=f'/customers/CME930812PW3/payments/{payment.reference}'))
+    entries = list(tree.audit_log.search(target=f'/customers/CME930812PW3/payments/{payment.reference}'))
     assert [(e.actor, e.before, e.after) for e in entries] == [
         ('console:canonportal-import', APPROVED, APPLIED),
         ('bank:bbva', PENDING, APPROVED),
     ]
 
 
-def test_resolving_a_review_needs_a_comment_and_is_recorded(portal):
-    payment, invoice = pending_payment(portal)
-    payments.settle(portal, payment, bank_says(payment, gw.APPROVED, Decimal('999.99')), NOW)
+def test_resolving_a_review_needs_a_comment_and_is_recorded(tree):
+    payment, invoice = pending_payment(tree)
+    payments.settle(tree, payment, bank_says(payment, gw.APPROVED, Decimal('999.99')), NOW)
     assert payment.state == REVIEW and invoice.in_transit == Decimal('1000.00')
-    assert list(portal.review_payments) == [payment.reference]
+    assert list(tree.review_payments) == [payment.reference]
     with pytest.raises(ValueError):
         payments.resolve_review(payment, APPROVED, '  ', 'staff:alice', NOW)
     assert payment.state == REVIEW
     payments.resolve_review(payment, REFUND_NEEDED, 'Banco cobró 999.99; se devuelve', 'staff:alice', NOW)
     assert payment.state == REFUND_NEEDED
-    assert list(portal.review_payments) == []
+    assert list(tree.review_payments) == []
     assert invoice.in_transit == 0 and invoice.left_to_pay == invoice.balance
-    latest = next(portal.audit_log.newest_first())
+    latest = next(tree.audit_log.newest_first())
     assert (latest.actor, latest.before, latest.after) == ('staff:alice', REVIEW, REFUND_NEEDED)
     assert 'se devuelve' in latest.note
     with pytest.raises(InvalidTransition):
         payments.resolve_review(payment, APPROVED, 'otra vez', 'staff:alice', NOW)
 
 
-def test_approving_a_review_keeps_the_invoice_in_transit_and_declining_releases_it(portal):
-    payment, invoice = pending_payment(portal)
-    payments.settle(portal, payment, bank_says(payment, gw.APPROVED, Decimal('1.00')), NOW)
+def test_approving_a_review_keeps_the_invoice_in_transit_and_declining_releases_it(tree):
+    payment, invoice = pending_payment(tree)
+    payments.settle(tree, payment, bank_says(payment, gw.APPROVED, Decimal('1.00')), NOW)
     payments.resolve_review(payment, APPROVED, 'El banco confirmó por teléfono', 'staff:alice', NOW)
     assert payment.state == APPROVED and invoice.in_transit == Decimal('1000.00')
 
-    other, _ = pending_payment(portal, '500.00')
-    payments.settle(portal, other, bank_says(other, gw.APPROVED, Decimal('1.00')), NOW)
+    other, _ = pending_payment(tree, '500.00')
+    payments.settle(tree, other, bank_says(other, gw.APPROVED, Decimal('1.00')), NOW)
     payments.resolve_review(other, DECLINED, 'No hubo cargo', 'staff:alice', NOW)
     assert invoice.in_transit == Decimal('1000.00')
 
 
-def test_the_erp_applying_a_payment_clears_its_transit_and_records_it_on_the_invoice(portal):
-    payment, invoice = pending_payment(portal)
-    payments.settle(portal, payment, bank_says(payment, gw.APPROVED), NOW)
+def test_the_erp_applying_a_payment_clears_its_transit_and_records_it_on_the_invoice(tree):
+    payment, invoice = pending_payment(tree)
+    payments.settle(tree, payment, bank_says(payment, gw.APPROVED), NOW)
     invoice.balance = invoice.balance - Decimal('1000.00')  # what the ERP's balance says now
     payments.apply_from_erp(payment, NOW, 'staff:alice')
     assert payment.state == APPLIED
@@ -149,13 +149,13 @@ def test_the_erp_applying_a_payment_clears_its_transit_and_records_it_on_the_inv
     assert invoice.left_to_pay == Decimal('26794.52')
     payments.apply_from_erp(payment, NOW, 'staff:alice')  # a re-import changes nothing
     assert invoice.applied == ((payment.reference, Decimal('1000.00')),)
-    unpaid, _ = pending_payment(portal, '10.00')
+    unpaid, _ = pending_payment(tree, '10.00')
     with pytest.raises(InvalidTransition):
         payments.apply_from_erp(unpaid, NOW, 'staff:alice')
 
 
-def test_a_new_payment_takes_the_next_instalment_and_the_balance_left(portal):
-    first, invoice = pending_payment(portal)
+def test_a_new_payment_takes_the_next_instalment_and_the_balance_left(tree):
+    first, invoice = pending_payment(tree)
     assert invoice.next_instalment() == 2
     assert invoice.left_to_pay == Decimal('26794.52')
 

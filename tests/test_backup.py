@@ -13,7 +13,7 @@ import ZODB
 from ZODB.FileStorage import FileStorage
 
 from conftest import CANON, GOOD_PASSWORD
-from server_support import Browser, csrf_token_of, pay, pay_at_bank
+from server_support import Browser, pay, pay_at_bank
 
 BIN = Path(sys.executable).parent
 

@@ -2,7 +2,6 @@
 and equals what the server computes."""
 import pytest
 
-from browser_support import browser, live_portal, signed_in  # noqa: F401  (fixtures)
 from conftest import CANON
 
 pytestmark = pytest.mark.browser
@@ -63,7 +62,7 @@ def test_ticking_the_manual_invoices_and_editing_amounts(signed_in, live_portal)
     assert page.locator('input[name=pick][value="6212976"]').is_checked()
 
 
-def test_phone_width_and_keyboard(browser, live_portal):  # noqa: F811
+def test_phone_width_and_keyboard(browser, live_portal):
     from browser_support import sign_in
     context = browser.new_context(viewport={'width': 360, 'height': 740})
     page = context.new_page()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import browser, live_portal, new_page  # noqa: F401  (fixtures)
-from conftest import CANON, GOOD_PASSWORD, add_staff_user
+from browser_support import new_page
+from conftest import CANON, add_staff_user
 
 pytestmark = pytest.mark.browser
 EXAMPLES = Path(__file__).resolve().parent.parent / 'examples' / 'erp'
@@ -20,7 +20,7 @@ def in_transit_cell(page, folio):
     return row.inner_text()
 
 
-def test_staff_browse_import_export_and_find_it_all_in_the_audit_log(browser, live_portal, tmp_path):  # noqa: F811
+def test_staff_browse_import_export_and_find_it_all_in_the_audit_log(browser, live_portal, tmp_path):
     add_staff_user(live_portal.app, 'olga', role='operator')
     staff = new_page(browser, live_portal, login='olga')
     assert staff.url.endswith('/manage')

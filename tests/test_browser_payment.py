@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 from pyramid_mailer import get_mailer
 
-from browser_support import browser, new_page, paying_portal  # noqa: F401  (fixtures)
+from browser_support import new_page
 from conftest import CANON
 
 pytestmark = pytest.mark.browser
@@ -161,7 +161,7 @@ def assert_approved_and_recorded(page, portal, bank, bank_reference_pattern):
 
 # -- the tests ----------------------------------------------------------------------
 
-def test_paying_the_manual_invoices_at_the_sandbox_bbva(browser, paying_portal):  # noqa: F811
+def test_paying_the_manual_invoices_at_the_sandbox_bbva(browser, paying_portal):
     page = new_page(browser, paying_portal)
     try:
         pay(page, paying_portal, 'bbva')
@@ -170,7 +170,7 @@ def test_paying_the_manual_invoices_at_the_sandbox_bbva(browser, paying_portal):
         page.context.close()
 
 
-def test_paying_the_manual_invoices_at_the_sandbox_citibanamex(browser, paying_portal):  # noqa: F811
+def test_paying_the_manual_invoices_at_the_sandbox_citibanamex(browser, paying_portal):
     page = new_page(browser, paying_portal)
     try:
         pay(page, paying_portal, 'banamex')
@@ -185,7 +185,7 @@ def test_paying_the_manual_invoices_at_the_sandbox_citibanamex(browser, paying_p
         page.context.close()
 
 
-def test_a_partial_payment_shows_in_transit_on_saldos(browser, paying_portal):  # noqa: F811
+def test_a_partial_payment_shows_in_transit_on_saldos(browser, paying_portal):
     """The manual's screen: 1.00 USD of 1233074 in transit, the rest still payable."""
     page = new_page(browser, paying_portal)
     try:
@@ -210,7 +210,7 @@ def test_a_partial_payment_shows_in_transit_on_saldos(browser, paying_portal):  
         page.context.close()
 
 
-def test_cancelar_keeps_the_customer_on_saldos_with_nothing_reserved(browser, paying_portal):  # noqa: F811
+def test_cancelar_keeps_the_customer_on_saldos_with_nothing_reserved(browser, paying_portal):
     page = new_page(browser, paying_portal)
     try:
         tick_manual_invoices(page, paying_portal)
@@ -235,7 +235,7 @@ def test_cancelar_keeps_the_customer_on_saldos_with_nothing_reserved(browser, pa
 
 
 @pytest.mark.parametrize('bank', ['bbva', 'banamex'])
-def test_a_declined_card_releases_the_invoices(browser, paying_portal, bank):  # noqa: F811
+def test_a_declined_card_releases_the_invoices(browser, paying_portal, bank):
     page = new_page(browser, paying_portal)
     try:
         tick_manual_invoices(page, paying_portal)
@@ -262,7 +262,7 @@ def test_a_declined_card_releases_the_invoices(browser, paying_portal, bank):  #
         page.context.close()
 
 
-def test_saldos_shows_in_transit_on_invoices_paid_in_full(browser, paying_portal):  # noqa: F811
+def test_saldos_shows_in_transit_on_invoices_paid_in_full(browser, paying_portal):
     page = new_page(browser, paying_portal)
     try:
         pay(page, paying_portal, 'bbva')

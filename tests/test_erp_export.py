@@ -23,10 +23,10 @@ from canonportal.erp.exports import COLUMNS, export_payments, exportable_payment
 from canonportal.money import to_money
 from canonportal.resources import Allocation, Payment
 from canonportal.resources.payment import APPLIED, APPROVED, DECLINED
-from canonportal.scripts import erp_export, init
+from canonportal.scripts import erp_export
 from conftest import CANON, database_of, with_root
-from payment_support import MANUAL_SELECTION, Payer, banks, portal  # noqa: F401  (fixtures)
-from script_support import read_root, write_ini
+from payment_support import MANUAL_SELECTION
+from script_support import read_root
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
 STAFF = 'staff:alice'
@@ -83,14 +83,6 @@ def add_payment(root, paid_at, state=APPROVED, folio='6212976', amount='100.00',
 
 
 # -- fixtures: a portal with the sandbox banks ----------------------------------------
-
-@pytest.fixture
-def payer(portal, banks):
-    client = Payer(portal, extra_environ=dict(HOST))
-    client.banks = banks
-    client.sign_in_active()
-    return client
-
 
 def pay(payer, bank, amounts):
     """Pay ``amounts`` ({folio: None for all, or ('mxn'|'usd', text)}) at ``bank`` with a good card."""
@@ -345,17 +337,10 @@ def test_two_exports_racing_for_one_payment_export_it_once(app, frozen_clock):
 
 
 
-@pytest.fixture
-def ini(tmp_path):
-    path = write_ini(tmp_path)
-    init.main([path, '--demo'])
-    return path
-
-
 def test_console_export_writes_the_file_records_it_and_then_finds_nothing_new(
-        ini, tmp_path, capsys, frozen_clock):
+        demo_ini, tmp_path, capsys, frozen_clock):
     out = tmp_path / 'pagos.csv'
-    assert erp_export.main([ini, '-o', str(out)]) == 0
+    assert erp_export.main([demo_ini, '-o', str(out)]) == 0
     assert [r['referencia_pago'] for r in rows_of(out.read_bytes())] == ['228']
     err = capsys.readouterr().err
     assert 'export 20261129-180000: 1 payments, 1 rows, 18.31 MXN' in err and str(out) in err
@@ -363,52 +348,52 @@ def test_console_export_writes_the_file_records_it_and_then_finds_nothing_new(
     def read(root):
         record = root.exports['20261129-180000']
         return record.actor, record.references, record.csv_bytes()
-    actor, references, stored = read_root(ini, read)
+    actor, references, stored = read_root(demo_ini, read)
     assert (actor, references) == ('console:canonportal-export', ('228',))
     assert stored == out.read_bytes()      # kept in a blob, as written
 
     # Nothing new: no file, no record, the old file untouched.
     again = tmp_path / 'nada.csv'
-    assert erp_export.main([ini, '-o', str(again)]) == 0
+    assert erp_export.main([demo_ini, '-o', str(again)]) == 0
     assert 'no payments to export' in capsys.readouterr().err
     assert not again.exists()
-    assert erp_export.main([ini, '-o', str(out)]) == 0
+    assert erp_export.main([demo_ini, '-o', str(out)]) == 0
     assert out.read_bytes() == stored
-    assert read_root(ini, lambda root: len(root.exports)) == 1
+    assert read_root(demo_ini, lambda root: len(root.exports)) == 1
 
 
-def test_console_all_and_date_range_re_export_to_stdout(ini, tmp_path, capsys, frozen_clock):
-    erp_export.main([ini, '-o', str(tmp_path / 'first.csv')])
+def test_console_all_and_date_range_re_export_to_stdout(demo_ini, tmp_path, capsys, frozen_clock):
+    erp_export.main([demo_ini, '-o', str(tmp_path / 'first.csv')])
     stdout = io.BytesIO()
     frozen_clock.advance(minutes=1)
-    assert erp_export.main([ini, '--all'], stdout=stdout) == 0
+    assert erp_export.main([demo_ini, '--all'], stdout=stdout) == 0
     assert [r['exportaciones_previas'] for r in rows_of(stdout.getvalue())] == ['20261129-180000']
     assert '1 exported before' in capsys.readouterr().err
     stdout = io.BytesIO()
     frozen_clock.advance(minutes=1)
-    assert erp_export.main([ini, '--since', '2017-10-10', '--until', '2017-10-10'], stdout=stdout) == 0
+    assert erp_export.main([demo_ini, '--since', '2017-10-10', '--until', '2017-10-10'], stdout=stdout) == 0
     assert [r['referencia_pago'] for r in rows_of(stdout.getvalue())] == ['228']
-    assert erp_export.main([ini, '--since', '2017-10-11'], stdout=io.BytesIO()) == 0
+    assert erp_export.main([demo_ini, '--since', '2017-10-11'], stdout=io.BytesIO()) == 0
     assert 'no payments to export' in capsys.readouterr().err
-    assert erp_export.main([ini, '--since', '2017-10-01', '--new-only'], stdout=io.BytesIO()) == 0
+    assert erp_export.main([demo_ini, '--since', '2017-10-01', '--new-only'], stdout=io.BytesIO()) == 0
     assert 'no payments to export' in capsys.readouterr().err
-    assert read_root(ini, lambda root: [r.since for r in root.exports.values()]) == [
+    assert read_root(demo_ini, lambda root: [r.since for r in root.exports.values()]) == [
         None, None, datetime.date(2017, 10, 10)]
 
 
 @pytest.mark.parametrize('arguments', [
     ['--since', '10/10/2017'], ['--until', '2017-13-01'],
     ['--since', '2017-10-11', '--until', '2017-10-10'], ['--all', '--new-only']])
-def test_console_refuses_bad_arguments_and_changes_nothing(ini, tmp_path, capsys, arguments):
+def test_console_refuses_bad_arguments_and_changes_nothing(demo_ini, tmp_path, capsys, arguments):
     with pytest.raises(SystemExit) as refused:
-        erp_export.main([ini, *arguments])
+        erp_export.main([demo_ini, *arguments])
     assert refused.value.code == 2
-    assert read_root(ini, lambda root: (len(root.exports), root.payments_by_reference['228'].exported)) == (0, ())
+    assert read_root(demo_ini, lambda root: (len(root.exports), root.payments_by_reference['228'].exported)) == (0, ())
 
 
-def test_the_installed_console_script(ini, tmp_path):
+def test_the_installed_console_script(demo_ini, tmp_path):
     script = Path(sys.executable).parent / 'canonportal-export'
-    done = subprocess.run([str(script), ini], capture_output=True, timeout=120, check=False)
+    done = subprocess.run([str(script), demo_ini], capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert [r['referencia_pago'] for r in rows_of(done.stdout)] == ['228']
     assert b'1 payments, 1 rows, 18.31 MXN' in done.stderr

@@ -1,4 +1,4 @@
-"""canonportal-import end to end: an ini file, a FileStorage in a temporary folder, real files."""
+"""canonportal-import end to end: an demo_ini file, a FileStorage in a temporary folder, real files."""
 import io
 import os
 import subprocess
@@ -8,17 +8,10 @@ from pathlib import Path
 import pytest
 from pyramid_zodbconn import db_from_uri
 
-from canonportal.scripts import erp_import, init
+from canonportal.scripts import erp_import
 from erp_samples import cfdi_xml, invoice_row, invoices_csv, pdf_bytes, write_invoices_csv
-from script_support import read_root, uri_of, write_ini
+from script_support import read_root, uri_of
 
-
-
-@pytest.fixture
-def ini(tmp_path):
-    path = write_ini(tmp_path, 'portal.ini')
-    assert init.main([path, '--demo']) == 0
-    return path
 
 
 def last_tid(ini_path):
@@ -41,12 +34,12 @@ def run(*args):
     return status, out.getvalue(), err.getvalue()
 
 
-def test_invoices_csv_xml_and_pdfs_are_imported_and_summarised(ini, tmp_path):
+def test_invoices_csv_xml_and_pdfs_are_imported_and_summarised(demo_ini, tmp_path):
     csv_path = write(tmp_path, 'facturas.csv', invoices_csv(invoice_row('9001'),
                                                           invoice_row('9002')))
     pdf_path = write(tmp_path, 'A-9001.pdf', pdf_bytes('A-9001'))
     xml_path = write(tmp_path, 'A-9003.xml', cfdi_xml('9003', account='005301'))
-    status, out, err = run(ini, csv_path, pdf_path, xml_path)
+    status, out, err = run(demo_ini, csv_path, pdf_path, xml_path)
     assert status == 0, out + err
     assert 'Importación de facturas: facturas.csv, A-9001.pdf, A-9003.xml' in out
     assert 'Creados: 3 · Actualizados: 0 · Sin cambios: 0 · Advertencias: 0' in out
@@ -59,31 +52,31 @@ def test_invoices_csv_xml_and_pdfs_are_imported_and_summarised(ini, tmp_path):
         return (sorted(k for k in invoices if k.startswith('A-')),
                 invoices['A-9001'].pdf is not None, invoices['A-9003'].account,
                 record.actor, entry.actor)
-    assert read_root(ini, check) == (['A-9001', 'A-9002', 'A-9003'], True, '005301',
+    assert read_root(demo_ini, check) == (['A-9001', 'A-9002', 'A-9003'], True, '005301',
                                      'console:canonportal-import', 'console:canonportal-import')
 
-    status, out, _ = run(ini, csv_path, pdf_path, xml_path)
+    status, out, _ = run(demo_ini, csv_path, pdf_path, xml_path)
     assert status == 0 and 'Creados: 0 · Actualizados: 0 · Sin cambios: 3' in out
 
 
-def test_a_bad_file_exits_1_with_the_lines_and_writes_nothing(ini, tmp_path):
-    tid = last_tid(ini)
+def test_a_bad_file_exits_1_with_the_lines_and_writes_nothing(demo_ini, tmp_path):
+    tid = last_tid(demo_ini)
     bad = invoice_row('9002', total='doce')
     csv_path = write(tmp_path, 'facturas.csv', invoices_csv(invoice_row('9001'), bad))
-    status, out, _ = run(ini, csv_path)
+    status, out, _ = run(demo_ini, csv_path)
     assert status == 1
     assert 'no se importó nada' in out
     assert 'facturas.csv, línea 3: «Total»: «doce» no es un importe válido' in out
-    assert last_tid(ini) == tid
+    assert last_tid(demo_ini) == tid
 
 
-def test_dry_run_and_kind(ini, tmp_path):
-    tid = last_tid(ini)
+def test_dry_run_and_kind(demo_ini, tmp_path):
+    tid = last_tid(demo_ini)
     csv_path = write(tmp_path, 'facturas.csv', invoices_csv(invoice_row('9001')))
-    status, out, _ = run(ini, csv_path, '--dry-run', '--kind', 'invoices')
+    status, out, _ = run(demo_ini, csv_path, '--dry-run', '--kind', 'invoices')
     assert status == 0 and 'Prueba sin cambios' in out and 'Creados: 1' in out
-    assert last_tid(ini) == tid
-    status, out, _ = run(ini, csv_path, '--kind', 'balances')
+    assert last_tid(demo_ini) == tid
+    status, out, _ = run(demo_ini, csv_path, '--kind', 'balances')
     assert status == 1 and 'El archivo parece de facturas, no de saldos.' in out
 
 
@@ -95,44 +88,44 @@ def transactions(ini_path):
         db.close()
 
 
-def test_a_big_file_is_committed_in_batches(ini, tmp_path):
+def test_a_big_file_is_committed_in_batches(demo_ini, tmp_path):
     path = tmp_path / 'grande.csv'
     write_invoices_csv(path, 12000)
-    before = transactions(ini)
-    status, out, _ = run(ini, str(path))
+    before = transactions(demo_ini)
+    status, out, _ = run(demo_ini, str(path))
     assert status == 0, out
     assert 'Creados: 12000' in out
 
     def check(root):
         invoices = root.customers['CME930812PW3'].invoices
         return len(invoices), len(root.invoices_by_uuid), str(invoices['B-0011999'].amount)
-    assert read_root(ini, check) == (12000 + 11, 12000 + 13, '12099.99')
+    assert read_root(demo_ini, check) == (12000 + 11, 12000 + 13, '12099.99')
     # 24000 writes (12000 invoices, then their UUIDs in the index) committed every 5000,
     # then the record of the import.
-    assert transactions(ini) - before == 5 + 1
+    assert transactions(demo_ini) - before == 5 + 1
 
 
-def test_a_database_held_by_the_running_portal_gets_a_clear_message(ini, tmp_path):
+def test_a_database_held_by_the_running_portal_gets_a_clear_message(demo_ini, tmp_path):
     csv_path = write(tmp_path, 'facturas.csv', invoices_csv(invoice_row('9001')))
-    held = db_from_uri(uri_of(ini), 'unnamed', {})   # what `make run` does
+    held = db_from_uri(uri_of(demo_ini), 'unnamed', {})   # what `make run` does
     try:
-        status, out, err = run(ini, csv_path)
+        status, out, err = run(demo_ini, csv_path)
     finally:
         held.close()
     assert status == 2
     assert 'abierta por el portal en ejecución' in err and out == ''
 
 
-def test_missing_files_are_refused_by_the_command_line(ini, tmp_path):
+def test_missing_files_are_refused_by_the_command_line(demo_ini, tmp_path):
     with pytest.raises(SystemExit) as refused:
-        run(ini, str(tmp_path / 'no-existe.csv'))
+        run(demo_ini, str(tmp_path / 'no-existe.csv'))
     assert refused.value.code == 2
 
 
-def test_the_console_script_is_installed(ini, tmp_path):
+def test_the_console_script_is_installed(demo_ini, tmp_path):
     csv_path = write(tmp_path, 'facturas.csv', invoices_csv(invoice_row('9001')))
     script = Path(sys.executable).parent / 'canonportal-import'
-    result = subprocess.run([str(script), ini, csv_path], capture_output=True, text=True,
+    result = subprocess.run([str(script), demo_ini, csv_path], capture_output=True, text=True,
                             env=dict(os.environ, PYTHONIOENCODING='utf-8'), timeout=120)
     assert result.returncode == 0, result.stderr
     assert 'Creados: 1' in result.stdout

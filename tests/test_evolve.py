@@ -18,16 +18,10 @@ from canonportal.resources.payment import APPROVED, DECLINED
 from canonportal.scripts import evolve as evolve_script
 from canonportal.scripts import init
 from conftest import CANON, saldos_order
-from script_support import write_ini
+
 
 STEP_NAMES = [name for name, _ in evolve.STEPS]
 UTC = datetime.timezone.utc
-
-
-
-@pytest.fixture
-def ini(tmp_path):
-    return write_ini(tmp_path)
 
 
 @pytest.fixture

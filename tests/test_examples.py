@@ -8,7 +8,7 @@ from pyramid_zodbconn import db_from_uri
 from canonportal.resources import get_root_from_connection
 from canonportal.resources.payment import APPLIED
 from canonportal.scripts import erp_import
-from test_erp_import_script import ini, uri_of  # noqa: F401  (the ini fixture)
+from script_support import uri_of
 
 EXAMPLES = Path(__file__).resolve().parent.parent / 'examples' / 'erp'
 
@@ -29,43 +29,43 @@ def read(ini_path, work):
         db.close()
 
 
-def test_the_example_invoices_csv_and_cfdi_are_imported(ini):  # noqa: F811
-    status, text = run(ini, 'facturas.csv', 'A-9201.xml', 'A-9201.pdf')
+def test_the_example_invoices_csv_and_cfdi_are_imported(demo_ini):
+    status, text = run(demo_ini, 'facturas.csv', 'A-9201.xml', 'A-9201.pdf')
     assert status == 0, text
 
     def check(root):
         canon = root.customers['CME930812PW3']
         assert {'A-9101', 'A-9102', 'A-9201'} <= set(canon.invoices)
         return canon.invoices['A-9201'].pdf is not None, canon.invoices['A-9102'].currency
-    assert read(ini, check) == (True, "USD")
+    assert read(demo_ini, check) == (True, "USD")
 
 
-def test_the_example_with_bad_rows_changes_nothing_and_names_the_lines(ini):  # noqa: F811
-    before = read(ini, lambda root: len(root.customers['CME930812PW3'].invoices))
-    status, text = run(ini, 'facturas-con-error.csv')
+def test_the_example_with_bad_rows_changes_nothing_and_names_the_lines(demo_ini):
+    before = read(demo_ini, lambda root: len(root.customers['CME930812PW3'].invoices))
+    status, text = run(demo_ini, 'facturas-con-error.csv')
     assert status == 1
     for line in ('línea 3', 'línea 4', 'línea 5'):
         assert line in text, text
     assert 'línea 2' not in text
-    assert read(ini, lambda root: len(root.customers['CME930812PW3'].invoices)) == before
+    assert read(demo_ini, lambda root: len(root.customers['CME930812PW3'].invoices)) == before
 
 
-def test_the_example_balances_apply_payment_228_and_clear_its_transit(ini):  # noqa: F811
-    status, text = run(ini, 'saldos.csv')
+def test_the_example_balances_apply_payment_228_and_clear_its_transit(demo_ini):
+    status, text = run(demo_ini, 'saldos.csv')
     assert status == 0, text
 
     def check(root):
         invoice = root.customers['CME930812PW3'].invoices['1233074']
         return root.payments_by_reference['228'].state, invoice.in_transit, str(invoice.balance)
-    assert read(ini, check) == (APPLIED, 0, '159.71')
+    assert read(demo_ini, check) == (APPLIED, 0, '159.71')
 
 
-def test_the_example_customers_and_rates_are_imported(ini):  # noqa: F811
-    assert run(ini, 'clientes.csv')[0] == 0
-    assert run(ini, 'tipos-de-cambio.csv')[0] == 0
+def test_the_example_customers_and_rates_are_imported(demo_ini):
+    assert run(demo_ini, 'clientes.csv')[0] == 0
+    assert run(demo_ini, 'tipos-de-cambio.csv')[0] == 0
 
     def check(root):
         import datetime
         return ('AAA010101AAA' in root.customers,
                 str(root.rates.latest_on_or_before(datetime.date(2026, 11, 27))[1]))
-    assert read(ini, check) == (True, '18.3562')
+    assert read(demo_ini, check) == (True, '18.3562')

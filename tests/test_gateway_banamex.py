@@ -1,6 +1,6 @@
 """The Citibanamex gateway against the sandbox Citibanamex, in process.
 
-Decision tested here: the browser's ``resultIndicator`` is only a hint. The
+Decision tested here: the bank_browser's ``resultIndicator`` is only a hint. The
 order retrieved server to server decides: a matching indicator on an order
 that is not captured is not approved; a mismatching indicator on a captured
 order is approved (the money was taken), with the mismatch kept as ``hint``.
@@ -86,7 +86,7 @@ def gateway(transport):
 
 
 @pytest.fixture
-def browser(sandbox):
+def bank_browser(sandbox):
     return webtest.TestApp(Mounted(sandbox))
 
 
@@ -99,9 +99,9 @@ def info(reference='228', amount='36870.80'):
     )
 
 
-def pay(browser, start, expiry='01/39', action='pay', csc='100'):
-    """The tester's browser on the hosted page; returns the return URL's parameters."""
-    page = browser.get(urlsplit(start.url).path)
+def pay(bank_browser, start, expiry='01/39', action='pay', csc='100'):
+    """The tester's bank_browser on the hosted page; returns the return URL's parameters."""
+    page = bank_browser.get(urlsplit(start.url).path)
     form = page.forms[0]
     form['card_number'] = '5123450000000008'
     form['expiry'] = expiry
@@ -129,14 +129,14 @@ def test_wrong_api_password_is_refused_by_the_bank(transport):
         make_gateway(transport, password='wrong').start(info())
 
 
-def test_session_post_is_never_retried(sandbox, transport, gateway, browser):
-    browser.post_json('/sandbox/banamex/_control', {'behaviour': 'timeout'})
+def test_session_post_is_never_retried(sandbox, transport, gateway, bank_browser):
+    bank_browser.post_json('/sandbox/banamex/_control', {'behaviour': 'timeout'})
     with pytest.raises(GatewayError, match='504'):
         gateway.start(info())
     assert transport.count('POST') == 1
 
 
-def test_order_retrieval_is_retried(sandbox, browser, monkeypatch):
+def test_order_retrieval_is_retried(sandbox, bank_browser, monkeypatch):
     transport = Counting(httpx.WSGITransport(app=Mounted(sandbox)), fail_first=2)
     gateway = make_gateway(transport)
     # The first POST is answered 503 by the wrapper and not retried.
@@ -144,7 +144,7 @@ def test_order_retrieval_is_retried(sandbox, browser, monkeypatch):
         gateway.start(info())
     transport.fail_first = 0
     start = gateway.start(info())
-    pay(browser, start)
+    pay(bank_browser, start)
     transport.requests.clear()
     transport.fail_first = 2
     monkeypatch.setattr('canonportal.gateways.http._sleep', lambda seconds: None)
@@ -161,9 +161,9 @@ def test_retries_give_up_with_a_gateway_error():
     assert transport.count('GET') == 3
 
 
-def test_approved_payment(gateway, browser, transport):
+def test_approved_payment(gateway, bank_browser, transport):
     start = gateway.start(info())
-    location, params = pay(browser, start)
+    location, params = pay(bank_browser, start)
     assert location.startswith('https://portal.example.mx/pagos/228/regreso?')
     transport.requests.clear()
     result = gateway.read_return(params, start.stored)
@@ -182,9 +182,9 @@ def test_approved_payment(gateway, browser, transport):
 
 @pytest.mark.parametrize('expiry, code', [('05/39', 'DECLINED'), ('04/27', 'EXPIRED_CARD'),
                                           ('08/28', 'TIMED_OUT'), ('01/37', 'ACQUIRER_SYSTEM_ERROR')])
-def test_declined_payments(gateway, browser, expiry, code):
+def test_declined_payments(gateway, bank_browser, expiry, code):
     start = gateway.start(info())
-    _, params = pay(browser, start, expiry=expiry)
+    _, params = pay(bank_browser, start, expiry=expiry)
     result = gateway.read_return(params, start.stored)
     assert result.outcome == DECLINED and result.verified
     assert result.hint == 'indicator-mismatch'
@@ -192,15 +192,15 @@ def test_declined_payments(gateway, browser, expiry, code):
     assert result.authorization is None and result.bank_reference is None
 
 
-def test_csc_no_match_declines(gateway, browser):
+def test_csc_no_match_declines(gateway, bank_browser):
     start = gateway.start(info())
-    _, params = pay(browser, start, csc='102')
+    _, params = pay(bank_browser, start, csc='102')
     assert gateway.read_return(params, start.stored).outcome == DECLINED
 
 
-def test_cancelled_payment(gateway, browser):
+def test_cancelled_payment(gateway, bank_browser):
     start = gateway.start(info())
-    location, params = pay(browser, start, action='cancel')
+    location, params = pay(bank_browser, start, action='cancel')
     assert location == 'https://portal.example.mx/pagos/228/cancelado'
     result = gateway.read_return(params, start.stored)
     assert result.outcome == CANCELLED and result.verified
@@ -221,9 +221,9 @@ def test_forged_return_with_made_up_parameters(gateway):
     assert gateway.read_return({'resultIndicator': 'x'}, {}) is None
 
 
-def test_indicator_mismatch_on_a_captured_order_is_approved(gateway, browser, caplog):
+def test_indicator_mismatch_on_a_captured_order_is_approved(gateway, bank_browser, caplog):
     start = gateway.start(info())
-    _, params = pay(browser, start)
+    _, params = pay(bank_browser, start)
     params['resultIndicator'] = 'tampered'
     with caplog.at_level(logging.WARNING, logger='canonportal.gateways'):
         result = gateway.read_return(params, start.stored)
@@ -231,11 +231,11 @@ def test_indicator_mismatch_on_a_captured_order_is_approved(gateway, browser, ca
     assert 'mismatch' in caplog.text
 
 
-def test_amount_and_currency_come_from_the_retrieved_order(gateway, browser):
+def test_amount_and_currency_come_from_the_retrieved_order(gateway, bank_browser):
     # A second session for the same order at another amount: the bank's order says what was charged.
     start = gateway.start(info(amount='36870.80'))
     other = gateway.start(info(amount='1.00'))
-    _, params = pay(browser, other)
+    _, params = pay(bank_browser, other)
     result = gateway.read_return(params, start.stored)
     assert result.amount == Decimal('1.00') and result.currency == 'MXN'
     assert result.discrepancies('228', Decimal('36870.80'), 'MXN') == ('amount',)
@@ -243,9 +243,9 @@ def test_amount_and_currency_come_from_the_retrieved_order(gateway, browser):
     assert result.discrepancies('229', Decimal('1.00'), 'MXN') == ('reference',)
 
 
-def test_notification_from_the_sandbox_causes_a_retrieval(gateway, browser, sandbox, recorder, transport):
+def test_notification_from_the_sandbox_causes_a_retrieval(gateway, bank_browser, sandbox, recorder, transport):
     start = gateway.start(info())
-    pay(browser, start)
+    pay(bank_browser, start)
     sandbox.deliverer.wait()
     [call] = recorder.calls
     transport.requests.clear()
@@ -257,9 +257,9 @@ def test_notification_from_the_sandbox_causes_a_retrieval(gateway, browser, sand
     assert gateway.query('228', start.stored).event_id == result.event_id
 
 
-def test_notification_body_is_not_trusted(gateway, browser, sandbox, recorder):
+def test_notification_body_is_not_trusted(gateway, bank_browser, sandbox, recorder):
     start = gateway.start(info())
-    pay(browser, start, expiry='05/39')
+    pay(bank_browser, start, expiry='05/39')
     sandbox.deliverer.wait()
     [call] = recorder.calls
     body = json.loads(call['body'])

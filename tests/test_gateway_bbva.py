@@ -32,7 +32,7 @@ def sandbox(recorder):
 
 
 @pytest.fixture
-def browser(sandbox):
+def bank_browser(sandbox):
     return webtest.TestApp(sandbox)
 
 
@@ -54,9 +54,9 @@ def hand_sign(key, *parts):
     return hmac.new(key.encode(), ''.join(parts).encode(), hashlib.sha256).hexdigest()
 
 
-def pay(browser, start, expiry='01/39', action='pay'):
-    """The tester's browser: the auto-submitted form, the card page, the post-back form."""
-    page = browser.post(urlsplit(start.url).path, dict(start.fields), status=303).follow()
+def pay(bank_browser, start, expiry='01/39', action='pay'):
+    """The tester's bank_browser: the auto-submitted form, the card page, the post-back form."""
+    page = bank_browser.post(urlsplit(start.url).path, dict(start.fields), status=303).follow()
     form = page.forms[0]
     form['card_number'] = '5123450000000008'
     form['expiry'] = expiry
@@ -98,9 +98,9 @@ def test_start_refuses_amounts_that_are_not_cents():
         PaymentInfo('228', 10.5, 'MXN', '', '', '', '', 'https://x')
 
 
-def test_approved_payment(gateway, browser):
+def test_approved_payment(gateway, bank_browser):
     start = gateway.start(info())
-    _, action, back = pay(browser, start)
+    _, action, back = pay(bank_browser, start)
     assert action == 'https://portal.example.mx/pagos/228/bbva'
     result = gateway.read_return(back, start.stored)
     assert result.outcome == APPROVED and result.verified and result.source == 'return'
@@ -114,29 +114,29 @@ def test_approved_payment(gateway, browser):
 
 
 @pytest.mark.parametrize('expiry, response', [('05/39', '05'), ('04/27', '54'), ('08/28', '68'), ('01/37', '96')])
-def test_declined_payments(gateway, browser, expiry, response):
+def test_declined_payments(gateway, bank_browser, expiry, response):
     start = gateway.start(info())
-    _, action, back = pay(browser, start, expiry=expiry)
+    _, action, back = pay(bank_browser, start, expiry=expiry)
     assert action.endswith('/bbva-error')
     result = gateway.read_return(back, start.stored)
     assert result.outcome == DECLINED and result.verified and back['mp_response'] == response
     assert result.authorization is None and result.bank_reference is None
 
 
-def test_cancelled_payment(gateway, browser):
+def test_cancelled_payment(gateway, bank_browser):
     start = gateway.start(info())
-    _, action, back = pay(browser, start, action='cancel')
+    _, action, back = pay(bank_browser, start, action='cancel')
     assert action.endswith('/bbva-error')
     assert gateway.read_notification({}, urlencode(back).encode(),
                                      stored_for=lambda order: start.stored).outcome == CANCELLED
 
 
-def test_sandbox_refuses_a_bad_request_signature(gateway, browser):
+def test_sandbox_refuses_a_bad_request_signature(gateway, bank_browser):
     fields = dict(gateway.start(info()).fields)
     fields['mp_amount'] = '1.00'
-    assert 'Firma inválida' in browser.post('/clb/endpoint/canon', fields, status=403).text
+    assert 'Firma inválida' in bank_browser.post('/clb/endpoint/canon', fields, status=403).text
     other = BBVAGateway(ENDPOINT, '8001', 'another-key')
-    browser.post('/clb/endpoint/canon', dict(other.start(info()).fields), status=403)
+    bank_browser.post('/clb/endpoint/canon', dict(other.start(info()).fields), status=403)
 
 
 def signed_back(**changes):
@@ -245,12 +245,12 @@ def test_return_without_bank_fields_reads_nothing(gateway):
     assert gateway.query('228', {}) is None
 
 
-def test_event_id_is_the_same_for_every_copy(gateway, browser, sandbox, recorder):
-    browser.post_json('/_control', {'behaviour': 'twice'})
+def test_event_id_is_the_same_for_every_copy(gateway, bank_browser, sandbox, recorder):
+    bank_browser.post_json('/_control', {'behaviour': 'twice'})
     start = gateway.start(info())
-    _, _, back = pay(browser, start)
+    _, _, back = pay(bank_browser, start)
     sandbox.deliverer.wait()
-    [call] = recorder.calls                             # plus the browser's copy: two deliveries
+    [call] = recorder.calls                             # plus the bank_browser's copy: two deliveries
     from_browser = gateway.read_return(back, start.stored)
     from_server = gateway.read_notification(call['headers'], call['body'],
                                             stored_for=lambda order: start.stored)
@@ -258,9 +258,9 @@ def test_event_id_is_the_same_for_every_copy(gateway, browser, sandbox, recorder
     assert from_server.source == 'notification' and from_server.outcome == APPROVED
 
 
-def test_drop_delivers_nothing(gateway, browser, sandbox, recorder):
-    browser.post_json('/_control', {'behaviour': 'drop'})
-    res, action, back = pay(browser, gateway.start(info()))
+def test_drop_delivers_nothing(gateway, bank_browser, sandbox, recorder):
+    bank_browser.post_json('/_control', {'behaviour': 'drop'})
+    res, action, back = pay(bank_browser, gateway.start(info()))
     sandbox.deliverer.wait()
     assert back is None and recorder.calls == [] and 'Pago aprobado' in res.text
 

@@ -34,8 +34,8 @@ TODAY = mexico_today()
 
 
 @pytest.fixture
-def ini(tmp_path):
-    """An ini file whose database folder is the ``db`` option, as pserve's name=value."""
+def generate_ini(tmp_path):
+    """An generate_ini file whose database folder is the ``db`` option, as pserve's name=value."""
     path = tmp_path / 'generate.ini'
     path.write_text(
         '[app:main]\nuse = egg:canonportal\n'
@@ -44,17 +44,17 @@ def ini(tmp_path):
     return path
 
 
-def run(ini, db, *options):
+def run(generate_ini, db, *options):
     """Run the console script's main; return its JSON summary (the last line printed)."""
-    (ini.parent / db / 'blobs').mkdir(parents=True, exist_ok=True)
+    (generate_ini.parent / db / 'blobs').mkdir(parents=True, exist_ok=True)
     out = io.StringIO()
-    assert generate.main([str(ini), f'db={db}', '--today', TODAY.isoformat(), '--progress', '0',
+    assert generate.main([str(generate_ini), f'db={db}', '--today', TODAY.isoformat(), '--progress', '0',
                           *options], out=out) == 0
     return json.loads(out.getvalue().strip().splitlines()[-1]), out.getvalue()
 
 
-def read(ini, db, work):
-    app = make_app(**{'zodbconn.uri': file_storage_uri(ini.parent / db)})
+def read(generate_ini, db, work):
+    app = make_app(**{'zodbconn.uri': file_storage_uri(generate_ini.parent / db)})
     try:
         return with_root(app, work)
     finally:
@@ -65,8 +65,8 @@ SMALL = ('--customers', '6', '--invoices-per-customer', '10', '--large', '1', '-
          '--statements', '2', '--payments-per-customer', '1', '--batch', '7')
 
 
-def test_a_small_run_creates_what_it_reports_with_consistent_indexes(ini, tmp_path):
-    summary, _ = run(ini, 'db', *SMALL, '--manifest', str(tmp_path / 'manifest.json'))
+def test_a_small_run_creates_what_it_reports_with_consistent_indexes(generate_ini, tmp_path):
+    summary, _ = run(generate_ini, 'db', *SMALL, '--manifest', str(tmp_path / 'manifest.json'))
     assert summary['customers'] == 6 + 1 + 1           # regular, large, reference
     assert summary['invoices'] == 6 * 10 + 30 + 20
     assert summary['statements'] == 8 * 2
@@ -115,11 +115,11 @@ def test_a_small_run_creates_what_it_reports_with_consistent_indexes(ini, tmp_pa
         assert len(payable_invoices(reference)) == len(reference.invoices) == 20
         assert len(payable_invoices(large)) == len(large.invoices) == 30
 
-    read(ini, 'db', check)
+    read(generate_ini, 'db', check)
 
 
-def test_generated_data_passes_the_erp_import_validation(ini):
-    run(ini, 'db', *SMALL)
+def test_generated_data_passes_the_erp_import_validation(generate_ini):
+    run(generate_ini, 'db', *SMALL)
 
     def check(root):
         for customer in root.customers.values():
@@ -132,12 +132,12 @@ def test_generated_data_passes_the_erp_import_validation(ini):
                 assert invoice.account in customer.accounts
                 assert invoice.amount > ZERO and ZERO <= invoice.balance <= invoice.amount
 
-    read(ini, 'db', check)
+    read(generate_ini, 'db', check)
 
 
-def test_a_generated_customer_signs_in_and_sees_saldos(ini):
-    run(ini, 'db', *SMALL)
-    app = make_app(**{'zodbconn.uri': file_storage_uri(ini.parent / 'db')})
+def test_a_generated_customer_signs_in_and_sees_saldos(generate_ini):
+    run(generate_ini, 'db', *SMALL)
+    app = make_app(**{'zodbconn.uri': file_storage_uri(generate_ini.parent / 'db')})
     client = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
     answer = client.login(generate.REFERENCE_RFC, generate.PASSWORD)
     assert answer.status_int == 303
@@ -153,9 +153,9 @@ def test_a_generated_customer_signs_in_and_sees_saldos(ini):
     assert len(history.html.select('table.history-table tbody tr')) == 1
 
 
-def test_a_second_run_appends_after_the_first(ini):
-    first, _ = run(ini, 'db', '--customers', '3', '--invoices-per-customer', '4')
-    second, out = run(ini, 'db', '--customers', '2', '--invoices-per-customer', '4', '--seed', '7')
+def test_a_second_run_appends_after_the_first(generate_ini):
+    first, _ = run(generate_ini, 'db', '--customers', '3', '--invoices-per-customer', '4')
+    second, out = run(generate_ini, 'db', '--customers', '2', '--invoices-per-customer', '4', '--seed', '7')
     assert first['customers'] == 3 + 1 and first['invoices'] == 3 * 4 + 20
     assert second['customers'] == 2 and second['invoices'] == 2 * 4   # the reference exists already
     assert f'{generate.REFERENCE_RFC} already exists' in out
@@ -166,19 +166,19 @@ def test_a_second_run_appends_after_the_first(ini):
         assert len(root.invoices_by_key) == len(root.invoices_by_uuid) == 3 * 4 + 20 + 2 * 4
         assert root.invoices_by_key.maxKey() == f'GEN-{3 * 4 + 20 + 2 * 4:08d}'
 
-    read(ini, 'db', check)
+    read(generate_ini, 'db', check)
 
 
-def test_the_reference_customer_is_the_same_in_databases_of_any_size(ini):
-    run(ini, 'small', '--customers', '1', '--invoices-per-customer', '5')
-    run(ini, 'large', '--customers', '30', '--invoices-per-customer', '5', '--large', '1',
+def test_the_reference_customer_is_the_same_in_databases_of_any_size(generate_ini):
+    run(generate_ini, 'small', '--customers', '1', '--invoices-per-customer', '5')
+    run(generate_ini, 'large', '--customers', '30', '--invoices-per-customer', '5', '--large', '1',
         '--large-invoices', '40')
 
     def reference_invoices(root):
         return [(i.key, i.currency, i.amount, i.balance, i.due, i.exchange_rate)
                 for i in root.customers[generate.REFERENCE_RFC].invoices.values()]
 
-    small, large = read(ini, 'small', reference_invoices), read(ini, 'large', reference_invoices)
+    small, large = read(generate_ini, 'small', reference_invoices), read(generate_ini, 'large', reference_invoices)
     assert small == large and len(small) == 20
 
 
@@ -192,9 +192,9 @@ def test_rfcs_grow_with_their_index_and_carry_the_check_digit():
 
 
 @pytest.mark.parametrize('option', [('--customers', '-1'), ('--batch', '0'), ('--statements', '25')])
-def test_bad_arguments_are_refused(ini, option):
+def test_bad_arguments_are_refused(generate_ini, option):
     with pytest.raises(SystemExit):
-        generate.main([str(ini), 'db=x', '--customers', '1', '--invoices-per-customer', '1', *option])
+        generate.main([str(generate_ini), 'db=x', '--customers', '1', '--invoices-per-customer', '1', *option])
 
 
 # -- the benchmark harness's own pieces (benchmarks/) --------------------------------------

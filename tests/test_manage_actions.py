@@ -11,14 +11,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import webtest
-from pyramid_mailer import get_mailer
+
 
 from canonportal.resources.payment import REVIEW
 from conftest import CANON, GOOD_PASSWORD, IXTAPA, Client, database_of, last_form, link_in, with_root
-from payment_support import banks, portal  # noqa: F401  (fixtures)
-from test_manage_tree import (
+from payment_support import accept, confirmation, misbehave, receipts
+from manage_support import (
     HOST, audit_entries, facts, flash_text, follow, path_of, staff_client)
-from test_payments import accept, confirmation, misbehave, new_payer, receipts
 
 CUSTOMER = f'/manage/customers/{CANON}'
 PAYMENT_228 = f'{CUSTOMER}/payments/228'
@@ -340,21 +339,6 @@ def test_a_replacement_must_be_a_pdf_within_the_limit(app, operator, upload, mes
 
 
 # -- payment: query the bank now (sandbox banks) ---------------------------------------------------
-
-@pytest.fixture
-def portal_mailer(portal):
-    mailer = get_mailer(portal.registry)
-    mailer.outbox.clear()
-    return mailer
-
-
-@pytest.fixture
-def payer(portal, banks, portal_mailer):
-    client = new_payer(portal, banks)
-    client.sign_in_active()
-    portal_mailer.outbox.clear()
-    return client
-
 
 def lost_payment(payer, banks, bank, folio='6212976', **card):
     """A payment made at the bank whose notification is lost and whose browser never returns."""

@@ -8,7 +8,7 @@ from canonportal.bootstrap import demo_uuid
 from canonportal.resources import Customer, Invoice
 from canonportal.views.manage import search
 from conftest import CANON, IXTAPA, Client, with_root
-from test_manage_tree import HOST, facts, staff_client
+from manage_support import HOST, facts, staff_client
 
 ACCENTED = 'OAN7001013X4'
 

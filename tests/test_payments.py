@@ -3,11 +3,9 @@
 Both sandboxes are real protocol peers (payment_support): the portal creates
 Citibanamex checkout sessions and retrieves orders through an httpx WSGI
 transport, the sandboxes post webhooks and BBVA post-backs back the same way.
-Nothing is mocked but the clock and SMTP (the transactional testing mailer: a
+Nothing is mocked but the clock and SMTP (the transactional testing portal_mailer: a
 mail reaches ``outbox`` only when its transaction commits).
 """
-import hashlib
-import hmac
 import logging
 import re
 import threading
@@ -20,175 +18,25 @@ from pyramid_mailer import get_mailer
 from ZODB.POSException import ConflictError
 
 from canonportal.payments import service as payments
-from conftest import CANON, GOOD_PASSWORD, IXTAPA, last_form, with_root
+from conftest import CANON, GOOD_PASSWORD, IXTAPA, with_root
 from payment_support import (
-    BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, MANUAL_SELECTION, Payer, banks, paying_portal,
-    portal,
-)  # noqa: F401  (banks, portal: fixtures)
+    BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, FIRST, MANUAL_SELECTION, accept, backwards,
+    bank_answer, bbva_postback, bbva_sign, confirmation, facts, in_transit, misbehave, new_payer,
+    payment_of, paying_portal, receipts, result_page, snapshot, state_of, transitions,
+)
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
 SALDOS = f'/customers/{CANON}/saldos'
 HISTORY = f'/customers/{CANON}/historial-de-pagos'
-FIRST = '229'     # the demo data's counter stands at 228
 RESULT = f'/customers/{CANON}/payments/{FIRST}'
 IN_TRANSIT_MESSAGE = 'ya tiene un pago en tránsito'
-
-
-# -- fixtures and helpers ----------------------------------------------------------------
-
-@pytest.fixture
-def mailer(portal):
-    """The portal's testing mailer (not conftest's, which belongs to another app)."""
-    mailer = get_mailer(portal.registry)
-    mailer.outbox.clear()
-    return mailer
-
-
-def new_payer(portal, banks):
-    client = Payer(portal, extra_environ=dict(HOST))
-    client.banks = banks
-    return client
-
-
-@pytest.fixture
-def payer(portal, banks, mailer):
-    """Canon Mexicana, activated (the mailed link confirms its email)."""
-    client = new_payer(portal, banks)
-    client.sign_in_active()
-    mailer.outbox.clear()
-    return client
-
-
-@pytest.fixture
-def bank_server(portal):
-    """What the banks' servers look like to the portal: no session, no cookies."""
-    return webtest.TestApp(portal, extra_environ=dict(HOST))
-
-
-def payment_of(app, reference=FIRST):
-    """What a payment looks like in the database: a plain dict."""
-    def read(root):
-        payment = root.payments_by_reference[reference]
-        return {'state': payment.state, 'bank_reference': payment.bank_reference,
-                'history': [(old, new, source) for _when, old, new, source, _note in payment.history],
-                'notes': [note for *_rest, note in payment.history],
-                'pending': reference in root.pending_payments}
-    return with_root(app, read)
-
-
-def state_of(app, reference=FIRST):
-    return payment_of(app, reference)['state']
-
-
-def in_transit(app, folio, rfc=CANON):
-    return with_root(app, lambda root: root.customers[rfc].invoices[folio].in_transit)
-
-
-def snapshot(app):
-    """Everything a payment could change: counter, payments, every invoice's reservations."""
-    def read(root):
-        found = {'counter': root.payment_counter.value,
-                 'pending': sorted(root.pending_payments.keys())}
-        for customer in root.customers.values():
-            for key, invoice in customer.invoices.items():
-                found[(customer.rfc, key)] = (tuple(invoice.reservations), invoice.balance)
-            for reference, payment in customer.payments.items():
-                found[(customer.rfc, 'payment', reference)] = (
-                    payment.state, len(payment.history), payment.bank_reference)
-        return found
-    return with_root(app, read)
-
-
-def receipts(mailer):
-    return [m for m in mailer.outbox if m.subject.startswith('Recibo de pago')]
-
-
-def transitions(app, reference=FIRST):
-    return [h for h in payment_of(app, reference)['history'] if h[0] is not None]
-
-
-BACKWARDS = {('approved', 'pending'), ('approved', 'declined'), ('approved', 'cancelled'),
-             ('approved', 'expired'), ('declined', 'pending'), ('cancelled', 'pending'),
-             ('declined', 'approved'), ('cancelled', 'approved'), ('expired', 'approved'),
-             ('expired', 'pending')}
-
-
-def backwards(app, reference=FIRST):
-    return [h for h in transitions(app, reference) if (h[0], h[1]) in BACKWARDS]
-
-
-def confirmation(payer, bank, amounts, rfc=CANON):
-    """SALDOS with ``amounts`` ({folio: None (all), ('mxn'|'usd', text)}) and a bank button:
-    the confirmation page."""
-    form = payer.choose(*amounts, rfc=rfc)
-    for folio, amount in amounts.items():
-        if amount is not None:
-            field, text = amount
-            form[f'{field}-{folio}'] = text
-    fields = form.submit_fields() + [('bank', bank)]
-    confirm = payer.post(f'/customers/{rfc}/pagar', fields)
-    assert confirm.html.find(id='confirm-title') is not None, confirm.text[:2000]
-    return confirm
-
-
-def accept(confirm, status='*'):
-    """ACEPTAR on a confirmation page."""
-    return confirm.forms[len(confirm.forms) - 1].submit('confirmado', status=status)
-
-
-def result_page(payer, back):
-    """The result page the bank's return sends the browser to."""
-    assert back.status_int == 303, back.status
-    assert urlsplit(back.location).path.startswith(f'/customers/{CANON}/payments/')
-    return payer.get(urlsplit(back.location).path)
-
-
-def facts(page):
-    """The result page's facts as {label: value}."""
-    dl = page.html.find('dl', class_='facts')
-    return {dt.get_text(strip=True): dt.find_next_sibling('dd').get_text(' ', strip=True)
-            for dt in dl.find_all('dt')}
-
-
-def bbva_sign(secret, *parts):
-    return hmac.new(secret.encode(), ''.join(parts).encode(), hashlib.sha256).hexdigest()
-
-
-def bbva_postback(order=FIRST, amount='36870.80', authorization='482913', response='00',
-                  reference=CANON, currency='1', secret=BBVA_SECRET, **changes):
-    """A BBVA post-back as the bank signs it (the test holds the sandbox merchant's secret)."""
-    fields = {
-        'mp_account': '8001', 'mp_order': order, 'mp_reference': reference, 'mp_amount': amount,
-        'mp_currency': currency, 'mp_response': response,
-        'mp_responsemsg': 'Transacción aprobada' if response == '00' else 'Declinada',
-        'mp_authorization': authorization,
-        'mp_signature': bbva_sign(secret, order, reference, amount, authorization),
-        'mp_pan': '512345******0008', 'mp_date': '2026-11-29 12:00:00.000', 'mp_folio': '100001',
-    }
-    fields.update(changes)
-    return fields
-
-
-def misbehave(banks, bank, *behaviours, **extra):
-    """Switch on several misbehaviours at once, through the sandbox's control endpoint."""
-    banks.browser.post(f'/sandbox/{bank}/_control', dict(behaviour=list(behaviours), **extra))
-    state = banks.browser.get(f'/sandbox/{bank}/_control', headers={'Accept': 'application/json'})
-    assert sorted(state.json['switches']['default']) == sorted(behaviours)
-
-
-def bank_answer(banks, order=FIRST):
-    """The post-back the sandbox BBVA produced for ``order`` (signed by the bank)."""
-    answers = [sale['done'] for sale in banks.bbva.sales.values()
-               if sale['done'] and sale['done']['mp_order'] == order]
-    assert len(answers) == 1
-    return dict(answers[0])
 
 
 # -- approve, decline, cancel ------------------------------------------------------------
 
 @pytest.mark.parametrize('bank, bank_reference', [
     ('bbva', r'BBVA \d{6}'), ('banamex', r'BC-Banamex [0-9A-Za-z]{6}')])
-def test_paying_the_manuals_three_invoices_is_approved(payer, portal, banks, mailer, bank,
+def test_paying_the_manuals_three_invoices_is_approved(payer, portal, banks, portal_mailer, bank,
                                                        bank_reference):
     confirm = confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))
     assert confirm.html.find(class_='confirm-total').get_text(strip=True) == '$36,870.80 MXN'
@@ -217,7 +65,7 @@ def test_paying_the_manuals_three_invoices_is_approved(payer, portal, banks, mai
     link = rows[0].find('a', href=True)
     assert urlsplit(link['href']).path.rstrip('/') == RESULT
     # One receipt mail, to the confirmed address, with the references and the invoices.
-    sent = receipts(mailer)
+    sent = receipts(portal_mailer)
     assert len(sent) == 1
     assert sent[0].recipients == ['cme930812pw3@example.mx']
     body = sent[0].body
@@ -247,7 +95,7 @@ def test_partial_payments_show_under_pago_en_transito_in_the_invoices_currency(
 
 
 @pytest.mark.parametrize('bank', ['bbva', 'banamex'])
-def test_a_declined_card_releases_the_invoices(payer, portal, banks, mailer, bank):
+def test_a_declined_card_releases_the_invoices(payer, portal, banks, portal_mailer, bank):
     back = payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))),
                          expiry='05/39')
     banks.wait_for_deliveries()
@@ -257,7 +105,7 @@ def test_a_declined_card_releases_the_invoices(payer, portal, banks, mailer, ban
     assert 'Referencia bancaria' not in facts(result)
     assert state_of(portal) == 'declined'
     assert str(in_transit(portal, '6212976')) == '0.00'
-    assert receipts(mailer) == []
+    assert receipts(portal_mailer) == []
     assert result.html.find('a', href=re.compile('recibo')) is None
     # Paid nothing: not in the history; the invoices can be paid again.
     assert FIRST not in payer.get(HISTORY).html.find('main').get_text()  # not in a CSRF token
@@ -267,7 +115,7 @@ def test_a_declined_card_releases_the_invoices(payer, portal, banks, mailer, ban
 
 
 @pytest.mark.parametrize('bank', ['bbva', 'banamex'])
-def test_cancelling_at_the_bank_releases_the_invoices(payer, portal, banks, mailer, bank):
+def test_cancelling_at_the_bank_releases_the_invoices(payer, portal, banks, portal_mailer, bank):
     back = payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))),
                          action='cancel')
     banks.wait_for_deliveries()
@@ -276,7 +124,7 @@ def test_cancelling_at_the_bank_releases_the_invoices(payer, portal, banks, mail
     assert 'Las facturas quedaron liberadas' in result.text
     assert state_of(portal) == 'cancelled'
     assert all(str(in_transit(portal, f)) == '0.00' for f in ('6212976', '1233076', '1233080'))
-    assert receipts(mailer) == []
+    assert receipts(portal_mailer) == []
 
 
 @pytest.mark.parametrize('bank', ['bbva', 'banamex'])
@@ -293,7 +141,7 @@ def test_the_sandbox_told_to_decline_or_cancel_is_obeyed(payer, portal, banks, b
 
 
 def test_while_the_bank_has_not_answered_the_page_waits_and_refreshes_itself(
-        payer, portal, banks, mailer):
+        payer, portal, banks, portal_mailer):
     banks.behave('bbva', 'no_return')
     bank_page = payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
     assert 'Pago aprobado' in bank_page.text      # the bank's own receipt; it never comes back
@@ -306,10 +154,10 @@ def test_while_the_bank_has_not_answered_the_page_waits_and_refreshes_itself(
     # HISTORIAL DE PAGOS lists it as waiting, not as paid.
     history = payer.get(HISTORY)
     assert 'Pendiente de confirmación del banco' in history.text
-    assert receipts(mailer) == []
+    assert receipts(portal_mailer) == []
 
 
-def test_the_result_page_asks_citibanamex_for_its_own_payment(payer, portal, banks, mailer):
+def test_the_result_page_asks_citibanamex_for_its_own_payment(payer, portal, banks, portal_mailer):
     """The browser never came back and the webhook was lost: the page itself retrieves the order."""
     misbehave(banks, 'banamex', 'drop', 'no_return')
     bank_page = payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
@@ -318,16 +166,16 @@ def test_the_result_page_asks_citibanamex_for_its_own_payment(payer, portal, ban
     result = payer.get(RESULT)
     assert 'Pago aprobado' in result.text and 'Refresh' not in result.headers
     assert payment_of(portal)['history'][-1] == ('pending', 'approved', 'query')
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
     payer.get(RESULT)
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
 
 
 # -- duplicated, out of order, replayed ----------------------------------------------------
 
 @pytest.mark.parametrize('bank', ['bbva', 'banamex'])
 def test_a_notification_sent_twice_makes_one_transition_and_one_mail(payer, portal, banks,
-                                                                      mailer, bank):
+                                                                      portal_mailer, bank):
     banks.behave(bank, 'twice')
     back = payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))))
     banks.wait_for_deliveries()
@@ -335,19 +183,19 @@ def test_a_notification_sent_twice_makes_one_transition_and_one_mail(payer, port
     assert [d.get('status') for d in deliveries] == ([200, 200] if bank == 'banamex' else [303])
     assert 'Pago aprobado' in result_page(payer, back).text
     assert transitions(portal) == [('pending', 'approved', transitions(portal)[0][2])]
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
 
 
-def test_a_citibanamex_webhook_before_the_browser_returns(payer, portal, banks, mailer):
+def test_a_citibanamex_webhook_before_the_browser_returns(payer, portal, banks, portal_mailer):
     banks.behave('banamex', 'early')
     back = payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
     # The webhook (synchronous with 'early') settled the payment before the browser came back.
     assert payment_of(portal)['history'][-1] == ('pending', 'approved', 'notification')
     assert 'Pago aprobado' in result_page(payer, back).text
-    assert len(transitions(portal)) == 1 and len(receipts(mailer)) == 1
+    assert len(transitions(portal)) == 1 and len(receipts(portal_mailer)) == 1
 
 
-def test_a_declined_after_approved_changes_nothing(payer, portal, banks, mailer, bank_server):
+def test_a_declined_after_approved_changes_nothing(payer, portal, banks, portal_mailer, bank_server):
     banks.behave('bbva', 'drop')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
     approval = bank_answer(banks)
@@ -361,10 +209,10 @@ def test_a_declined_after_approved_changes_nothing(payer, portal, banks, mailer,
         assert bank_server.post('/banco/bbva/notificacion', late).status_int == 200
     assert snapshot(portal) == before
     assert backwards(portal) == [] and state_of(portal) == 'approved'
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
 
 
-def test_a_stale_citibanamex_webhook_body_cannot_undo_an_approval(payer, portal, banks, mailer,
+def test_a_stale_citibanamex_webhook_body_cannot_undo_an_approval(payer, portal, banks, portal_mailer,
                                                                   bank_server):
     back = payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
     banks.wait_for_deliveries()
@@ -376,12 +224,12 @@ def test_a_stale_citibanamex_webhook_body_cannot_undo_an_approval(payer, portal,
                                    headers={'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET})
     assert answer.status_int == 200   # accepted, but the retrieved order is the truth
     assert snapshot(portal) == before and backwards(portal) == []
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
     result_page(payer, back)
 
 
 @pytest.mark.parametrize('bank', ['bbva', 'banamex'])
-def test_replaying_the_approval_changes_nothing_and_mails_nothing(payer, portal, banks, mailer,
+def test_replaying_the_approval_changes_nothing_and_mails_nothing(payer, portal, banks, portal_mailer,
                                                                   bank, bank_server):
     back = payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))))
     banks.wait_for_deliveries()
@@ -400,11 +248,11 @@ def test_replaying_the_approval_changes_nothing_and_mails_nothing(payer, portal,
                 headers={'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET})
             assert webhook.status_int == 200
     assert snapshot(portal) == before
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
 
 
 def test_concurrent_copies_of_one_post_back_make_one_transition_and_one_mail(
-        payer, portal, banks, mailer):
+        payer, portal, banks, portal_mailer):
     banks.behave('bbva', 'drop')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
     approval = bank_answer(banks)
@@ -430,7 +278,7 @@ def test_concurrent_copies_of_one_post_back_make_one_transition_and_one_mail(
     assert sorted(statuses) == [200] * (copies // 2) + [303] * (copies // 2)
     assert state_of(portal) == 'approved'
     assert len(transitions(portal)) == 1
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
 
 
 # -- forged and inconsistent bank messages --------------------------------------------------
@@ -448,7 +296,7 @@ def forgeries(approval):
             'empty signature': empty_signature}
 
 
-def test_forged_bbva_post_backs_are_refused_and_change_nothing(payer, portal, banks, mailer,
+def test_forged_bbva_post_backs_are_refused_and_change_nothing(payer, portal, banks, portal_mailer,
                                                               bank_server, caplog):
     banks.behave('bbva', 'drop')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
@@ -466,7 +314,7 @@ def test_forged_bbva_post_backs_are_refused_and_change_nothing(payer, portal, ba
     assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', made_up, status='*').status_int == 403
     tried += 1
     assert snapshot(portal) == before and state_of(portal) == 'pending'
-    assert receipts(mailer) == []
+    assert receipts(portal_mailer) == []
     rejected = [r for r in caplog.records if 'rejected bbva' in r.getMessage()]
     assert len(rejected) == tried
     assert all(BBVA_SECRET not in r.getMessage() for r in caplog.records)
@@ -475,7 +323,7 @@ def test_forged_bbva_post_backs_are_refused_and_change_nothing(payer, portal, ba
     assert state_of(portal) == 'approved'
 
 
-def test_forged_citibanamex_webhooks_are_refused(payer, portal, banks, mailer, bank_server):
+def test_forged_citibanamex_webhooks_are_refused(payer, portal, banks, portal_mailer, bank_server):
     misbehave(banks, 'banamex', 'drop', 'no_return')
     payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
     before = snapshot(portal)
@@ -487,7 +335,7 @@ def test_forged_citibanamex_webhooks_are_refused(payer, portal, banks, mailer, b
         answer = bank_server.post_json('/banco/banamex/notificacion', body, headers=headers,
                                        status='*')
         assert answer.status_int == 403 and answer.content_type == 'text/plain'
-    assert snapshot(portal) == before and receipts(mailer) == []
+    assert snapshot(portal) == before and receipts(portal_mailer) == []
 
 
 def total_paid(history):
@@ -495,7 +343,7 @@ def total_paid(history):
 
 
 def test_a_post_back_that_differs_from_what_we_sent_is_refused_and_the_real_one_approves(
-        payer, portal, banks, mailer, bank_server):
+        payer, portal, banks, portal_mailer, bank_server):
     """BBVA's signature proves nothing about field boundaries: only the very order,
     reference and amount we sent count (issue 11). Anything else is refused, changes
     nothing, and the genuine answer still approves afterwards."""
@@ -507,10 +355,10 @@ def test_a_post_back_that_differs_from_what_we_sent_is_refused_and_the_real_one_
                             status='*').status_int == 403
     assert snapshot(portal) == before and state_of(portal) == 'pending'
     bank_server.post(f'/banco/bbva/retorno/{FIRST}', bank_answer(banks))
-    assert state_of(portal) == 'approved' and len(receipts(mailer)) == 1
+    assert state_of(portal) == 'approved' and len(receipts(portal_mailer)) == 1
 
 
-def test_a_signed_message_recut_to_fit_another_payment_is_refused(payer, portal, banks, mailer,
+def test_a_signed_message_recut_to_fit_another_payment_is_refused(payer, portal, banks, portal_mailer,
                                                                   bank_server):
     """Payment 2290 of CME930812PW3 signs "2290" + "CME930812PW3" + amount + authorization:
     the same bytes as order 229 with reference "0CME930812PW3". It moved 229 to review."""
@@ -528,18 +376,18 @@ def test_a_signed_message_recut_to_fit_another_payment_is_refused(payer, portal,
 
 @pytest.mark.parametrize('change', [{'reference': IXTAPA}, {'currency': '2'}])
 def test_signed_data_for_another_customer_or_currency_are_refused(
-        payer, portal, banks, mailer, bank_server, change):
+        payer, portal, banks, portal_mailer, bank_server, change):
     banks.behave('bbva', 'drop')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
     before = snapshot(portal)
     answer = bank_server.post('/banco/bbva/notificacion', bbva_postback(**change), status='*')
     assert answer.status_int == 403
     assert snapshot(portal) == before and state_of(portal) == 'pending'
-    assert receipts(mailer) == []
+    assert receipts(portal_mailer) == []
 
 
 def test_a_currency_flipped_replay_leaves_an_approved_payment_approved(payer, portal, banks,
-                                                                       mailer, bank_server):
+                                                                       portal_mailer, bank_server):
     """mp_currency is not signed: a replay with mp_currency=2 moved the payment to review."""
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
     assert state_of(portal) == 'approved'
@@ -548,7 +396,7 @@ def test_a_currency_flipped_replay_leaves_an_approved_payment_approved(payer, po
     for endpoint in (f'/banco/bbva/retorno/{FIRST}', '/banco/bbva/notificacion'):
         assert bank_server.post(endpoint, flipped, status='*').status_int == 403
     assert state_of(portal) == 'approved' and snapshot(portal) == before
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
 
 
 def test_a_signed_post_back_for_an_unknown_order_changes_nothing(payer, portal, banks,
@@ -561,7 +409,7 @@ def test_a_signed_post_back_for_an_unknown_order_changes_nothing(payer, portal, 
     assert snapshot(portal) == before
 
 
-def test_a_forged_return_with_made_up_parameters_pays_nothing(payer, portal, banks, mailer):
+def test_a_forged_return_with_made_up_parameters_pays_nothing(payer, portal, banks, portal_mailer):
     answer = accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION)))
     assert answer.status_int == 303 and answer.location.startswith('https://bank.test/')
     # The customer never pays at the bank but comes back with made-up parameters.
@@ -576,10 +424,10 @@ def test_a_forged_return_with_made_up_parameters_pays_nothing(payer, portal, ban
     # A POST with BBVA-looking fields on a Citibanamex payment is nothing either.
     back = payer.post(f'/banco/banamex/retorno/{FIRST}', bbva_postback(), status='*')
     assert back.status_int in (303, 403)
-    assert snapshot(portal) == before and receipts(mailer) == []
+    assert snapshot(portal) == before and receipts(portal_mailer) == []
 
 
-def test_a_forged_bbva_return_without_a_signature_says_pending(payer, portal, banks, mailer):
+def test_a_forged_bbva_return_without_a_signature_says_pending(payer, portal, banks, portal_mailer):
     banks.behave('bbva', 'no_return')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
     before = snapshot(portal)
@@ -588,7 +436,7 @@ def test_a_forged_bbva_return_without_a_signature_says_pending(payer, portal, ba
     assert back.status_int == 403
     page = payer.get(RESULT)
     assert 'Esperando la confirmación del banco' in page.text
-    assert snapshot(portal) == before and receipts(mailer) == []
+    assert snapshot(portal) == before and receipts(portal_mailer) == []
 
 
 # -- two tabs, two customers' sessions, concurrency -----------------------------------------
@@ -620,7 +468,7 @@ def test_a_second_tab_may_pay_what_is_still_left(payer, portal, banks):
     assert str(in_transit(portal, '6212976')) == '27794.52'
 
 
-def session_of(portal, banks, mailer, first):
+def session_of(portal, banks, portal_mailer, first):
     client = new_payer(portal, banks)
     if first:
         client.sign_in_active()
@@ -630,9 +478,9 @@ def session_of(portal, banks, mailer, first):
 
 
 @pytest.mark.parametrize('bank', ['bbva', 'banamex'])
-def test_concurrent_payments_of_one_invoice_reserve_it_once(payer, portal, banks, mailer, bank,
+def test_concurrent_payments_of_one_invoice_reserve_it_once(payer, portal, banks, portal_mailer, bank,
                                                             caplog):
-    sessions = [payer] + [session_of(portal, banks, mailer, False) for _ in range(3)]
+    sessions = [payer] + [session_of(portal, banks, portal_mailer, False) for _ in range(3)]
     tabs = [confirmation(client, bank, {'6212976': None, '1233080': None}) for client in sessions]
     barrier = threading.Barrier(len(tabs))
     answers, errors = [], []
@@ -663,8 +511,8 @@ def test_concurrent_payments_of_one_invoice_reserve_it_once(payer, portal, banks
 
 
 def test_concurrent_partial_payments_never_reserve_more_than_the_balance(payer, portal, banks,
-                                                                         mailer):
-    sessions = [payer] + [session_of(portal, banks, mailer, False) for _ in range(3)]
+                                                                         portal_mailer):
+    sessions = [payer] + [session_of(portal, banks, portal_mailer, False) for _ in range(3)]
     # Four payments of 9,000.00 on 27,794.52: three fit, the fourth does not.
     tabs = [confirmation(client, 'bbva', {'6212976': ('mxn', '9000.00')}) for client in sessions]
     barrier = threading.Barrier(len(tabs))
@@ -743,10 +591,10 @@ def counted(tmp_path, banks, frozen_clock):
 def test_a_conflict_on_the_pay_request_does_not_call_the_bank_twice(counted, banks,
                                                                     monkeypatch):
     portal, transport = counted
-    mailer = get_mailer(portal.registry)
+    portal_mailer = get_mailer(portal.registry)
     client = new_payer(portal, banks)
     client.sign_in_active()
-    mailer.outbox.clear()
+    portal_mailer.outbox.clear()
     calls = conflict_once(monkeypatch, 'create_payment')
     answer = accept(confirmation(client, 'banamex', dict.fromkeys(MANUAL_SELECTION)))
     assert len(calls) == 2                               # the request was retried
@@ -754,7 +602,7 @@ def test_a_conflict_on_the_pay_request_does_not_call_the_bank_twice(counted, ban
     sessions = [r for r in transport.requests if r[0] == 'POST' and r[1].endswith('/session')]
     assert len(sessions) == 1
     assert len(banks.banamex.sessions) == 1
-    assert mailer.outbox == []
+    assert portal_mailer.outbox == []
     assert with_root(portal, lambda root: root.payment_counter.value) == 229
     assert str(in_transit(portal, '6212976')) == '27794.52'      # reserved once
     # And the customer pays normally.
@@ -764,7 +612,7 @@ def test_a_conflict_on_the_pay_request_does_not_call_the_bank_twice(counted, ban
 
 
 @pytest.mark.parametrize('bank', ['bbva', 'banamex'])
-def test_a_conflict_on_a_notification_does_not_mail_twice(payer, portal, banks, mailer, bank,
+def test_a_conflict_on_a_notification_does_not_mail_twice(payer, portal, banks, portal_mailer, bank,
                                                           bank_server, monkeypatch):
     misbehave(banks, bank, 'drop', 'no_return')
     payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))))
@@ -777,14 +625,14 @@ def test_a_conflict_on_a_notification_does_not_mail_twice(payer, portal, banks, 
                                        headers={'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET})
     assert answer.status_int == 200 and len(calls) == 2
     assert state_of(portal) == 'approved' and len(transitions(portal)) == 1
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
     payer.get(RESULT)
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
 
 
 # -- the bank cannot be reached --------------------------------------------------------------
 
-def test_citibanamex_unreachable_at_start_cancels_and_releases(payer, portal, banks, mailer):
+def test_citibanamex_unreachable_at_start_cancels_and_releases(payer, portal, banks, portal_mailer):
     banks.behave('banamex', 'timeout')
     answer = accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION)), status='*')
     assert answer.status_int == 503
@@ -819,7 +667,7 @@ def portal_links(page):
             yield target.path + ('?' + target.query if target.query else '')
 
 
-def test_crawling_the_pages_with_get_changes_nothing(payer, portal, banks, mailer):
+def test_crawling_the_pages_with_get_changes_nothing(payer, portal, banks, portal_mailer):
     back = payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': None})))
     banks.wait_for_deliveries()
     result_page(payer, back)                                            # 229 approved
@@ -827,7 +675,7 @@ def test_crawling_the_pages_with_get_changes_nothing(payer, portal, banks, maile
     banks.wait_for_deliveries()                                         # 230 declined
     banks.behave('bbva', 'no_return')
     payer.at_bank(accept(confirmation(payer, 'bbva', {'1233080': None})))   # 231 pending
-    before, mails = snapshot(portal), len(mailer.outbox)
+    before, mails = snapshot(portal), len(portal_mailer.outbox)
     seen, queue = set(), [SALDOS, HISTORY, RESULT, f'/customers/{CANON}/payments/230',
                           f'/customers/{CANON}/payments/231']
     while queue and len(seen) < 60:
@@ -841,7 +689,7 @@ def test_crawling_the_pages_with_get_changes_nothing(payer, portal, banks, maile
             queue.extend(link for link in portal_links(response) if link not in seen)
     assert {RESULT + '/@@recibo', RESULT + '/@@recibo.pdf'} <= {p.rstrip('/') for p in seen}
     assert snapshot(portal) == before
-    assert len(mailer.outbox) == mails
+    assert len(portal_mailer.outbox) == mails
 
 
 def test_the_receipt_page_and_pdf_exist_for_approved_payments_only(payer, portal, banks):
@@ -869,7 +717,7 @@ def test_the_receipt_page_and_pdf_exist_for_approved_payments_only(payer, portal
     assert f'recibo-{CANON}-231.pdf' in pdf.headers['Content-Disposition']
 
 
-def test_another_customer_sees_nothing_of_canons_payments(payer, portal, banks, mailer):
+def test_another_customer_sees_nothing_of_canons_payments(payer, portal, banks, portal_mailer):
     back = payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
     banks.wait_for_deliveries()
     before = snapshot(portal)
@@ -895,13 +743,13 @@ def test_another_customer_sees_nothing_of_canons_payments(payer, portal, banks, 
     assert anonymous.get(RESULT, status='*').status_int == 302
 
 
-def test_the_receipt_goes_to_the_address_the_activation_link_reached(portal, banks, mailer):
+def test_the_receipt_goes_to_the_address_the_activation_link_reached(portal, banks, portal_mailer):
     client = new_payer(portal, banks)
     client.sign_in_active(email='tesoreria@canon-cliente.mx')   # the ERP's address
-    mailer.outbox.clear()
+    portal_mailer.outbox.clear()
     back = client.at_bank(accept(confirmation(client, 'bbva', {'6212976': None})))
     assert 'Pago aprobado' in result_page(client, back).text
-    assert [m.recipients for m in receipts(mailer)] == [['tesoreria@canon-cliente.mx']]
+    assert [m.recipients for m in receipts(portal_mailer)] == [['tesoreria@canon-cliente.mx']]
 
 
 def test_pay_is_a_post_with_csrf_and_the_bank_endpoints_are_the_exempt_ones(payer, portal,

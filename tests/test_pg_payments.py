@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from conftest import GOOD_PASSWORD
-from server_support import (  # noqa: F401 - cluster is a fixture
-    Browser, add_customer, cluster, on, pay, pay_at_bank, requires_postgres, run_at_once)
+from server_support import (
+    Browser, add_customer, on, pay, pay_at_bank, requires_postgres, run_at_once)
 
 pytestmark = requires_postgres
 

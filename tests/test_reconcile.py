@@ -8,17 +8,13 @@ page's own check) can learn the outcome. Citibanamex is asked server to server
 import datetime
 import io
 
-import pytest
 from pyramid_mailer import get_mailer
 
 from canonportal.scripts import reconcile as script
 from conftest import CANON, GOOD_PASSWORD, database_of, with_root
-from payment_support import (  # noqa: F401  (banks, portal: fixtures)
-    BBVA_ACCOUNT, BBVA_SECRET, MANUAL_SELECTION, banks, portal)
-from test_payments import (  # noqa: F401  (mailer, payer: fixtures)
-    mailer, payer,
-    bank_answer, confirmation, accept, in_transit, misbehave,
-    payment_of, receipts, snapshot, state_of,
+from payment_support import (
+    BBVA_ACCOUNT, BBVA_SECRET, MANUAL_SELECTION, accept, bank_answer, confirmation, in_transit,
+    misbehave, payment_of, receipts, snapshot, state_of,
 )
 
 MINUTES = datetime.timedelta(minutes=1)
@@ -41,7 +37,7 @@ def lost(payer, bank, folios, **card):
 
 
 def test_lost_citibanamex_notifications_are_recovered_by_retrieving_the_orders(
-        payer, portal, banks, mailer, frozen_clock):
+        payer, portal, banks, portal_mailer, frozen_clock):
     misbehave(banks, 'banamex', 'drop', 'no_return')
     lost(payer, 'banamex', ['6212976'])                        # 229: approved at the bank
     lost(payer, 'banamex', ['1233076'])                        # 230: approved at the bank
@@ -67,7 +63,7 @@ def test_lost_citibanamex_notifications_are_recovered_by_retrieving_the_orders(
     assert state_of(portal, '231') == 'declined'
     assert str(in_transit(portal, '1233080')) == '0.00'         # declined: released
     assert str(in_transit(portal, '6212976')) == '27794.52'     # approved: kept
-    sent = receipts(mailer)
+    sent = receipts(portal_mailer)
     assert sorted(m.subject for m in sent) == ['Recibo de pago 229', 'Recibo de pago 230']
     assert all(m.recipients == ['cme930812pw3@example.mx'] for m in sent)
 
@@ -75,7 +71,7 @@ def test_lost_citibanamex_notifications_are_recovered_by_retrieving_the_orders(
     before = snapshot(portal)
     counts, _ = run(portal, start + 15 * MINUTES)
     assert counts == {'pending': 1}
-    assert snapshot(portal) == before and len(receipts(mailer)) == 2
+    assert snapshot(portal) == before and len(receipts(portal_mailer)) == 2
 
     # The one never paid expires after the window and lets its invoice go.
     counts, _ = run(portal, start + 125 * MINUTES)
@@ -89,7 +85,7 @@ def test_lost_citibanamex_notifications_are_recovered_by_retrieving_the_orders(
 
 
 def test_a_lost_bbva_post_back_expires_after_the_window_and_releases_the_invoices(
-        payer, portal, banks, mailer, frozen_clock):
+        payer, portal, banks, portal_mailer, frozen_clock):
     misbehave(banks, 'bbva', 'drop', 'no_return')
     lost(payer, 'bbva', MANUAL_SELECTION)
     start = frozen_clock.now
@@ -102,7 +98,7 @@ def test_a_lost_bbva_post_back_expires_after_the_window_and_releases_the_invoice
     payment = payment_of(portal)
     assert payment['state'] == 'expired' and payment['history'][-1][2] == 'reconciliation'
     assert all(str(in_transit(portal, f)) == '0.00' for f in MANUAL_SELECTION)
-    assert receipts(mailer) == []
+    assert receipts(portal_mailer) == []
 
     # The bank's approval, correctly signed, arrives after all: review, invoices held again.
     late = bank_answer(banks, '229')
@@ -115,7 +111,7 @@ def test_a_lost_bbva_post_back_expires_after_the_window_and_releases_the_invoice
     assert 'after the payment was expired' in payment['notes'][-1]
     assert payment['bank_reference'] == f'BBVA {late["mp_authorization"]}'
     assert str(in_transit(portal, '6212976')) == '27794.52'
-    assert receipts(mailer) == []
+    assert receipts(portal_mailer) == []
     page = payer.get(f'/customers/{CANON}/payments/229')
     assert 'Pago en revisión' in page.text and 'no vuelva a pagar estas facturas' in page.text
     # A copy of it changes nothing more.
@@ -139,7 +135,7 @@ def test_the_result_page_expires_its_own_bbva_payment_after_the_window(
 
 
 def test_a_late_approval_for_a_released_invoice_paid_again_holds_only_what_is_free(
-        payer, portal, banks, mailer, frozen_clock):
+        payer, portal, banks, portal_mailer, frozen_clock):
     misbehave(banks, 'bbva', 'drop', 'no_return')
     lost(payer, 'bbva', ['6212976'])
     run(portal, frozen_clock.now + 121 * MINUTES)
@@ -153,7 +149,7 @@ def test_a_late_approval_for_a_released_invoice_paid_again_holds_only_what_is_fr
                               data=bank_answer(banks, '229'))
     assert state_of(portal, '229') == 'review'
     assert str(in_transit(portal, '6212976')) == '27794.52'
-    assert len(receipts(mailer)) == 1
+    assert len(receipts(portal_mailer)) == 1
 
 
 def test_a_bank_that_cannot_be_reached_leaves_the_payment_for_the_next_run(
@@ -207,7 +203,7 @@ def test_the_console_script_reads_the_ini_file(tmp_path, payer, portal, banks, f
 
 
 def test_the_running_server_reconciles_when_the_script_asks_with_the_token(
-        payer, portal, banks, mailer, frozen_clock):
+        payer, portal, banks, portal_mailer, frozen_clock):
     """The embedded FileStorage admits one process: canonportal-reconcile then asks the
     server that holds it (POST /reconciliar with a token derived from the session secret)."""
     from canonportal.payments.reconciliation import TOKEN_HEADER, reconcile_token
@@ -220,4 +216,4 @@ def test_the_running_server_reconciles_when_the_script_asks_with_the_token(
     answer = payer.post('/reconciliar', headers={TOKEN_HEADER: reconcile_token(portal.registry.settings)})
     assert 'payment 229: approved' in answer.text
     assert state_of(portal, '229') == 'approved'
-    assert [m.subject for m in receipts(mailer)] == ['Recibo de pago 229']
+    assert [m.subject for m in receipts(portal_mailer)] == ['Recibo de pago 229']

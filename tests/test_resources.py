@@ -10,9 +10,7 @@ from ZODB.POSException import ConflictError
 
 from canonportal import tokens
 from canonportal.resources import (
-    ACTIVE, ADMIN, AUDITOR, MXN, OPERATOR, PENDING_ACTIVATION, USD, Allocation, Customer,
-    Folder, Invoice, Payment, PortalRoot, StaffUser, Statement, customer_principal,
-    validate_name)
+    ACTIVE, ADMIN, AUDITOR, MXN, OPERATOR, USD, Allocation, Customer, Folder, Invoice, Payment, PortalRoot, StaffUser, Statement, customer_principal, validate_name)
 from canonportal.resources.invoice import OPEN, OVERDUE, PAID
 from canonportal.resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REVIEW, InvalidTransition)

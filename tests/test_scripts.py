@@ -8,16 +8,11 @@ import pytest
 from pyramid.paster import get_app
 
 from canonportal.scripts import adduser, init
-from conftest import CANON, Client, database_of, last_form, signed_in_home
-from script_support import read_root, write_ini
+from conftest import CANON, Client, database_of, signed_in_home
+from script_support import read_root
 
 STAFF_PASSWORD = 'la mesa de tesorería abre a las nueve'
 
-
-
-@pytest.fixture
-def ini(tmp_path):
-    return write_ini(tmp_path)
 
 
 def counts(root):
