@@ -13,6 +13,7 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from canonportal.resources import Customer, Folder, Invoice
+from canonportal.resources.folder import TOP, keys_descending
 from canonportal.views.manage import listing
 from conftest import CANON, IXTAPA, Client, with_root
 from manage_support import HOST, facts, follow, links, staff_client, table_rows
@@ -239,11 +240,11 @@ def test_attribute_filters_stop_after_the_scan_limit(staff, crowded, monkeypatch
 ])
 def test_descending_walk_matches_the_reverse_of_the_btree_order(keys):
     tree = OOBTree({key: None for key in keys})
-    assert list(listing.keys_descending(tree)) == sorted(keys, reverse=True)
+    assert list(keys_descending(tree)) == sorted(keys, reverse=True)
     for prefix in {key[:1] for key in keys} | {key[:2] for key in keys}:
         expected = sorted((k for k in keys if k.startswith(prefix)), reverse=True)
-        assert list(listing.keys_descending(tree, prefix, prefix + listing.TOP)) == expected
-    assert list(listing.keys_descending(OOBTree())) == []
+        assert list(keys_descending(tree, prefix, prefix + TOP)) == expected
+    assert list(keys_descending(OOBTree())) == []
 
 
 # -- who may look --------------------------------------------------------------------------------

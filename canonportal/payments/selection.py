@@ -245,6 +245,18 @@ def _parse(text):
     return value, None
 
 
+def _typed(line, field, text, left, currency):
+    """The amount typed in ``field`` if it is one and at most ``left``; else None, with the
+    reason on the line."""
+    value, problem = _parse(text)
+    if problem is None and value > left:
+        problem = _over_message(left, currency)
+    if problem is not None:
+        line.errors[field] = problem
+        return None
+    return value
+
+
 def _over_message(limit, currency):
     return _('La cantidad excede lo que queda por pagar de esta factura (${amount}).',
              mapping={'amount': format_money(limit, currency)})
@@ -268,12 +280,8 @@ def validate_line(invoice, rate, entry):
         if not line.mxn_text:
             mxn = left
         else:
-            mxn, problem = _parse(line.mxn_text)
-            if problem:
-                line.errors['mxn'] = problem
-                return line
-            if mxn > left:
-                line.errors['mxn'] = _over_message(left, MXN)
+            mxn = _typed(line, 'mxn', line.mxn_text, left, MXN)
+            if mxn is None:
                 return line
         line.amount_mxn = to_money(mxn)
         line.mxn_text = _plain(line.amount_mxn)
@@ -290,22 +298,13 @@ def validate_line(invoice, rate, entry):
         usd = left
         mxn = usd_to_mxn(usd, rate.rate)
     elif source == EDITED_USD:
-        usd, problem = _parse(line.usd_text)
-        if problem:
-            line.errors['usd'] = problem
-            return line
-        if usd > left:
-            line.errors['usd'] = _over_message(left, USD)
+        usd = _typed(line, 'usd', line.usd_text, left, USD)
+        if usd is None:
             return line
         mxn = usd_to_mxn(usd, rate.rate)
     else:
-        mxn, problem = _parse(line.mxn_text)
-        if problem:
-            line.errors['mxn'] = problem
-            return line
-        limit = usd_to_mxn(left, rate.rate)
-        if mxn > limit:
-            line.errors['mxn'] = _over_message(limit, MXN)
+        mxn = _typed(line, 'mxn', line.mxn_text, usd_to_mxn(left, rate.rate), MXN)
+        if mxn is None:
             return line
         usd = mxn_to_usd(mxn, rate.rate)
         if usd <= ZERO:

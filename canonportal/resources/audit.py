@@ -13,6 +13,8 @@ from BTrees.Length import Length
 from BTrees.LOBTree import LOBTree
 from persistent import Persistent
 
+from .folder import keys_descending
+
 _TAIL = 1000
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -95,16 +97,9 @@ class AuditLog(Persistent):
         """
         entries = self.entries
         low = _micros(since) * _TAIL if since is not None else None
-        bound = _micros(until) * _TAIL - 1 if until is not None else None
-        while True:
-            try:
-                key = entries.maxKey(bound) if bound is not None else entries.maxKey()
-            except ValueError:  # nothing at or below the bound
-                return
-            if low is not None and key < low:
-                return
+        high = _micros(until) * _TAIL - 1 if until is not None else None
+        for key in keys_descending(entries, low, high, below=lambda key: key - 1):
             yield entries[key]
-            bound = key - 1
 
     def search(self, actor=None, action=None, target=None, since=None, until=None):
         """Entries matching every given filter, newest first (a generator).

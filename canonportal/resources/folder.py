@@ -11,6 +11,42 @@ from persistent import Persistent
 _RESERVED_PREFIXES = ('@@', '++')
 
 
+#: Above every character a key can hold: ``prefix + TOP`` bounds the keys starting with prefix.
+TOP = '\U0010ffff' * 64
+
+
+def _just_below(key):
+    """A bound just under ``key``: every key smaller than it is <= the bound."""
+    if not key:
+        return None
+    last = key[-1]
+    if last == '\x00':
+        return key[:-1]
+    return key[:-1] + chr(ord(last) - 1) + TOP
+
+
+def keys_descending(tree, low=None, high=None, below=_just_below):
+    """The keys of a BTree from ``high`` down to ``low`` (both included), lazily.
+
+    Each step is one ``maxKey`` lookup, so the first page costs a few bucket
+    loads however large the tree (``keys()[-1]`` would load every bucket).
+    ``below(key)`` is the greatest key that may come next (None: none can):
+    text keys by default; ``lambda key: key - 1`` for integer keys.
+    """
+    bound = high
+    while True:
+        try:
+            key = tree.maxKey(bound) if bound is not None else tree.maxKey()
+        except ValueError:  # nothing at or below the bound
+            return
+        if low is not None and key < low:
+            return
+        yield key
+        bound = below(key)
+        if bound is None:
+            return
+
+
 def validate_name(name):
     """Return ``name`` if it can name a child in a URL, else raise ValueError.
 

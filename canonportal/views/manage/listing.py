@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from ... import clock
 from ...formatting import Formatter
 from ...i18n import _
+from ...resources.folder import TOP, keys_descending
 from . import PAGE_SIZE, Page, manage_url, page_number
 from .labels import NO, YES
 
@@ -32,8 +33,6 @@ from .labels import NO, YES
 SORT_LIMIT = 2000
 #: Attribute filters stop after looking at this many children.
 SCAN_LIMIT = 20000
-#: Above every character a key can hold: ``prefix + TOP`` bounds the keys starting with prefix.
-TOP = '\U0010ffff' * 64
 
 #: Query parameters of the listings.
 PREFIX_PARAM = 'prefijo'
@@ -42,36 +41,6 @@ DIRECTION_PARAM = 'dir'
 DESCENDING = 'desc'
 
 # -- walking a folder by name --------------------------------------------------------------
-
-def _just_below(key):
-    """A bound just under ``key``: every key smaller than it is <= the bound."""
-    if not key:
-        return None
-    last = key[-1]
-    if last == '\x00':
-        return key[:-1]
-    return key[:-1] + chr(ord(last) - 1) + TOP
-
-
-def keys_descending(tree, low=None, high=None):
-    """The keys of an OOBTree from ``high`` down to ``low`` (both included), lazily.
-
-    Each step is one ``maxKey`` lookup, so the first page costs a few bucket
-    loads however large the tree (``keys()[-1]`` would load every bucket).
-    """
-    bound = high
-    while True:
-        try:
-            key = tree.maxKey(bound) if bound is not None else tree.maxKey()
-        except ValueError:  # nothing at or below the bound
-            return
-        if low is not None and key < low:
-            return
-        yield key
-        bound = _just_below(key)
-        if bound is None:
-            return
-
 
 def folder_keys(folder, prefix='', descending=False):
     """The names of ``folder``'s children starting with ``prefix``, in BTree order."""

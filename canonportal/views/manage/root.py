@@ -20,22 +20,15 @@ from ...i18n import _
 from ...money import ZERO
 from ...payments.service import minutes, pending_older_than
 from ...resources import PortalRoot
+from ...resources.folder import keys_descending
 from ...resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REVIEW)
 from . import ROUTE, VIEW, manage_globals, manage_url
-from .listing import keys_descending
+from .labels import PAYMENT_STATE_LABELS
 
 #: Every payment state as staff read it, in the order the charts stack them.
-STATE_LABELS = {
-    APPROVED: _('Aprobado'),
-    APPLIED: _('Aplicado'),
-    PENDING: _('Pendiente'),
-    REVIEW: _('En revisión'),
-    DECLINED: _('Rechazado'),
-    CANCELLED: _('Cancelado'),
-    EXPIRED: _('Vencido'),
-    REFUND_NEEDED: _('Reembolso pendiente'),
-}
+STATE_LABELS = {state: PAYMENT_STATE_LABELS[state] for state in (
+    APPROVED, APPLIED, PENDING, REVIEW, DECLINED, CANCELLED, EXPIRED, REFUND_NEEDED)}
 
 #: Chart colours: each one keeps white text readable (contrast ≥ 4.5).
 STATE_COLOURS = {

@@ -24,9 +24,10 @@ from pyramid.view import view_config
 
 from ...i18n import _
 from ...resources import PortalRoot, customer_of
+from ...resources.folder import TOP
 from . import ROUTE, VIEW, manage_globals, manage_url
 from .labels import INVOICE_STATUS_LABELS, PAYMENT_STATE_LABELS
-from .listing import TOP, Cells
+from .listing import Cells
 
 TEMPLATE = 'canonportal:templates/manage/search.pt'
 
