@@ -33,9 +33,13 @@ run: $(VENV)/.installed var/Data.fs
 	@echo "Serving http://localhost:$(PORT)/  (sign in with CME930812PW3 / CME930812PW3)"
 	$(BIN)/pserve $(INI) http_port=$(PORT)
 
+# The suite runs on every core (pytest-xdist), one test module per worker at a time:
+# module-scoped servers stay in one process and every server takes a free port.
+# TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed
 	mkdir -p $(CHAMELEON_CACHE)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The load runs of docs/benchmarks.md: BENCH_RUNS runs (the first builds the databases,
 # the others reuse them), then their medians in docs/benchmarks-results.json.
