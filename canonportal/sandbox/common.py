@@ -238,9 +238,11 @@ class Deliverer:
 
         thread = threading.Thread(target=work, name=f'sandbox-delivery-{order}', daemon=True)
         with self._lock:
+            # Started before the list is pruned again: a thread not yet started is not
+            # alive, and a concurrent send() would drop it from what wait() joins.
+            thread.start()
             self._threads = [t for t in self._threads if t.is_alive()]
             self._threads.append(thread)
-        thread.start()
 
     def wait(self, timeout=10.0):
         """Wait for the deliveries under way (tests)."""
