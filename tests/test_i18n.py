@@ -338,3 +338,27 @@ def test_remembered_translations_never_freeze_a_message_with_values(app):
     assert english.translate(_('Saldos')) == english.translate(_('Saldos')) != 'Saldos'
     spanish = app.registry.queryUtility(ILocalizer, name='es')
     assert spanish.translate(_('Saldos')) == 'Saldos'
+
+
+def test_switching_language_after_a_failed_sign_in_shows_the_sign_in_page_in_english(client):
+    failed = client.login(CANON, 'not the password', status=400)
+    assert failed.request.path == '/login'
+    form = failed.forms[0]
+    assert form['came_from'].value == '/login'
+    page = form.submit('lang', value='en', status=303).follow()      # GET /login
+    page = page.follow() if page.status_int == 302 else page
+    assert page.request.path == '/' and 'Sign in' in visible_text(page)
+
+
+def test_switching_language_on_the_confirmation_page_lands_on_saldos(client):
+    client.sign_in_active()
+    saldos = client.get(f'/customers/{CANON}/saldos')
+    form = saldos.forms['saldos-form']
+    fields = [(k, v) for k, v in form.submit_fields() if k != 'accion']
+    fields += [('pick', '6212976'), ('bank', 'banamex')]
+    confirm = client.post(f'/customers/{CANON}/pagar', fields, status='*')
+    switch = confirm.forms[0]
+    assert switch['came_from'].value == f'/customers/{CANON}/pagar'
+    page = switch.submit('lang', value='en', status=303).follow()
+    assert page.status_int == 303 and page.location.endswith(f'/customers/{CANON}/saldos')
+    assert 'BALANCES' in visible_text(page.follow()).upper()

@@ -182,3 +182,32 @@ def test_reloading_the_login_address_leads_back_to_the_form(client):
     response = client.get('/login', status=302)
     assert response.location.endswith('.example.mx/')
     assert 'Usuario' in response.follow().text
+
+
+def test_a_link_opened_after_the_idle_timeout_ends_on_its_page_after_signing_in(client, frozen_clock):
+    client.sign_in_active()
+    receipt = f'/customers/{CANON}/payments/228/@@recibo'
+    assert client.get(receipt).status_int == 200
+    frozen_clock.advance(minutes=31)                       # the session has expired
+    assert client.get(receipt, status=302).location.endswith('/')
+    landed = client.login(CANON, GOOD_PASSWORD, status=303)
+    assert landed.location == f'http://portal.example.mx{receipt}'
+    assert 'Recibo de pago' in landed.follow().text
+    # Kept once: after the next expiry, signing in goes home.
+    frozen_clock.advance(minutes=31)
+    again = client.login(CANON, GOOD_PASSWORD, status=303)
+    assert again.location.endswith(f'/customers/{CANON}/estados-de-cuenta')
+
+
+def test_a_page_of_another_customer_is_never_where_a_sign_in_lands(client, other_client):
+    other_client.sign_in_active()                              # Canon's account is active
+    client.get(f'/customers/{IXTAPA}/saldos', status=302)      # asked signed out
+    landed = client.login(CANON, GOOD_PASSWORD, status=303)
+    assert landed.location.endswith(f'/customers/{CANON}/estados-de-cuenta')
+
+
+def test_the_kept_path_comes_from_the_request_never_from_a_parameter(client, other_client):
+    other_client.sign_in_active()
+    client.get('/?came_from=https://evil.example/')
+    landed = client.login(CANON, GOOD_PASSWORD, status=303)
+    assert landed.location.endswith(f'/customers/{CANON}/estados-de-cuenta')

@@ -47,12 +47,17 @@ def login(request):
         # Staff sign-ins are staff actions: the audit log shows who came in, and who tried.
         audit.record(request.root, user.principal_id, 'staff.login', user, '', outcome)
     if outcome == signin.OK:
-        # A bank return seen signed out leads back to that payment, if it is this user's.
-        wanted = request.session.get(AFTER_SIGN_IN) or ''
+        # A page asked for signed out (a mail's link, a bank return, a bookmark after the
+        # idle timeout) is where the user lands, if it is one of theirs.
+        wanted = request.session.pop(AFTER_SIGN_IN, None) or ''
         headers = remember(request, user.principal_id)
         target = home_url(request, user)
-        if isinstance(user, Customer) and wanted.startswith(request.resource_path(user)):
-            target = request.resource_url(request.root) + wanted.lstrip('/')
+        if isinstance(user, Customer):
+            mine = wanted.startswith(request.resource_path(user))
+        else:
+            mine = wanted == '/manage' or wanted.startswith('/manage/')
+        if mine:
+            target = request.application_url + wanted
         return HTTPSeeOther(target, headers=headers)
     if outcome == signin.FIRST_SIGN_IN:
         email = user.contact_email

@@ -12,8 +12,12 @@ from ..i18n import _
 from ..passwords import Busy
 from ..paths import loggable
 from ..resources import Customer
+from ..security import AFTER_SIGN_IN
 
 log = logging.getLogger(__name__)
+
+#: The longest path kept to return to after signing in (the session is a cookie).
+MAX_KEPT_PATH = 500
 
 
 @notfound_view_config(renderer='canonportal:templates/error.pt')
@@ -29,6 +33,11 @@ def forbidden(request):
     if identity is None:
         log.info('denied (anonymous): %s %s', request.method, loggable(request.path))
         if request.method == 'GET':
+            # A mail's link or a bookmark opened signed out (or after the idle timeout):
+            # after signing in the user lands there, if it is theirs (see views.auth.login).
+            # Kept server-side from the path asked for, never from a parameter.
+            if len(request.path_qs) <= MAX_KEPT_PATH:
+                request.session[AFTER_SIGN_IN] = request.path_qs
             return HTTPFound(request.application_url + '/')
     else:
         log.info('denied: %s %s %s', identity.principal_id, request.method, loggable(request.path))

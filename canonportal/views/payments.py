@@ -45,6 +45,13 @@ def _minutes(request, name, default):
     return payments.minutes(request.registry.settings.get(name, default))
 
 
+@view_config(context=Customer, name='pagar', permission='view', request_method='GET')
+def pay_address(context, request):
+    """The confirmation's address reloaded, bookmarked or reached by switching language:
+    back to SALDOS, where a payment starts (nothing is paid by a GET)."""
+    return HTTPSeeOther(request.resource_url(context, 'saldos'))
+
+
 @view_config(context=Customer, name='pagar', permission='pay', request_method='POST',
              renderer='canonportal:templates/pay_confirm.pt')
 def pay(context, request):
