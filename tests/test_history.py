@@ -101,6 +101,22 @@ def test_the_demo_row_is_the_manuals(canon):
     assert 'Total pagado: $18.31 MXN' in ' '.join(page.html.get_text(' ').split())
 
 
+def test_the_paid_invoice_links_to_its_page(canon):
+    page = canon.get(PAGE)
+    row = page.html.select_one('table tbody tr')
+    link = row.find_all('td')[-1].find('a')
+    assert link.get_text(strip=True) == '1233074'
+    invoice = canon.get(link['href'].replace('https://portal.example.mx', ''))
+    assert invoice.status_int == 200 and '1233074' in invoice.text
+
+
+def test_every_page_names_its_favicon_and_it_is_served(canon):
+    icon = canon.get(PAGE).html.find('link', rel='icon')
+    assert icon['type'] == 'image/svg+xml'
+    served = canon.get(icon['href'].replace('https://portal.example.mx', ''))
+    assert served.content_type == 'image/svg+xml' and b'<svg' in served.body
+
+
 def test_static_css_is_served(canon):
     css = canon.get('/static/history.css')
     assert css.content_type == 'text/css'

@@ -791,3 +791,30 @@ def test_an_anonymous_return_reveals_no_owner_and_asks_no_bank(payer, portal, ba
     # The owner's own return still asks the bank at once.
     assert payer.get(f'/banco/banamex/retorno/{FIRST}').status_int == 303
     assert len(asked) == 1
+
+
+def test_the_receipt_mail_attaches_the_receipt_pdf_and_says_which_invoices_were_partly_paid(
+        payer, portal, banks, portal_mailer):
+    import io
+
+    import pypdf
+    back = payer.at_bank(accept(confirmation(payer, 'bbva', {
+        '6212976': ('mxn', '1000.00'), '1233076': None})))
+    assert 'Pago aprobado' in result_page(payer, back).text
+    [mail] = receipts(portal_mailer)
+    assert '6212976: $1,000.00 MXN, pagada parcialmente' in mail.body
+    paid_in_full = next(line for line in mail.body.splitlines() if line.strip().startswith('1233076'))
+    assert 'parcialmente' not in paid_in_full
+    [pdf] = mail.attachments
+    assert pdf.filename == f'recibo-{CANON}-{FIRST}.pdf' and pdf.content_type == 'application/pdf'
+    text = ''.join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
+    assert FIRST in text and '6212976' in text and '1233076' in text
+    # The same document as the payment page offers.
+    assert payer.get(RESULT + '/@@recibo.pdf').body[:5] == b'%PDF-'
+
+
+def test_the_page_that_sends_the_browser_to_bbva_shows_no_menu(payer):
+    answer = accept(confirmation(payer, 'bbva', {'6212976': None}))
+    assert answer.html.find('form', id='bank-form') is not None
+    assert answer.html.find('nav', class_='menu') is None
+    assert payer.get(SALDOS).html.find('nav', class_='menu') is not None

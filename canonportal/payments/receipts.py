@@ -15,12 +15,20 @@ def receipt_lines(payment):
             for a in payment.allocations]
 
 
+def is_partial(allocation):
+    """Whether this payment left part of the invoice's balance unpaid."""
+    before = allocation.balance_before
+    return before is not None and allocation.amount_currency < before
+
+
 def receipt_mail(payment, customer, company, public_url, translate, locale_name='es'):
     """``(subject, body)`` of the receipt mail, in the customer's language."""
+    partly = translate(_('pagada parcialmente'))
     invoices = '\n'.join(
-        f'  {key}: {money(mxn, "MXN", locale_name)}'
-        + (f' ({money(amount, currency, locale_name)})' if currency != 'MXN' else '')
-        for key, currency, mxn, amount, _rate in receipt_lines(payment))
+        f'  {a.invoice_key}: {money(a.amount_mxn, "MXN", locale_name)}'
+        + (f' ({money(a.amount_currency, a.currency, locale_name)})' if a.currency != 'MXN' else '')
+        + (f', {partly}' if is_partial(a) else '')
+        for a in payment.allocations)
     subject = translate(_('Recibo de pago ${reference}', mapping={'reference': payment.reference}))
     body = translate(_(
         'Hola,\n\n${company} recibió su pago en línea.\n\n'
@@ -43,7 +51,8 @@ def receipt_mail(payment, customer, company, public_url, translate, locale_name=
 def send_receipt(payment, deliver, company, public_url, translate, locale_name='es'):
     """Mail the receipt to the customer's confirmed address (never an unconfirmed one).
 
-    ``deliver(to, subject, body)`` queues the mail on the transaction that approved
+    The receipt PDF (the one the payment's page offers) is attached.
+    ``deliver(to, subject, body, attachments)`` queues the mail on the transaction that approved
     the payment: a request's (:func:`canonportal.mail.send`) or a script's.
     """
     customer = customer_of(payment)
@@ -52,4 +61,8 @@ def send_receipt(payment, deliver, company, public_url, translate, locale_name='
         log.info('payment %s: no confirmed email, receipt not mailed', payment.reference)
         return
     subject, body = receipt_mail(payment, customer, company, public_url, translate, locale_name)
-    deliver(address, subject, body)
+    from pyramid_mailer.message import Attachment
+    from ..reports.receipt_pdf import receipt_pdf   # the reports use this module's lines
+    pdf = Attachment(f'recibo-{customer.rfc}-{payment.reference}.pdf', 'application/pdf',
+                     receipt_pdf(payment, customer, company, translate, locale_name))
+    deliver(address, subject, body, [pdf])

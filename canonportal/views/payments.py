@@ -123,8 +123,10 @@ def pay(context, request):
     if start.is_redirect:
         return HTTPSeeOther(start.url)
     request.override_renderer = 'canonportal:templates/bank_redirect.pt'
-    return page(context, request, 'saldos', _('Continuar al banco'), start=start,
-                bank_label=banks[bank], payment=payment)
+    values = page(context, request, 'saldos', _('Continuar al banco'), start=start,
+                  bank_label=banks[bank], payment=payment)
+    values['menu'] = None     # nothing invites the customer away from the way to the bank
+    return values
 
 
 def _blocked_by_transit(customer, selection):
