@@ -42,8 +42,11 @@ def rows_of(page):
         cells = tr.find_all('td')
         if len(cells) != len(headers):
             continue  # the "no invoices" row
-        rows.append({header: cell.get_text(' ', strip=True)
-                     for header, cell in zip(headers, cells)})
+        row = {header: cell.get_text(' ', strip=True) for header, cell in zip(headers, cells)}
+        if 'Estado' in row:     # the status badge; the in-transit badge and "Pagar" apart
+            status = cells[headers.index('Estado')].select_one('span.badge')
+            row['Estado'] = status.get_text(strip=True)
+        rows.append(row)
     return rows
 
 
@@ -370,3 +373,63 @@ def test_demo_data_on_memory_storage_has_no_documents_and_no_download_links():
     assert page.html.select('ul.downloads') == []
     client.get(invoice_url('6212976', '@@xml'), status=404)
     assert isinstance(with_root(app, lambda root: root.customers[CANON]), Customer)
+
+
+# --- what the portal's payments did to each invoice (FACTURAS and the statement agree) -------
+
+def facturas_rows(client):
+    return {row['Folio']: row for row in rows_of(client.get(LIST))}
+
+
+def test_an_invoice_paid_in_full_through_the_portal_is_pagada_by_the_statements_rule(
+        payer, banks):
+    from payment_support import accept, confirmation
+    before = facturas_rows(payer)['6212976']
+    assert before['Estado'] == 'Vencida' and before['Saldo'].startswith('$27,794.52 MXN')
+    payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': None})))
+    banks.wait_for_deliveries()
+    row = facturas_rows(payer)['6212976']
+    assert row['Estado'] == 'Pagada' and row['Saldo'].startswith('$0.00 MXN')
+    page = payer.get(LIST)
+    rule = page.html.select_one('p.balance-rule').get_text(' ', strip=True)
+    assert rule.startswith('Los saldos descuentan los pagos que el banco ya confirmó')
+    # The statement PDF says the same rule (and computes by it: reports.statement_data).
+    import pypdf
+    pdf = payer.get(f'/customers/{CANON}/statements/171001/pdf')
+    text = ' '.join(''.join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.body)).pages).split())
+    assert 'Los saldos descuentan los pagos que el banco ya confirmó' in text
+    # Nothing left to pay: no "Pagar" for it, and its page says the same.
+    cells = {tr.select_one('td.folio').get_text(strip=True): tr
+             for tr in page.html.select('table.invoice-list tbody tr') if tr.select_one('td.folio')}
+    assert cells['6212976'].select_one('a.pay-link') is None
+    assert cells['1233074'].select_one('a.pay-link') is not None
+    invoice = payer.get(f'/customers/{CANON}/invoices/6212976')
+    assert 'Pagada' in invoice.text and invoice.html.find('a', string='Pagar') is None
+
+
+def test_a_payment_waiting_at_the_bank_is_en_transito_and_lowers_no_balance(payer, banks):
+    from payment_support import accept, confirmation
+    banks.behave('bbva', 'no_return')
+    payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': ('mxn', '1000.00')})))
+    page = payer.get(LIST)
+    row = next(tr for tr in page.html.select('table.invoice-list tbody tr')
+               if tr.select_one('td.folio') and tr.select_one('td.folio').get_text(strip=True) == '6212976')
+    assert row.select_one('span.badge.transit').get_text(' ', strip=True) == 'en tránsito $1,000.00 MXN'
+    assert facturas_rows(payer)['6212976']['Estado'] == 'Vencida'
+    assert facturas_rows(payer)['6212976']['Saldo'].startswith('$27,794.52 MXN')
+
+
+def test_pagar_opens_saldos_with_that_invoice_ticked_for_what_is_left(canon):
+    page = canon.get(LIST)
+    link = next(a for a in page.html.select('a.pay-link') if '1233074' in a.get_text())
+    saldos = canon.get(link['href'].replace('http://portal.example.mx', ''))
+    ticked = [box['value'] for box in saldos.html.select('input[name=pick][checked]')]
+    assert ticked == ['1233074']
+    invoice = canon.get(f'/customers/{CANON}/invoices/1233074')
+    assert invoice.html.find('a', string='Pagar')['href'].endswith('saldos?pagar=1233074')
+
+
+@pytest.mark.parametrize('key', ['nope', '6212901', 'x' * 500, ''])
+def test_pagar_with_an_unknown_paid_or_absurd_key_ticks_nothing(canon, key):
+    saldos = canon.get(f'/customers/{CANON}/saldos', {'pagar': key})
+    assert saldos.html.select('input[name=pick][checked]') == []

@@ -14,6 +14,9 @@ from . import selection as sel
 
 log = logging.getLogger(__name__)
 
+#: The query parameter of SALDOS that ticks one invoice (``?pagar=<key>``).
+PAY_PARAM = 'pagar'
+
 
 def configured_banks(request):
     """``[(bank id, label)]`` of the banks configured in ``canonportal.banks``, in that order."""
@@ -42,4 +45,11 @@ def read_selection(customer, request):
             log.info('refused: %d form fields for %s (at most %d)', found, customer.rfc, limit)
             raise HTTPBadRequest(sel.MSG_TOO_MANY_FIELDS)
         entries = sel.entries_from_form(request.POST)
+    else:
+        # "Pagar" on FACTURAS or on an invoice's page: SALDOS with that invoice ticked,
+        # for what is left of it (an unknown or paid key ticks nothing).
+        key = request.GET.get(PAY_PARAM, '')
+        invoice = customer.invoices.get(key) if 0 < len(key) <= 100 else None
+        if invoice is not None and invoice.left_to_pay > 0:
+            entries = [sel.Entry(key, ticked=True)]
     return sel.validate_selection(customer, rate_for(request), entries)

@@ -43,10 +43,12 @@ from ..formatting import local_time
 from ..i18n import _
 from ..money import ZERO, to_money
 from ..resources.invoice import CURRENCIES, MXN
-from ..resources.payment import APPLIED, APPROVED
+from ..resources.payment import RECEIVED_STATES
 
-#: Payment states whose money the bank confirmed: they count as paid.
-RECEIVED_STATES = frozenset({APPROVED, APPLIED})
+#: Said on the statement PDF and on FACTURAS: both count portal payments this way.
+BALANCE_RULE = _('Los saldos descuentan los pagos que el banco ya confirmó aunque aún no se '
+                 'apliquen; los pagos en espera del banco se muestran «en tránsito».')
+
 
 #: Kinds of movement in the rebuilt ledger.
 INVOICE = 'invoice'

@@ -20,7 +20,8 @@ from ..formatting import day as fmt_day
 from ..formatting import timestamp as fmt_timestamp
 from ..i18n import _
 from .statement_data import (
-    BUCKET_KEYS, BUCKETS, INVOICE, PAYMENT, build_statement, empty_aging, statement_period,
+    BALANCE_RULE, BUCKET_KEYS, BUCKETS, INVOICE, PAYMENT, build_statement, empty_aging,
+    statement_period,
 )
 
 
@@ -161,7 +162,8 @@ def render_pdf(data, company_name, translate=None, locale_name='es', compress=Tr
 
     story.append(Spacer(1, 5 * mm))
     notes = [_('Importes en la moneda de cada factura; MXN y USD se presentan por separado y no se suman.'),
-             _('Días de atraso contados desde la fecha de vencimiento de cada factura.')]
+             _('Días de atraso contados desde la fecha de vencimiento de cada factura.'),
+             BALANCE_RULE]
     if estimated_shown:
         notes.append(_('* El ERP informa el saldo de la factura pero no la fecha del abono; '
                        'se muestra en su fecha de vencimiento.'))

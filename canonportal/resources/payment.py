@@ -66,6 +66,11 @@ class InvalidTransition(Exception):
     """A payment was asked to move to a state it may not reach."""
 
 
+#: Money the bank confirmed: it counts as paid (on FACTURAS and on the statements)
+#: even before the ERP applies it; any other payment is only "en tránsito".
+RECEIVED_STATES = frozenset({APPROVED, APPLIED})
+
+
 def reference_order(reference):
     """Sort key of a payment reference: numbers in numeric order (228 before 1000), then
     any other reference alphabetically. History, exports and evolve steps all use it."""

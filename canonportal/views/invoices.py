@@ -20,6 +20,8 @@ from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer, Invoice, customer_of
 from ..resources.invoice import OPEN, OVERDUE, PAID
+from ..reports.statement_data import BALANCE_RULE
+from ..resources.payment import RECEIVED_STATES
 from .customer import page
 
 PAGE_SIZE = 50
@@ -38,7 +40,38 @@ STATUS_LABELS = dict(STATUSES)
 #: The query parameters of the list, as the filter form names them.
 FILTER_FIELDS = ('cuenta', 'estado', 'desde', 'hasta', 'buscar')
 
-Row = namedtuple('Row', 'invoice status')
+Row = namedtuple('Row', 'invoice status balance waiting')
+
+
+
+def pay_url(request, customer, invoice):
+    """SALDOS with ``invoice`` ticked, or None when nothing of it is left to pay."""
+    if invoice.left_to_pay <= ZERO:
+        return None
+    return request.resource_url(customer, 'saldos', query={'pagar': invoice.key})
+
+
+def as_paid_through_portal(invoice, payments, today):
+    """``(balance, waiting, status)`` of ``invoice`` as FACTURAS shows it.
+
+    The rule of FACTURAS and of the statement PDF alike: a portal payment the bank
+    confirmed counts as paid even before the ERP applies it (the balance is the ERP's
+    minus those); one still waiting at the bank is only shown as in transit.
+    """
+    received = ZERO
+    for reference, amount in invoice.reservations:
+        payment = payments.get(reference)
+        if payment is not None and payment.state in RECEIVED_STATES:
+            received += amount
+    balance = max(invoice.balance - received, ZERO)
+    waiting = invoice.in_transit - received
+    if balance <= ZERO:
+        status = PAID
+    elif invoice.due is not None and invoice.due < today:
+        status = OVERDUE
+    else:
+        status = OPEN
+    return balance, waiting, status
 
 
 def parse_day(text):
@@ -109,11 +142,11 @@ class Filters:
             items.append(('pagina', str(page)))
         return items
 
-    def matches(self, invoice, today):
+    def matches(self, invoice, today, payments):
         """Whether ``invoice`` passes the filters (its status is only computed if asked)."""
         if self.account and invoice.account != self.account:
             return False
-        if self.status and invoice.status(today) != self.status:
+        if self.status and as_paid_through_portal(invoice, payments, today)[2] != self.status:
             return False
         if self.date_from and (invoice.issued is None or invoice.issued < self.date_from):
             return False
@@ -126,7 +159,7 @@ class Filters:
         return True
 
 
-def select_invoices(customer, filters, today, start=0, stop=None):
+def select_invoices(customer, filters, today, payments, start=0, stop=None):
     """One pass over the customer's invoices: how many match, the keys of matches
     ``[start:stop]`` in the list's order (newest first; same day: higher key first),
     and the balances of all matches per currency.
@@ -140,11 +173,13 @@ def select_invoices(customer, filters, today, start=0, stop=None):
     active = filters.active
     first_day = datetime.date.min
     for key, invoice in customer.invoices.items():
-        if active and not filters.matches(invoice, today):
+        if active and not filters.matches(invoice, today, payments):
             continue
         append((invoice.issued or first_day, key))
         currency = invoice.currency
-        balances[currency] = balances.get(currency, ZERO) + invoice.balance
+        balance = (as_paid_through_portal(invoice, payments, today)[0] if invoice.reservations
+                   else invoice.balance)
+        balances[currency] = balances.get(currency, ZERO) + balance
     count = len(matched)
     stop = count if stop is None else min(max(stop, start), count)
     if stop <= count // 2:
@@ -159,16 +194,20 @@ def list_values(context, request, zip_error=None):
     filters = Filters(context, request.GET)
     today = clock.mexico_today()
     start = (filters.page - 1) * PAGE_SIZE
-    total, keys, balances = select_invoices(context, filters, today, start, start + PAGE_SIZE)
+    payments = request.root.payments_by_reference
+    total, keys, balances = select_invoices(context, filters, today, payments, start,
+                                            start + PAGE_SIZE)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     current = min(filters.page, pages)
     if current != filters.page:
         start = (current - 1) * PAGE_SIZE
-        total, keys, balances = select_invoices(context, filters, today, start, start + PAGE_SIZE)
+        total, keys, balances = select_invoices(context, filters, today, payments, start,
+                                                start + PAGE_SIZE)
     rows = []
     for key in keys:
         invoice = context.invoices[key]
-        rows.append(Row(invoice, invoice.status(today)))
+        balance, waiting, status = as_paid_through_portal(invoice, payments, today)
+        rows.append(Row(invoice, status, balance, waiting))
 
     def page_url(number):
         return request.resource_url(context, 'facturas', query=filters.query_items(number))
@@ -190,6 +229,8 @@ def list_values(context, request, zip_error=None):
         total=total, balances=sorted(balances.items()),
         count_label=_('${count} facturas', mapping={'count': total}),
         pager=pager, zip_limit=ZIP_LIMIT, zip_error=zip_error,
+        pay_url=lambda invoice: pay_url(request, context, invoice),
+        balance_rule=BALANCE_RULE,
         clear_url=request.resource_url(context, 'facturas'),
     )
 
@@ -215,7 +256,8 @@ def invoices_page(context, request):
 def invoice_page(context, request):
     customer = customer_of(context)
     today = clock.mexico_today()
-    status = context.status(today)
+    balance, waiting, status = as_paid_through_portal(
+        context, request.root.payments_by_reference, today)
 
     def with_payment(entries):
         payments = customer.payments
@@ -227,6 +269,7 @@ def invoice_page(context, request):
         customer, request, 'facturas',
         _('Factura ${key}', mapping={'key': context.key}),
         invoice=context, status=status, status_label=STATUS_LABELS[status],
+        balance=balance, waiting=waiting, pay_url=pay_url(request, customer, context),
         applied=with_payment(context.applied), reservations=with_payment(context.reservations),
         xml_url=request.resource_url(context, '@@xml') if context.cfdi_xml is not None else None,
         pdf_url=request.resource_url(context, '@@pdf') if context.pdf is not None else None,
