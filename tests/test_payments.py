@@ -818,3 +818,86 @@ def test_the_page_that_sends_the_browser_to_bbva_shows_no_menu(payer):
     assert answer.html.find('form', id='bank-form') is not None
     assert answer.html.find('nav', class_='menu') is None
     assert payer.get(SALDOS).html.find('nav', class_='menu') is not None
+
+
+# -- a payment in progress: the banner, "Continuar el pago" and "Cancelar el pago" ----------------
+
+def banner(page):
+    return page.html.select_one('section.in-progress')
+
+
+def test_an_abandoned_payment_is_named_on_every_page_and_cancelling_frees_its_invoices_at_once(
+        payer, portal, banks, bank_server):
+    banks.behave('bbva', 'no_return')
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    assert state_of(portal) == 'pending' and in_transit(portal, '6212976') > 0
+    for path in (SALDOS, HISTORY, f'/customers/{CANON}/facturas', f'/customers/{CANON}/estados-de-cuenta'):
+        shown = banner(payer.get(path))
+        assert shown is not None, path
+        assert ' '.join(shown.p.get_text().split()) == (
+            f'Pago {FIRST} por $36,870.80 MXN en proceso en BBVA Bancomer.')
+    form = next(f for f in payer.get(SALDOS).forms.values() if f.action.endswith('/cancelar'))
+    back = form.submit(status=303)
+    assert back.location.endswith('/saldos')
+    page = back.follow()
+    assert f'Pago {FIRST} cancelado' in page.text and banner(page) is None
+    payment = payment_of(portal)
+    assert payment['state'] == 'cancelled' and not payment['pending']
+    assert 'cancelled by the customer' in payment['notes']
+    assert all(str(in_transit(portal, f)) == '0.00' for f in MANUAL_SELECTION)
+    # The bank's approval arriving later is not lost: the payment goes to review.
+    answer = bank_answer(banks)
+    assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', answer, status=303)
+    assert state_of(portal) == 'review'
+
+
+def test_continuar_sends_the_customer_back_to_the_same_bbva_order(payer, portal, banks):
+    banks.behave('bbva', 'no_return')
+    first = accept(confirmation(payer, 'bbva', {'6212976': None}))
+    first_fields = {i['name']: i.get('value', '') for i in first.html.find('form', id='bank-form').find_all('input')}
+    form = next(f for f in payer.get(SALDOS).forms.values() if f.action.endswith('/continuar'))
+    again = form.submit(status=200)
+    fields = {i['name']: i.get('value', '') for i in again.html.find('form', id='bank-form').find_all('input')}
+    assert fields == first_fields                     # the same order, amount and signature
+    assert again.html.find('nav', class_='menu') is None
+    assert payment_of(portal)['state'] == 'pending'
+    assert with_root(portal, lambda root: root.payment_counter.value) == int(FIRST)
+
+
+def test_continuar_returns_to_the_open_citibanamex_session_while_it_is_valid(
+        payer, portal, banks, frozen_clock):
+    first = accept(confirmation(payer, 'banamex', {'6212976': None}))
+    assert first.status_int == 303
+    form = next(f for f in payer.get(SALDOS).forms.values() if f.action.endswith('/continuar'))
+    assert form.submit(status=303).location == first.location
+    for _ in range(2):                                 # the bank's session is over
+        frozen_clock.advance(minutes=28)               # (the portal's is kept alive)
+        payer.get(SALDOS)
+    form = next(f for f in payer.get(SALDOS).forms.values() if f.action.endswith('/continuar'))
+    late = form.submit(status=303)
+    assert late.location.rstrip('/').endswith(f'/payments/{FIRST}')
+    assert 'ya no se puede continuar' in payer.get(urlsplit(late.location).path).text
+
+
+def test_nobody_else_continues_or_cancels_a_payment(payer, portal, banks):
+    banks.behave('bbva', 'no_return')
+    payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': None})))
+    stranger = new_payer(portal, banks)
+    stranger.sign_in_active(rfc=IXTAPA)
+    token = stranger.csrf()
+    for action in ('cancelar', 'continuar'):
+        stranger.post(f'{RESULT}/{action}', {'csrf_token': token}, status=403)
+    assert state_of(portal) == 'pending'
+    # Nor by a GET, nor without the CSRF token.
+    payer.get(f'{RESULT}/cancelar', status=404)
+    payer.post(f'{RESULT}/cancelar', {}, status=400)
+    assert state_of(portal) == 'pending'
+
+
+def test_cancelling_a_payment_that_is_no_longer_pending_changes_nothing(payer, portal, banks):
+    back = payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': None})))
+    banks.wait_for_deliveries()
+    assert state_of(portal) == 'approved'
+    answer = payer.post(f'{RESULT}/cancelar', {'csrf_token': payer.csrf()}, status=303)
+    assert answer.location.rstrip('/').endswith(f'/payments/{FIRST}')
+    assert state_of(portal) == 'approved'

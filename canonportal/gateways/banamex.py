@@ -96,6 +96,15 @@ class BanamexGateway(Gateway):
         """The hosted payment page of a session."""
         return f'{self.base_url}/checkout/pay/{quote(session_id, safe="")}'
 
+    def resume(self, payment_info, stored):
+        """The hosted page of the session already open for this order (the gateway
+        keeps it valid for an hour; the caller does not offer it later)."""
+        session_id = (stored or {}).get('session_id')
+        if not isinstance(session_id, str) or not _SAFE_ID.match(session_id) \
+                or stored.get('order_id') != payment_info.reference:
+            return None
+        return StartResult(method='GET', url=self.checkout_url(session_id), stored=dict(stored))
+
     def close(self):
         self._client.close()
 

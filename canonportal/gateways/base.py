@@ -246,6 +246,12 @@ class Gateway(abc.ABC):
         :class:`GatewayError`.
         """
 
+    def resume(self, payment_info, stored):
+        """Send the customer back to the bank for a payment already started (the tab
+        was closed): a :class:`StartResult`, or None when the protocol allows no way
+        back. Never a second charge: the same order, at the same amount."""
+        return None
+
     def query(self, reference, stored):
         """Ask the bank server to server about ``reference``.
 

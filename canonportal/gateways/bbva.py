@@ -124,6 +124,12 @@ class BBVAGateway(Gateway):
                     'amount': amount, 'currency': info.currency},
         )
 
+    def resume(self, payment_info, stored):
+        """The same signed form again: the same order, reference and amount."""
+        if (stored or {}).get('order_id') != payment_info.reference:
+            return None
+        return self.start(payment_info)
+
     def read_return(self, params, stored=None):
         if params is None or not any(str(key).startswith('mp_') for key in params.keys()):
             return None

@@ -266,6 +266,12 @@ def cancel_unstarted(payment, now, note):
     return _close_pending(payment, CANCELLED, now, SOURCE_PORTAL, note)
 
 
+def cancel_by_customer(payment, now):
+    """The customer gave up a payment still pending at the bank: its invoices are free
+    at once. An approval arriving later goes to review (see :func:`settle`)."""
+    return _close_pending(payment, CANCELLED, now, SOURCE_PORTAL, 'cancelled by the customer')
+
+
 def resolve_review(payment, decision, comment, actor, now):
     """Staff's decision on a payment in review: approve, decline or refund-needed.
 

@@ -2,6 +2,7 @@
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
+from ..gateways import bank_label
 from ..i18n import _
 from ..resources import Customer
 
@@ -14,10 +15,24 @@ MENU = (
 )
 
 
+#: At most this many payments in progress are named in the banner.
+BANNER_LIMIT = 3
+
+
 def page(context, request, current, title, **values):
-    """The values every customer page template gets."""
-    values.update({'customer': context, 'menu': MENU, 'current': current, 'page_title': title})
+    """The values every customer page template gets, with the customer's payments still
+    waiting at the bank (the banner that offers to continue or cancel each one)."""
+    values.update({'customer': context, 'menu': MENU, 'current': current, 'page_title': title,
+                   'in_progress': payments_in_progress(request, context)})
     return values
+
+
+def payments_in_progress(request, customer):
+    """``[(payment, bank label)]`` of ``customer``'s payments pending at the bank, newest first."""
+    pending = request.root.pending_payments
+    mine = [p for p in pending.values() if p.customer_rfc == customer.rfc] if pending else []
+    mine.sort(key=lambda p: p.created, reverse=True)
+    return [(p, bank_label(p.bank)) for p in mine[:BANNER_LIMIT]]
 
 
 @view_config(context=Customer, name='', permission='view')

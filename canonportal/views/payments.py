@@ -7,6 +7,7 @@ open two bank sessions. Bank return and notification endpoints identify the
 payment by its reference, authenticate by signature or secret (never by the
 session) and are the only POST views exempt from CSRF.
 """
+import datetime
 import logging
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 #: How many times the reservation transaction is tried when concurrent payments conflict.
 RESERVE_ATTEMPTS = 20
+#: "Continuar el pago" is offered this long after the payment started (Citibanamex keeps a
+#: checkout session valid for an hour).
+RESUME_WITHIN = datetime.timedelta(minutes=55)
 
 
 def gateway_for(request, bank):
@@ -233,6 +237,49 @@ def _bank_notification(request, bank):
         return Response('unknown order', status=404, content_type='text/plain')
     _settle(request, payment, result)
     return Response('ok', content_type='text/plain')
+
+
+@view_config(context=Payment, name='continuar', permission='pay', request_method='POST',
+             renderer='canonportal:templates/bank_redirect.pt')
+def continue_payment(context, request):
+    """"Continuar el pago": back to the bank for the same payment, where its protocol allows."""
+    customer = customer_of(context)
+    gateway = gateway_for(request, context.bank)
+    too_old = clock.utcnow() - context.created >= RESUME_WITHIN
+    if context.state != PENDING or gateway is None or too_old:
+        if context.state == PENDING:
+            request.session.flash(request.localizer.translate(_(
+                'Este pago ya no se puede continuar en el banco; cancélelo y pague de nuevo.')))
+        return HTTPSeeOther(request.resource_url(context))
+    settings = settings_of(request)
+    info = payments.payment_info(context, customer, settings['public_url'],
+                                 settings['company_name'])
+    start = gateway.resume(info, dict(context.start_data or {}))
+    if start is None:
+        request.session.flash(request.localizer.translate(_(
+            'El banco no permite volver a este pago; cancélelo y pague de nuevo.')))
+        return HTTPSeeOther(request.resource_url(context))
+    if start.is_redirect:
+        return HTTPSeeOther(start.url)
+    values = page(customer, request, 'saldos', _('Continuar al banco'), start=start,
+                  bank_label=bank_label(context.bank), payment=context)
+    values['menu'] = None
+    return values
+
+
+@view_config(context=Payment, name='cancelar', permission='pay', request_method='POST')
+def cancel_payment(context, request):
+    """"Cancelar el pago": the invoices are free at once; a later approval goes to review."""
+    reference = context.reference
+    settlement = in_own_transaction(request.tm, lambda: payments.cancel_by_customer(
+        request.root.payments_by_reference[reference], clock.utcnow()))
+    customer = customer_of(request.root.payments_by_reference[reference])
+    if settlement.changed:
+        request.session.flash(request.localizer.translate(_(
+            'Pago ${reference} cancelado: sus facturas quedaron libres para pagarse de nuevo.',
+            mapping={'reference': reference})))
+        return HTTPSeeOther(request.resource_url(customer, 'saldos'))
+    return HTTPSeeOther(request.resource_url(request.root.payments_by_reference[reference]))
 
 
 @view_config(context=Payment, name='', permission='view',
