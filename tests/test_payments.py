@@ -901,3 +901,22 @@ def test_cancelling_a_payment_that_is_no_longer_pending_changes_nothing(payer, p
     answer = payer.post(f'{RESULT}/cancelar', {'csrf_token': payer.csrf()}, status=303)
     assert answer.location.rstrip('/').endswith(f'/payments/{FIRST}')
     assert state_of(portal) == 'approved'
+
+
+def test_reintentar_restores_the_declined_selection_and_amounts_on_saldos(payer, portal, banks):
+    back = payer.at_bank(accept(confirmation(payer, 'banamex', {
+        '6212976': ('mxn', '1000.00'), '1233076': None})), expiry='05/39')
+    banks.wait_for_deliveries()
+    assert state_of(portal) == 'declined'
+    page = payer.get(RESULT)
+    assert 'El banco rechazó el pago' in page.text
+    retry = page.html.find('a', string='Reintentar')
+    saldos = payer.get(urlsplit(retry['href']).path + '?' + urlsplit(retry['href']).query)
+    ticked = sorted(box['value'] for box in saldos.html.select('input[name=pick][checked]'))
+    assert ticked == ['1233076', '6212976']
+    form = saldos.forms['saldos-form']
+    assert form['mxn-6212976'].value == '1000.00'
+    assert form['usd-1233076'].value == str(with_root(portal, lambda root: root.customers[CANON].invoices['1233076'].balance))
+    # Only the customer's own failed payments: an approved one or another's restores nothing.
+    assert payer.get(SALDOS, {'reintentar': '228'}).html.select('input[name=pick][checked]') == []
+    assert payer.get(SALDOS, {'reintentar': 'x' * 99}).html.select('input[name=pick][checked]') == []

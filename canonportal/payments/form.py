@@ -10,12 +10,18 @@ import logging
 from pyramid.httpexceptions import HTTPBadRequest
 
 from ..gateways import bank_label
+from ..resources.invoice import USD
+from ..resources.payment import CANCELLED, DECLINED, EXPIRED
 from . import selection as sel
 
 log = logging.getLogger(__name__)
 
+RETRYABLE_STATES = (DECLINED, CANCELLED, EXPIRED)
+
 #: The query parameter of SALDOS that ticks one invoice (``?pagar=<key>``).
 PAY_PARAM = 'pagar'
+#: The query parameter of SALDOS that restores a failed payment's selection (``?reintentar=229``).
+RETRY_PARAM = 'reintentar'
 
 
 def configured_banks(request):
@@ -28,6 +34,24 @@ def rate_for(request):
     max_age = request.registry.settings.get('canonportal.rate_max_age_days',
                                             sel.DEFAULT_RATE_MAX_AGE_DAYS)
     return sel.day_rate(request.root.rates, int(max_age))
+
+
+def retried_entries(customer, reference):
+    """"Reintentar": the invoices and amounts of ``customer``'s declined, cancelled or
+    expired payment ``reference``, as the customer had typed them (USD invoices by their
+    dollar amount, converted again at today's rate). Validated like anything typed."""
+    payment = customer.payments.get(reference) if 0 < len(reference) <= 20 else None
+    if payment is None or payment.state not in RETRYABLE_STATES:
+        return []
+    entries = []
+    for allocation in payment.allocations:
+        if allocation.currency == USD:
+            entries.append(sel.Entry(allocation.invoice_key, ticked=True,
+                                     usd=f'{allocation.amount_currency:.2f}', edited=sel.EDITED_USD))
+        else:
+            entries.append(sel.Entry(allocation.invoice_key, ticked=True,
+                                     mxn=f'{allocation.amount_mxn:.2f}', edited=sel.EDITED_MXN))
+    return entries
 
 
 def read_selection(customer, request):
@@ -52,4 +76,5 @@ def read_selection(customer, request):
         invoice = customer.invoices.get(key) if 0 < len(key) <= 100 else None
         if invoice is not None and invoice.left_to_pay > 0:
             entries = [sel.Entry(key, ticked=True)]
+        entries = entries or retried_entries(customer, request.GET.get(RETRY_PARAM, ''))
     return sel.validate_selection(customer, rate_for(request), entries)

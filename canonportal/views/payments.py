@@ -21,10 +21,10 @@ from ..i18n import _
 from ..money import ZERO
 from ..payments import receipts
 from ..payments import service as payments
-from ..payments.form import configured_banks, read_selection
+from ..payments.form import RETRY_PARAM, configured_banks, read_selection
 from ..payments.transactions import in_own_transaction
 from ..resources import Customer, Payment, PortalRoot, customer_of
-from ..resources.payment import APPLIED, APPROVED, PENDING
+from ..resources.payment import APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING
 from ..security import AFTER_SIGN_IN
 from . import receipt_sender, settings_of
 from .balances import TEMPLATE as SALDOS_TEMPLATE
@@ -305,10 +305,22 @@ def payment_page(context, request):
                 expire_after=_minutes(request, 'canonportal.payment_expire_minutes', 120))
     if context.state == PENDING:
         request.response.headers['Refresh'] = '5'
+    retry = context.state in (DECLINED, CANCELLED, EXPIRED)
     return page(customer, request, 'historial-de-pagos', _('Resultado del pago'),
                 payment=context, bank_label=bank_label(context.bank),
                 lines=receipts.receipt_lines(context),
-                paid=context.state in (APPROVED, APPLIED))
+                paid=context.state in (APPROVED, APPLIED),
+                bank_reason=bank_reason(context),
+                retry_url=request.resource_url(customer, 'saldos', query={
+                    RETRY_PARAM: context.reference}) if retry else None)
+
+
+def bank_reason(payment):
+    """What the bank said when it declined ``payment`` (its message), or None."""
+    if payment.state != DECLINED or not payment.history:
+        return None
+    _when, _before, state, source, note = payment.history[-1]
+    return note[:200] if state == DECLINED and source != payments.SOURCE_PORTAL and note else None
 
 
 @view_config(context=Payment, name='recibo', permission='view',
