@@ -14,6 +14,8 @@ from . import settings_of
 from .customer import page
 
 TEMPLATE = 'canonportal:templates/statements.pt'
+#: The column headers again, named on each statement's card on a phone.
+CARD_LABELS = (_('Estado de cuenta'), _('# Cliente'), _('Fecha de expedición'))
 
 #: The longest period a customer may ask a statement for.
 MAX_RANGE_YEARS = 5
@@ -37,7 +39,7 @@ def statements_values(context, request, form=None, errors=None):
                 'desde': today.replace(day=1).isoformat(), 'hasta': today.isoformat()}
     return page(context, request, 'estados-de-cuenta', _('Estados de cuenta'),
                 statements=statement_rows(context), form=form, errors=errors or {},
-                max_day=today.isoformat())
+                max_day=today.isoformat(), labels=CARD_LABELS)
 
 
 @view_config(context=Customer, name='estados-de-cuenta', permission='view', renderer=TEMPLATE)
