@@ -147,3 +147,49 @@ def test_no_customer_page_needs_sideways_scrolling_on_a_phone(browser, live_port
             assert page.evaluate('document.documentElement.scrollWidth') <= 360, name
     finally:
         page.context.close()
+
+
+def error_of(page, which, folio):
+    box = page.locator(f'tr[data-key="{folio}"] input.{which} ~ p.field-error')
+    return box.inner_text().strip() if box.count() else None
+
+
+def test_a_wrong_amount_is_flagged_on_its_row_as_it_is_typed(signed_in, live_portal):
+    page = signed_in
+    page.goto(live_portal.url(SALDOS))
+    tick(page, '6212976')
+    mxn = field(page, 'mxn', '6212976')
+    for typed, message in (
+            ('abc', 'Escriba una cantidad válida, por ejemplo 1234.56.'),
+            ('-5', 'Escriba una cantidad mayor que cero.'),
+            ('10.123', 'Use a lo más 2 decimales.'),
+            ('99999', 'La cantidad excede lo que queda por pagar de esta factura ($27,794.52 MXN).')):
+        mxn.fill(typed)
+        assert error_of(page, 'mxn', '6212976') == message, typed
+        assert mxn.get_attribute('aria-invalid') == 'true'
+    mxn.fill('1000.00')
+    assert error_of(page, 'mxn', '6212976') is None and mxn.get_attribute('aria-invalid') is None
+    assert total(page) == '$1,000.00 MXN'
+    # The server says the same on "Calcular" (JavaScript mirrors it, never replaces it).
+    usd = field(page, 'usd', '1233080')
+    tick(page, '1233080')
+    usd.fill('400')
+    assert error_of(page, 'usd', '1233080').startswith('La cantidad excede lo que queda por pagar')
+
+
+def test_the_bank_buttons_wait_for_something_valid_to_pay(browser, paying_portal):
+    from browser_support import new_page
+    page = new_page(browser, paying_portal)
+    try:
+        page.goto(paying_portal.url(SALDOS))
+        banks = page.locator('button.bank')
+        assert banks.count() == 2
+        assert banks.nth(0).is_disabled() and banks.nth(1).is_disabled()   # nothing ticked
+        tick(page, '6212976')
+        assert banks.nth(0).is_enabled() and banks.nth(1).is_enabled()
+        field(page, 'mxn', '6212976').fill('-5')
+        assert banks.nth(0).is_disabled() and banks.nth(1).is_disabled()   # nothing valid
+        field(page, 'mxn', '6212976').fill('5')
+        assert banks.nth(0).is_enabled()
+    finally:
+        page.context.close()

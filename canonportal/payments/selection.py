@@ -258,8 +258,13 @@ def _typed(line, field, text, left, currency):
 
 
 def _over_message(limit, currency):
+    return over_message_template(format_money(limit, currency))
+
+
+def over_message_template(amount):
+    """The message for an amount over what is left, with ``amount`` (text) in it."""
     return _('La cantidad excede lo que queda por pagar de esta factura (${amount}).',
-             mapping={'amount': format_money(limit, currency)})
+             mapping={'amount': amount})
 
 
 def _plain(value):

@@ -131,12 +131,88 @@
     return mxn;
   }
 
+  var bankButtons = Array.prototype.slice.call(form.querySelectorAll('button.bank'));
+
   function updateTotal() {
     var total = offPage;
     rows.forEach(function (parts) {
       total += rowMxn(parts);
     });
     output.value = money(total);
+    setBanks(total > 0n);
+  }
+
+  /* The bank buttons wait until something valid is ticked (the server checks again). */
+  function setBanks(enabled) {
+    bankButtons.forEach(function (button) { button.disabled = !enabled; });
+  }
+
+  /* The server's message for a wrong amount, shown on its row as it is typed
+     (canonportal.payments.selection._parse and validate_line decide the same). */
+  var MESSAGES = {
+    number: form.getAttribute('data-msg-number'),
+    positive: form.getAttribute('data-msg-positive'),
+    decimals: form.getAttribute('data-msg-decimals'),
+    over: form.getAttribute('data-msg-over')
+  };
+
+  function amountProblem(text, limit, currency) {
+    var body = text.replace(/\s+/g, '');
+    if (!body) {
+      return null;
+    }
+    var negative = false;
+    if (body.charAt(0) === '-') { negative = true; body = body.slice(1); }
+    if (body.charAt(0) === '$') { body = body.slice(1); }
+    if (body.charAt(0) === '-') { negative = true; body = body.slice(1); }
+    if (body.length > 32 || !AMOUNT.test(body)) {
+      return MESSAGES.number;
+    }
+    if ((body.split('.')[1] || '').replace(/0+$/, '').length > 2) {
+      return MESSAGES.decimals;
+    }
+    var cents = parseCents(body);
+    if (negative || cents === null || cents <= 0n) {
+      return MESSAGES.positive;
+    }
+    if (limit !== null && cents > limit) {
+      return MESSAGES.over.replace('{amount}', money(limit).replace(' MXN', ' ' + currency));
+    }
+    return null;
+  }
+
+  function showProblem(input, message) {
+    var id = input.id + '-error';
+    var note = document.getElementById(id);
+    if (!message) {
+      if (note) { note.parentNode.removeChild(note); }
+      input.removeAttribute('aria-invalid');
+      input.removeAttribute('aria-describedby');
+      return;
+    }
+    if (!note) {
+      note = document.createElement('p');
+      note.className = 'field-error';
+      note.id = id;
+      input.parentNode.appendChild(note);
+    }
+    note.textContent = message;
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', id);
+  }
+
+  function checkRow(parts) {
+    if (parts.mxn) {
+      var mxnLimit = parts.usd ? (rate === null || parts.leftUsd === null ? null : usdToMxn(parts.leftUsd))
+                               : parts.leftMxn;
+      var source = parts.edited ? parts.edited.value : '';
+      showProblem(parts.mxn, parts.usd && source === 'usd' ? null
+                  : amountProblem(parts.mxn.value, mxnLimit, 'MXN'));
+    }
+    if (parts.usd) {
+      var usdSource = parts.edited ? parts.edited.value : '';
+      showProblem(parts.usd, usdSource === 'usd' ? amountProblem(parts.usd.value, parts.leftUsd, 'USD') : null);
+    }
   }
 
   function setEdited(parts, which) {
@@ -167,6 +243,7 @@
     }
     setEdited(parts, '');
     markSelected(parts);
+    checkRow(parts);
     updateTotal();
   }
 
@@ -185,6 +262,7 @@
       var mxn = parseCents(text);
       parts.usd.value = mxn === null || mxn === 0n ? '' : plain(mxnToUsd(mxn));
     }
+    checkRow(parts);
     updateTotal();
   }
 
@@ -196,6 +274,7 @@
       var usd = parseCents(text);
       parts.mxn.value = usd === null || usd === 0n ? '' : plain(usdToMxn(usd));
     }
+    checkRow(parts);
     updateTotal();
   }
 
@@ -210,7 +289,9 @@
       parts.usd.addEventListener('input', function () { onUsdInput(parts); });
     }
   });
-  /* The total on load is the server's; it follows the rows from the first change. */
+  /* The total on load is the server's; it follows the rows from the first change.
+     The bank buttons start enabled only when the server's selection has something. */
+  setBanks(offPage > 0n || rows.some(function (parts) { return rowMxn(parts) > 0n; }));
 
   /* "¿Desea continuar con el pago?": a bank button opens the dialog; ACEPTAR posts
      the selection to the pay view with confirmado=1 (the server recomputes the total). */

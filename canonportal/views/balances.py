@@ -141,7 +141,17 @@ def saldos_values(context, request, selection, notice=None):
         general_errors=selection.errors, notice=notice, banks=configured_banks(request),
         page_number=current, pages=pages, page_window=_page_window(current, pages),
         invoice_count=count, form_action=request.resource_url(context, 'saldos'),
-        pay_action=request.resource_url(context, 'pagar'), plain=_plain)
+        pay_action=request.resource_url(context, 'pagar'), plain=_plain,
+        field_messages=field_messages(request))
+
+
+def field_messages(request):
+    """The server's messages for a wrong amount, for saldos.js to show on the row as it is
+    typed (``{amount}`` stands for what is left of the invoice)."""
+    translate = request.localizer.translate
+    return {'number': translate(sel.MSG_NOT_NUMBER), 'positive': translate(sel.MSG_POSITIVE),
+            'decimals': translate(sel.MSG_DECIMALS),
+            'over': translate(sel.over_message_template('{amount}'))}
 
 
 def rows_html(request, shown, selection, rate):
