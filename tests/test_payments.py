@@ -920,3 +920,13 @@ def test_reintentar_restores_the_declined_selection_and_amounts_on_saldos(payer,
     # Only the customer's own failed payments: an approved one or another's restores nothing.
     assert payer.get(SALDOS, {'reintentar': '228'}).html.select('input[name=pick][checked]') == []
     assert payer.get(SALDOS, {'reintentar': 'x' * 99}).html.select('input[name=pick][checked]') == []
+
+
+def test_a_row_held_whole_by_a_payment_in_progress_says_which_payment(payer, portal, banks):
+    banks.behave('bbva', 'no_return')
+    payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': None})))
+    row = payer.get(SALDOS).html.select_one('tr[data-key="6212976"]')
+    assert row.select_one('input[name=pick]').has_attr('disabled')
+    assert row.select_one('.held-by').get_text(' ', strip=True) == f'en proceso: pago {FIRST}'
+    # A row with something left to pay stays selectable and says nothing more.
+    assert payer.get(SALDOS).html.select_one('tr[data-key="1233074"] .held-by') is None

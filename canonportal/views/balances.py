@@ -60,6 +60,7 @@ ROW_LABELS = {
     'mxn': _('Cantidad a pagar en MXN de la factura'),
     'usd': _('Cantidad a pagar en USD de la factura'),
     'overdue': _('Vencida'),
+    'in_progress': _('en proceso: pago'),
 }
 
 
@@ -100,6 +101,9 @@ class Row:
         self.balance_mxn = fmt.money(invoice.balance_mxn, 'MXN')
         in_transit = invoice.in_transit
         self.in_transit = fmt.money(in_transit, currency) if in_transit else ''
+        # A row that cannot be ticked because payments hold all of it says which.
+        self.held_by = (', '.join(reference for reference, _amount in invoice.reservations)
+                        if in_transit and invoice.left_to_pay <= 0 else '')
 
     def __getitem__(self, name):
         return getattr(self, name)
