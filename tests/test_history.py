@@ -219,7 +219,7 @@ def test_payment_date_prefers_paid_at_then_approval_then_creation(app, canon):
     assert dates['242'].startswith('20/10/2017 12:00:00 p.m.')
 
 
-def test_states_paid_pending_review_and_never_failed_ones(app, canon):
+def test_states_paid_pending_review_and_failed_attempts(app, canon):
     add_payment(app, '250', [('A', '005300', '100.00')], state=APPLIED, bank_reference='APL')
     add_payment(app, '251', [('B', '005300', '200.00')], state=PENDING)
     add_payment(app, '252', [('C', '005300', '300.00')], state=REVIEW)
@@ -228,18 +228,55 @@ def test_states_paid_pending_review_and_never_failed_ones(app, canon):
     add_payment(app, '255', [('F', '005300', '600.00')], state=EXPIRED)
     page = canon.get(PAGE)
     rows = {r[1]: r for r in table_rows(page)}
-    assert set(rows) == {'228', '250', '251', '252'}
+    assert set(rows) == {'228', '250', '251', '252', '253', '254', '255'}
     assert 'Pendiente de confirmación del banco' in rows['251'][0]
     assert 'En revisión' in rows['252'][0]
+    assert 'Rechazado por el banco' in rows['253'][0]
+    assert 'Cancelado' in rows['254'][0]
+    assert 'Expirado sin pagar' in rows['255'][0]
     assert 'Pendiente' not in rows['250'][0] and 'Pendiente' not in rows['228'][0]
+    classes = {tr.find_all('td')[1].get_text(strip=True): tr.get('class') or []
+               for tr in page.html.select('table.history-table tbody tr')}
+    assert classes['253'] == classes['254'] == classes['255'] == ['failed']
     text = ' '.join(page.html.get_text(' ').split())
     # Only approved and applied payments count as paid: 18.31 + 100.00.
     assert 'Total pagado: $118.31 MXN' in text
     assert 'no se suman al total pagado' in text
+    assert 'Los intentos rechazados, cancelados o expirados no cobraron nada' in text
 
     states = {row[1]: row[6] for row in csv_rows(canon.get(CSV))[1:]}
     assert states == {'228': 'Pagado', '250': 'Pagado y aplicado',
-                      '251': 'Pendiente de confirmación del banco', '252': 'En revisión'}
+                      '251': 'Pendiente de confirmación del banco', '252': 'En revisión',
+                      '253': 'Rechazado por el banco', '254': 'Cancelado',
+                      '255': 'Expirado sin pagar'}
+
+
+def test_the_state_filter_keeps_one_state_on_the_page_the_csv_and_the_pager(app, canon):
+    add_payment(app, '253', [('D', '005300', '400.00')], state=DECLINED)
+    add_payment(app, '254', [('E', '005300', '500.00')], state=CANCELLED)
+    page = canon.get(PAGE, {'estado': 'declined'})
+    assert [r[1] for r in table_rows(page)] == ['253']
+    assert page.html.find('select', id='filter-state').find('option', selected=True)['value'] == 'declined'
+    text = ' '.join(page.html.get_text(' ').split())
+    assert 'Total pagado: $0.00 MXN' in text and 'Quitar filtros' in text
+    csv_link = page.html.find('a', class_='history-csv')['href']
+    assert 'estado=declined' in csv_link
+    assert [row[1] for row in csv_rows(canon.get(csv_link))[1:]] == ['253']
+    paid = canon.get(PAGE, {'estado': 'approved'})
+    assert [r[1] for r in table_rows(paid)] == ['228']
+    labels = [o.get_text(strip=True) for o in page.html.find('select', id='filter-state').find_all('option')]
+    assert labels[0] == 'Todos' and 'Rechazado por el banco' in labels and 'Cancelado' in labels
+
+
+@pytest.mark.parametrize('state', ['paid', 'DECLINED', '<b>x</b>', 'x' * 5000])
+def test_an_unknown_state_is_refused_with_a_message_and_no_rows(canon, state):
+    page = canon.get(PAGE, {'estado': state}, status=400)
+    assert page.html.find(id='filter-state-error').get_text(strip=True) == \
+        'Elija un estado de la lista o "Todos".'
+    assert page.html.find(id='filter-state')['aria-invalid'] == 'true'
+    assert table_rows(page) == []
+    assert '<b>x</b>' not in page.text
+    canon.get(CSV, {'estado': state}, status=400)
 
 
 def test_html_shows_bank_references_as_text(app, canon):

@@ -107,8 +107,13 @@ def test_a_declined_card_releases_the_invoices(payer, portal, banks, portal_mail
     assert str(in_transit(portal, '6212976')) == '0.00'
     assert receipts(portal_mailer) == []
     assert result.html.find('a', href=re.compile('recibo')) is None
-    # Paid nothing: not in the history; the invoices can be paid again.
-    assert FIRST not in payer.get(HISTORY).html.find('main').get_text()  # not in a CSRF token
+    # Paid nothing: the history shows the attempt as declined, not paid; the invoices
+    # can be paid again.
+    history = payer.get(HISTORY)
+    attempt = [tr for tr in history.html.select('table.history-table tbody tr') if FIRST in tr.text]
+    assert attempt and all('failed' in tr['class'] for tr in attempt)
+    assert 'Rechazado por el banco' in attempt[0].get_text()
+    assert total_paid(history) == '$18.31 MXN'
     again = confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))
     assert accept(again).status_int in (200, 303)
     assert state_of(portal, '230') == 'pending'

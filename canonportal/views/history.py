@@ -1,7 +1,9 @@
 """The customer's Historial de pagos page and its CSV download.
 
 One row per invoice paid (per allocation of a payment), newest first,
-filtered by account and by month of the payment date in Mexico City.
+filtered by account, by month of the payment date in Mexico City and by
+the payment's state. Attempts that paid nothing (declined, cancelled, expired)
+are listed too, marked, so a customer can see what became of each try.
 """
 import re
 from urllib.parse import quote
@@ -16,7 +18,8 @@ from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer
 from ..resources.payment import (
-    APPLIED, APPROVED, PENDING, REFUND_NEEDED, REVIEW, reference_order,
+    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REVIEW,
+    reference_order,
 )
 from .customer import page
 
@@ -28,34 +31,44 @@ PAGE_SIZE = 100
 #: Query parameters of the filters and the page number.
 ACCOUNT_PARAM = 'cuenta'
 MONTH_PARAM = 'mes'
+STATE_PARAM = 'estado'
 PAGE_PARAM = 'pagina'
 
-#: The payment states the history lists. Declined, cancelled and expired
-#: payments paid nothing and never appear; pending and review ones appear
-#: marked as such, and are not counted as paid; so are payments staff found
-#: must be refunded (the bank charged the card, the money goes back).
+#: Only approved and applied payments count as paid. Pending and review ones
+#: are marked and not counted; so are payments staff found must be refunded
+#: (the bank charged the card, the money goes back) and the attempts that
+#: paid nothing.
 PAID_STATES = (APPROVED, APPLIED)
-SHOWN_STATES = PAID_STATES + (PENDING, REVIEW, REFUND_NEEDED)
+FAILED_STATES = (DECLINED, CANCELLED, EXPIRED)
+SHOWN_STATES = PAID_STATES + (PENDING, REVIEW, REFUND_NEEDED) + FAILED_STATES
 
-#: What each shown state says to the customer (the CSV's "Estado" column;
-#: on the page only the states that are not yet paid get a badge).
+#: What each state says to the customer, in the order of the state filter
+#: (the CSV's "Estado" column; on the page the states that are not paid get a badge).
 STATE_LABELS = {
     APPROVED: _('Pagado'),
     APPLIED: _('Pagado y aplicado'),
     PENDING: _('Pendiente de confirmación del banco'),
     REVIEW: _('En revisión'),
     REFUND_NEEDED: _('Reembolso en trámite'),
+    DECLINED: _('Rechazado por el banco'),
+    CANCELLED: _('Cancelado'),
+    EXPIRED: _('Expirado sin pagar'),
 }
 
 _MONTH = re.compile(r'([0-9]{4})-([0-9]{2})')  # ASCII digits only
 
 
 class Filters:
-    """The account and month the customer asked for, validated."""
+    """The account, month and state the customer asked for, validated."""
 
-    def __init__(self, account='', month=''):
+    def __init__(self, account='', month='', state=''):
         self.account = account   # '' for every account
         self.month = month       # '' or 'YYYY-MM'
+        self.state = state       # '' or one of SHOWN_STATES
+
+    @property
+    def any(self):
+        return bool(self.account or self.month or self.state)
 
     def query(self, **extra):
         """The query string values that reproduce these filters."""
@@ -64,6 +77,8 @@ class Filters:
             values[ACCOUNT_PARAM] = self.account
         if self.month:
             values[MONTH_PARAM] = self.month
+        if self.state:
+            values[STATE_PARAM] = self.state
         values.update({k: v for k, v in extra.items() if v is not None})
         return values
 
@@ -71,6 +86,8 @@ class Filters:
         if self.account and row['account'] != self.account:
             return False
         if self.month and row['local_date'].strftime('%Y-%m') != self.month:
+            return False
+        if self.state and row['state'] != self.state:
             return False
         return True
 
@@ -80,6 +97,7 @@ def read_filters(customer, params):
     errors = {}
     account = (params.get(ACCOUNT_PARAM) or '').strip()
     month = (params.get(MONTH_PARAM) or '').strip()
+    state = (params.get(STATE_PARAM) or '').strip()
     if account and account not in customer.accounts:
         errors[ACCOUNT_PARAM] = _('La cuenta indicada no es una de sus cuentas. '
                                   'Elija una de la lista o "Todas".')
@@ -87,7 +105,10 @@ def read_filters(customer, params):
         match = _MONTH.fullmatch(month)
         if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
             errors[MONTH_PARAM] = _('Escriba el mes como año-mes, por ejemplo 2017-10.')
-    return Filters(account, month), errors
+    if state and state not in SHOWN_STATES:
+        errors[STATE_PARAM] = _('Elija un estado de la lista o "Todos".')
+        state = ''
+    return Filters(account, month, state), errors
 
 
 def payment_date(payment):
@@ -124,6 +145,7 @@ def history_rows(customer):
                 'account': allocation.account,
                 'state': payment.state,
                 'paid': payment.state in PAID_STATES,
+                'failed': payment.state in FAILED_STATES,
                 'payment': payment,
             })
     # Two stable sorts: invoices in order within a payment, payments newest first.
@@ -160,7 +182,7 @@ def _page_values(context, request, filters, errors, rows, number, pages):
         next_url=url(pagina=number + 1) if number < pages else None,
         csv_url=request.resource_url(context, CSV_NAME, query=filters.query()),
         form_url=request.resource_url(context, VIEW_NAME),
-        account_param=ACCOUNT_PARAM, month_param=MONTH_PARAM,
+        account_param=ACCOUNT_PARAM, month_param=MONTH_PARAM, state_param=STATE_PARAM,
         state_labels=STATE_LABELS,
     )
 
@@ -177,7 +199,8 @@ def history_page(context, request):
                           rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE], number, pages)
     values['row_count'] = len(rows)
     values['total_paid'] = sum((row['amount_mxn'] for row in rows if row['paid']), ZERO)
-    values['has_unpaid'] = any(not row['paid'] for row in rows)
+    values['has_unpaid'] = any(not row['paid'] and not row['failed'] for row in rows)
+    values['has_failed'] = any(row['failed'] for row in rows)
     return render_to_response(TEMPLATE, values, request=request)
 
 
