@@ -6,6 +6,27 @@ from pyramid.interfaces import ILocalizer, ITranslationDirectories
 _ = i18n.TranslationStringFactory('canonportal')
 
 LANGUAGES = ('es', 'en')
+
+
+class Plural:
+    """A message with a singular and a plural form, chosen by a count through the
+    catalog's plural rule ("1 factura", "3 facturas"). ``${count}`` stands for the count."""
+
+    def __init__(self, singular, plural):
+        self.singular = singular
+        self.plural = plural
+
+    def format(self, request, number, shown=None):
+        """The form for ``number`` in the request's language, ``${count}`` filled in
+        with ``shown`` (default: the number itself)."""
+        return request.localizer.pluralize(
+            self.singular, self.plural, number, domain='canonportal',
+            mapping={'count': number if shown is None else shown})
+
+
+def ngettext(singular, plural):
+    """Mark a plural message for the catalog (lingua extracts ``ngettext`` calls)."""
+    return Plural(singular, plural)
 LANGUAGE_COOKIE = 'lang'
 
 

@@ -50,7 +50,7 @@ def tick(form, *keys):
 
 
 def calculate(form, status=200):
-    return form.submit('accion', index=1, status=status)
+    return form.submit('accion', value='calcular', status=status)
 
 
 def total_of(page):
@@ -187,6 +187,58 @@ def test_calcular_with_the_manuals_three_invoices(canon):
     # 27,794.52 + 3,171.86 (167.94 × 18.8869 = 3,171.866, truncated) + 5,904.42.
     assert total_of(result) == '$36,870.80 MXN'
     assert [b.checked for b in form.fields['pick'] if b._value in MANUAL_THREE] == [True] * 3
+    assert total_line(result) == 'Total a pagar: 3 facturas · $36,870.80 MXN Calcular'
+
+
+def total_line(page):
+    return ' '.join(page.html.find('div', class_='total-bar').get_text(' ').split())
+
+
+def test_the_total_line_counts_the_invoices_with_the_catalogs_plural(canon):
+    page = canon.get(SALDOS)
+    assert total_line(page) == 'Total a pagar: 0 facturas · $0.00 MXN Calcular'
+    one = calculate(tick(the_form(page), '6212976'))
+    assert total_line(one) == 'Total a pagar: 1 factura · $27,794.52 MXN Calcular'
+    form = one.html.find('form', id='saldos-form')
+    # saldos.js counts with the same forms as the ticks change.
+    assert (form['data-count-one'], form['data-count-other']) == ('{n} factura', '{n} facturas')
+    canon.set_cookie('lang', 'en')
+    english = calculate(tick(the_form(canon.get(SALDOS)), '6212976'))
+    assert '1 invoice ·' in total_line(english)
+    form = english.html.find('form', id='saldos-form')
+    assert (form['data-count-one'], form['data-count-other']) == ('{n} invoice', '{n} invoices')
+
+
+def overdue_payable(app, today=datetime.date(2026, 11, 29)):
+    def read(root):
+        return {key for key, invoice in root.customers[CANON].invoices.items()
+                if invoice.due is not None and invoice.due < today and invoice.left_to_pay > 0}
+    return with_root(app, read)
+
+
+def test_select_all_overdue_ticks_them_on_every_page_and_keeps_typed_amounts(app, canon):
+    add_open_invoices(app, 150)   # due from 1 December: not overdue, and a second page
+    overdue = overdue_payable(app)
+    assert len(overdue) >= 5 and '6212976' in overdue
+    page = canon.get(SALDOS)
+    assert page.html.find('button', value='vencidas').get_text(strip=True) == \
+        'Seleccionar todas las vencidas'
+    form = tick(the_form(page), '6212976')
+    form['mxn-6212976'] = '100.00'
+    result = form.submit('accion', value='vencidas')
+    ticked = {box._value for box in the_form(result).fields['pick'] if box.checked}
+    assert ticked == overdue          # none of the 150 not yet due
+    assert the_form(result)['mxn-6212976'].value == '100.00'   # what was typed stays
+    assert f'{len(overdue)} facturas' in total_line(result)
+    assert snapshot(app)[0] == 228    # nothing was reserved
+
+
+def test_select_all_overdue_is_offered_only_when_something_is_overdue(app, canon, frozen_clock):
+    frozen_clock.now = datetime.datetime(2017, 1, 2, 18, 0, tzinfo=datetime.timezone.utc)
+    page = canon.get(SALDOS)
+    assert page.html.find('button', value='vencidas') is None
+    assert page.html.find('th', attrs={'aria-sort': 'ascending'}).get_text(strip=True) == \
+        'Fecha Vencimiento'
 
 
 def test_calcular_with_partial_amounts_in_mxn_and_usd(canon):

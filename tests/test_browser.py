@@ -2,6 +2,7 @@
 and equals what the server computes."""
 import pytest
 
+from canonportal import clock
 from conftest import CANON
 
 pytestmark = pytest.mark.browser
@@ -69,7 +70,7 @@ def test_phone_width_and_keyboard(browser, live_portal):
     try:
         sign_in(page, live_portal)
         page.goto(live_portal.url(SALDOS))
-        # The page itself does not scroll sideways; the wide table scrolls in its wrapper.
+        # The page does not scroll sideways: each invoice is a card.
         assert page.evaluate('document.documentElement.scrollWidth') <= 360
         assert page.locator('#saldos-total').is_visible()
         # Keyboard: focus the checkbox, tick it with Space, Enter in an amount recalculates.
@@ -193,3 +194,81 @@ def test_the_bank_buttons_wait_for_something_valid_to_pay(browser, paying_portal
         assert banks.nth(0).is_enabled()
     finally:
         page.context.close()
+
+
+def count(page):
+    return page.locator('#saldos-count').inner_text().strip()
+
+
+def test_saldos_on_a_phone_is_one_card_per_invoice(browser, paying_portal):
+    live_portal = paying_portal
+    from browser_support import new_page
+    page = new_page(browser, live_portal, viewport={'width': 360, 'height': 740})
+    try:
+        page.goto(live_portal.url(SALDOS))
+        assert page.evaluate('document.documentElement.scrollWidth') <= 360
+        card = page.locator('tr[data-key="1233080"]')
+        box = card.bounding_box()
+        assert box['x'] >= 0 and box['x'] + box['width'] <= 360
+        # Every value of the card is in view across, under its column's name.
+        labelled = page.evaluate('''() => [...document.querySelectorAll('tr[data-key="1233080"] td')]
+            .filter(td => getComputedStyle(td).display !== 'none')
+            .map(td => { const r = td.getBoundingClientRect();
+                         return [getComputedStyle(td, '::before').content, r.left >= 0 && r.right <= 360]; })''')
+        names = [name for name, _inside in labelled]
+        assert all(inside for _name, inside in labelled), labelled
+        assert names[1:] == ['"Fecha Vencimiento"', '"Importe Factura USD"', '"Tipo de Cambio"',
+                             '"Importe Factura MXN"', '"Cantidad a Pagar MXN"',
+                             '"Cantidad a Pagar USD"', '"Cantidad Pendiente"'], names
+        # An MXN invoice's card has no USD lines.
+        mxn_card = page.locator('tr[data-key="6212976"] td.usd-only')
+        assert all(not mxn_card.nth(i).is_visible() for i in range(mxn_card.count()))
+        # Ticking and typing on the card, then the total bar and the bank buttons are reachable.
+        tick(page, '1233080')
+        field(page, 'usd', '1233080').fill('100')
+        assert total(page) == '$1,888.69 MXN' and count(page) == '1 factura'
+        bar = page.locator('.total-bar').bounding_box()
+        assert bar['y'] + bar['height'] <= 740 and bar['x'] + bar['width'] <= 360   # stays on screen
+        bank = page.locator('.bank-buttons button').first
+        bank.scroll_into_view_if_needed()
+        assert bank.bounding_box()['x'] + bank.bounding_box()['width'] <= 360
+        # The confirmation lists the invoice and its amounts, all of it on the phone's screen.
+        bank.click()
+        dialog = page.locator('#pay-dialog')
+        assert dialog.is_visible()
+        assert dialog.locator('tbody tr').inner_text().split() == [
+            '1233080', '$1,888.69', 'MXN', '$100.00', 'USD']
+        box = dialog.bounding_box()
+        assert box['x'] >= 0 and box['x'] + box['width'] <= 360
+        assert page.evaluate("(() => { const d = document.querySelector('#pay-dialog .dialog-lines');"
+                             " return d.scrollWidth <= d.clientWidth; })()")
+    finally:
+        page.context.close()
+
+
+def test_the_total_line_counts_the_ticked_invoices(signed_in, live_portal):
+    page = signed_in
+    page.goto(live_portal.url(SALDOS))
+    assert count(page) == '0 facturas'
+    for key in ('6212976', '1233076', '1233080'):
+        tick(page, key)
+    assert count(page) == '3 facturas' and total(page) == '$36,870.80 MXN'
+    field(page, 'mxn', '1233076').fill('abc')   # a row the server would refuse adds nothing
+    assert count(page) == '2 facturas'
+    page.uncheck('input[name=pick][value="1233076"]')
+    page.uncheck('input[name=pick][value="1233080"]')
+    assert count(page) == '1 factura' and total(page) == '$27,794.52 MXN'
+
+
+def test_select_all_overdue(signed_in, live_portal):
+    page = signed_in
+    page.goto(live_portal.url(SALDOS))
+    page.get_by_role('button', name='Seleccionar todas las vencidas').click()
+    page.wait_for_load_state()
+    ticked = page.eval_on_selector_all('input[name=pick]:checked', 'boxes => boxes.map(b => b.value)')
+    overdue = live_portal.with_root(lambda root: sorted(
+        key for key, invoice in root.customers[CANON].invoices.items()
+        if invoice.left_to_pay > 0 and invoice.due is not None
+        and invoice.due < clock.mexico_today()))
+    assert sorted(ticked) == overdue and len(overdue) >= 3
+    assert count(page) == f'{len(overdue)} facturas'

@@ -75,6 +75,10 @@ def history_of(page, portal, reference):
 
 # -- the customer's steps ---------------------------------------------------------
 
+DIALOG_LINES = [['6212976', '$27,794.52 MXN'], ['1233076', '$3,171.86 MXN\n$167.94 USD'],
+                ['1233080', '$5,904.42 MXN\n$312.62 USD']]
+
+
 def tick_manual_invoices(page, portal):
     page.goto(portal.url(SALDOS))
     for key in MANUAL_SELECTION:
@@ -90,6 +94,9 @@ def click_bank(page, bank, total=MANUAL_TOTAL):
     expect(dialog.get_by_role('heading')).to_have_text('¿Desea continuar con el pago?')
     expect(dialog.locator('#pay-dialog-total')).to_have_text(total)
     expect(dialog.locator('#pay-dialog-bank')).to_have_text(BANK_LABELS[bank])
+    if total == MANUAL_TOTAL:   # the dialog lists what it will pay, as the page without JS does
+        assert sorted(table_rows(page, '#pay-dialog table')) == sorted(DIALOG_LINES)
+        expect(dialog.locator('#pay-dialog-count')).to_have_text('3 facturas')
     return dialog
 
 

@@ -37,9 +37,17 @@ def read_catalog(path):
         return read_po(handle)
 
 
+def _key(value):
+    """A plural entry's (singular, plural) pair as a tuple, whatever the reader gave."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def translations(catalog):
-    """msgid → msgstr of the entries a translator finished (neither empty nor fuzzy)."""
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    """msgid → msgstr of the entries a translator finished (neither empty nor fuzzy); a
+    plural entry is keyed by its (singular, plural) pair and counts only with every form."""
+    return {_key(m.id): _key(m.string) for m in catalog
+            if m.id and not m.fuzzy and m.string
+            and (not isinstance(m.string, (list, tuple)) or all(m.string))}
 
 
 # --- the catalogs ----------------------------------------------------------------------------
@@ -47,14 +55,18 @@ def translations(catalog):
 def test_every_msgid_of_the_template_has_an_english_translation():
     pot = read_catalog(POT)
     english = translations(read_catalog(PO))
-    msgids = [m.id for m in pot if m.id]
+    msgids = [_key(m.id) for m in pot if m.id]
     assert len(msgids) > 200
-    missing = [msgid for msgid in msgids if not english.get(msgid, '').strip()]
+    missing = [msgid for msgid in msgids if not english.get(msgid)]
     assert not missing, f'untranslated or fuzzy in {PO.name} ({REFRESH}): {missing}'
 
 
 def test_translations_keep_the_placeholders():
     for msgid, msgstr in translations(read_catalog(PO)).items():
+        if isinstance(msgid, tuple):   # every plural form keeps the placeholders of the plural
+            for form in msgstr:
+                assert sorted(PLACEHOLDER.findall(form)) == sorted(PLACEHOLDER.findall(msgid[1])), msgid
+            continue
         assert sorted(PLACEHOLDER.findall(msgstr)) == sorted(PLACEHOLDER.findall(msgid)), msgid
 
 
@@ -67,7 +79,7 @@ def test_the_english_catalog_is_english():
     assert english['Cantidad a Pagar MXN'] == 'Amount to Pay MXN'
     assert english['Pago en Tránsito'] == 'Payment in Transit'
     # No entry was left as a copy of the Spanish (a few words are the same in both).
-    same = {msgid for msgid, msgstr in english.items() if msgid == msgstr}
+    same = {msgid for msgid, msgstr in english.items() if msgid == msgstr and isinstance(msgid, str)}
     assert same <= {'RFC:', 'Folio', 'Auditor', 'Total', 'No'}, same
 
 
@@ -91,15 +103,16 @@ def test_the_template_matches_the_sources(tmp_path):
     fresh = tmp_path / 'fresh.pot'
     subprocess.run([pot_create, '-d', 'canonportal', '-o', str(fresh), 'canonportal'],
                    cwd=PACKAGE.parent, check=True, capture_output=True)
-    extracted = {m.id for m in read_catalog(fresh) if m.id}
-    committed = {m.id for m in read_catalog(POT) if m.id}
+    extracted = {_key(m.id) for m in read_catalog(fresh) if m.id}
+    committed = {_key(m.id) for m in read_catalog(POT) if m.id}
     assert not extracted - committed, f'new messages not in {POT.name} ({REFRESH})'
     assert not committed - extracted, f'messages gone from the sources still in {POT.name} ({REFRESH})'
 
 
 def test_extraction_finds_python_mappings_and_template_attributes():
-    msgids = {m.id for m in read_catalog(POT) if m.id}
-    assert '${count} facturas' in msgids                                 # views: _() with mapping
+    msgids = {_key(m.id) for m in read_catalog(POT) if m.id}
+    assert ('${count} factura', '${count} facturas') in msgids           # views: ngettext plurals
+    assert 'Página ${current} de ${pages}' in msgids                     # views: _() with mapping
     assert 'Escriba una cantidad mayor que cero.' in msgids              # selection.py's own factory
     assert 'Menú' in msgids                                              # i18n:attributes
     assert 'Marque las facturas y descárguelas en un archivo ZIP (hasta ${limit} por archivo).' in msgids  # i18n:name
@@ -130,7 +143,8 @@ def visible_text(page):
 def spanish_phrases():
     """Spanish msgids of two words or more whose English differs: none may show in English."""
     return sorted(msgid for msgid, msgstr in translations(read_catalog(PO)).items()
-                  if msgid != msgstr and '${' not in msgid and len(msgid.split()) >= 2
+                  if isinstance(msgid, str) and msgid != msgstr and '${' not in msgid
+                  and len(msgid.split()) >= 2
                   and len(msgid) >= 10)
 
 

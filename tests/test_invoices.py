@@ -114,7 +114,14 @@ def test_every_field_of_the_filter_form_is_labelled(canon):
 
 
 def test_filter_by_account(canon):
-    assert folios_of(canon.get(LIST, {'cuenta': '005301'})) == ['6213050']
+    one = canon.get(LIST, {'cuenta': '005301'})
+    assert folios_of(one) == ['6213050']
+    assert '1 factura' in one.text and '1 facturas' not in one.text   # the catalog's plural
+    canon.set_cookie('lang', 'en')
+    english = canon.get(LIST, {'cuenta': '005301'})
+    assert '1 invoice' in english.text and '1 invoices' not in english.text
+    assert '11 invoices' in canon.get(LIST).text
+    canon.set_cookie('lang', 'es')
     assert len(rows_of(canon.get(LIST, {'cuenta': '005300'}))) == 10
 
 

@@ -196,3 +196,14 @@ def test_the_first_page_reads_a_few_buckets_and_no_other_invoice():
         conn.close()
     finally:
         db.close()
+
+
+def test_due_before_is_the_overdue_prefix_of_the_list(canon):
+    add_mixed_invoices(canon)
+    whole = saldos_order(canon)
+    for day in (TODAY, TODAY + datetime.timedelta(days=2), TODAY + datetime.timedelta(days=9),
+                datetime.date(2000, 1, 1)):
+        due_before = [invoice.key for invoice in canon.open_invoices.due_before(day)]
+        expected = [key for key in whole
+                    if canon.invoices[key].due is not None and canon.invoices[key].due < day]
+        assert due_before == expected == whole[:len(expected)]

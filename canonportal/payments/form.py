@@ -22,6 +22,8 @@ RETRYABLE_STATES = (DECLINED, CANCELLED, EXPIRED)
 PAY_PARAM = 'pagar'
 #: The query parameter of SALDOS that restores a failed payment's selection (``?reintentar=229``).
 RETRY_PARAM = 'reintentar'
+#: The SALDOS button (``accion``) that ticks every overdue invoice, on every page.
+SELECT_OVERDUE = 'vencidas'
 
 
 def configured_banks(request):
@@ -54,6 +56,20 @@ def retried_entries(customer, reference):
     return entries
 
 
+def overdue_entries(customer, rate, entries):
+    """"Seleccionar todas las vencidas": the payable invoices due before today that
+    ``entries`` do not tick yet, each for what is left of it; no more than a payment takes."""
+    ticked = {entry.key for entry in entries if entry.ticked}
+    room = sel.MAX_ENTRIES - len(ticked)
+    added = []
+    for invoice in customer.open_invoices.due_before(rate.today):
+        if len(added) >= room:
+            break
+        if invoice.key not in ticked and sel.is_selectable(invoice, rate):
+            added.append(sel.Entry(invoice.key, ticked=True))
+    return added
+
+
 def read_selection(customer, request):
     """Validate the selection the browser posted for ``customer``.
 
@@ -69,6 +85,8 @@ def read_selection(customer, request):
             log.info('refused: %d form fields for %s (at most %d)', found, customer.rfc, limit)
             raise HTTPBadRequest(sel.MSG_TOO_MANY_FIELDS)
         entries = sel.entries_from_form(request.POST)
+        if request.POST.get('accion') == SELECT_OVERDUE:
+            entries += overdue_entries(customer, rate_for(request), entries)
     else:
         # "Pagar" on FACTURAS or on an invoice's page: SALDOS with that invoice ticked,
         # for what is left of it (an unknown or paid key ticks nothing).

@@ -106,6 +106,11 @@ class OpenInvoices(Persistent):
             return []
         return list(itertools.islice(self.by_order.values(), start, stop))
 
+    def due_before(self, day):
+        """The listed invoices due before ``day``, oldest first: a prefix of the order,
+        read without touching the rest."""
+        return self.by_order.values(max=(day.toordinal(),), excludemax=True)
+
     def positions(self, keys):
         """``{key: 0-based position}`` for those of ``keys`` that are listed, in one pass
         over the order keys up to the furthest one asked."""

@@ -95,22 +95,23 @@
   var rows = Array.prototype.map.call(form.querySelectorAll('tr.invoice-row'), rowParts);
   var offPage = parseCents(form.getAttribute('data-offpage-total')) || 0n;
 
-  /* The MXN amount a ticked row contributes, exactly as the server computes it
-   * (canonportal.payments.selection.validate_line); a row the server would refuse adds 0. */
-  function rowMxn(parts) {
+  /* What a ticked row pays, {mxn, usd} in cents (usd null for an MXN invoice), exactly as
+   * the server computes it (canonportal.payments.selection.validate_line); null when the
+   * row is not ticked or the server would refuse it. */
+  function rowAmounts(parts) {
     if (!parts.box || !parts.box.checked) {
-      return 0n;
+      return null;
     }
     var mxnText = parts.mxn ? parts.mxn.value.trim() : '';
     if (!parts.usd) {
       if (!mxnText) {
-        return parts.leftMxn === null ? 0n : parts.leftMxn;
+        return parts.leftMxn === null ? null : {mxn: parts.leftMxn, usd: null};
       }
       var amount = parseCents(mxnText);
-      return amount === null || amount <= 0n || amount > parts.leftMxn ? 0n : amount;
+      return amount === null || amount <= 0n || amount > parts.leftMxn ? null : {mxn: amount, usd: null};
     }
     if (rate === null || parts.leftUsd === null) {
-      return 0n;
+      return null;
     }
     var usdText = parts.usd.value.trim();
     var source = parts.edited ? parts.edited.value : '';
@@ -118,27 +119,48 @@
       source = mxnText || !usdText ? 'mxn' : 'usd';
     }
     if ((source === 'mxn' && !mxnText) || (source === 'usd' && !usdText)) {
-      return usdToMxn(parts.leftUsd);
+      return {mxn: usdToMxn(parts.leftUsd), usd: parts.leftUsd};
     }
     if (source === 'usd') {
       var usd = parseCents(usdText);
-      return usd === null || usd <= 0n || usd > parts.leftUsd ? 0n : usdToMxn(usd);
+      return usd === null || usd <= 0n || usd > parts.leftUsd ? null : {mxn: usdToMxn(usd), usd: usd};
     }
     var mxn = parseCents(mxnText);
     if (mxn === null || mxn <= 0n || mxn > usdToMxn(parts.leftUsd) || mxnToUsd(mxn) <= 0n) {
-      return 0n;
+      return null;
     }
-    return mxn;
+    return {mxn: mxn, usd: mxnToUsd(mxn)};
+  }
+
+  function rowMxn(parts) {
+    var amounts = rowAmounts(parts);
+    return amounts ? amounts.mxn : 0n;
+  }
+
+  /* "3 facturas": the forms come from the server's catalog (one for 1, one for the rest). */
+  var countOne = form.getAttribute('data-count-one') || '{n}';
+  var countOther = form.getAttribute('data-count-other') || '{n}';
+  var offPageCount = parseInt(form.getAttribute('data-offpage-count') || '0', 10) || 0;
+  var countOutput = document.getElementById('saldos-count');
+
+  function countText(count) {
+    return (count === 1 ? countOne : countOther).replace('{n}', String(count));
   }
 
   var bankButtons = Array.prototype.slice.call(form.querySelectorAll('button.bank'));
 
   function updateTotal() {
     var total = offPage;
+    var count = offPageCount;
     rows.forEach(function (parts) {
-      total += rowMxn(parts);
+      var amount = rowMxn(parts);
+      total += amount;
+      count += amount > 0n ? 1 : 0;
     });
     output.value = money(total);
+    if (countOutput) {
+      countOutput.textContent = countText(count);
+    }
     setBanks(total > 0n);
   }
 
@@ -307,15 +329,74 @@
     }
     input.value = value;
   }
+  function usdMoney(cents) {
+    return money(cents).replace(' MXN', ' USD');
+  }
+
+  /* The invoices and amounts the payment will take: the ticked rows of this page, then
+     those of other pages (their amounts travel as the server computed them). */
+  function dialogLines() {
+    var lines = [];
+    rows.forEach(function (parts) {
+      var amounts = rowAmounts(parts);
+      if (amounts && amounts.mxn > 0n) {
+        lines.push([parts.row.getAttribute('data-key'), amounts.mxn, amounts.usd]);
+      }
+    });
+    Array.prototype.forEach.call(form.querySelectorAll('.off-page input[name=pick]'), function (pick) {
+      var key = pick.value;
+      var field = function (prefix) {
+        var input = form.querySelector('.off-page input[name="' + prefix + key.replace(/["\\]/g, '\\$&') + '"]');
+        return input ? parseCents(input.value) : null;
+      };
+      var mxn = field('mxn-');
+      if (mxn !== null && mxn > 0n) {
+        lines.push([key, mxn, field('usd-')]);
+      }
+    });
+    return lines;
+  }
+
+  function fillDialog(button) {
+    var body = document.getElementById('pay-dialog-lines');
+    var lines = dialogLines();
+    var total = 0n;
+    body.textContent = '';
+    lines.forEach(function (line) {
+      /* Two columns fit a phone: a USD invoice's dollars go under its pesos. */
+      var tr = document.createElement('tr');
+      var key = document.createElement('td');
+      key.textContent = line[0];
+      var amount = document.createElement('td');
+      amount.className = 'num';
+      amount.textContent = money(line[1]);
+      if (line[2] !== null) {
+        var usd = document.createElement('span');
+        usd.className = 'usd';
+        usd.textContent = usdMoney(line[2]);
+        amount.appendChild(usd);
+      }
+      tr.appendChild(key);
+      tr.appendChild(amount);
+      body.appendChild(tr);
+      total += line[1];
+    });
+    document.getElementById('pay-dialog-count').textContent = countText(lines.length);
+    document.getElementById('pay-dialog-total').textContent = money(total);
+    document.getElementById('pay-dialog-bank').textContent = button.textContent;
+    return total;
+  }
+
   if (dialog && typeof dialog.showModal === 'function') {
     var chosen = null;
     Array.prototype.forEach.call(form.querySelectorAll('button.bank'), function (button) {
       button.addEventListener('click', function (event) {
+        /* Nothing valid ticked: no "$0.00 MXN" dialog, the server says what is wrong. */
+        if (fillDialog(button) <= 0n) {
+          return;
+        }
         event.preventDefault();
         chosen = button;
-        document.getElementById('pay-dialog-total').textContent =
-          document.getElementById('saldos-total').textContent;
-        document.getElementById('pay-dialog-bank').textContent = button.textContent;
         dialog.showModal();
       });
     });

@@ -21,7 +21,7 @@ from ..money import ZERO
 from ..payments import selection as sel
 from ..payments.form import configured_banks, read_selection
 from ..resources import USD, Customer
-from .customer import page
+from .customer import INVOICE_COUNT, page
 
 
 TEMPLATE = 'canonportal:templates/saldos.pt'
@@ -61,6 +61,15 @@ ROW_LABELS = {
     'usd': _('Cantidad a pagar en USD de la factura'),
     'overdue': _('Vencida'),
     'in_progress': _('en proceso: pago'),
+    # The column headers, repeated in each cell for the phone's one-card-per-invoice layout.
+    'col_due': _('Fecha Vencimiento'),
+    'col_amount_usd': _('Importe Factura USD'),
+    'col_rate': _('Tipo de Cambio'),
+    'col_amount_mxn': _('Importe Factura MXN'),
+    'col_pay_mxn': _('Cantidad a Pagar MXN'),
+    'col_pay_usd': _('Cantidad a Pagar USD'),
+    'col_balance': _('Cantidad Pendiente'),
+    'col_transit': _('Pago en Tránsito'),
 }
 
 
@@ -131,6 +140,7 @@ def saldos_values(context, request, selection, notice=None):
     off_page = [line for line in selection.lines.values()
                 if line.key not in shown_keys and 'invoice' not in line.errors]
     offpage_total = sum((line.amount_mxn for line in off_page if line.valid), ZERO)
+    offpage_count = sum(1 for line in off_page if line.valid)
     troubled = selection.line_errors()
     positions = sel.payable_positions(context, [line.key for line in troubled
                                                 if line.key not in shown_keys])
@@ -141,7 +151,10 @@ def saldos_values(context, request, selection, notice=None):
     return page(
         context, request, 'saldos', _('Saldos'),
         rows=bool(row_html), row_html=row_html, rate=rate, selection=selection, off_page=off_page,
-        offpage_total=offpage_total, total=selection.total_mxn, problems=problems,
+        offpage_total=offpage_total, offpage_count=offpage_count, total=selection.total_mxn,
+        count_text=INVOICE_COUNT.format(request, len(selection.chosen)),
+        count_forms=count_forms(request), has_overdue=_has_overdue(context, rate),
+        problems=problems,
         general_errors=selection.errors, notice=notice, banks=configured_banks(request),
         page_number=current, pages=pages, page_window=_page_window(current, pages),
         invoice_count=count, form_action=request.resource_url(context, 'saldos'),
@@ -156,6 +169,17 @@ def field_messages(request):
     return {'number': translate(sel.MSG_NOT_NUMBER), 'positive': translate(sel.MSG_POSITIVE),
             'decimals': translate(sel.MSG_DECIMALS),
             'over': translate(sel.over_message_template('{amount}'))}
+
+
+def count_forms(request):
+    """"1 factura" and "{n} facturas" in the request's language, for saldos.js to count
+    as the customer ticks (Spanish and English both use one form for 1, another for the rest)."""
+    return {'one': INVOICE_COUNT.format(request, 1, '{n}'),
+            'other': INVOICE_COUNT.format(request, 2, '{n}')}
+
+
+def _has_overdue(customer, rate):
+    return next(iter(customer.open_invoices.due_before(rate.today)), None) is not None
 
 
 def rows_html(request, shown, selection, rate):

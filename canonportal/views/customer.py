@@ -3,7 +3,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
 from ..gateways import bank_label
-from ..i18n import _
+from ..i18n import _, ngettext
 from ..resources import Customer
 
 #: The menu of the portal shell, in the manual's order: (view name, label).
@@ -14,6 +14,8 @@ MENU = (
     ('historial-de-pagos', _('HISTORIAL DE PAGOS')),
 )
 
+#: "1 factura", "3 facturas": counted through the catalog's plural rule.
+INVOICE_COUNT = ngettext('${count} factura', '${count} facturas')
 
 #: At most this many payments in progress are named in the banner.
 BANNER_LIMIT = 3

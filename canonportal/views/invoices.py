@@ -22,7 +22,7 @@ from ..resources import Customer, Invoice, customer_of
 from ..resources.invoice import OPEN, OVERDUE, PAID
 from ..reports.statement_data import BALANCE_RULE
 from ..resources.payment import RECEIVED_STATES
-from .customer import page
+from .customer import INVOICE_COUNT, page
 
 PAGE_SIZE = 50
 ZIP_LIMIT = 200
@@ -227,7 +227,7 @@ def list_values(context, request, zip_error=None):
         rows=rows, filters=filters, errors=filters.errors, form=filters.values,
         statuses=STATUSES, status_labels=STATUS_LABELS,
         total=total, balances=sorted(balances.items()),
-        count_label=_('${count} facturas', mapping={'count': total}),
+        count_label=INVOICE_COUNT.format(request, total),
         pager=pager, zip_limit=ZIP_LIMIT, zip_error=zip_error,
         pay_url=lambda invoice: pay_url(request, context, invoice),
         balance_rule=BALANCE_RULE,
