@@ -102,11 +102,17 @@ def rate(value, locale_name='es'):
     return _rate(value, number_format(babel_locale(locale_name), RATE_PATTERN))
 
 
-def day(value):
-    """A date as in the manual's tables: '06-10-2017'."""
+#: Dates as the manual writes them in Spanish; in English the ISO date, which
+#: neither a US nor a British reader misreads and which the date pickers submit.
+DAY_FORMATS = {'es': '%d-%m-%Y', 'en': '%Y-%m-%d'}
+TIMESTAMP_PATTERNS = {'es': 'dd/MM/yyyy hh:mm:ss a', 'en': 'yyyy-MM-dd hh:mm:ss a'}
+
+
+def day(value, locale_name='es'):
+    """A date: '06-10-2017' as in the manual's tables; '2017-10-06' in English."""
     if value is None:
         return ''
-    return value.strftime('%d-%m-%Y')
+    return value.strftime(DAY_FORMATS.get((locale_name or 'es')[:2], DAY_FORMATS['es']))
 
 
 def local_time(value):
@@ -117,11 +123,11 @@ def local_time(value):
 
 
 def timestamp(value, locale_name='es'):
-    """'01/10/2017 01:03:01 p.m.' in Mexico City time."""
+    """'01/10/2017 01:03:01 p.m.' in Mexico City time ('2017-10-01 01:03:01 PM' in English)."""
     if value is None:
         return ''
-    return format_datetime(local_time(value), 'dd/MM/yyyy hh:mm:ss a',
-                           locale=_locale(babel_locale(locale_name)))
+    pattern = TIMESTAMP_PATTERNS.get((locale_name or 'es')[:2], TIMESTAMP_PATTERNS['es'])
+    return format_datetime(local_time(value), pattern, locale=_locale(babel_locale(locale_name)))
 
 
 class Formatter:
@@ -143,7 +149,7 @@ class Formatter:
         return _rate(value, self._rate)
 
     def day(self, value):
-        return day(value)
+        return day(value, self.locale_name)
 
     def timestamp(self, value):
         return timestamp(value, self.locale_name)

@@ -70,3 +70,14 @@ def test_money_matches_babel_for_many_amounts():
         expected = babel(abs(value), AMOUNT_PATTERN, 'es_MX')
         sign = '-' if value < 0 else ''
         assert formatting.money(value) == f'{sign}${expected} MXN'
+
+
+def test_dates_follow_the_manual_in_spanish_and_iso_in_english():
+    import datetime
+    from canonportal.formatting import Formatter, day, timestamp
+    when = datetime.datetime(2017, 10, 10, 13, 34, tzinfo=datetime.timezone.utc)  # 08:34 in CDMX
+    assert day(datetime.date(2017, 10, 6)) == Formatter('es').day(datetime.date(2017, 10, 6)) == '06-10-2017'
+    assert day(datetime.date(2017, 10, 6), 'en') == Formatter('en').day(datetime.date(2017, 10, 6)) == '2017-10-06'
+    assert timestamp(when, 'es') == '10/10/2017 08:34:00 a.m.'
+    assert timestamp(when, 'en') == Formatter('en').timestamp(when) == '2017-10-10 08:34:00 AM'
+    assert day(None, 'en') == timestamp(None, 'en') == ''

@@ -16,7 +16,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..formatting import amount as fmt_amount
-from ..formatting import day as fmt_day
+from ..formatting import day as _day
 from ..formatting import timestamp as fmt_timestamp
 from ..i18n import _
 from .statement_data import (
@@ -82,6 +82,9 @@ def render_pdf(data, company_name, translate=None, locale_name='es', compress=Tr
 
     def para(text, style='cell'):
         return Paragraph(escape(str(text)), styles[style])
+
+    def fmt_day(value):
+        return _day(value, locale_name)
 
     if data.statement_id:
         title = t(_('Estado de cuenta ${number}', mapping={'number': data.statement_id}))
