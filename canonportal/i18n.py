@@ -16,12 +16,12 @@ class Plural:
         self.singular = singular
         self.plural = plural
 
-    def format(self, request, number, shown=None):
+    def format(self, request, number, shown=None, **mapping):
         """The form for ``number`` in the request's language, ``${count}`` filled in
-        with ``shown`` (default: the number itself)."""
+        with ``shown`` (default: the number itself) and the other placeholders from ``mapping``."""
+        mapping['count'] = number if shown is None else shown
         return request.localizer.pluralize(
-            self.singular, self.plural, number, domain='canonportal',
-            mapping={'count': number if shown is None else shown})
+            self.singular, self.plural, number, domain='canonportal', mapping=mapping)
 
 
 def ngettext(singular, plural):

@@ -376,3 +376,23 @@ def test_switching_language_on_the_confirmation_page_lands_on_saldos(client):
     page = switch.submit('lang', value='en', status=303).follow()
     assert page.status_int == 303 and page.location.endswith(f'/customers/{CANON}/saldos')
     assert 'BALANCES' in visible_text(page.follow()).upper()
+
+
+@pytest.mark.parametrize('language, one, many', [
+    ('es', ['1 factura', '1 elemento', 'Se exportó 1 pago en p.csv.'],
+     ['0 facturas', '2 elementos', 'Se exportaron 2 pagos en p.csv.']),
+    ('en', ['1 invoice', '1 item', '1 payment was exported to p.csv.'],
+     ['0 invoices', '2 items', '2 payments were exported to p.csv.'])])
+def test_counts_take_the_catalogs_plural_forms(language, one, many):
+    from types import SimpleNamespace
+
+    from pyramid.i18n import make_localizer
+
+    from canonportal.views.customer import INVOICE_COUNT
+    from canonportal.views.manage.erp import EXPORTED
+    from canonportal.views.manage.listing import ITEM_COUNT
+    request = SimpleNamespace(localizer=make_localizer(language, [str(LOCALE)]))
+    assert [INVOICE_COUNT.format(request, 1), ITEM_COUNT.format(request, 1),
+            EXPORTED.format(request, 1, file='p.csv')] == one
+    assert [INVOICE_COUNT.format(request, 0), ITEM_COUNT.format(request, 2),
+            EXPORTED.format(request, 2, file='p.csv')] == many

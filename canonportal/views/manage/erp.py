@@ -22,13 +22,17 @@ from pyramid.view import view_config
 from ... import audit, clock
 from ...erp.exports import exportable_payments, export_payments
 from ...gateways import bank_label
-from ...i18n import _
+from ...i18n import _, ngettext
 from ...money import ZERO
 from ...resources import PortalRoot
 from ...resources.exports import ExportRecord
 from ...resources.imports import KINDS, ImportRecord
 from . import MANAGE, ROUTE, VIEW, Page, manage_globals, manage_url, page_number, read_day
 from .root import STATE_LABELS, newest_records
+
+
+#: The flash after an export, counted through the catalog's plural rule.
+EXPORTED = ngettext('Se exportó ${count} pago en ${file}.', 'Se exportaron ${count} pagos en ${file}.')
 
 IMPORT_TEMPLATE = 'canonportal:templates/manage/import.pt'
 IMPORT_RECORD_TEMPLATE = 'canonportal:templates/manage/import_record.pt'
@@ -222,9 +226,7 @@ def export(context, request):
                                                 'no se creó ningún archivo.'), **extra)
     record = export_payments(context, payments, audit.actor_of(request), clock.utcnow(),
                              since=since, until=until, include_exported=include_exported)
-    request.session.flash(_translate(request, _(
-        'Se exportaron ${count} pagos en ${file}.',
-        mapping={'count': record.payment_count, 'file': record.filename})))
+    request.session.flash(EXPORTED.format(request, record.payment_count, file=record.filename))
     return HTTPSeeOther(manage_url(request, record))
 
 

@@ -24,10 +24,14 @@ from urllib.parse import urlencode
 
 from ... import clock
 from ...formatting import Formatter
-from ...i18n import _
+from ...i18n import _, ngettext
 from ...resources.folder import TOP, keys_descending
 from . import PAGE_SIZE, Page, manage_url, page_number
 from .labels import NO, YES
+
+#: "1 elemento", "120 elementos" (the catalog's plural forms).
+ITEM_COUNT = ngettext('${count} elemento', '${count} elementos')
+MATCH_COUNT = ngettext('${count} elemento coincide', '${count} elementos coinciden')
 
 #: Column sorts load every child: offered only up to this many.
 SORT_LIMIT = 2000
@@ -246,9 +250,9 @@ class Listing:
         page = self.page
         parts = []
         if not self.filtered:
-            parts.append(translate(_('${count} elementos', mapping={'count': self.count})))
+            parts.append(ITEM_COUNT.format(self.request, self.count))
         elif page.total is not None:
-            parts.append(translate(_('${count} elementos coinciden', mapping={'count': page.total})))
+            parts.append(MATCH_COUNT.format(self.request, page.total))
         if page.items and page.count:
             parts.append(translate(_('Página ${number} de ${count}',
                                      mapping={'number': page.number, 'count': page.count})))
