@@ -246,7 +246,7 @@ def test_naive_datetimes_are_taken_as_utc():
 
 def test_timestamp_in_english():
     when = datetime.datetime(2017, 10, 1, 18, 3, 1, tzinfo=UTC)
-    assert formatting.timestamp(when, 'en') == '01/10/2017 01:03:01 PM'
+    assert formatting.timestamp(when, 'en') == '2017-10-01 01:03:01 PM'   # ISO order in English
 
 
 def test_timestamp_of_nothing_is_empty():
@@ -264,7 +264,7 @@ def test_formatter_binds_the_locale():
     when = datetime.datetime(2017, 10, 10, 13, 34, tzinfo=UTC)
     assert spanish.money(D('160.71'), 'USD') == '$160.71 USD'
     assert spanish.timestamp(when) == '10/10/2017 08:34:00 a.m.'
-    assert english.timestamp(when) == '10/10/2017 08:34:00 AM'
+    assert english.timestamp(when) == '2017-10-10 08:34:00 AM'
     assert spanish.day(datetime.date(2017, 10, 6)) == '06-10-2017'
     assert spanish.rate(D('18.8869')) == '$18.8869 MXN'
     assert spanish.amount(D('3035.31')) == '3,035.31'
