@@ -162,3 +162,20 @@ def add_throttle(root):
     from .resources.throttle import Throttle
     if root.throttle is None:
         root.throttle = Throttle()
+
+
+@step('spei-transfers')
+def spei_transfers(root):
+    """SPEI: every customer gets a number (its own CLABE is made from it), and the root
+    a folder for the transfers received."""
+    from BTrees.IOBTree import IOBTree
+    from .resources.transfer import Transfers
+    customers = root.customers
+    if customers.numbers is None:
+        customers.numbers = IOBTree()
+    for rfc in sorted(customers.keys()):
+        customers.number(customers[rfc])
+    if root.transfers is None:
+        root.add('transfers', Transfers())
+    if root.cep_pending is None:
+        root.cep_pending = OOBTree()

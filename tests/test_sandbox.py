@@ -393,9 +393,10 @@ def test_development_ini_serves_the_portal_with_the_sandboxes(tmp_path):
     assert settings['zodbconn.uri'].startswith('file://')     # the scripts still find the portal
     assert settings['banamex.base_url'] == 'http://localhost:6543/sandbox/banamex'
     app = get_app(str(copy), options={'http_port': '6543'})
-    assert sorted(path for path, _ in app.mounts) == ['/sandbox/banamex', '/sandbox/bbva']
+    assert sorted(path for path, _ in app.mounts) == [
+        '/sandbox/banamex', '/sandbox/bbva', '/sandbox/cep', '/sandbox/spei']
     from canonportal.gateways import gateways_from_settings
-    assert sorted(gateways_from_settings(settings)) == ['banamex', 'bbva']
+    assert sorted(gateways_from_settings(settings)) == ['banamex', 'bbva', 'spei']
     database = app.default.registry._zodb_databases['']
     database.close()
 

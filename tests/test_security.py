@@ -45,6 +45,9 @@ CSRF_EXEMPT = {
     ('PortalRoot', 'reconciliar'),
     # /empaquetar: canonportal-pack asking that server to pack it; the same kind of token.
     ('PortalRoot', 'empaquetar'),
+    # /spei/abono: the receiving bank's deposit notifications, signed with the shared secret
+    # (a forged one is refused in test_spei.py).
+    ('PortalRoot', 'spei'),
 }
 
 #: One object of each resource type, all of them customer A's or staff's.

@@ -18,7 +18,7 @@ Settings::
 A value written ``env:NAME`` is read from the environment variable NAME.
 This package knows nothing of the portal's resources or views.
 """
-from . import banamex, bbva
+from . import banamex, bbva, spei
 from .base import (  # noqa: F401 - the public interface
     APPROVED, CANCELLED, DECLINED, OUTCOMES, PENDING, UNKNOWN,
     SOURCE_NOTIFICATION, SOURCE_QUERY, SOURCE_RETURN,
@@ -26,7 +26,8 @@ from .base import (  # noqa: F401 - the public interface
 )
 
 #: What customers and staff read for each bank: pages, mails, PDFs, exports and charts.
-LABELS = {gateway.name: gateway.title for gateway in (banamex.BanamexGateway, bbva.BBVAGateway)}
+LABELS = {gateway.name: gateway.title
+          for gateway in (banamex.BanamexGateway, bbva.BBVAGateway, spei.SpeiGateway)}
 
 
 def bank_label(bank):
@@ -37,6 +38,7 @@ def bank_label(bank):
 FACTORIES = {
     'banamex': banamex.from_settings,
     'bbva': bbva.from_settings,
+    'spei': spei.from_settings,
 }
 
 

@@ -23,6 +23,7 @@ What a gateway guarantees and what it leaves to its caller:
 """
 import abc
 import dataclasses
+import datetime
 import logging
 import re
 import types
@@ -213,6 +214,9 @@ class Gateway(abc.ABC):
     name = None
     #: Name shown to customers.
     title = None
+    #: How long after the start "Continuar el pago" may send the customer back
+    #: (None: as long as the payment waits). Citibanamex keeps a session an hour.
+    resume_window = datetime.timedelta(minutes=55)
 
     @abc.abstractmethod
     def start(self, payment_info):
@@ -250,6 +254,11 @@ class Gateway(abc.ABC):
         """Send the customer back to the bank for a payment already started (the tab
         was closed): a :class:`StartResult`, or None when the protocol allows no way
         back. Never a second charge: the same order, at the same amount."""
+        return None
+
+    def deadline(self, created):
+        """When a payment started at ``created`` stops waiting, if the method sets its own
+        (SPEI: business days); None: the portal's window for bank answers applies."""
         return None
 
     def query(self, reference, stored):

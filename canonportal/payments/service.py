@@ -223,6 +223,17 @@ def _move(payment, state, now, source, note, result=None, actor=None):
                  f'{source}: {note}' if note else source, when=now)
 
 
+def send_to_review(payment, now, source, note):
+    """Staff must look at ``payment`` (e.g. its transfer's CEP disagrees); the invoices
+    stay held as they are."""
+    if payment.state == REVIEW:
+        return Settlement(REVIEW, REVIEW, note)
+    before = payment.state
+    _move(payment, REVIEW, now, source, note)
+    log.warning('payment %s to review: %s', payment.reference, note)
+    return Settlement(before, REVIEW, note)
+
+
 def release_reservations(payment):
     """Give the payment's reserved amounts back to its invoices."""
     invoices = customer_of(payment).invoices
@@ -333,8 +344,10 @@ def check(root, payment, result, now, expire_after):
         settlement = settle(root, payment, result, now)
         if settlement.changed or result.outcome not in (gw.PENDING, gw.UNKNOWN):
             return settlement
-    if now - payment.created >= expire_after:
-        return expire(payment, now)
+    deadline = payment.expires_at or payment.created + expire_after
+    if now >= deadline:
+        return expire(payment, now, 'no transfer arrived in time' if payment.expires_at else
+                      'no answer from the bank in time')
     return Settlement(payment.state, payment.state, 'still pending')
 
 

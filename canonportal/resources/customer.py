@@ -21,14 +21,30 @@ class Customers(Folder):
 
     title = 'Clientes'
 
+    numbers = None   # None until the evolve step 'spei-transfers'
+
     def __init__(self):
         super().__init__()
+        from BTrees.IOBTree import IOBTree
         from BTrees.OOBTree import OOBTree
         self.by_email = OOBTree()
+        self.numbers = IOBTree()      # customer number -> RFC
 
     def add_customer(self, customer):
         self.add(customer.rfc, customer)
+        self.number(customer)
         return customer
+
+    def number(self, customer):
+        """Give ``customer`` the next customer number (its SPEI CLABE is made from it)."""
+        if customer.number is None:
+            customer.number = (self.numbers.maxKey() + 1) if self.numbers else 1
+            self.numbers[customer.number] = customer.rfc
+        return customer.number
+
+    def find_by_number(self, number):
+        rfc = self.numbers.get(number) if self.numbers is not None else None
+        return self.get(rfc) if rfc else None
 
     def find_by_rfc(self, rfc):
         return self.get((rfc or '').strip().upper())
@@ -58,6 +74,7 @@ class Customer(Credentials):
     email = None              # confirmed contact email, lowercase
     pending_email = None      # registered but not yet confirmed
     open_invoices = None      # OpenInvoices; None until evolve step 'open-invoices-index'
+    number = None             # 1, 2, …: the customer's own SPEI CLABE is made from it
 
     def __init__(self, rfc, name, accounts=(), email=None):
         self.rfc = rfc.strip().upper()

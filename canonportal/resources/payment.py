@@ -92,6 +92,12 @@ class Payment(Persistent):
     start_data = None       # what the bank's start step asked us to keep
     started = None
     paid_at = None
+    expires_at = None       # a deadline of its own (SPEI: business days), else the bank's window
+    transfer = None         # SPEI: the transfer that paid it, a dict of strings
+    cep_state = None        # SPEI: 'pending', 'verified' or 'mismatch'
+    cep_data = None         # SPEI: what Banxico's CEP says, a dict of strings
+    cep_xml = None          # SPEI: the CEP documents, as blobs
+    cep_pdf = None
 
     def __init__(self, reference, customer_rfc, bank, allocations, created):
         self.reference = str(reference)

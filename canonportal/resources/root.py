@@ -11,6 +11,7 @@ from .customer import Customers
 from .folder import Folder
 from .staff import ADMIN, AUDITOR, OPERATOR, StaffFolder, role_principal
 from .throttle import Throttle
+from .transfer import Transfers
 
 #: Principal of a customer that still has to register email and password.
 PENDING_ACTIVATION = 'state:pending-activation'
@@ -56,6 +57,7 @@ class PortalRoot(Folder):
     title = 'Portal'
     review_payments = None  # databases older than the evolve step that adds it
     throttle = None         # the same, for the step 'throttle'
+    cep_pending = None      # the same, for the step 'spei-transfers'
     __acl__ = [
         (Allow, role_principal(ADMIN), ALL_PERMISSIONS),
         (Allow, role_principal(OPERATOR), ('view', 'manage-view', 'manage')),
@@ -69,6 +71,7 @@ class PortalRoot(Folder):
         self.add('customers', Customers())
         self.add('staff', StaffFolder())
         add_records_folders(self)
+        self.add('transfers', Transfers())
         self.rates = ExchangeRates()
         self.payment_counter = Counter()
         self.tokens = OOBTree()            # sha256 hex -> (purpose, principal, expires, data)
@@ -78,6 +81,7 @@ class PortalRoot(Folder):
         self.pending_payments = OOBTree()       # Referencia de pago -> Payment still pending
         self.review_payments = OOBTree()        # Referencia de pago -> Payment in review
         self.throttle = Throttle()              # account mails, unknown sign-in names
+        self.cep_pending = OOBTree()            # Referencia de pago -> SPEI payment awaiting its CEP
 
     @property
     def customers(self):
@@ -86,6 +90,11 @@ class PortalRoot(Folder):
     @property
     def staff(self):
         return self['staff']
+
+    @property
+    def transfers(self):
+        """The SPEI transfers received (None before the evolve step 'spei-transfers')."""
+        return self.data.get('transfers')
 
     @property
     def imports(self):

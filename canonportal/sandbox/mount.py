@@ -21,9 +21,12 @@ Two ways to mount them from an ini file:
 Settings: ``banamex.path`` (default /sandbox/banamex), ``banamex.merchant_id``,
 ``banamex.api_password``, ``banamex.notification_url``,
 ``banamex.notification_secret``; ``bbva.path`` (default /sandbox/bbva),
-``bbva.account``, ``bbva.secret``. A bank without its credentials is not mounted.
+``bbva.account``, ``bbva.secret``; ``spei.path`` (default /sandbox/spei),
+``spei.notification_url``, ``spei.notification_secret``, ``spei.account`` (the CLABE its
+statements are of) and ``cep.path`` (default /sandbox/cep) for the SPEI bank and
+Banxico's CEP service. A bank without its credentials is not mounted.
 """
-from . import banamex, bbva
+from . import banamex, bbva, spei
 
 
 class Mount:
@@ -58,6 +61,11 @@ def sandboxes(conf, transport=None):
     if conf.get('bbva.account') and conf.get('bbva.secret'):
         apps[conf.get('bbva.path', '/sandbox/bbva')] = bbva.make_app(
             account=conf['bbva.account'], secret=conf['bbva.secret'], transport=transport)
+    if conf.get('spei.notification_url') and conf.get('spei.notification_secret'):
+        bank, cep = spei.make_apps(conf['spei.notification_url'], conf['spei.notification_secret'],
+                                   conf.get('spei.account', ''), transport=transport)
+        apps[conf.get('spei.path', '/sandbox/spei')] = bank
+        apps[conf.get('cep.path', '/sandbox/cep')] = cep
     return apps
 
 

@@ -18,6 +18,7 @@ PUBLIC_VIEWS = {
     ('PortalRoot', ''), ('PortalRoot', 'login'), ('PortalRoot', 'recuperar-contrasena'),
     ('PortalRoot', 'restablecer'), ('PortalRoot', 'activar'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
     ('PortalRoot', 'logout'), ('PortalRoot', 'banco'), ('PortalRoot', 'reconciliar'),
+    ('PortalRoot', 'spei'),   # the receiving bank's deposit notifications (signed)
     # The load balancer's health check and canonportal-pack asking the server.
     ('health', ''), ('PortalRoot', 'empaquetar'),
 }

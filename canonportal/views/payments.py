@@ -7,7 +7,6 @@ open two bank sessions. Bank return and notification endpoints identify the
 payment by its reference, authenticate by signature or secret (never by the
 session) and are the only POST views exempt from CSRF.
 """
-import datetime
 import logging
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
@@ -30,15 +29,13 @@ from . import receipt_sender, settings_of
 from .balances import TEMPLATE as SALDOS_TEMPLATE
 from .balances import saldos_values
 from .customer import page
+from . import spei as spei_views
 
 log = logging.getLogger(__name__)
 
 
 #: How many times the reservation transaction is tried when concurrent payments conflict.
 RESERVE_ATTEMPTS = 20
-#: "Continuar el pago" is offered this long after the payment started (Citibanamex keeps a
-#: checkout session valid for an hour).
-RESUME_WITHIN = datetime.timedelta(minutes=55)
 
 
 def gateway_for(request, bank):
@@ -95,7 +92,9 @@ def pay(context, request):
         if selection.has_errors:
             # Changed since the confirmation page: reported below.
             raise payments.PaymentRefused(None)
-        return payments.create_payment(request.root, context, bank, selection, clock.utcnow())
+        payment = payments.create_payment(request.root, context, bank, selection, clock.utcnow())
+        payment.expires_at = gateway_for(request, bank).deadline(payment.created)
+        return payment
 
     try:
         payment = in_own_transaction(request.tm, reserve, attempts=RESERVE_ATTEMPTS)
@@ -245,7 +244,8 @@ def continue_payment(context, request):
     """"Continuar el pago": back to the bank for the same payment, where its protocol allows."""
     customer = customer_of(context)
     gateway = gateway_for(request, context.bank)
-    too_old = clock.utcnow() - context.created >= RESUME_WITHIN
+    window = gateway.resume_window if gateway is not None else None
+    too_old = window is not None and clock.utcnow() - context.created >= window
     if context.state != PENDING or gateway is None or too_old:
         if context.state == PENDING:
             request.session.flash(request.localizer.translate(_(
@@ -303,14 +303,17 @@ def payment_page(context, request):
                 request.tm, lambda: request.root, reference, result, clock.utcnow(),
                 receipt_sender(request),
                 expire_after=_minutes(request, 'canonportal.payment_expire_minutes', 120))
+    spei = spei_views.instructions(request, context)
     if context.state == PENDING:
-        request.response.headers['Refresh'] = '5'
+        # Waiting for a card bank takes seconds; a transfer may take days.
+        request.response.headers['Refresh'] = '60' if spei else '5'
     retry = context.state in (DECLINED, CANCELLED, EXPIRED)
     return page(customer, request, 'historial-de-pagos', _('Resultado del pago'),
                 payment=context, bank_label=bank_label(context.bank),
                 lines=receipts.receipt_lines(context),
                 paid=context.state in (APPROVED, APPLIED),
-                bank_reason=bank_reason(context),
+                bank_reason=bank_reason(context), spei=spei,
+                transfer=spei_views.transfer_facts(context),
                 retry_url=request.resource_url(customer, 'saldos', query={
                     RETRY_PARAM: context.reference}) if retry else None)
 

@@ -1,0 +1,280 @@
+"""Bank statements with the transfers received: camt.053, MT940 and CSV.
+
+Each parser turns a whole file into :class:`StatementRead`: the credits as
+:class:`~.transfers.Transfer` objects, plus every problem found. A file with one
+problem is refused whole by the caller (all or nothing, like the ERP imports).
+Debits are not ours to match and are counted, not read. Files are bounded
+before they are parsed; XML is parsed without entities or network access.
+
+Mexican banks write the SPEI data in their own ways; what is read where:
+
+* camt.053 (ISO 20022 ``BkToCstmrStmt``, any version): each ``Ntry`` with
+  ``CdtDbtInd`` ``CRDT``; clave de rastreo from ``Refs/EndToEndId`` (else
+  ``Refs/AcctSvcrRef``, else the entry's ``AcctSvcrRef``); the CLABE credited
+  from ``RltdPties/CdtrAcct`` (else the statement's ``Acct``); the ordering party
+  from ``Dbtr``, ``DbtrAcct`` and ``DbtrAgt``'s clearing member id; concept from
+  ``RmtInf/Ustrd``, reference from ``RmtInf/Strd/CdtrRefInf/Ref``.
+* MT940 (the ``mt940`` library): ``:61:`` lines marked ``C``; the ``:86:``
+  text as ``RASTREO:<clave> REF:<referencia> ORD:<name> CTA:<account>
+  BANCO:<participant> RFC:<rfc> CONCEPTO:<text>`` (any order, any subset), the
+  clave de rastreo falling back to the ``:61:`` customer reference; the CLABE
+  credited is the statement's ``:25:`` account.
+* CSV (UTF-8, comma or semicolon): the header names of :data:`CSV_COLUMNS`.
+"""
+import csv
+import dataclasses
+import datetime
+import io
+import re
+
+from lxml import etree
+
+from .transfers import (
+    SOURCE_CAMT053, SOURCE_CSV, SOURCE_MT940, Transfer, TransferError, parse_amount,
+)
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ENTRIES = 20000
+CURRENCY = 'MXN'
+
+CSV_COLUMNS = ('fecha_operacion', 'clave_rastreo', 'monto', 'cuenta_beneficiaria',
+               'banco_ordenante', 'cuenta_ordenante', 'nombre_ordenante', 'rfc_ordenante',
+               'concepto', 'referencia_numerica')
+CSV_REQUIRED = ('fecha_operacion', 'clave_rastreo', 'monto', 'cuenta_beneficiaria')
+
+FORMATS = ('camt053', 'mt940', 'csv')
+
+
+@dataclasses.dataclass
+class StatementRead:
+    """What one file holds: the credits, and the problems as (where, message)."""
+
+    format: str
+    transfers: list = dataclasses.field(default_factory=list)
+    problems: list = dataclasses.field(default_factory=list)
+    debits: int = 0
+
+    @property
+    def ok(self):
+        return not self.problems
+
+
+def guess_format(data):
+    """'camt053', 'mt940' or 'csv' from the file's first bytes."""
+    head = data[:4096].lstrip(b'\xef\xbb\xbf \r\n\t')
+    if head.startswith(b'<'):
+        return 'camt053'
+    if re.search(rb'(^|\n):20:', head):
+        return 'mt940'
+    return 'csv'
+
+
+def read_statement(data, format=None):
+    """Parse a statement file (bytes) of ``format`` (guessed when None)."""
+    format = format or guess_format(data)
+    if format not in FORMATS:
+        return StatementRead(format, problems=[('', f'unknown format {format!r}')])
+    if len(data) > MAX_BYTES:
+        return StatementRead(format, problems=[('', f'file larger than {MAX_BYTES // 1048576} MB')])
+    return {'camt053': read_camt053, 'mt940': read_mt940, 'csv': read_csv}[format](data)
+
+
+# -- camt.053 --------------------------------------------------------------------------------
+
+def _local(element, path):
+    """The first element at ``path`` (local names separated by '/'), namespace-blind."""
+    xpath = './' + '/'.join(f"*[local-name()='{step}']" for step in path.split('/'))
+    found = element.xpath(xpath)
+    return found[0] if found else None
+
+
+def _text(element, path):
+    node = _local(element, path) if element is not None else None
+    return (node.text or '').strip() if node is not None and node.text else ''
+
+
+def _account(party_account):
+    """An account's identifier: IBAN or ``Othr/Id`` (where CLABEs go)."""
+    if party_account is None:
+        return ''
+    return _text(party_account, 'Id/Othr/Id') or _text(party_account, 'Id/IBAN')
+
+
+def read_camt053(data):
+    read = StatementRead('camt053')
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                             load_dtd=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        read.problems.append(('', f'not XML: {error}'))
+        return read
+    statements = root.xpath("//*[local-name()='Stmt']")
+    if not statements:
+        read.problems.append(('', 'no camt.053 statement (Stmt) in the file'))
+        return read
+    count = 0
+    for statement in statements:
+        own_account = _account(_local(statement, 'Acct'))
+        for number, entry in enumerate(statement.xpath("./*[local-name()='Ntry']"), start=1):
+            count += 1
+            if count > MAX_ENTRIES:
+                read.problems.append(('', f'more than {MAX_ENTRIES} entries'))
+                return read
+            where = f'Ntry {number}'
+            if _text(entry, 'CdtDbtInd') != 'CRDT':
+                read.debits += 1
+                continue
+            status = _text(entry, 'Sts/Cd') or _text(entry, 'Sts')
+            if status and status != 'BOOK':
+                continue    # pending entries come again, booked, in a later statement
+            amount_node = _local(entry, 'Amt')
+            currency = amount_node.get('Ccy') if amount_node is not None else ''
+            if currency != CURRENCY:
+                read.problems.append((where, f'currency {currency or "missing"}, not MXN'))
+                continue
+            details = _local(entry, 'NtryDtls/TxDtls')
+            day = _text(entry, 'BookgDt/Dt') or _text(entry, 'BookgDt/DtTm')[:10] \
+                or _text(entry, 'ValDt/Dt')
+            tracking = (_text(details, 'Refs/EndToEndId') or _text(details, 'Refs/AcctSvcrRef')
+                        or _text(entry, 'AcctSvcrRef'))
+            if tracking.upper() == 'NOTPROVIDED':
+                tracking = _text(details, 'Refs/AcctSvcrRef') or _text(entry, 'AcctSvcrRef')
+            credited = _account(_local(details, 'RltdPties/CdtrAcct')) if details is not None else ''
+            try:
+                read.transfers.append(Transfer(
+                    tracking_key=tracking,
+                    operation_date=datetime.date.fromisoformat(day),
+                    amount=parse_amount(amount_node.text),
+                    beneficiary_account=credited or own_account,
+                    ordering_bank=_text(details, 'RltdAgts/DbtrAgt/FinInstnId/ClrSysMmbId/MmbId'),
+                    ordering_account=_account(_local(details, 'RltdPties/DbtrAcct'))
+                    if details is not None else '',
+                    ordering_name=_text(details, 'RltdPties/Dbtr/Nm')
+                    or _text(details, 'RltdPties/Dbtr/Pty/Nm'),
+                    concept=_text(details, 'RmtInf/Ustrd'),
+                    numeric_reference=_text(details, 'RmtInf/Strd/CdtrRefInf/Ref'),
+                    source=SOURCE_CAMT053))
+            except (TransferError, ValueError) as error:
+                read.problems.append((where, f'unreadable: {error}'))
+    return read
+
+
+# -- MT940 ------------------------------------------------------------------------------------
+
+_TAG_86 = re.compile(r'\b(RASTREO|REF|ORD|CTA|BANCO|RFC|CONCEPTO):')
+
+
+def details_86(text):
+    """``{'RASTREO': …, 'REF': …}`` from an ``:86:`` text in the layout documented above."""
+    text = ' '.join((text or '').split())
+    found, matches = {}, list(_TAG_86.finditer(text))
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        found[match.group(1)] = text[match.end():end].strip()
+    return found
+
+
+def read_mt940(data):
+    import mt940
+    read = StatementRead('mt940')
+    try:
+        text = data.decode('utf-8-sig')
+    except UnicodeDecodeError:
+        text = data.decode('latin-1')
+    transactions = mt940.models.Transactions()
+    try:
+        transactions.parse(text)
+    except Exception as error:   # the library raises many kinds on malformed input
+        read.problems.append(('', f'not MT940: {type(error).__name__}: {error}'))
+        return read
+    own_account = re.sub(r'[^0-9]', '', transactions.data.get('account_identification') or '')
+    if not own_account:
+        read.problems.append((':25:', 'no account identification'))
+    for number, transaction in enumerate(transactions, start=1):
+        if number > MAX_ENTRIES:
+            read.problems.append(('', f'more than {MAX_ENTRIES} entries'))
+            break
+        values = transaction.data
+        where = f':61: {number}'
+        if values.get('status') not in ('C', 'RD'):
+            read.debits += 1
+            continue
+        amount = values.get('amount')
+        currency = values.get('currency') or getattr(amount, 'currency', '')
+        if currency != CURRENCY:
+            read.problems.append((where, f'currency {currency or "missing"}, not MXN'))
+            continue
+        extra = details_86(values.get('transaction_details'))
+        reference = values.get('customer_reference') or ''
+        day = values.get('date')
+        try:
+            read.transfers.append(Transfer(
+                tracking_key=extra.get('RASTREO') or ('' if reference == 'NONREF' else reference),
+                operation_date=datetime.date(day.year, day.month, day.day),
+                amount=parse_amount(f'{abs(amount.amount):.2f}'),
+                beneficiary_account=own_account,
+                ordering_bank=extra.get('BANCO', ''),
+                ordering_account=extra.get('CTA', ''),
+                ordering_name=extra.get('ORD', ''),
+                ordering_rfc=extra.get('RFC', ''),
+                concept=extra.get('CONCEPTO', ''),
+                numeric_reference=extra.get('REF', ''),
+                source=SOURCE_MT940))
+        except (TransferError, ValueError, AttributeError) as error:
+            read.problems.append((where, f'unreadable: {error}'))
+    return read
+
+
+# -- CSV --------------------------------------------------------------------------------------
+
+def read_csv(data):
+    read = StatementRead('csv')
+    try:
+        text = data.decode('utf-8-sig')
+    except UnicodeDecodeError:
+        read.problems.append(('', 'the CSV is not UTF-8'))
+        return read
+    first = text.split('\n', 1)[0]
+    dialect = ';' if first.count(';') > first.count(',') else ','
+    rows = csv.reader(io.StringIO(text, newline=''), delimiter=dialect)
+    header = [name.strip().lower() for name in next(rows, [])]
+    missing = [name for name in CSV_REQUIRED if name not in header]
+    if missing:
+        read.problems.append(('1', f'missing columns: {", ".join(missing)}'))
+        return read
+    for line, row in enumerate(rows, start=2):
+        if line - 1 > MAX_ENTRIES:
+            read.problems.append(('', f'more than {MAX_ENTRIES} rows'))
+            break
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            read.problems.append((str(line), 'more cells than columns'))
+            continue
+        values = {name: (row[i].strip() if i < len(row) else '') for i, name in enumerate(header)}
+        try:
+            read.transfers.append(Transfer(
+                tracking_key=values['clave_rastreo'],
+                operation_date=_csv_day(values['fecha_operacion']),
+                amount=parse_amount(values['monto']),
+                beneficiary_account=values['cuenta_beneficiaria'],
+                ordering_bank=values.get('banco_ordenante', ''),
+                ordering_account=values.get('cuenta_ordenante', ''),
+                ordering_name=values.get('nombre_ordenante', ''),
+                ordering_rfc=values.get('rfc_ordenante', ''),
+                concept=values.get('concepto', ''),
+                numeric_reference=values.get('referencia_numerica', ''),
+                source=SOURCE_CSV))
+        except (TransferError, ValueError) as error:
+            read.problems.append((str(line), f'unreadable: {error}'))
+    return read
+
+
+def _csv_day(text):
+    for pattern in ('%Y-%m-%d', '%d/%m/%Y', '%d-%m-%Y'):
+        try:
+            return datetime.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise TransferError('fecha_operacion: YYYY-MM-DD or DD/MM/YYYY')

@@ -1,0 +1,110 @@
+"""The portal with SPEI configured, the sandbox SPEI bank and the sandbox Banxico CEP,
+all in process: the bank posts its deposit notifications to the portal through an
+httpx WSGI transport and the portal asks the sandbox CEP the same way."""
+import datetime
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from canonportal.bootstrap import add_demo_data
+from canonportal.sandbox import spei as spei_sandbox
+from canonportal.sandbox.mount import Mount
+from canonportal.spei import clabes
+from conftest import CANON, file_storage_uri, make_app, with_root
+from payment_support import PORTAL, Banks, Payer, _not_found, bank_settings
+
+SPEI_SECRET = 'test-spei-notification-secret'
+CLABE_PREFIX = '6461801570'
+COMPANY_CLABE = '646180157000000004'
+MANUAL_SELECTION = ('6212976', '1233076', '1233080')
+MANUAL_TOTAL = '36870.80'
+
+
+class SpeiBanks(Banks):
+    """The card sandboxes plus the SPEI bank and Banxico's CEP, on one fake site."""
+
+    def __init__(self):
+        super().__init__()
+        self.spei, self.cep = spei_sandbox.make_apps(f'{PORTAL}/spei/abono', SPEI_SECRET,
+                                                     COMPANY_CLABE)
+        self.site = Mount(_not_found, {'/sandbox/banamex': self.banamex, '/sandbox/bbva': self.bbva,
+                                       '/sandbox/spei': self.spei, '/sandbox/cep': self.cep})
+        import webtest
+        self.browser = webtest.TestApp(self.site)
+
+    def connect_to(self, portal_app):
+        super().connect_to(portal_app)
+        from canonportal.sandbox.common import Deliverer
+        self.spei.deliverer = Deliverer(httpx.WSGITransport(app=portal_app))
+
+    def wait_for_deliveries(self):
+        super().wait_for_deliveries()
+        self.spei.deliverer.wait()
+
+    def send_transfer(self, clabe, amount, reference='', concept='', switches=(), bank='40012'):
+        """A tester's transfer on the sandbox bank's page; returns its clave de rastreo."""
+        page = self.browser.get('/sandbox/spei/')
+        form = page.forms[0]
+        form['banco'] = bank
+        form['cuenta_beneficiaria'] = clabe
+        form['monto'] = amount
+        form['referencia'] = reference
+        form['concepto'] = concept
+        for box in form.fields.get('sw', []):
+            if box._value in switches:  # noqa: SLF001
+                box.checked = True
+        done = form.submit()
+        assert done.status_int == 200, done.text
+        self.wait_for_deliveries()
+        return done.html.find(id='clave').get_text(strip=True)
+
+
+def spei_settings():
+    return {
+        'canonportal.banks': 'banamex bbva spei',
+        'spei.clabe_prefix': CLABE_PREFIX,
+        'spei.beneficiary': 'Canon Mexicana SA de CV',
+        'spei.bank': 'STP',
+        'spei.notification_secret': SPEI_SECRET,
+        'spei.cep_url': 'https://bank.test/sandbox/cep',
+        'spei.cep_review_after_minutes': '60',
+    }
+
+
+@pytest.fixture
+def spei_banks():
+    return SpeiBanks()
+
+
+@pytest.fixture
+def spei_portal(tmp_path, spei_banks, frozen_clock):
+    settings = bank_settings(httpx.WSGITransport(app=spei_banks.site))
+    settings.update(spei_settings())
+    settings['zodbconn.uri'] = file_storage_uri(tmp_path)
+    app = make_app(**settings)
+    with_root(app, lambda root: add_demo_data(root, today=datetime.date(2026, 11, 29)))
+    spei_banks.connect_to(app)
+    return app
+
+
+@pytest.fixture
+def spei_mailer(spei_portal):
+    from pyramid_mailer import get_mailer
+    mailer = get_mailer(spei_portal.registry)
+    mailer.outbox.clear()
+    return mailer
+
+
+@pytest.fixture
+def spei_payer(spei_portal, spei_banks, spei_mailer):
+    payer = Payer(spei_portal, extra_environ={'HTTP_HOST': urlsplit(PORTAL).netloc})
+    payer.banks = spei_banks
+    payer.sign_in_active()
+    spei_mailer.outbox.clear()
+    return payer
+
+
+def customer_clabe(app, rfc=CANON):
+    number = with_root(app, lambda root: root.customers[rfc].number)
+    return clabes.ClabeRange(CLABE_PREFIX).clabe_for(number)
