@@ -125,6 +125,10 @@ def test_a_sandbox_payment_of_three_invoices_gives_one_row_per_invoice(payer, po
         'forma_pago': '04', 'tipo_tarjeta': card, 'estado': 'approved', 'rfc': CANON,
         'razon_social': 'Canon Mexicana SA de CV', 'cuenta': '005300', 'serie': '',
         'metodo_pago': '', 'monto_pago_mxn': '36870.80', 'exportaciones_previas': '',
+        # A card payment has none of the transfer's columns.
+        'rfc_emisor_cta_ord': '', 'cta_ordenante': '', 'rfc_emisor_cta_ben': '',
+        'cta_beneficiario': '', 'tipo_cad_pago': '', 'cert_pago': '', 'cad_pago': '',
+        'sello_pago': '',
     }
     assert rows == [
         dict(common, folio='6212976', uuid=demo_uuid('6212976'), moneda_factura='MXN',
@@ -154,6 +158,9 @@ def test_demo_payment_228_row(app, frozen_clock):
         'importe_moneda_factura': '1.00', 'tipo_cambio': '18.3100', 'num_parcialidad': '1',
         'saldo_anterior': '160.71', 'saldo_insoluto': '159.71', 'monto_pago_mxn': '18.31',
         'exportaciones_previas': '',
+        'rfc_emisor_cta_ord': '', 'cta_ordenante': '', 'rfc_emisor_cta_ben': '',
+        'cta_beneficiario': '', 'tipo_cad_pago': '', 'cert_pago': '', 'cad_pago': '',
+        'sello_pago': '',
     }]
 
 

@@ -103,7 +103,7 @@ def test_without_reference_the_customers_clabe_and_the_amount_find_the_payment(
 
 
 def test_a_waiting_transfer_expires_after_its_business_days_and_frees_the_invoices(
-        spei_payer, spei_portal, spei_banks, frozen_clock):
+        spei_payer, spei_portal, spei_banks, frozen_clock, spei_mailer):
     pay_by_spei(spei_payer, '6212976')
     deadline = with_root(spei_portal, lambda root: root.payments_by_reference['229'].expires_at)
     # Created Sunday 29 November 2026: three business days are Mon, Tue, Wed; it waits
@@ -119,3 +119,63 @@ def test_a_waiting_transfer_expires_after_its_business_days_and_frees_the_invoic
                        now=frozen_clock.now)
     assert counts == {'expired': 1}
     assert state_of(spei_portal) == 'expired' and str(in_transit(spei_portal, '6212976')) == '0.00'
+    notice = spei_mailer.outbox[-1]
+    assert notice.subject == 'El pago 229 expiró sin recibir su transferencia'
+    assert 'sus facturas quedaron libres' in notice.body
+
+
+def test_the_export_row_carries_forma_de_pago_03_and_the_ceps_fields(
+        spei_payer, spei_portal, spei_banks):
+    import csv
+    import io
+
+    from canonportal import clock
+    from canonportal.erp.exports import export_payments, exportable_payments
+    pay_by_spei(spei_payer, '6212976')
+    clabe = customer_clabe(spei_portal)
+    tracking = spei_banks.send_transfer(clabe, '27794.52', reference='0000229')
+
+    def export(root):
+        record = export_payments(root, exportable_payments(root), 'staff:alice', clock.utcnow())
+        return record.csv_bytes()
+    data = with_root(spei_portal, export)
+    rows = [row for row in csv.DictReader(io.StringIO(data.decode('utf-8-sig')))
+            if row['referencia_pago'] == '229']
+    assert len(rows) == 1
+    row = rows[0]
+    cep = with_root(spei_portal, lambda root: dict(root.payments_by_reference['229'].cep_data))
+    assert (row['banco'], row['forma_pago'], row['num_operacion']) == ('spei', '03', tracking)
+    assert row['referencia_bancaria'] == f'SPEI {tracking}'
+    assert row['rfc_emisor_cta_ord'] == 'BBA830831LJ2'          # BBVA México sent it
+    assert row['cta_ordenante'] == '012180001234567899'
+    assert row['cta_beneficiario'] == clabe
+    assert row['tipo_cad_pago'] == '01'
+    assert (row['cert_pago'], row['cad_pago'], row['sello_pago']) == (
+        cep['certificate'], cep['chain'], cep['seal'])
+    assert row['cert_pago'] and tracking in row['cad_pago'] and len(row['sello_pago']) == 64
+    assert row['importe_mxn'] == '27794.52' and row['saldo_insoluto'] == '0.00'
+
+
+def reconcile_now(app, now):
+    from pyramid_mailer import get_mailer
+
+    from canonportal.payments.reconciliation import reconcile
+    return reconcile(app.registry._zodb_databases[''], app.registry.settings,
+                     app.registry.gateways, get_mailer(app.registry), now=now)
+
+
+def test_a_cep_not_found_in_time_sends_the_payment_to_review(
+        spei_payer, spei_portal, spei_banks, frozen_clock):
+    pay_by_spei(spei_payer, '6212976')
+    spei_banks.send_transfer(customer_clabe(spei_portal), '27794.52', reference='0000229',
+                             switches=('cep_not_yet',))
+    assert state_of(spei_portal) == 'approved'     # the bank's notice is authentic
+    assert with_root(spei_portal, lambda root: root.payments_by_reference['229'].cep_state) == 'pending'
+    # canonportal-reconcile asks again; within the hour it keeps waiting …
+    assert reconcile_now(spei_portal, frozen_clock.now + datetime.timedelta(minutes=30)) == {
+        'CEP pending': 1}
+    # … and after it, staff must look.
+    assert reconcile_now(spei_portal, frozen_clock.now + datetime.timedelta(minutes=61)) == {
+        'CEP missing': 1}
+    assert state_of(spei_portal) == 'review'
+    assert reconcile_now(spei_portal, frozen_clock.now + datetime.timedelta(minutes=90)) == {}

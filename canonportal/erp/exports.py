@@ -32,9 +32,21 @@ saldo_anterior             balance before, invoice currency (ImpSaldoAnt)
 saldo_insoluto             balance after, invoice currency (ImpSaldoInsoluto)
 monto_pago_mxn             the whole payment (Monto), MonedaP is always MXN
 exportaciones_previas      earlier exports that carried this payment (re-exports)
+rfc_emisor_cta_ord         SPEI: the ordering bank's RFC (RfcEmisorCtaOrd), when known
+cta_ordenante              SPEI: the account the money came from (CtaOrdenante)
+rfc_emisor_cta_ben         SPEI: our bank's RFC (RfcEmisorCtaBen), from ``spei.bank_rfc``
+cta_beneficiario           SPEI: the CLABE it was paid to (CtaBeneficiario)
+tipo_cad_pago              SPEI with a verified CEP: ``01`` (TipoCadPago)
+cert_pago                  the CEP's certificate number (CertPago)
+cad_pago                   the CEP's original string, cadena CDA (CadPago)
+sello_pago                 the CEP's seal (SelloPago)
 =========================  ==========================================================
 
-Forma de pago: both banks are card acquirers, so a payment is ``04`` (credit
+A SPEI transfer is forma de pago ``03`` and its NumOperacion the clave de
+rastreo; the last eight columns are empty for card payments, and the CEP's three
+only once the CEP was verified (the REP requires all three or none).
+
+Forma de pago: both card banks are card acquirers, so a payment is ``04`` (credit
 card) or ``28`` (debit card). BBVA says which (``mp_cardType``); Citibanamex's
 stored order data say it when the gateway keeps the card's funding method
 (``card_funding``). When the bank did not say, the column holds ``04`` and
@@ -61,6 +73,7 @@ from ..resources.blobs import keeps_blobs
 from ..resources.exports import ExportRecord
 from ..resources.invoice import MXN
 from ..resources.payment import APPLIED, APPROVED, reference_order
+from ..spei.clabes import bank_rfc
 
 UTC = datetime.timezone.utc
 
@@ -78,6 +91,8 @@ COLUMNS = (
     'razon_social', 'cuenta', 'serie', 'folio', 'uuid', 'metodo_pago', 'moneda_factura',
     'importe_mxn', 'importe_moneda_factura', 'tipo_cambio', 'num_parcialidad',
     'saldo_anterior', 'saldo_insoluto', 'monto_pago_mxn', 'exportaciones_previas',
+    'rfc_emisor_cta_ord', 'cta_ordenante', 'rfc_emisor_cta_ben', 'cta_beneficiario',
+    'tipo_cad_pago', 'cert_pago', 'cad_pago', 'sello_pago',
 )
 
 _CARD_TYPES = {
@@ -158,12 +173,33 @@ def card_type(payment):
     return ''
 
 
+#: SAT c_FormaPago of an electronic funds transfer (SPEI).
+TRANSFER = '03'
+
+
 def forma_pago(payment):
-    """The SAT c_FormaPago code of a card payment (see the module docstring)."""
+    """The SAT c_FormaPago code of a payment (see the module docstring)."""
+    if payment.transfer:
+        return TRANSFER
     return _FORMA_PAGO.get(card_type(payment), DEFAULT_FORMA_PAGO)
 
 
+def transfer_columns(payment):
+    """The SPEI and CEP columns (empty for a card payment)."""
+    data = payment.transfer or {}
+    if not data:
+        return ('',) * 8
+    cep = payment.cep_data if payment.cep_state == 'verified' and payment.cep_data else {}
+    return (
+        bank_rfc(data.get('ordering_bank', '')), data.get('ordering_account', ''),
+        data.get('beneficiary_bank_rfc', ''), data.get('beneficiary_account', ''),
+        '01' if cep else '', cep.get('certificate', ''), cep.get('chain', ''), cep.get('seal', ''),
+    )
+
+
 def num_operacion(payment):
+    if payment.transfer:
+        return payment.transfer.get('tracking_key', '')
     data = payment.bank_data or {}
     for key in ('authorization_code', 'mp_authorization'):
         if data.get(key):
@@ -205,6 +241,7 @@ def payment_rows(root, payment):
     )
     total = _money(payment.total_mxn)
     previous = ' '.join(payment.exported)
+    transfer = transfer_columns(payment)
     rows = []
     for allocation in payment.allocations:
         invoice = invoices.get(allocation.invoice_key)
@@ -226,7 +263,7 @@ def payment_rows(root, payment):
             after,
             total,
             previous,
-        ))
+        ) + transfer)
     return rows
 
 

@@ -14,6 +14,7 @@ Settings::
     spei.clabe =                        # or: the one CLABE of a company without a range
     spei.beneficiary = Canon Mexicana SA de CV
     spei.bank = STP
+    spei.bank_rfc =                     # our bank's RFC, for the payment complement
     spei.notification_secret = env:CANONPORTAL_SPEI_SECRET
     spei.deadline_business_days = 3
     spei.cep_url = https://www.banxico.org.mx/cep
@@ -40,7 +41,7 @@ class SpeiGateway(Gateway):
     #: Instructions can be shown again for as long as the payment waits.
     resume_window = None
 
-    def __init__(self, beneficiary, bank, secret, clabe_prefix=None, clabe=None,
+    def __init__(self, beneficiary, bank, secret, clabe_prefix=None, clabe=None, bank_rfc='',
                  deadline_days=DEFAULT_DEADLINE_DAYS, cep_url=BANXICO_URL,
                  cep_review_after=DEFAULT_CEP_REVIEW_AFTER, transport=None):
         if not clabe_prefix and not clabe:
@@ -51,6 +52,7 @@ class SpeiGateway(Gateway):
         self.company_clabe = clabe or None
         self.beneficiary = beneficiary
         self.bank = bank
+        self.bank_rfc = bank_rfc
         self.secret = secret
         self.deadline_days = int(deadline_days)
         if self.deadline_days < 1:
@@ -115,6 +117,7 @@ def from_settings(settings, prefix='spei.', transport=None, resolve=lambda v: v)
         beneficiary=settings.get(prefix + 'beneficiary') or settings.get(
             'canonportal.company_name', 'Canon Mexicana'),
         bank=settings.get(prefix + 'bank', ''),
+        bank_rfc=settings.get(prefix + 'bank_rfc', ''),
         secret=resolve(settings.get(prefix + 'notification_secret')),
         clabe_prefix=settings.get(prefix + 'clabe_prefix') or None,
         clabe=settings.get(prefix + 'clabe') or None,

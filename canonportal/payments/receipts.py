@@ -66,3 +66,25 @@ def send_receipt(payment, deliver, company, public_url, translate, locale_name='
     pdf = Attachment(f'recibo-{customer.rfc}-{payment.reference}.pdf', 'application/pdf',
                      receipt_pdf(payment, customer, company, translate, locale_name))
     deliver(address, subject, body, [pdf])
+
+
+def expiry_mail(payment, customer, company, public_url, translate):
+    """``(subject, body)`` of the notice that a SPEI payment expired unpaid."""
+    subject = translate(_('El pago ${reference} expiró sin recibir su transferencia',
+                          mapping={'reference': payment.reference}))
+    body = translate(_(
+        'Hola,\n\n${company} no recibió la transferencia SPEI del pago ${reference} '
+        '(${amount}) antes de la fecha límite. No se hizo ningún cargo y sus facturas '
+        'quedaron libres: puede pagarlas de nuevo desde SALDOS.\n\n'
+        'Si ya hizo la transferencia, responda a este correo con su clave de rastreo.\n\n${url}\n',
+        mapping={'company': company, 'reference': payment.reference,
+                 'amount': money(payment.total_mxn, 'MXN'),
+                 'url': f'{public_url.rstrip("/")}/customers/{customer.rfc}/saldos'}))
+    return subject, body
+
+
+def send_expiry_notice(payment, deliver, company, public_url, translate):
+    """Tell the customer a SPEI payment expired and its invoices are free again."""
+    customer = customer_of(payment)
+    if customer.email:
+        deliver(customer.email, *expiry_mail(payment, customer, company, public_url, translate))

@@ -1,4 +1,6 @@
-"""Reconciliation: settle payments whose bank notification never came.
+"""Reconciliation: settle payments whose bank notification never came, expire the
+SPEI payments whose transfer did not arrive in time, and ask Banxico again for the
+CEPs that were not available yet.
 
 Used by ``canonportal-reconcile`` (cron) and, when the embedded FileStorage is
 held by the running server, by that server on the script's request
@@ -11,9 +13,9 @@ import sys
 import transaction
 
 from .. import clock, mail
-from . import receipts, service
+from . import receipts, service, transfers
 from ..gateways import GatewayError
-from ..resources.payment import PENDING
+from ..resources.payment import EXPIRED, PENDING
 from ..security import resolve_secret
 
 TOKEN_HEADER = 'X-Reconcile-Token'
@@ -43,6 +45,13 @@ def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):
         receipts.send_receipt(payment, lambda *mail_parts: mail.deliver(bound, settings, *mail_parts),
                               company, public_url, lambda message: message.interpolate())
 
+    def notify_expiry(root, payment, settlement):
+        # A SPEI payment waits days: its customer is told when the invoices are let go.
+        if payment.bank == transfers.SPEI and settlement.changed and settlement.after == EXPIRED:
+            receipts.send_expiry_notice(
+                payment, lambda *parts: mail.deliver(bound, settings, *parts), company,
+                public_url, lambda message: message.interpolate())
+
     counts = {}
     try:
         with manager:
@@ -67,10 +76,21 @@ def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):
                 else:
                     settlement = service.record_answer(
                         manager, app_root, reference, result, now, send_receipt,
-                        expire_after=expire_after, attempts=5, reopen=False)
+                        expire_after=expire_after, attempts=5, and_then=notify_expiry,
+                        reopen=False)
                     outcome = settlement.after
             counts[outcome] = counts.get(outcome, 0) + 1
             print(f'payment {reference}: {outcome}', file=out)
+        spei = gateways.get(transfers.SPEI)
+        if spei is not None:
+            with manager:
+                waiting = transfers.cep_due(app_root())
+            for reference in waiting:
+                state = transfers.fetch_and_record_cep(manager, app_root, spei, reference, now,
+                                                       reopen=False)
+                outcome = f'CEP {state}'
+                counts[outcome] = counts.get(outcome, 0) + 1
+                print(f'payment {reference}: {outcome}', file=out)
     finally:
         connection.close()
     return counts

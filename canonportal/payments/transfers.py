@@ -38,9 +38,10 @@ from ..resources.transfer import (
     ASSIGNED, MATCHED, NOT_FOR_PORTAL, REVIEW as TRANSFER_REVIEW, UNMATCHED, IncomingTransfer,
 )
 from ..spei import clabes
-from ..spei.cep import Query, disagreements
+from ..spei.cep import CepError, CepNotFound, CepNotYet, Query, disagreements
 from . import selection as sel
 from . import service
+from .transactions import in_own_transaction
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def receive(root, gateway, transfer, now, actor):
         return _unmatched(transfers, record, now, actor,
                           'no payment or open invoices match it' if customer is not None
                           else 'no reference of a waiting payment, and paid to the company CLABE')
-    return _pay(root, transfers, record, payment, transfer, now, actor)
+    return _pay(root, gateway, transfers, record, payment, transfer, now, actor)
 
 
 def _unmatched(transfers, record, now, actor, note):
@@ -158,7 +159,7 @@ def _payment_for_open_invoices(root, customer, transfer, now):
     return payment
 
 
-def _pay(root, transfers, record, payment, transfer, now, actor):
+def _pay(root, gateway, transfers, record, payment, transfer, now, actor):
     result = BankResult(
         bank=SPEI, reference=payment.reference, outcome=BANK_APPROVED, amount=transfer.amount,
         currency='MXN', authorization=None, bank_reference=f'SPEI {transfer.tracking_key}',
@@ -169,11 +170,12 @@ def _pay(root, transfers, record, payment, transfer, now, actor):
         # Settled before (another transfer paid it): this money is not for it.
         return _unmatched(transfers, record, now, actor,
                           f'payment {payment.reference} was already {before}')
-    payment.transfer = transfer.as_dict()
+    payment.transfer = dict(transfer.as_dict(), beneficiary_bank_rfc=gateway.bank_rfc)
     payment.bank_reference = payment.bank_reference or f'SPEI {transfer.tracking_key}'
     if settlement.after == APPROVED and transfer.settled_at is not None:
         payment.paid_at = transfer.settled_at
     payment.cep_state = CEP_PENDING
+    payment.cep_since = now
     root.cep_pending[payment.reference] = payment
     record.payment_reference = payment.reference
     state = MATCHED if settlement.after == APPROVED else TRANSFER_REVIEW
@@ -213,7 +215,7 @@ def assign(root, gateway, record, customer, invoice_keys, now, actor, comment):
         ordering_name=data.get('ordering_name', ''), ordering_rfc=data.get('ordering_rfc', ''),
         concept=data.get('concept', ''), numeric_reference=data.get('numeric_reference', ''),
         source='staff')
-    received = _pay(root, root.transfers, record, payment, transfer, now, actor)
+    received = _pay(root, gateway, root.transfers, record, payment, transfer, now, actor)
     record.move(ASSIGNED, now, actor, comment.strip())
     root.transfers.track(record)
     return dataclasses.replace(received, state=ASSIGNED)
@@ -264,7 +266,7 @@ def record_cep(root, reference, cep, now, review_after, missing_reason=''):
         return payment.cep_state
     data = payment.transfer or {}
     if cep is None:
-        waited = now - (payment.paid_at or payment.created)
+        waited = now - (payment.cep_since or payment.created)
         if waited < review_after:
             return CEP_PENDING
         payment.cep_state = CEP_MISSING
@@ -293,6 +295,34 @@ def record_cep(root, reference, cep, now, review_after, missing_reason=''):
         return CEP_MISMATCH
     payment.cep_state = CEP_VERIFIED
     return CEP_VERIFIED
+
+
+def fetch_and_record_cep(tm, root_of, gateway, reference, now, reopen=True):
+    """The CEP choreography of the abono view and ``canonportal-reconcile``: read what to
+    ask in a short transaction, ask Banxico with none open, record the answer in a
+    transaction of its own. Returns the payment's CEP state (None: nothing was due)."""
+    def read():
+        payment = root_of().payments_by_reference[reference]
+        return cep_query(payment) if payment.cep_state == CEP_PENDING else False
+
+    query = in_own_transaction(tm, read, reopen=reopen)
+    if query is False:
+        return None
+    cep, reason = None, ''
+    if query is None:
+        reason = 'the ordering bank is not known'
+    else:
+        try:
+            cep = gateway.cep.fetch(query)
+        except CepNotFound:
+            reason = 'Banxico found no such transfer'
+        except CepNotYet:
+            reason = 'the CEP is not available yet'
+        except CepError as error:
+            log.info('payment %s: CEP service: %s', reference, error)
+            reason = str(error)
+    return in_own_transaction(tm, lambda: record_cep(
+        root_of(), reference, cep, now, gateway.cep_review_after, reason), reopen=reopen)
 
 
 def _done(root, reference):

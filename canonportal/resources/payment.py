@@ -94,7 +94,8 @@ class Payment(Persistent):
     paid_at = None
     expires_at = None       # a deadline of its own (SPEI: business days), else the bank's window
     transfer = None         # SPEI: the transfer that paid it, a dict of strings
-    cep_state = None        # SPEI: 'pending', 'verified' or 'mismatch'
+    cep_state = None        # SPEI: 'pending', 'verified', 'mismatch' or 'missing'
+    cep_since = None        # SPEI: when its transfer was received (the CEP is awaited since)
     cep_data = None         # SPEI: what Banxico's CEP says, a dict of strings
     cep_xml = None          # SPEI: the CEP documents, as blobs
     cep_pdf = None

@@ -94,3 +94,19 @@ def bank_name(clabe_or_code):
 def participant_code(clabe):
     """Banxico's 5-digit participant code of the bank a CLABE belongs to ('40012')."""
     return clabe_lib.BANKS.get((clabe or '')[:3], '')
+
+
+#: The RFC of the banks most transfers come from, by participant code: the payment
+#: complement's RfcEmisorCtaOrd. Another bank's is left for the ERP operator to fill.
+BANK_RFCS = {
+    '40002': 'BNM840515VB1',   # Banamex
+    '40012': 'BBA830831LJ2',   # BBVA México
+    '40014': 'BSM970519DU8',   # Santander
+    '40021': 'HMI950125KG8',   # HSBC
+    '40072': 'BMN930209927',   # Banorte
+}
+
+
+def bank_rfc(participant):
+    """The RFC of the bank with participant code ``participant`` ('40012'), or ''."""
+    return BANK_RFCS.get(participant or '', '')

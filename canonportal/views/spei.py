@@ -22,7 +22,6 @@ from ..resources import Payment, PortalRoot, customer_of
 from ..resources.payment import PENDING
 from ..spei import clabes
 from ..spei.abono import ACKNOWLEDGEMENT, AbonoRejected
-from ..spei.cep import CepError, CepNotFound, CepNotYet
 from . import receipt_sender
 
 log = logging.getLogger(__name__)
@@ -78,34 +77,8 @@ def check_cep(request, reference):
     payment = request.root.payments_by_reference.get(reference)
     if gateway is None or payment is None:
         return None
-    return fetch_and_record_cep(request.tm, lambda: request.root, gateway, reference)
-
-
-def fetch_and_record_cep(tm, root_of, gateway, reference, now=None):
-    """The CEP choreography, shared with ``canonportal-reconcile``: read what to ask in a
-    short transaction, ask with none open, record in a transaction of its own."""
-    def read():
-        payment = root_of().payments_by_reference[reference]
-        return spei_payments.cep_query(payment) if payment.cep_state == 'pending' else False
-
-    query = in_own_transaction(tm, read)
-    if query is False:
-        return None
-    cep, reason = None, ''
-    if query is None:
-        reason = 'the ordering bank is not known'
-    else:
-        try:
-            cep = gateway.cep.fetch(query)
-        except CepNotFound:
-            reason = 'Banxico found no such transfer'
-        except CepNotYet:
-            reason = 'the CEP is not available yet'
-        except CepError as error:
-            log.info('payment %s: CEP service: %s', reference, error)
-            reason = str(error)
-    return in_own_transaction(tm, lambda: spei_payments.record_cep(
-        root_of(), reference, cep, now or clock.utcnow(), gateway.cep_review_after, reason))
+    return spei_payments.fetch_and_record_cep(request.tm, lambda: request.root, gateway, reference,
+                                              clock.utcnow())
 
 
 def instructions(request, payment):
