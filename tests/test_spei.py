@@ -2,6 +2,7 @@
 sandbox bank's deposit notification, matching, the CEP from the sandbox Banxico, the
 receipt, the history and the export."""
 import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -179,3 +180,107 @@ def test_a_cep_not_found_in_time_sends_the_payment_to_review(
         'CEP missing': 1}
     assert state_of(spei_portal) == 'review'
     assert reconcile_now(spei_portal, frozen_clock.now + datetime.timedelta(minutes=90)) == {}
+
+
+# -- statements imported by staff -----------------------------------------------------------
+
+def import_camt(app, data):
+    def work(root):
+        gateway = app.registry.gateways['spei']
+        return spei_payments.import_statement(root, gateway, data, datetime.datetime.now(
+            datetime.timezone.utc), 'staff:alice')
+    return with_root(app, work)
+
+
+def test_a_camt053_with_an_exact_a_partial_and_an_unknown_transfer(spei_payer, spei_portal):
+    from spei_samples import COMPANY_ACCOUNT, camt053, camt_entry
+    pay_by_spei(spei_payer, '6212976')                  # 229: $27,794.52
+    pay_by_spei(spei_payer, '1233076')                  # 230: $3,171.86
+    clabe = customer_clabe(spei_portal)
+    data = camt053(
+        camt_entry('27794.52', 'BNET0100261130000001', clabe, reference='0000229'),
+        camt_entry('3000.00', 'BNET0100261130000002', clabe, reference='0000230'),
+        camt_entry('555.55', 'BNET0100261130000003', COMPANY_ACCOUNT, concept='ANTICIPO'),
+        camt_entry('100.00', 'COMISION01', COMPANY_ACCOUNT, credit=False))
+    report = import_camt(spei_portal, data)
+    assert report.ok and report.debits == 1
+    assert [(r.state, r.payment_reference) for r in report.received] == [
+        ('matched', '229'), ('review', '230'), ('unmatched', None)]
+    assert (state_of(spei_portal, '229'), state_of(spei_portal, '230')) == ('approved', 'review')
+    note = with_root(spei_portal, lambda root: root.payments_by_reference['230'].history[-1][4])
+    assert '3000.00' in note and '3171.86' in note      # the difference is shown
+    queue = with_root(spei_portal, lambda root: list(root.transfers.unmatched))
+    assert queue == ['20261130-BNET0100261130000003']
+    assert 'Estado de cuenta (camt053): 3 transferencias nuevas (1 aplicadas, 1 en revisión, ' \
+           '1 sin aplicar), 0 ya recibidas' in report.text()
+
+    def everything(root):
+        return (len(root.transfers), len(root.payments_by_reference),
+                [(p.reference, p.state, len(p.history)) for p in root.payments_by_reference.values()])
+    before = with_root(spei_portal, everything)
+    again = import_camt(spei_portal, data)
+    assert again.ok and again.received == [] and again.duplicates == 3
+    assert with_root(spei_portal, everything) == before
+
+
+def test_a_statement_with_one_bad_entry_changes_nothing(spei_payer, spei_portal):
+    from spei_samples import camt053, camt_entry
+    pay_by_spei(spei_payer, '6212976')
+    clabe = customer_clabe(spei_portal)
+    report = import_camt(spei_portal, camt053(
+        camt_entry('27794.52', 'BNET0100261130000001', clabe, reference='0000229'),
+        camt_entry('10.00', 'BNET0100261130000002', clabe, currency='USD')))
+    assert not report.ok and 'rechazado' in report.text()
+    assert state_of(spei_portal) == 'pending'
+    assert with_root(spei_portal, lambda root: len(root.transfers)) == 0
+
+
+def test_a_transfer_to_the_clabe_without_a_payment_pays_the_oldest_open_invoices(
+        spei_payer, spei_portal, spei_banks):
+    oldest = with_root(spei_portal, lambda root: [
+        (i.key, i.left_to_pay) for i in root.customers[CANON].open_invoices
+        if i.currency == 'MXN'][:2])
+    amount = oldest[0][1] + oldest[1][1]
+    spei_banks.send_transfer(customer_clabe(spei_portal), f'{amount:.2f}')
+    payment = with_root(spei_portal, lambda root: (
+        root.payments_by_reference['229'].state,
+        [a.invoice_key for a in root.payments_by_reference['229'].allocations]))
+    assert payment == ('approved', [oldest[0][0], oldest[1][0]])
+
+
+def test_a_webhook_and_a_statement_of_the_same_transfer_at_once_make_one_payment(
+        spei_payer, spei_portal):
+    import transaction
+    from ZODB.POSException import ConflictError
+
+    from canonportal.resources import get_root_from_connection
+    from canonportal.spei.transfers import Transfer
+    pay_by_spei(spei_payer, '6212976')
+    transfer = Transfer('BNET0100261130000009', datetime.date(2026, 11, 30), Decimal('27794.52'),
+                        customer_clabe(spei_portal), ordering_bank='40012',
+                        numeric_reference='0000229', source='abono')
+    gateway = spei_portal.registry.gateways['spei']
+    db = spei_portal.registry._zodb_databases['']
+    managers = [transaction.TransactionManager(explicit=True) for _ in range(2)]
+    connections = [db.open(transaction_manager=m) for m in managers]
+    now = datetime.datetime(2026, 11, 30, 18, 0, tzinfo=datetime.timezone.utc)
+    try:
+        results = []
+        for manager, connection in zip(managers, connections):
+            manager.begin()
+            root = get_root_from_connection(connection)
+            results.append(spei_payments.receive(root, gateway, transfer, now, 'test'))
+        managers[0].commit()
+        with pytest.raises(ConflictError):
+            managers[1].commit()      # the second arrival conflicts …
+        managers[1].abort()
+        managers[1].begin()           # … and its retry finds the first
+        again = spei_payments.receive(get_root_from_connection(connections[1]), gateway,
+                                      transfer, now, 'test')
+        managers[1].commit()
+    finally:
+        for connection in connections:
+            connection.close()
+    assert results[0].state == 'matched' and again.duplicate
+    assert state_of(spei_portal) == 'approved'
+    assert with_root(spei_portal, lambda root: (len(root.transfers), len(root.payments_by_reference))) == (1, 2)

@@ -361,6 +361,24 @@ class StatementReport:
     def count(self, state):
         return sum(1 for item in self.received if item.state == state)
 
+    def text(self):
+        """The report staff read, in Spanish like the ERP imports'."""
+        if self.problems:
+            lines = [f'Estado de cuenta ({self.format}) rechazado: no se aplicó nada.']
+            lines += [f'  {where}: {message}' if where else f'  {message}'
+                      for where, message in self.problems[:50]]
+            if len(self.problems) > 50:
+                lines.append(f'  … y {len(self.problems) - 50} problemas más.')
+            return '\n'.join(lines)
+        return (f'Estado de cuenta ({self.format}): {len(self.received)} transferencias nuevas '
+                f'({self.count(MATCHED)} aplicadas, {self.count(TRANSFER_REVIEW)} en revisión, '
+                f'{self.count(UNMATCHED)} sin aplicar), {self.duplicates} ya recibidas, '
+                f'{self.debits} cargos no considerados.')
+
+
+#: The largest statement file read (bytes).
+MAX_STATEMENT_BYTES = 10 * 1024 * 1024
+
 
 def import_statement(root, gateway, data, now, actor, format=None):
     """Read a statement file and receive every credit in it, in the caller's transaction.

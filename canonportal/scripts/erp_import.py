@@ -1,4 +1,5 @@
-"""canonportal-import INI FILE… [--kind K] [--dry-run]: import files exported by the ERP.
+"""canonportal-import INI FILE… [--kind K] [--dry-run]: import files exported by the ERP,
+or the bank's statements of SPEI transfers received (--kind estado-bancario).
 
 Customers, invoices (CSV and CFDI 4.0 XML, with their PDFs), balances,
 statements (CSV with PDFs) and exchange rates; the formats are in
@@ -21,6 +22,7 @@ from ..resources import get_root_from_connection
 from .common import open_database
 
 ACTOR = 'console:canonportal-import'
+STATEMENT_KIND = 'estado-bancario'
 
 LOCKED = (
     'La base de datos está abierta por el portal en ejecución (make run / pserve): un '
@@ -70,8 +72,10 @@ def main(argv=None, stdout=None, stderr=None):
     parser.add_argument('config_uri', metavar='INI')
     parser.add_argument('files', nargs='+', metavar='FILE',
                         help='CSV, XML and PDF files (PDFs go with their CSV or XML)')
-    parser.add_argument('--kind', choices=KINDS,
-                        help='what the files are (default: from the CSV header; .xml = invoices)')
+    parser.add_argument('--kind', choices=KINDS + (STATEMENT_KIND,),
+                        help='what the files are (default: from the CSV header; .xml = invoices); '
+                             f'{STATEMENT_KIND}: bank statements (camt.053, MT940 or CSV) of SPEI '
+                             'transfers received')
     parser.add_argument('--dry-run', action='store_true',
                         help='check the files and count the changes without writing anything')
     args = parser.parse_args(argv)
@@ -80,10 +84,12 @@ def main(argv=None, stdout=None, stderr=None):
         parser.error('no such file: ' + ', '.join(missing))
 
     try:
-        db, _settings = open_database(args.config_uri)
+        db, settings = open_database(args.config_uri)
     except LockError:
         print(LOCKED, file=stderr)
         return 2
+    if args.kind == STATEMENT_KIND:
+        return import_bank_statements(db, settings, args.files, args.dry_run, stdout, stderr)
     manager = transaction.TransactionManager(explicit=True)
     connection = db.open(transaction_manager=manager)
     handles = [open(path, 'rb') for path in args.files]
@@ -133,6 +139,56 @@ def main(argv=None, stdout=None, stderr=None):
         print(f'{report.rows} filas en {report.seconds:.1f} s '
               f'({report.rows / max(report.seconds, 0.001):,.0f} filas/s)', file=stdout)
     return 0 if report.ok else 1
+
+
+def import_bank_statements(db, settings, paths, dry_run, stdout, stderr):
+    """Each statement in its own transaction, all or nothing; receipts mailed on commit and
+    the CEPs of the matched transfers asked for afterwards."""
+    from pyramid_mailer.mailer import Mailer
+
+    from .. import clock, mail
+    from ..gateways import gateways_from_settings
+    from ..payments import receipts
+    from ..payments import transfers as spei_payments
+    gateway = gateways_from_settings(settings).get(spei_payments.SPEI)
+    if gateway is None:
+        print('SPEI no está configurado: agregue spei a canonportal.banks y sus ajustes spei.*',
+              file=stderr)
+        return 2
+    manager = transaction.TransactionManager(explicit=True)
+    bound = Mailer.from_settings(settings).bind(transaction_manager=manager)
+    company = settings.get('canonportal.company_name', 'Canon Mexicana')
+    public_url = settings.get('canonportal.public_url', '')
+    connection = db.open(transaction_manager=manager)
+    status, matched = 0, []
+    try:
+        for path in paths:
+            with open(path, 'rb') as handle:
+                data = handle.read(spei_payments.MAX_STATEMENT_BYTES + 1)
+            manager.begin()
+            root = get_root_from_connection(connection)
+            report = spei_payments.import_statement(root, gateway, data, clock.utcnow(), ACTOR)
+            if report.ok and not dry_run:
+                for item in report.received:
+                    if item.receipt_due:
+                        receipts.send_receipt(
+                            root.payments_by_reference[item.payment_reference],
+                            lambda *parts: mail.deliver(bound, settings, *parts), company,
+                            public_url, lambda message: message.interpolate())
+                manager.commit()
+                matched += [item.payment_reference for item in report.received
+                            if item.payment_reference]
+            else:
+                manager.abort()
+            print(f'{os.path.basename(path)}: {report.text()}', file=stdout)
+            status = status or (0 if report.ok else 1)
+        for reference in matched:
+            spei_payments.fetch_and_record_cep(manager, lambda: get_root_from_connection(connection),
+                                               gateway, reference, clock.utcnow(), reopen=False)
+    finally:
+        connection.close()
+        db.close()
+    return status
 
 
 if __name__ == '__main__':  # pragma: no cover

@@ -1,0 +1,180 @@
+"""SPEI's formats on their own: CLABEs and references, the abono, camt.053, MT940, CSV."""
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+
+from canonportal.spei import abono, clabes, statements
+from canonportal.spei.transfers import Transfer, TransferError
+from spei_samples import COMPANY_ACCOUNT, camt053, camt_entry, mt940
+
+SECRET = 's3cret'
+
+
+# -- CLABE ------------------------------------------------------------------------------------
+
+def test_the_control_digit_is_banxicos_weights_3_7_1():
+    # The clabe package's own example, by hand: 0·3+3·7+2·1+1·3+8·7+0·1+0·3+0·7+0·1+1·3
+    # +1·7+8·1+3·3+5·7+9·1+7·3+1·7 = 181 → (10 − 1) % 10 = 9.
+    assert clabes.control_digit('03218000011835971') == '9'
+    assert clabes.is_valid('002180000118359710') is True      # Banamex, control digit 0
+    assert clabes.is_valid('002180000118359711') is False     # the control digit is wrong
+    assert clabes.is_valid('999180000118359713') is False     # no bank 999
+    for bad in ('', '0321800001183597', '03218000011835971a', '０３２１８０００１１８３５９７１９', None):
+        assert clabes.is_valid(bad) is False
+
+
+def test_a_range_numbers_customers_and_reads_them_back():
+    numbers = clabes.ClabeRange('6461801570')
+    assert numbers.capacity == 9_999_999
+    first, other = numbers.clabe_for(1), numbers.clabe_for(4321)
+    assert first == '646180157000000017' and clabes.is_valid(first)
+    assert other.startswith('64618015700004321') and clabes.is_valid(other)
+    assert (numbers.number_of(first), numbers.number_of(other)) == (1, 4321)
+    assert numbers.number_of(COMPANY_ACCOUNT) is None         # number 0 is nobody
+    assert numbers.number_of('012180001234567899') is None    # another bank's CLABE
+    with pytest.raises(clabes.ClabeError):
+        numbers.clabe_for(10_000_000)
+    for prefix in ('64618', '99918015700', '64618015700000000', '6461801570x'):
+        with pytest.raises(clabes.ClabeError):
+            clabes.ClabeRange(prefix)
+
+
+def test_references_are_the_payment_number_in_seven_digits():
+    assert clabes.numeric_reference('229') == '0000229'
+    assert clabes.payment_of_reference('0000229') == '229'
+    for bad in ('', '0', '12345678', '22a', '-229', '２２９'):
+        assert clabes.payment_of_reference(bad) is None
+    with pytest.raises(ValueError):
+        clabes.numeric_reference('10000000')
+
+
+def test_a_transfer_names_payments_by_reference_or_in_its_concept():
+    def transfer(**values):
+        return Transfer('ABC123', datetime.date(2026, 11, 30), Decimal('10.00'), COMPANY_ACCOUNT,
+                        **values)
+    assert transfer(numeric_reference='229').references() == ['229']
+    assert transfer(concept='PAGO 0000231 FACTURAS').references() == ['231']
+    assert transfer(concept='FACTURA 12345678').references() == []   # 8 digits: not a reference
+    for bad in (dict(tracking_key=''), dict(tracking_key='X' * 31), dict(amount=Decimal('0')),
+                dict(amount=Decimal('1.001')), dict(beneficiary_account='123')):
+        values = dict(tracking_key='ABC123', operation_date=datetime.date(2026, 11, 30),
+                      amount=Decimal('10.00'), beneficiary_account=COMPANY_ACCOUNT)
+        values.update(bad)
+        with pytest.raises(TransferError):
+            Transfer(**values)
+
+
+# -- the abono --------------------------------------------------------------------------------
+
+ABONO = {
+    'id': 3191365, 'fechaOperacion': 20261130, 'institucionOrdenante': 40012,
+    'institucionBeneficiaria': 90646, 'claveRastreo': 'BNET01002611300012345', 'monto': 36870.8,
+    'nombreOrdenante': 'CLIENTE SA DE CV', 'tipoCuentaOrdenante': 40,
+    'cuentaOrdenante': '012180001234567899', 'rfcCurpOrdenante': 'CME930812PW3',
+    'nombreBeneficiario': 'CANON MEXICANA', 'tipoCuentaBeneficiario': 40,
+    'cuentaBeneficiario': '646180157000000017', 'rfcCurpBeneficiario': 'ND',
+    'conceptoPago': 'PAGO 229', 'referenciaNumerica': 229, 'empresa': 'CANON',
+    'tipoPago': 1, 'tsLiquidacion': '1796112000000',
+}
+
+
+def signed(data, secret=SECRET):
+    body = json.dumps(data).encode()
+    return abono.signature(secret, body), body
+
+
+def test_an_abono_reads_stps_fields():
+    transfer = abono.read_abono(SECRET, *signed(ABONO))
+    assert transfer.key == '20261130-BNET01002611300012345'
+    assert transfer.amount == Decimal('36870.80') and transfer.operation_date == datetime.date(2026, 11, 30)
+    assert (transfer.ordering_bank, transfer.ordering_account) == ('40012', '012180001234567899')
+    assert transfer.numeric_reference == '229' and transfer.references() == ['229']
+    assert transfer.settled_at.tzinfo is not None and transfer.source == 'abono'
+
+
+@pytest.mark.parametrize('change', [
+    {'monto': -5}, {'monto': 'mucho'}, {'monto': True}, {'monto': 1e-9}, {'fechaOperacion': 20261340},
+    {'claveRastreo': ''}, {'claveRastreo': ['x']}, {'cuentaBeneficiario': 'x' * 18},
+    {'tsLiquidacion': 'ayer'}])
+def test_an_abono_with_a_bad_field_is_refused(change):
+    with pytest.raises(abono.AbonoRejected):
+        abono.read_abono(SECRET, *signed(dict(ABONO, **change)))
+
+
+def test_an_abono_without_the_right_signature_is_refused_before_it_is_read():
+    header, body = signed(ABONO)
+    for bad_header, bad_body in ((None, body), ('', body), (signed(ABONO, 'other')[0], body),
+                                 (header, body + b' '), ('sha256=' + 'ff' * 32, body)):
+        with pytest.raises(abono.AbonoRejected):
+            abono.read_abono(SECRET, bad_header, bad_body)
+    with pytest.raises(abono.AbonoRejected):
+        abono.read_abono('', header, body)                # no secret configured: nothing passes
+    huge = b'{"x": "' + b'a' * abono.MAX_BODY + b'"}'
+    with pytest.raises(abono.AbonoRejected):
+        abono.read_abono(SECRET, abono.signature(SECRET, huge), huge)
+    for not_an_object in (b'[1]', b'null', b'{'):
+        with pytest.raises(abono.AbonoRejected):
+            abono.read_abono(SECRET, abono.signature(SECRET, not_an_object), not_an_object)
+
+
+# -- statements -------------------------------------------------------------------------------
+
+def test_camt053_reads_the_credits_and_counts_the_debits():
+    data = camt053(
+        camt_entry('36870.80', 'BNET0100261130000001', '646180157000000017', reference='0000229',
+                   concept='PAGO FACTURAS'),
+        camt_entry('1500.00', 'BNET0100261130000002', '646180157000000017', credit=False),
+        camt_entry('99.00', 'PENDIENTE01', '646180157000000017', status='PDNG'))
+    read = statements.read_statement(data)
+    assert read.format == 'camt053' and read.ok and read.debits == 1
+    [transfer] = read.transfers
+    assert (transfer.tracking_key, transfer.amount, transfer.beneficiary_account) == (
+        'BNET0100261130000001', Decimal('36870.80'), '646180157000000017')
+    assert (transfer.ordering_bank, transfer.ordering_account, transfer.ordering_name) == (
+        '40012', '012180001234567899', 'CLIENTE SA DE CV')
+    assert transfer.numeric_reference == '0000229' and transfer.concept == 'PAGO FACTURAS'
+
+
+def test_camt053_refuses_other_currencies_and_entities():
+    read = statements.read_statement(camt053(camt_entry('10.00', 'X1', COMPANY_ACCOUNT, currency='USD')))
+    assert not read.ok and 'USD' in read.problems[0][1]
+    evil = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b'<Document><BkToCstmrStmt><Stmt><Ntry><Amt Ccy="MXN">&x;</Amt>'
+            b'<CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2026-11-30</Dt></BookgDt></Ntry></Stmt>'
+            b'</BkToCstmrStmt></Document>')
+    read = statements.read_statement(evil)
+    assert not read.ok and 'root:' not in repr(read)
+    assert not statements.read_statement(b'<notcamt/>').ok
+
+
+def test_mt940_reads_the_86_layout_and_the_statement_account():
+    data = mt940(('261130', 'C', '36870,80', 'NONREF',
+                  'RASTREO:BNET0100261130000001 REF:0000229 BANCO:40012 CTA:012180001234567899 '
+                  'ORD:CLIENTE SA DE CV CONCEPTO:PAGO FACTURAS'),
+                 ('261130', 'D', '100,00', 'COMISION', 'COMISION SPEI'),
+                 ('261130', 'C', '50,00', 'BNK77', 'ORD:OTRO SA'))
+    read = statements.read_statement(data)
+    assert read.format == 'mt940' and read.ok, read.problems
+    assert read.debits == 1 and len(read.transfers) == 2
+    first, second = read.transfers
+    assert (first.tracking_key, first.amount, first.numeric_reference, first.ordering_bank) == (
+        'BNET0100261130000001', Decimal('36870.80'), '0000229', '40012')
+    assert first.beneficiary_account == COMPANY_ACCOUNT and first.concept == 'PAGO FACTURAS'
+    assert (second.tracking_key, second.amount) == ('BNK77', Decimal('50.00'))
+
+
+def test_csv_statements_and_their_problems():
+    good = ('fecha_operacion,clave_rastreo,monto,cuenta_beneficiaria,referencia_numerica\n'
+            '2026-11-30,BNET01,"36,870.80",646180157000000017,229\n'
+            '30/11/2026,BNET02,10.00,646180157000000017,\n').encode()
+    read = statements.read_statement(good)
+    assert read.format == 'csv' and read.ok and [t.amount for t in read.transfers] == [
+        Decimal('36870.80'), Decimal('10.00')]
+    bad = ('fecha_operacion;clave_rastreo;monto;cuenta_beneficiaria\n'
+           '2026-13-30;BNET01;10.00;646180157000000017\n'
+           '2026-11-30;BNET02;-1;646180157000000017\n').encode()
+    read = statements.read_statement(bad)
+    assert [where for where, _ in read.problems] == ['2', '3']
+    assert not statements.read_statement(b'monto,otra\n1,2\n').ok
