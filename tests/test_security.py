@@ -23,6 +23,7 @@ from canonportal.resources.customer import Customers
 from canonportal.resources.exports import ExportRecord
 from canonportal.resources.imports import ImportRecord
 from canonportal.resources.staff import StaffFolder
+from canonportal.resources.transfer import IncomingTransfer, Transfers
 from canonportal.views import PUBLIC_VIEWS
 from conftest import (
     BASE_SETTINGS, CANON, GOOD_PASSWORD, IXTAPA, Client, add_staff_user, database_of,
@@ -70,6 +71,8 @@ SAMPLES = (
     ('/exports/', Folder),
     ('/imports/20261129-180000-ab12/', ImportRecord),
     ('/exports/20261129-180000/', ExportRecord),
+    ('/transfers/', Transfers),
+    ('/transfers/20261129-BNET0100261129000001/', IncomingTransfer),
 )
 
 #: The URLs of customer A and of staff named in the issue, whatever views exist.
@@ -204,6 +207,10 @@ def add_sample_records(root):
     record = root.exports.add('20261129-180000', ExportRecord(
         'pagos-erp-20261129-120000.csv', when, 'staff:alice', ('228',), row_count=1))
     record.set_csv(b'referencia_pago\r\n228\r\n', use_blob=False)
+    transfer = IncomingTransfer('20261129-BNET0100261129000001', {
+        'tracking_key': 'BNET0100261129000001', 'operation_date': '2026-11-29',
+        'amount': '500.00', 'beneficiary_account': '646180157000000004'}, when, 'camt053')
+    root.transfers.add_transfer(transfer)     # unmatched: in the staff's queue
 
 
 @pytest.fixture

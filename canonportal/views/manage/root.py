@@ -20,7 +20,8 @@ from ...i18n import _
 from ...money import ZERO
 from ...payments.service import minutes, pending_older_than
 from ...resources import PortalRoot
-from ...resources.folder import keys_descending
+from ...payments.transfers import SPEI
+from ...resources.folder import TOP, keys_descending
 from ...resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REVIEW)
 from . import ROUTE, VIEW, manage_globals, manage_url
@@ -157,6 +158,22 @@ def chart_and_table(request, chart_id, title, counts, totals, empty_text):
                            total=sum((row.total for row in rows), ZERO))
 
 
+def spei_figures(request, root, today, recent):
+    """SPEI at a glance: transfers of today, the queue, CEPs awaited, instructions waiting
+    and expired in the window; None when SPEI is not configured."""
+    transfers = root.transfers
+    if SPEI not in getattr(request.registry, 'gateways', {}) or transfers is None:
+        return None
+    prefix = today.strftime('%Y%m%d-')
+    return SimpleNamespace(
+        today=sum(1 for _key in transfers.data.keys(min=prefix, max=prefix + TOP)),
+        unmatched=len(transfers.unmatched),
+        cep_pending=len(root.cep_pending) if root.cep_pending is not None else 0,
+        waiting=sum(1 for p in root.pending_payments.values() if p.bank == SPEI),
+        expired=sum(1 for p in recent.payments if p.bank == SPEI and p.state == EXPIRED),
+        url=manage_url(request, transfers))
+
+
 @view_config(route_name=ROUTE, context=PortalRoot, permission=VIEW, request_method='GET',
              renderer='canonportal:templates/manage/dashboard.pt')
 def dashboard(context, request):
@@ -168,7 +185,9 @@ def dashboard(context, request):
     today_counts, today_totals = tally(recent.payments, today_start)
     window_counts, window_totals = tally(recent.payments)
     alert_age = pending_alert_age(request.registry.settings)
-    stale = sorted(pending_older_than(context, now, alert_age), key=lambda p: p.created)
+    # A SPEI payment waits days for its transfer by design: not an alert.
+    stale = sorted((p for p in pending_older_than(context, now, alert_age) if p.bank != SPEI),
+                   key=lambda p: p.created)
     return manage_globals(
         request, context,
         page_title=_('Panel del personal'),
@@ -192,6 +211,7 @@ def dashboard(context, request):
         imports=newest_records(context['imports']),
         exports=newest_records(context['exports']),
         record_time=record_time,
+        spei=spei_figures(request, context, today, recent),
         import_url=manage_url(request, context, '@@importar'),
         export_url=manage_url(request, context, '@@exportar'),
     )
