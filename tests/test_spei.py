@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from canonportal.payments import transfers as spei_payments
-from conftest import CANON, with_root
+from conftest import CANON, GOOD_PASSWORD, with_root
 from payment_support import in_transit, state_of
 from spei_support import (  # noqa: F401 - fixtures
     MANUAL_SELECTION, MANUAL_TOTAL, SPEI_SECRET, customer_clabe, spei_banks, spei_mailer,
@@ -52,7 +52,8 @@ def test_the_manual_invoices_paid_by_spei_end_approved_with_the_cep(
     assert xml.content_type == 'application/xml' and tracking.encode() in xml.body
     pdf = spei_payer.get(f'/customers/{CANON}/payments/229/@@cep.pdf')
     assert pdf.body.startswith(b'%PDF')
-    assert [m.subject for m in spei_mailer.outbox] == ['Recibo de pago 229']
+    assert [m.subject for m in spei_mailer.outbox] == [
+        'Datos para pagar por SPEI: pago 229', 'Recibo de pago 229']
     history = spei_payer.get(f'/customers/{CANON}/historial-de-pagos')
     assert 'SPEI ' + tracking in history.text
     cep = with_root(spei_portal, lambda root: (root.payments_by_reference['229'].cep_state,
@@ -77,7 +78,7 @@ def test_the_same_abono_twice_makes_one_payment(spei_payer, spei_portal, spei_ba
     assert [e['status'] for e in spei_banks.spei.deliverer.entries()] == [200, 200]
     assert state_of(spei_portal) == 'approved'
     assert with_root(spei_portal, lambda root: len(root.transfers)) == 1
-    assert len(spei_mailer.outbox) == 1
+    assert [m.subject for m in spei_mailer.outbox].count('Recibo de pago 229') == 1
 
 
 def test_a_short_transfer_goes_to_review_with_both_amounts(spei_payer, spei_portal, spei_banks):
@@ -284,3 +285,78 @@ def test_a_webhook_and_a_statement_of_the_same_transfer_at_once_make_one_payment
     assert results[0].state == 'matched' and again.duplicate
     assert state_of(spei_portal) == 'approved'
     assert with_root(spei_portal, lambda root: (len(root.transfers), len(root.payments_by_reference))) == (1, 2)
+
+
+def test_the_instructions_are_mailed_with_their_pdf_and_shown_on_saldos(
+        spei_payer, spei_portal, spei_mailer):
+    clabe = customer_clabe(spei_portal)
+    saldos = spei_payer.get(SALDOS)
+    assert clabe in saldos.html.find('p', class_='spei-clabe').get_text()
+    page = pay_by_spei(spei_payer, *MANUAL_SELECTION)
+    [mail] = spei_mailer.outbox
+    assert mail.subject == 'Datos para pagar por SPEI: pago 229'
+    assert clabe in mail.body and '0000229' in mail.body and '$36,870.80 MXN' in mail.body
+    [attachment] = mail.attachments
+    assert attachment.content_type == 'application/pdf' and attachment.data.startswith(b'%PDF')
+    link = page.html.find('a', string='Descargar instrucciones (PDF)')['href']
+    pdf = spei_payer.get(link)
+    assert pdf.content_type == 'application/pdf' and pdf.body.startswith(b'%PDF')
+
+
+def claim(payer, **fields):
+    page = payer.get(f'/customers/{CANON}/payments/229/')
+    form = next(f for f in page.forms.values() if f.action.endswith('@@ya-pague'))
+    for name, value in fields.items():
+        form[name] = value
+    return form.submit(status=303).follow()
+
+
+def test_ya_pague_with_a_clave_de_rastreo_banxico_confirms(
+        spei_payer, spei_portal, spei_banks, frozen_clock):
+    # The sandbox bank dates transfers by the real clock: the portal's is set there too.
+    frozen_clock.now = datetime.datetime.now(datetime.timezone.utc)
+    spei_payer.reset()
+    spei_payer.login(CANON, GOOD_PASSWORD)
+    pay_by_spei(spei_payer, '6212976')
+    clabe = customer_clabe(spei_portal)
+    # The bank's notice is lost; the customer comes with the clave de rastreo.
+    tracking = spei_banks.send_transfer(clabe, '27794.52', switches=('drop',))
+    assert state_of(spei_portal) == 'pending'
+    day = tracking[3:7] + '-' + tracking[7:9] + '-' + tracking[9:11]
+    wrong = claim(spei_payer, clave='NOEXISTE123', fecha=day, banco='40012')
+    assert 'Banxico no encuentra esa transferencia' in wrong.text
+    assert state_of(spei_portal) == 'pending'
+    page = claim(spei_payer, clave=tracking, fecha=day, banco='40012')
+    assert page.html.find('h2').get_text(strip=True) == 'Pago aprobado'
+    assert with_root(spei_portal, lambda root: root.payments_by_reference['229'].cep_state) == 'verified'
+
+
+def test_ya_pague_refuses_what_it_cannot_check(spei_payer, spei_portal):
+    pay_by_spei(spei_payer, '6212976')
+    for fields, message in (
+            (dict(clave='<b>x</b>', fecha='2026-11-29', banco='40012'), 'Escriba la clave de rastreo'),
+            (dict(clave='ABC123', fecha='2026-11-29', banco=''), 'Elija el banco'),
+            (dict(clave='ABC123', fecha='2030-01-01', banco='40012'), 'Escriba la fecha'),
+            (dict(clave='ABC123', fecha='ayer', banco='40012'), 'Escriba la fecha'),
+            (dict(cep=('cep.xml', b'<nope/>')), 'no es el XML de un CEP')):
+        page = claim(spei_payer, **fields)
+        assert message in page.text, fields
+    assert state_of(spei_portal) == 'pending'
+    assert with_root(spei_portal, lambda root: len(root.transfers)) == 0
+
+
+def test_ya_pague_with_the_cep_xml_asks_banxico_before_believing_it(
+        spei_payer, spei_portal, spei_banks, frozen_clock):
+    from canonportal.sandbox.spei import cep_xml
+    frozen_clock.now = datetime.datetime.now(datetime.timezone.utc)
+    spei_payer.reset()
+    spei_payer.login(CANON, GOOD_PASSWORD)
+    pay_by_spei(spei_payer, '6212976')
+    tracking = spei_banks.send_transfer(customer_clabe(spei_portal), '27794.52', switches=('drop',))
+    [sent] = [t for t in spei_banks.spei.ledger.all() if t['claveRastreo'] == tracking]
+    # A CEP edited to claim another transfer is not believed: Banxico knows no such one.
+    forged = cep_xml(dict(sent, claveRastreo='SBX2026FORGED01'))
+    page = claim(spei_payer, cep=('cep.xml', forged))
+    assert 'Banxico no encuentra esa transferencia' in page.text and state_of(spei_portal) == 'pending'
+    page = claim(spei_payer, cep=('cep.xml', cep_xml(sent)))
+    assert page.html.find('h2').get_text(strip=True) == 'Pago aprobado'

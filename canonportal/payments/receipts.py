@@ -88,3 +88,29 @@ def send_expiry_notice(payment, deliver, company, public_url, translate):
     customer = customer_of(payment)
     if customer.email:
         deliver(customer.email, *expiry_mail(payment, customer, company, public_url, translate))
+
+
+def send_instructions(payment, instructions, deliver, company, public_url, translate,
+                      locale_name='es'):
+    """Mail a waiting SPEI payment's instructions, with their PDF, to the customer."""
+    customer = customer_of(payment)
+    if not customer.email:
+        return
+    from pyramid_mailer.message import Attachment
+    from ..reports.spei_pdf import instruction_facts, instructions_pdf
+    facts = '\n'.join(f'  {label}: {value}' for label, value in
+                      instruction_facts(instructions, payment, customer, translate, locale_name))
+    subject = translate(_('Datos para pagar por SPEI: pago ${reference}',
+                          mapping={'reference': payment.reference}))
+    body = translate(_(
+        'Hola,\n\nPara pagar sus facturas envíe desde la banca en línea de su empresa una '
+        'transferencia SPEI con estos datos exactos:\n\n${facts}\n\n'
+        'Las facturas quedan reservadas como "Pago en Tránsito" hasta que llegue. '
+        'Cuando la recibamos le enviaremos el recibo.\n\n${url}\n',
+        mapping={'facts': facts,
+                 'url': f'{public_url.rstrip("/")}/customers/{customer.rfc}/payments/'
+                        f'{payment.reference}/'}))
+    pdf = Attachment(f'instrucciones-spei-{customer.rfc}-{payment.reference}.pdf', 'application/pdf',
+                     instructions_pdf(instructions, payment, customer, company, translate,
+                                      locale_name))
+    deliver(customer.email, subject, body, [pdf])

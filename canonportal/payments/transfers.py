@@ -67,10 +67,12 @@ class Received:
     note: str = ''
 
 
-def receive(root, gateway, transfer, now, actor):
+def receive(root, gateway, transfer, now, actor, for_payment=None):
     """Record ``transfer`` and match it; returns :class:`Received`. Runs in the caller's
     transaction; the caller mails the receipt when ``receipt_due`` (the payment is
-    ``root.payments_by_reference[payment_reference]``)."""
+    ``root.payments_by_reference[payment_reference]``). ``for_payment``: the reference of
+    the payment the customer says the transfer paid ("ya pagué"), tried first when the
+    money went to that customer's CLABE or the company's."""
     transfers = root.transfers
     existing = transfers.get(transfer.key)
     if existing is not None:
@@ -87,7 +89,9 @@ def receive(root, gateway, transfer, now, actor):
     if number and customer is None:
         return _unmatched(transfers, record, now, actor, f'no customer has number {number}')
 
-    payment = _named_payment(root, transfer, customer)
+    payment = _claimed_payment(root, for_payment, customer)
+    if payment is None:
+        payment = _named_payment(root, transfer, customer)
     if payment is None and customer is not None:
         payment = _waiting_payment(customer, transfer.amount)
     if payment is None and customer is not None:
@@ -104,6 +108,13 @@ def _unmatched(transfers, record, now, actor, note):
     transfers.track(record)
     log.info('SPEI transfer %s unmatched: %s', record.key, note)
     return Received(record.key, UNMATCHED, note=note)
+
+
+def _claimed_payment(root, reference, customer):
+    payment = root.payments_by_reference.get(reference) if reference else None
+    if payment is None or payment.bank != SPEI:
+        return None
+    return payment if customer is None or payment.customer_rfc == customer.rfc else None
 
 
 def _named_payment(root, transfer, customer):

@@ -159,7 +159,15 @@ def saldos_values(context, request, selection, notice=None):
         page_number=current, pages=pages, page_window=_page_window(current, pages),
         invoice_count=count, form_action=request.resource_url(context, 'saldos'),
         pay_action=request.resource_url(context, 'pagar'), plain=_plain,
-        field_messages=field_messages(request))
+        field_messages=field_messages(request), spei_clabe=spei_clabe(request, context))
+
+
+def spei_clabe(request, customer):
+    """The customer's own CLABE when SPEI is configured with a range of them, else None."""
+    gateway = request.registry.gateways.get('spei')
+    if gateway is None or gateway.range is None or not customer.number:
+        return None
+    return gateway.clabe_for(customer.number)
 
 
 def field_messages(request):

@@ -121,8 +121,11 @@ def pay(context, request):
             'El banco no respondió. No se hizo ningún cargo y sus facturas siguen disponibles; '
             'intente de nuevo en unos minutos.'))
         return _back_to_saldos(context, request, selection, status=503)
-    in_own_transaction(request.tm, lambda: payments.record_start(
-        request.root.payments_by_reference[reference], start, clock.utcnow()))
+    def started():
+        payment = request.root.payments_by_reference[reference]
+        payments.record_start(payment, start, clock.utcnow())
+        spei_views.send_instructions(request, payment)    # nothing for the card banks
+    in_own_transaction(request.tm, started)
     if start.is_redirect:
         return HTTPSeeOther(start.url)
     request.override_renderer = 'canonportal:templates/bank_redirect.pt'
@@ -314,6 +317,8 @@ def payment_page(context, request):
                 paid=context.state in (APPROVED, APPLIED),
                 bank_reason=bank_reason(context), spei=spei,
                 transfer=spei_views.transfer_facts(context),
+                ordering_banks=spei_views.ordering_banks() if spei else (),
+                today=clock.mexico_today(),
                 retry_url=request.resource_url(customer, 'saldos', query={
                     RETRY_PARAM: context.reference}) if retry else None)
 

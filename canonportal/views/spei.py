@@ -7,22 +7,25 @@ transfer's key. The matching itself is :mod:`canonportal.payments.transfers`;
 Banxico is asked for the CEP after the match has committed, with no transaction
 open, and what it said is recorded in a transaction of its own.
 """
+import datetime
 import json
 import logging
+import re
 
-from pyramid.httpexceptions import HTTPNotFound
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from .. import clock
+from .. import audit, clock
+from ..i18n import _
 from ..payments import transfers as spei_payments
 from ..payments.transactions import in_own_transaction
 from ..resources import Payment, PortalRoot, customer_of
 from ..resources.payment import PENDING
 from ..spei import clabes
 from ..spei.abono import ACKNOWLEDGEMENT, AbonoRejected
-from . import receipt_sender
+from . import receipt_sender, settings_of
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,35 @@ def instructions(request, payment):
     }
 
 
+def send_instructions(request, payment):
+    """Queue the instructions mail of a new SPEI payment on the request's transaction."""
+    from .. import mail
+    from ..payments import receipts
+    shown = instructions(request, payment)
+    if shown is None:
+        return
+    settings = settings_of(request)
+    receipts.send_instructions(payment, shown, lambda *parts: mail.send(request, *parts),
+                               settings['company_name'], settings['public_url'],
+                               request.localizer.translate, request.locale_name)
+
+
+@view_config(context=Payment, name='instrucciones.pdf', permission='view', request_method='GET')
+def instructions_pdf(context, request):
+    """The instructions of a SPEI payment still waiting for its transfer, printable."""
+    shown = instructions(request, context)
+    if shown is None or not shown['waiting']:
+        raise HTTPNotFound()
+    from ..reports.spei_pdf import instructions_pdf as render
+    customer = customer_of(context)
+    body = render(shown, context, customer, settings_of(request)['company_name'],
+                  request.localizer.translate, request.locale_name)
+    response = Response(body=body, content_type='application/pdf')
+    response.content_disposition = (
+        f'attachment; filename="instrucciones-spei-{customer.rfc}-{context.reference}.pdf"')
+    return response
+
+
 def transfer_facts(payment):
     """The transfer that paid ``payment``, as the customer sees it (account masked)."""
     data = payment.transfer
@@ -137,3 +169,107 @@ def cep_xml(context, request):
 @view_config(context=Payment, name='cep.pdf', permission='view', request_method='GET')
 def cep_pdf(context, request):
     return _cep_download(context, 'pdf')
+
+
+#: The banks a customer may say the transfer came from ("ya pagué"), by participant code.
+ORDERING_BANKS = ('40002', '40012', '40014', '40021', '40072', '40030', '40036', '40058',
+                  '40044', '40127', '40137', '90646', '90722')
+MAX_CEP_UPLOAD = 256 * 1024
+_TRACKING = re.compile(r'^[A-Za-z0-9]{1,30}$')
+
+
+def ordering_banks():
+    return [(code, clabes.bank_name(code) or code) for code in ORDERING_BANKS]
+
+
+def _claim_problem(request, payment):
+    """What the customer told us about their transfer, as (Query, None) or (None, message)."""
+    from ..spei.cep import CepError, Query, parse_cep_xml
+    customer = customer_of(payment)
+    gateway = spei_gateway(request)
+    account = gateway.clabe_for(customer.number)
+    upload = request.POST.get('cep')
+    if getattr(upload, 'file', None) is not None and getattr(upload, 'filename', ''):
+        data = upload.file.read(MAX_CEP_UPLOAD + 1)
+        if len(data) > MAX_CEP_UPLOAD:
+            return None, _('El archivo es demasiado grande para ser un CEP.')
+        try:
+            cep = parse_cep_xml(data)
+        except CepError:
+            return None, _('El archivo no es el XML de un CEP de Banxico.')
+        sender = clabes.participant_code(cep.ordering_account)
+        if not sender or not _TRACKING.match(cep.tracking_key or ''):
+            return None, _('El CEP no trae la clave de rastreo o la cuenta del banco ordenante.')
+        # Only what identifies the transfer is taken from the file: Banxico is asked for the rest.
+        return Query(cep.operation_date, cep.tracking_key, sender,
+                     clabes.participant_code(account), account, payment.total_mxn), None
+    tracking = (request.POST.get('clave') or '').strip().upper()
+    bank = (request.POST.get('banco') or '').strip()
+    try:
+        day = datetime.date.fromisoformat((request.POST.get('fecha') or '').strip()[:10])
+    except ValueError:
+        day = None
+    if not _TRACKING.match(tracking):
+        return None, _('Escriba la clave de rastreo: hasta 30 letras y números, como la da su banco.')
+    if bank not in ORDERING_BANKS:
+        return None, _('Elija el banco desde el que hizo la transferencia.')
+    earliest = payment.created.date() - datetime.timedelta(days=1)
+    if day is None or not earliest <= day <= clock.mexico_today():
+        return None, _('Escriba la fecha de la transferencia (no antes de crear este pago ni después de hoy).')
+    return Query(day, tracking, bank, clabes.participant_code(account), account,
+                 payment.total_mxn), None
+
+
+@view_config(context=Payment, name='ya-pague', permission='pay', request_method='POST')
+def claim_transfer(context, request):
+    """"Ya pagué": the customer gives the clave de rastreo (or the CEP XML); Banxico is asked
+    before anything is believed, and what it confirms is received like any transfer."""
+    from ..spei.cep import CepError
+    from ..spei.transfers import SOURCE_CEP, Transfer, TransferError
+    gateway = spei_gateway(request)
+    if gateway is None or context.bank != SPEI or context.state != PENDING:
+        raise HTTPNotFound()
+    query, problem = _claim_problem(request, context)
+    reference = context.reference
+    if query is not None:
+        request.tm.abort()          # Banxico is asked with no transaction open
+        try:
+            cep = gateway.cep.fetch(query)
+        except CepError:
+            cep = None
+            problem = _('Banxico no encuentra esa transferencia todavía. Revise la clave, la fecha '
+                        'y el banco, o intente de nuevo en unos minutos.')
+        request.tm.begin()
+    if problem is not None:
+        request.session.flash(request.localizer.translate(problem))
+        response = HTTPSeeOther(request.resource_url(request.root.payments_by_reference[reference]))
+        return response
+    try:
+        transfer = Transfer(
+            tracking_key=cep.tracking_key or query.tracking_key, operation_date=cep.operation_date,
+            amount=cep.amount, beneficiary_account=cep.beneficiary_account,
+            ordering_bank=query.sender, ordering_account=cep.ordering_account,
+            ordering_name=cep.ordering_name, ordering_rfc=cep.ordering_rfc, concept=cep.concept,
+            source=SOURCE_CEP)
+    except TransferError:
+        request.session.flash(request.localizer.translate(_(
+            'El CEP de Banxico no se pudo leer; nuestro equipo lo revisará.')))
+        return HTTPSeeOther(request.resource_url(request.root.payments_by_reference[reference]))
+    send = receipt_sender(request)
+
+    def work():
+        root = request.root
+        received = spei_payments.receive(root, gateway, transfer, clock.utcnow(),
+                                         audit.actor_of(request), for_payment=reference)
+        if received.payment_reference and not received.duplicate:
+            spei_payments.record_cep(root, received.payment_reference, cep, clock.utcnow(),
+                                     gateway.cep_review_after)
+        if received.receipt_due:
+            send(root.payments_by_reference[received.payment_reference])
+        return received
+
+    received = in_own_transaction(request.tm, work, attempts=20)
+    if received.payment_reference != reference:
+        request.session.flash(request.localizer.translate(_(
+            'Recibimos la transferencia; nuestro equipo la aplicará y le avisará.')))
+    return HTTPSeeOther(request.resource_url(request.root.payments_by_reference[reference]))
