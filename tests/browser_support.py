@@ -144,6 +144,49 @@ def sandbox_filter_settings(base):
         'banamex.notification_url': f'{base}/banco/banamex/notificacion'})
 
 
+def serve_paying_portal(folder, spei=False):
+    """The portal and the sandboxes on one waitress server (a generator: yields the
+    LivePortal, stops the server when resumed)."""
+    front = _Deferred()
+    server, thread, base = serve(front, threads=12)
+    try:
+        settings = paying_settings(base)
+        sandbox = sandbox_filter_settings(base)
+        if spei:
+            settings.update(spei_settings(base))
+            sandbox.update(spei_sandbox_settings(base))
+        portal = make_app(**{'zodbconn.uri': file_storage_uri(folder), **settings})
+
+        def setup(root):
+            add_demo_data(root, today=clock.mexico_today())
+            activate_customer(root)
+
+        with_root(portal, setup)
+        # What paste does with development.ini's ``filter-with = sandbox-banks``.
+        front.target = mount.filter_factory({}, **sandbox)(portal)
+        yield LivePortal(portal, base, site=front.target)
+    finally:
+        # Webhooks under way finish against the live server before it closes.
+        for _prefix, sandbox_app in getattr(front.target, 'mounts', ()):
+            sandbox_app.deliverer.wait(timeout=5)
+        stop(server, thread)
+
+
+#: development.ini's SPEI settings, for a server at ``base``.
+SPEI_SECRET = 'browser-test-sandbox-spei-secret'
+
+
+def spei_settings(base):
+    return {'canonportal.banks': 'banamex bbva spei', 'spei.clabe_prefix': '6461801570',
+            'spei.beneficiary': 'Canon Mexicana SA de CV', 'spei.bank': 'STP',
+            'spei.notification_secret': SPEI_SECRET, 'spei.cep_url': f'{base}/sandbox/cep'}
+
+
+def spei_sandbox_settings(base):
+    return {'spei.notification_url': f'{base}/spei/abono', 'spei.notification_secret': SPEI_SECRET,
+            'spei.account': '646180157000000004'}
+
+
 @pytest.fixture
 def paying_portal(tmp_path):
     """The portal and both sandbox banks on one waitress server, as in ``make run``.
@@ -153,24 +196,13 @@ def paying_portal(tmp_path):
     threads. The demo data (rate for today, payment 228) is committed to a
     FileStorage and Canon Mexicana is activated with ``GOOD_PASSWORD``.
     """
-    front = _Deferred()
-    server, thread, base = serve(front, threads=12)
-    try:
-        portal = make_app(**{'zodbconn.uri': file_storage_uri(tmp_path), **paying_settings(base)})
+    yield from serve_paying_portal(tmp_path)
 
-        def setup(root):
-            add_demo_data(root, today=clock.mexico_today())
-            activate_customer(root)
 
-        with_root(portal, setup)
-        # What paste does with development.ini's ``filter-with = sandbox-banks``.
-        front.target = mount.filter_factory({}, **sandbox_filter_settings(base))(portal)
-        yield LivePortal(portal, base, site=front.target)
-    finally:
-        # Webhooks under way finish against the live server before it closes.
-        for _prefix, sandbox in getattr(front.target, 'mounts', ()):
-            sandbox.deliverer.wait(timeout=5)
-        stop(server, thread)
+@pytest.fixture
+def spei_portal_live(tmp_path):
+    """``paying_portal`` with SPEI as well: the sandbox SPEI bank and Banxico's CEP."""
+    yield from serve_paying_portal(tmp_path, spei=True)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ Settings::
     spei.cep_review_after_minutes = 1440
 """
 import datetime
+from zoneinfo import ZoneInfo
 
 from ..spei import clabes
 from ..spei.abono import SIGNATURE_HEADER, read_abono
@@ -28,6 +29,7 @@ from ..spei.cep import BANXICO_URL, CepClient
 from .base import Gateway, StartResult, header, reject
 
 NAME = 'spei'
+MEXICO_CITY = ZoneInfo('America/Mexico_City')
 
 DEFAULT_DEADLINE_DAYS = 3
 DEFAULT_CEP_REVIEW_AFTER = datetime.timedelta(hours=24)
@@ -99,7 +101,6 @@ class SpeiGateway(Gateway):
         """When a payment created at ``created`` (aware UTC) stops waiting: the end of the
         ``deadline_days``-th business day after it, in Mexico City (weekends skipped;
         bank holidays are not known here and count as business days)."""
-        from ..clock import MEXICO_CITY
         day = created.astimezone(MEXICO_CITY).date()
         left = self.deadline_days
         while left:

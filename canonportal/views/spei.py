@@ -98,7 +98,8 @@ def instructions(request, payment):
         'amount': payment.total_mxn,
         'reference': clabes.numeric_reference(payment.reference),
         'concept': f'PAGO {payment.reference} {customer.rfc}',
-        'deadline': payment.expires_at,
+        # Shown as the last second it may arrive in (end of the day), not the next midnight.
+        'deadline': payment.expires_at - datetime.timedelta(seconds=1) if payment.expires_at else None,
         'waiting': payment.state == PENDING,
         'own_clabe': gateway.range is not None,
     }
