@@ -1,18 +1,14 @@
 """The portal with SPEI configured, the sandbox SPEI bank and the sandbox Banxico CEP,
 all in process: the bank posts its deposit notifications to the portal through an
 httpx WSGI transport and the portal asks the sandbox CEP the same way."""
-import datetime
-from urllib.parse import urlsplit
-
 import httpx
 import pytest
 
-from canonportal.bootstrap import add_demo_data
 from canonportal.sandbox import spei as spei_sandbox
 from canonportal.sandbox.mount import Mount
 from canonportal.spei import clabes
-from conftest import CANON, file_storage_uri, make_app, with_root
-from payment_support import PORTAL, Banks, Payer, _not_found, bank_settings
+from conftest import CANON, with_root
+from payment_support import PORTAL, Banks, _not_found, paying_portal
 
 SPEI_SECRET = 'test-spei-notification-secret'
 CLABE_PREFIX = '6461801570'
@@ -72,37 +68,18 @@ def spei_settings():
     }
 
 
+# Imported by a test module, these take the place of payment_support's ``banks`` and
+# ``portal``: its ``payer`` and ``portal_mailer`` then pay at the portal with SPEI.
+
 @pytest.fixture
-def spei_banks():
+def banks():
     return SpeiBanks()
 
 
 @pytest.fixture
-def spei_portal(tmp_path, spei_banks, frozen_clock):
-    settings = bank_settings(httpx.WSGITransport(app=spei_banks.site))
-    settings.update(spei_settings())
-    settings['zodbconn.uri'] = file_storage_uri(tmp_path)
-    app = make_app(**settings)
-    with_root(app, lambda root: add_demo_data(root, today=datetime.date(2026, 11, 29)))
-    spei_banks.connect_to(app)
-    return app
-
-
-@pytest.fixture
-def spei_mailer(spei_portal):
-    from pyramid_mailer import get_mailer
-    mailer = get_mailer(spei_portal.registry)
-    mailer.outbox.clear()
-    return mailer
-
-
-@pytest.fixture
-def spei_payer(spei_portal, spei_banks, spei_mailer):
-    payer = Payer(spei_portal, extra_environ={'HTTP_HOST': urlsplit(PORTAL).netloc})
-    payer.banks = spei_banks
-    payer.sign_in_active()
-    spei_mailer.outbox.clear()
-    return payer
+def portal(tmp_path, banks, frozen_clock):
+    """The paying portal with SPEI configured, talking to the SPEI sandboxes too."""
+    return paying_portal(tmp_path, banks, **spei_settings())
 
 
 def customer_clabe(app, rfc=CANON):

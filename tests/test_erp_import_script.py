@@ -151,3 +151,39 @@ def test_the_progress_bar_redraws_in_place_on_a_terminal():
     for done in range(0, 1001, 50):
         bar(done, 1000)
     assert log.getvalue().split() == [f'{n}%' for n in range(0, 101, 10)]
+
+
+SPEI_SETTINGS = """
+canonportal.banks = spei
+spei.clabe_prefix = 6461801570
+spei.notification_secret = scripts-test-spei-secret
+spei.cep_url = http://127.0.0.1:9/cep
+"""
+
+
+def test_a_bank_statement_of_spei_transfers_from_the_console(demo_ini, tmp_path):
+    from canonportal.spei.clabes import ClabeRange
+    from spei_samples import camt053, camt_entry
+    text = Path(demo_ini).read_text()      # SPEI in the [app:main] section
+    Path(demo_ini).write_text(text.replace('[pshell]', SPEI_SETTINGS + '\n[pshell]', 1))
+    clabe = read_root(demo_ini, lambda root: ClabeRange('6461801570').clabe_for(
+        root.customers['CME930812PW3'].number))
+    statement = write(tmp_path, 'estado.xml', camt053(
+        camt_entry('27794.52', 'BNET0100261130000021', clabe),           # invoice 6212976 exactly
+        camt_entry('12.34', 'BNET0100261130000022', clabe)))             # nothing adds up to it
+    status, out, err = run(demo_ini, statement, '--kind', 'estado-bancario')
+    assert status == 0, out + err
+    assert '2 transferencias nuevas (1 aplicadas, 0 en revisión, 1 sin aplicar)' in out
+
+    def state(root):
+        payment = root.payments_by_reference['229']
+        return (payment.state, [a.invoice_key for a in payment.allocations], payment.cep_state,
+                len(root.transfers), list(root.transfers.unmatched))
+    assert read_root(demo_ini, state) == (
+        'approved', ['6212976'], 'pending', 2, ['20261130-BNET0100261130000022'])
+    again = run(demo_ini, statement, '--kind', 'estado-bancario')
+    assert again[0] == 0 and '0 transferencias nuevas' in again[1] and '2 ya recibidas' in again[1]
+    bad = write(tmp_path, 'malo.xml', camt053(camt_entry('1.00', 'X1', clabe, currency='EUR')))
+    status, out, _err = run(demo_ini, bad, '--kind', 'estado-bancario')
+    assert status == 1 and 'rechazado' in out
+    assert read_root(demo_ini, lambda root: len(root.transfers)) == 2

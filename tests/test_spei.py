@@ -9,9 +9,8 @@ import pytest
 from canonportal.payments import transfers as spei_payments
 from conftest import CANON, GOOD_PASSWORD, with_root
 from payment_support import in_transit, state_of
-from spei_support import (  # noqa: F401 - fixtures
-    MANUAL_SELECTION, MANUAL_TOTAL, SPEI_SECRET, customer_clabe, spei_banks, spei_mailer,
-    spei_payer, spei_portal,
+from spei_support import (  # noqa: F401 - banks and portal are fixtures
+    MANUAL_SELECTION, MANUAL_TOTAL, banks, customer_clabe, portal,
 )
 
 SALDOS = f'/customers/{CANON}/saldos'
@@ -32,120 +31,120 @@ def instructions(page):
 
 
 def test_the_manual_invoices_paid_by_spei_end_approved_with_the_cep(
-        spei_payer, spei_portal, spei_banks, spei_mailer):
-    page = pay_by_spei(spei_payer, *MANUAL_SELECTION)
+        payer, portal, banks, portal_mailer):
+    page = pay_by_spei(payer, *MANUAL_SELECTION)
     assert page.html.find('h2').get_text(strip=True) == 'Esperando su transferencia SPEI'
     shown = instructions(page)
-    clabe = customer_clabe(spei_portal)
+    clabe = customer_clabe(portal)
     assert shown['CLABE'] == clabe and shown['Beneficiario'] == 'Canon Mexicana SA de CV'
     assert shown['Monto exacto'].startswith('$36,870.80 MXN')
     assert shown['Referencia numérica'] == '0000229'
-    assert state_of(spei_portal) == 'pending' and in_transit(spei_portal, '6212976') > 0
+    assert state_of(portal) == 'pending' and in_transit(portal, '6212976') > 0
 
-    tracking = spei_banks.send_transfer(clabe, MANUAL_TOTAL, reference='0000229',
+    tracking = banks.send_transfer(clabe, MANUAL_TOTAL, reference='0000229',
                                         concept='PAGO 229')
-    assert state_of(spei_portal) == 'approved'
-    page = spei_payer.get(f'/customers/{CANON}/payments/229/')
+    assert state_of(portal) == 'approved'
+    page = payer.get(f'/customers/{CANON}/payments/229/')
     assert page.html.find('h2').get_text(strip=True) == 'Pago aprobado'
     assert tracking in page.text and 'SPEI ' + tracking in page.text
-    xml = spei_payer.get(f'/customers/{CANON}/payments/229/@@cep.xml')
+    xml = payer.get(f'/customers/{CANON}/payments/229/@@cep.xml')
     assert xml.content_type == 'application/xml' and tracking.encode() in xml.body
-    pdf = spei_payer.get(f'/customers/{CANON}/payments/229/@@cep.pdf')
+    pdf = payer.get(f'/customers/{CANON}/payments/229/@@cep.pdf')
     assert pdf.body.startswith(b'%PDF')
-    assert [m.subject for m in spei_mailer.outbox] == [
+    assert [m.subject for m in portal_mailer.outbox] == [
         'Datos para pagar por SPEI: pago 229', 'Recibo de pago 229']
-    history = spei_payer.get(f'/customers/{CANON}/historial-de-pagos')
+    history = payer.get(f'/customers/{CANON}/historial-de-pagos')
     assert 'SPEI ' + tracking in history.text
-    cep = with_root(spei_portal, lambda root: (root.payments_by_reference['229'].cep_state,
+    cep = with_root(portal, lambda root: (root.payments_by_reference['229'].cep_state,
                                                len(root.cep_pending)))
     assert cep == ('verified', 0)
 
 
-def test_a_forged_abono_is_refused_and_changes_nothing(spei_payer, spei_portal, spei_banks):
-    pay_by_spei(spei_payer, '6212976')
-    clabe = customer_clabe(spei_portal)
-    spei_banks.send_transfer(clabe, '27794.52', reference='0000229', switches=('bad_signature',))
-    assert state_of(spei_portal) == 'pending'
-    assert with_root(spei_portal, lambda root: len(root.transfers)) == 0
-    entries = spei_banks.spei.deliverer.entries()
+def test_a_forged_abono_is_refused_and_changes_nothing(payer, portal, banks):
+    pay_by_spei(payer, '6212976')
+    clabe = customer_clabe(portal)
+    banks.send_transfer(clabe, '27794.52', reference='0000229', switches=('bad_signature',))
+    assert state_of(portal) == 'pending'
+    assert with_root(portal, lambda root: len(root.transfers)) == 0
+    entries = banks.spei.deliverer.entries()
     assert entries and entries[-1]['status'] == 403
 
 
-def test_the_same_abono_twice_makes_one_payment(spei_payer, spei_portal, spei_banks, spei_mailer):
-    pay_by_spei(spei_payer, '6212976')
-    spei_banks.send_transfer(customer_clabe(spei_portal), '27794.52', reference='0000229',
+def test_the_same_abono_twice_makes_one_payment(payer, portal, banks, portal_mailer):
+    pay_by_spei(payer, '6212976')
+    banks.send_transfer(customer_clabe(portal), '27794.52', reference='0000229',
                              switches=('twice',))
-    assert [e['status'] for e in spei_banks.spei.deliverer.entries()] == [200, 200]
-    assert state_of(spei_portal) == 'approved'
-    assert with_root(spei_portal, lambda root: len(root.transfers)) == 1
-    assert [m.subject for m in spei_mailer.outbox].count('Recibo de pago 229') == 1
+    assert [e['status'] for e in banks.spei.deliverer.entries()] == [200, 200]
+    assert state_of(portal) == 'approved'
+    assert with_root(portal, lambda root: len(root.transfers)) == 1
+    assert [m.subject for m in portal_mailer.outbox].count('Recibo de pago 229') == 1
 
 
-def test_a_short_transfer_goes_to_review_with_both_amounts(spei_payer, spei_portal, spei_banks):
-    pay_by_spei(spei_payer, '6212976')
-    spei_banks.send_transfer(customer_clabe(spei_portal), '20000.00', reference='0000229')
-    assert state_of(spei_portal) == 'review'
-    note = with_root(spei_portal, lambda root: root.payments_by_reference['229'].history[-1][4])
+def test_a_short_transfer_goes_to_review_with_both_amounts(payer, portal, banks):
+    pay_by_spei(payer, '6212976')
+    banks.send_transfer(customer_clabe(portal), '20000.00', reference='0000229')
+    assert state_of(portal) == 'review'
+    note = with_root(portal, lambda root: root.payments_by_reference['229'].history[-1][4])
     assert '20000.00' in note and '27794.52' in note
 
 
-def test_a_cep_with_another_amount_sends_the_payment_to_review(spei_payer, spei_portal, spei_banks):
-    pay_by_spei(spei_payer, '6212976')
-    spei_banks.send_transfer(customer_clabe(spei_portal), '27794.52', reference='0000229',
+def test_a_cep_with_another_amount_sends_the_payment_to_review(payer, portal, banks):
+    pay_by_spei(payer, '6212976')
+    banks.send_transfer(customer_clabe(portal), '27794.52', reference='0000229',
                              switches=('cep_other_amount',))
-    assert state_of(spei_portal) == 'review'
-    assert with_root(spei_portal, lambda root: root.payments_by_reference['229'].cep_state) == 'mismatch'
+    assert state_of(portal) == 'review'
+    assert with_root(portal, lambda root: root.payments_by_reference['229'].cep_state) == 'mismatch'
 
 
 def test_without_reference_the_customers_clabe_and_the_amount_find_the_payment(
-        spei_payer, spei_portal, spei_banks):
-    pay_by_spei(spei_payer, '6212976')
-    spei_banks.send_transfer(customer_clabe(spei_portal), '27794.52')
-    assert state_of(spei_portal) == 'approved'
+        payer, portal, banks):
+    pay_by_spei(payer, '6212976')
+    banks.send_transfer(customer_clabe(portal), '27794.52')
+    assert state_of(portal) == 'approved'
 
 
 def test_a_waiting_transfer_expires_after_its_business_days_and_frees_the_invoices(
-        spei_payer, spei_portal, spei_banks, frozen_clock, spei_mailer):
-    pay_by_spei(spei_payer, '6212976')
-    deadline = with_root(spei_portal, lambda root: root.payments_by_reference['229'].expires_at)
+        payer, portal, banks, frozen_clock, portal_mailer):
+    pay_by_spei(payer, '6212976')
+    deadline = with_root(portal, lambda root: root.payments_by_reference['229'].expires_at)
     # Created Sunday 29 November 2026: three business days are Mon, Tue, Wed; it waits
     # until Thursday 00:00 in Mexico City.
     assert deadline == datetime.datetime(2026, 12, 3, 6, 0, tzinfo=datetime.timezone.utc)
     frozen_clock.now = deadline - datetime.timedelta(minutes=1)
-    assert state_of(spei_portal) == 'pending'
+    assert state_of(portal) == 'pending'
     frozen_clock.now = deadline + datetime.timedelta(minutes=1)
     from canonportal.payments.reconciliation import reconcile
     from pyramid_mailer import get_mailer
-    counts = reconcile(spei_portal.registry._zodb_databases[''], spei_portal.registry.settings,
-                       spei_portal.registry.gateways, get_mailer(spei_portal.registry),
+    counts = reconcile(portal.registry._zodb_databases[''], portal.registry.settings,
+                       portal.registry.gateways, get_mailer(portal.registry),
                        now=frozen_clock.now)
     assert counts == {'expired': 1}
-    assert state_of(spei_portal) == 'expired' and str(in_transit(spei_portal, '6212976')) == '0.00'
-    notice = spei_mailer.outbox[-1]
+    assert state_of(portal) == 'expired' and str(in_transit(portal, '6212976')) == '0.00'
+    notice = portal_mailer.outbox[-1]
     assert notice.subject == 'El pago 229 expiró sin recibir su transferencia'
     assert 'sus facturas quedaron libres' in notice.body
 
 
 def test_the_export_row_carries_forma_de_pago_03_and_the_ceps_fields(
-        spei_payer, spei_portal, spei_banks):
+        payer, portal, banks):
     import csv
     import io
 
     from canonportal import clock
     from canonportal.erp.exports import export_payments, exportable_payments
-    pay_by_spei(spei_payer, '6212976')
-    clabe = customer_clabe(spei_portal)
-    tracking = spei_banks.send_transfer(clabe, '27794.52', reference='0000229')
+    pay_by_spei(payer, '6212976')
+    clabe = customer_clabe(portal)
+    tracking = banks.send_transfer(clabe, '27794.52', reference='0000229')
 
     def export(root):
         record = export_payments(root, exportable_payments(root), 'staff:alice', clock.utcnow())
         return record.csv_bytes()
-    data = with_root(spei_portal, export)
+    data = with_root(portal, export)
     rows = [row for row in csv.DictReader(io.StringIO(data.decode('utf-8-sig')))
             if row['referencia_pago'] == '229']
     assert len(rows) == 1
     row = rows[0]
-    cep = with_root(spei_portal, lambda root: dict(root.payments_by_reference['229'].cep_data))
+    cep = with_root(portal, lambda root: dict(root.payments_by_reference['229'].cep_data))
     assert (row['banco'], row['forma_pago'], row['num_operacion']) == ('spei', '03', tracking)
     assert row['referencia_bancaria'] == f'SPEI {tracking}'
     assert row['rfc_emisor_cta_ord'] == 'BBA830831LJ2'          # BBVA México sent it
@@ -167,20 +166,20 @@ def reconcile_now(app, now):
 
 
 def test_a_cep_not_found_in_time_sends_the_payment_to_review(
-        spei_payer, spei_portal, spei_banks, frozen_clock):
-    pay_by_spei(spei_payer, '6212976')
-    spei_banks.send_transfer(customer_clabe(spei_portal), '27794.52', reference='0000229',
+        payer, portal, banks, frozen_clock):
+    pay_by_spei(payer, '6212976')
+    banks.send_transfer(customer_clabe(portal), '27794.52', reference='0000229',
                              switches=('cep_not_yet',))
-    assert state_of(spei_portal) == 'approved'     # the bank's notice is authentic
-    assert with_root(spei_portal, lambda root: root.payments_by_reference['229'].cep_state) == 'pending'
+    assert state_of(portal) == 'approved'     # the bank's notice is authentic
+    assert with_root(portal, lambda root: root.payments_by_reference['229'].cep_state) == 'pending'
     # canonportal-reconcile asks again; within the hour it keeps waiting …
-    assert reconcile_now(spei_portal, frozen_clock.now + datetime.timedelta(minutes=30)) == {
+    assert reconcile_now(portal, frozen_clock.now + datetime.timedelta(minutes=30)) == {
         'CEP pending': 1}
     # … and after it, staff must look.
-    assert reconcile_now(spei_portal, frozen_clock.now + datetime.timedelta(minutes=61)) == {
+    assert reconcile_now(portal, frozen_clock.now + datetime.timedelta(minutes=61)) == {
         'CEP missing': 1}
-    assert state_of(spei_portal) == 'review'
-    assert reconcile_now(spei_portal, frozen_clock.now + datetime.timedelta(minutes=90)) == {}
+    assert state_of(portal) == 'review'
+    assert reconcile_now(portal, frozen_clock.now + datetime.timedelta(minutes=90)) == {}
 
 
 # -- statements imported by staff -----------------------------------------------------------
@@ -193,24 +192,24 @@ def import_camt(app, data):
     return with_root(app, work)
 
 
-def test_a_camt053_with_an_exact_a_partial_and_an_unknown_transfer(spei_payer, spei_portal):
+def test_a_camt053_with_an_exact_a_partial_and_an_unknown_transfer(payer, portal):
     from spei_samples import COMPANY_ACCOUNT, camt053, camt_entry
-    pay_by_spei(spei_payer, '6212976')                  # 229: $27,794.52
-    pay_by_spei(spei_payer, '1233076')                  # 230: $3,171.86
-    clabe = customer_clabe(spei_portal)
+    pay_by_spei(payer, '6212976')                  # 229: $27,794.52
+    pay_by_spei(payer, '1233076')                  # 230: $3,171.86
+    clabe = customer_clabe(portal)
     data = camt053(
         camt_entry('27794.52', 'BNET0100261130000001', clabe, reference='0000229'),
         camt_entry('3000.00', 'BNET0100261130000002', clabe, reference='0000230'),
         camt_entry('555.55', 'BNET0100261130000003', COMPANY_ACCOUNT, concept='ANTICIPO'),
         camt_entry('100.00', 'COMISION01', COMPANY_ACCOUNT, credit=False))
-    report = import_camt(spei_portal, data)
+    report = import_camt(portal, data)
     assert report.ok and report.debits == 1
     assert [(r.state, r.payment_reference) for r in report.received] == [
         ('matched', '229'), ('review', '230'), ('unmatched', None)]
-    assert (state_of(spei_portal, '229'), state_of(spei_portal, '230')) == ('approved', 'review')
-    note = with_root(spei_portal, lambda root: root.payments_by_reference['230'].history[-1][4])
+    assert (state_of(portal, '229'), state_of(portal, '230')) == ('approved', 'review')
+    note = with_root(portal, lambda root: root.payments_by_reference['230'].history[-1][4])
     assert '3000.00' in note and '3171.86' in note      # the difference is shown
-    queue = with_root(spei_portal, lambda root: list(root.transfers.unmatched))
+    queue = with_root(portal, lambda root: list(root.transfers.unmatched))
     assert queue == ['20261130-BNET0100261130000003']
     assert 'Estado de cuenta (camt053): 3 transferencias nuevas (1 aplicadas, 1 en revisión, ' \
            '1 sin aplicar), 0 ya recibidas' in report.text()
@@ -218,50 +217,50 @@ def test_a_camt053_with_an_exact_a_partial_and_an_unknown_transfer(spei_payer, s
     def everything(root):
         return (len(root.transfers), len(root.payments_by_reference),
                 [(p.reference, p.state, len(p.history)) for p in root.payments_by_reference.values()])
-    before = with_root(spei_portal, everything)
-    again = import_camt(spei_portal, data)
+    before = with_root(portal, everything)
+    again = import_camt(portal, data)
     assert again.ok and again.received == [] and again.duplicates == 3
-    assert with_root(spei_portal, everything) == before
+    assert with_root(portal, everything) == before
 
 
-def test_a_statement_with_one_bad_entry_changes_nothing(spei_payer, spei_portal):
+def test_a_statement_with_one_bad_entry_changes_nothing(payer, portal):
     from spei_samples import camt053, camt_entry
-    pay_by_spei(spei_payer, '6212976')
-    clabe = customer_clabe(spei_portal)
-    report = import_camt(spei_portal, camt053(
+    pay_by_spei(payer, '6212976')
+    clabe = customer_clabe(portal)
+    report = import_camt(portal, camt053(
         camt_entry('27794.52', 'BNET0100261130000001', clabe, reference='0000229'),
         camt_entry('10.00', 'BNET0100261130000002', clabe, currency='USD')))
     assert not report.ok and 'rechazado' in report.text()
-    assert state_of(spei_portal) == 'pending'
-    assert with_root(spei_portal, lambda root: len(root.transfers)) == 0
+    assert state_of(portal) == 'pending'
+    assert with_root(portal, lambda root: len(root.transfers)) == 0
 
 
 def test_a_transfer_to_the_clabe_without_a_payment_pays_the_oldest_open_invoices(
-        spei_payer, spei_portal, spei_banks):
-    oldest = with_root(spei_portal, lambda root: [
+        payer, portal, banks):
+    oldest = with_root(portal, lambda root: [
         (i.key, i.left_to_pay) for i in root.customers[CANON].open_invoices
         if i.currency == 'MXN'][:2])
     amount = oldest[0][1] + oldest[1][1]
-    spei_banks.send_transfer(customer_clabe(spei_portal), f'{amount:.2f}')
-    payment = with_root(spei_portal, lambda root: (
+    banks.send_transfer(customer_clabe(portal), f'{amount:.2f}')
+    payment = with_root(portal, lambda root: (
         root.payments_by_reference['229'].state,
         [a.invoice_key for a in root.payments_by_reference['229'].allocations]))
     assert payment == ('approved', [oldest[0][0], oldest[1][0]])
 
 
 def test_a_webhook_and_a_statement_of_the_same_transfer_at_once_make_one_payment(
-        spei_payer, spei_portal):
+        payer, portal):
     import transaction
     from ZODB.POSException import ConflictError
 
     from canonportal.resources import get_root_from_connection
     from canonportal.spei.transfers import Transfer
-    pay_by_spei(spei_payer, '6212976')
+    pay_by_spei(payer, '6212976')
     transfer = Transfer('BNET0100261130000009', datetime.date(2026, 11, 30), Decimal('27794.52'),
-                        customer_clabe(spei_portal), ordering_bank='40012',
+                        customer_clabe(portal), ordering_bank='40012',
                         numeric_reference='0000229', source='abono')
-    gateway = spei_portal.registry.gateways['spei']
-    db = spei_portal.registry._zodb_databases['']
+    gateway = portal.registry.gateways['spei']
+    db = portal.registry._zodb_databases['']
     managers = [transaction.TransactionManager(explicit=True) for _ in range(2)]
     connections = [db.open(transaction_manager=m) for m in managers]
     now = datetime.datetime(2026, 11, 30, 18, 0, tzinfo=datetime.timezone.utc)
@@ -283,23 +282,23 @@ def test_a_webhook_and_a_statement_of_the_same_transfer_at_once_make_one_payment
         for connection in connections:
             connection.close()
     assert results[0].state == 'matched' and again.duplicate
-    assert state_of(spei_portal) == 'approved'
-    assert with_root(spei_portal, lambda root: (len(root.transfers), len(root.payments_by_reference))) == (1, 2)
+    assert state_of(portal) == 'approved'
+    assert with_root(portal, lambda root: (len(root.transfers), len(root.payments_by_reference))) == (1, 2)
 
 
 def test_the_instructions_are_mailed_with_their_pdf_and_shown_on_saldos(
-        spei_payer, spei_portal, spei_mailer):
-    clabe = customer_clabe(spei_portal)
-    saldos = spei_payer.get(SALDOS)
+        payer, portal, portal_mailer):
+    clabe = customer_clabe(portal)
+    saldos = payer.get(SALDOS)
     assert clabe in saldos.html.find('p', class_='spei-clabe').get_text()
-    page = pay_by_spei(spei_payer, *MANUAL_SELECTION)
-    [mail] = spei_mailer.outbox
+    page = pay_by_spei(payer, *MANUAL_SELECTION)
+    [mail] = portal_mailer.outbox
     assert mail.subject == 'Datos para pagar por SPEI: pago 229'
     assert clabe in mail.body and '0000229' in mail.body and '$36,870.80 MXN' in mail.body
     [attachment] = mail.attachments
     assert attachment.content_type == 'application/pdf' and attachment.data.startswith(b'%PDF')
     link = page.html.find('a', string='Descargar instrucciones (PDF)')['href']
-    pdf = spei_payer.get(link)
+    pdf = payer.get(link)
     assert pdf.content_type == 'application/pdf' and pdf.body.startswith(b'%PDF')
 
 
@@ -311,52 +310,64 @@ def claim(payer, **fields):
     return form.submit(status=303).follow()
 
 
-def test_ya_pague_with_a_clave_de_rastreo_banxico_confirms(
-        spei_payer, spei_portal, spei_banks, frozen_clock):
-    # The sandbox bank dates transfers by the real clock: the portal's is set there too.
+def lost_transfer(payer, portal, banks, frozen_clock):
+    """Payment 229 of 6212976 by SPEI, and a transfer for it whose notice the bank lost;
+    its clave de rastreo. The sandbox bank dates transfers by the real clock: the portal's
+    is set there too (and the customer signs in again)."""
     frozen_clock.now = datetime.datetime.now(datetime.timezone.utc)
-    spei_payer.reset()
-    spei_payer.login(CANON, GOOD_PASSWORD)
-    pay_by_spei(spei_payer, '6212976')
-    clabe = customer_clabe(spei_portal)
-    # The bank's notice is lost; the customer comes with the clave de rastreo.
-    tracking = spei_banks.send_transfer(clabe, '27794.52', switches=('drop',))
-    assert state_of(spei_portal) == 'pending'
+    payer.reset()
+    payer.login(CANON, GOOD_PASSWORD)
+    pay_by_spei(payer, '6212976')
+    return banks.send_transfer(customer_clabe(portal), '27794.52', switches=('drop',))
+
+
+def test_ya_pague_with_a_clave_de_rastreo_banxico_confirms(
+        payer, portal, banks, frozen_clock):
+    tracking = lost_transfer(payer, portal, banks, frozen_clock)
+    assert state_of(portal) == 'pending'
     day = tracking[3:7] + '-' + tracking[7:9] + '-' + tracking[9:11]
-    wrong = claim(spei_payer, clave='NOEXISTE123', fecha=day, banco='40012')
+    wrong = claim(payer, clave='NOEXISTE123', fecha=day, banco='40012')
     assert 'Banxico no encuentra esa transferencia' in wrong.text
-    assert state_of(spei_portal) == 'pending'
-    page = claim(spei_payer, clave=tracking, fecha=day, banco='40012')
+    assert state_of(portal) == 'pending'
+    page = claim(payer, clave=tracking, fecha=day, banco='40012')
     assert page.html.find('h2').get_text(strip=True) == 'Pago aprobado'
-    assert with_root(spei_portal, lambda root: root.payments_by_reference['229'].cep_state) == 'verified'
+    assert with_root(portal, lambda root: root.payments_by_reference['229'].cep_state) == 'verified'
 
 
-def test_ya_pague_refuses_what_it_cannot_check(spei_payer, spei_portal):
-    pay_by_spei(spei_payer, '6212976')
+def test_ya_pague_refuses_what_it_cannot_check(payer, portal):
+    pay_by_spei(payer, '6212976')
     for fields, message in (
             (dict(clave='<b>x</b>', fecha='2026-11-29', banco='40012'), 'Escriba la clave de rastreo'),
             (dict(clave='ABC123', fecha='2026-11-29', banco=''), 'Elija el banco'),
             (dict(clave='ABC123', fecha='2030-01-01', banco='40012'), 'Escriba la fecha'),
             (dict(clave='ABC123', fecha='ayer', banco='40012'), 'Escriba la fecha'),
             (dict(cep=('cep.xml', b'<nope/>')), 'no es el XML de un CEP')):
-        page = claim(spei_payer, **fields)
+        page = claim(payer, **fields)
         assert message in page.text, fields
-    assert state_of(spei_portal) == 'pending'
-    assert with_root(spei_portal, lambda root: len(root.transfers)) == 0
+    assert state_of(portal) == 'pending'
+    assert with_root(portal, lambda root: len(root.transfers)) == 0
 
 
 def test_ya_pague_with_the_cep_xml_asks_banxico_before_believing_it(
-        spei_payer, spei_portal, spei_banks, frozen_clock):
+        payer, portal, banks, frozen_clock):
     from canonportal.sandbox.spei import cep_xml
-    frozen_clock.now = datetime.datetime.now(datetime.timezone.utc)
-    spei_payer.reset()
-    spei_payer.login(CANON, GOOD_PASSWORD)
-    pay_by_spei(spei_payer, '6212976')
-    tracking = spei_banks.send_transfer(customer_clabe(spei_portal), '27794.52', switches=('drop',))
-    [sent] = [t for t in spei_banks.spei.ledger.all() if t['claveRastreo'] == tracking]
+    tracking = lost_transfer(payer, portal, banks, frozen_clock)
+    [sent] = [t for t in banks.spei.ledger.all() if t['claveRastreo'] == tracking]
     # A CEP edited to claim another transfer is not believed: Banxico knows no such one.
     forged = cep_xml(dict(sent, claveRastreo='SBX2026FORGED01'))
-    page = claim(spei_payer, cep=('cep.xml', forged))
-    assert 'Banxico no encuentra esa transferencia' in page.text and state_of(spei_portal) == 'pending'
-    page = claim(spei_payer, cep=('cep.xml', cep_xml(sent)))
+    page = claim(payer, cep=('cep.xml', forged))
+    assert 'Banxico no encuentra esa transferencia' in page.text and state_of(portal) == 'pending'
+    page = claim(payer, cep=('cep.xml', cep_xml(sent)))
     assert page.html.find('h2').get_text(strip=True) == 'Pago aprobado'
+
+
+def test_an_overpayment_goes_to_review_and_never_approves(payer, portal, banks,
+                                                          portal_mailer):
+    pay_by_spei(payer, '6212976')
+    banks.send_transfer(customer_clabe(portal), '30000.00', reference='0000229')
+    assert state_of(portal) == 'review'
+    note = with_root(portal, lambda root: root.payments_by_reference['229'].history[-1][4])
+    assert '30000.00' in note and '27794.52' in note
+    assert not [m for m in portal_mailer.outbox if m.subject.startswith('Recibo')]
+    page = payer.get(f'/customers/{CANON}/payments/229/')
+    assert page.html.find('h2').get_text(strip=True) == 'Pago en revisión'
