@@ -179,3 +179,18 @@ def spei_transfers(root):
         root.add('transfers', Transfers())
     if root.cep_pending is None:
         root.cep_pending = OOBTree()
+
+
+@step('company-users')
+def company_users(root):
+    """Company accounts: every customer gets a folder for its people (its own credentials,
+    the RFC, stay as they are: they are the company's first administrator), and the
+    customers an index of their users' emails for sign-in."""
+    from .resources.customer import _child
+    from .resources.folder import Folder
+    customers = root.customers
+    if customers.user_emails is None:
+        customers.user_emails = OOBTree()
+    for customer in customers.values():
+        if customer.users is None:
+            customer.users = _child(Folder(), 'users', customer, 'Usuarios')

@@ -18,6 +18,7 @@ from pyramid.settings import asbool
 
 from . import clock
 from .resources import PENDING_ACTIVATION, portal_root, Customer, StaffUser, customer_principal, role_principal
+from .resources.companyuser import CompanyUser
 
 SESSION_USER = 'uid'
 #: A page of the portal to show after the next sign-in (a bank return seen signed out).
@@ -41,7 +42,17 @@ class Identity:
 
     @property
     def is_customer(self):
-        return isinstance(self.user, Customer)
+        """A person of a customer company: its RFC credentials or one of its users."""
+        return isinstance(self.user, (Customer, CompanyUser))
+
+    @property
+    def customer(self):
+        """The customer company the user belongs to (None for staff)."""
+        if isinstance(self.user, Customer):
+            return self.user
+        if isinstance(self.user, CompanyUser):
+            return self.user.customer
+        return None
 
     @property
     def principal_id(self):
@@ -56,6 +67,8 @@ def principals_for(identity):
     principals += [Authenticated, user.principal_id]
     if isinstance(user, Customer):
         principals.append(customer_principal(user.rfc) if user.activated else PENDING_ACTIVATION)
+    elif isinstance(user, CompanyUser):
+        principals += user.principals()
     elif isinstance(user, StaffUser):
         principals += ['staff', role_principal(user.role)]
     return principals

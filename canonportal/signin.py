@@ -20,10 +20,13 @@ FIRST_SIGN_IN = 'first-sign-in'
 
 
 def find_user(root, login):
-    """Return the customer (by RFC, any case) or staff user (by username)."""
+    """Return the customer (by RFC, any case), company user (by email) or staff user
+    (by username)."""
     login = (login or '').strip()
     if not login:
         return None
+    if '@' in login:
+        return root.customers.find_user_by_email(login)
     return root.customers.find_by_rfc(login) or root.staff.find(login)
 
 

@@ -10,11 +10,13 @@ import secrets
 CONFIRM_EMAIL = 'confirm-email'
 RESET_PASSWORD = 'reset-password'
 ACTIVATE = 'activate'
+INVITE = 'invite'           # a company administrator invited a colleague
 
 LIFETIMES = {
     CONFIRM_EMAIL: datetime.timedelta(hours=48),
     RESET_PASSWORD: datetime.timedelta(minutes=60),
     ACTIVATE: datetime.timedelta(minutes=60),
+    INVITE: datetime.timedelta(hours=72),
 }
 
 

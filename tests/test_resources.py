@@ -430,8 +430,12 @@ def test_unknown_staff_role_is_refused():
         StaffUser('mallory', 'superuser')
 
 
-def test_root_acl_ends_with_deny_all_and_customers_grant_only_their_principal(root):
+def test_root_acl_ends_with_deny_all_and_customers_grant_only_their_principals(root):
+    from canonportal.resources.companyuser import COMPANY_ROLES, company_role_principal
     assert root.__acl__[-1] == DENY_ALL
     canon = root.customers['CME930812PW3']
-    assert [ace[1] for ace in canon.__acl__] == [customer_principal('CME930812PW3')]
+    # Its own credentials (the first administrator) and its users' roles, nobody else's.
+    assert [ace[1] for ace in canon.__acl__] == [customer_principal('CME930812PW3')] + [
+        company_role_principal('CME930812PW3', role) for role in COMPANY_ROLES]
+    assert all('DIS010203AB1' not in ace[1] for ace in canon.__acl__)
     assert not hasattr(root.customers, '__acl__') or root.customers.__acl__ == []

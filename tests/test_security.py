@@ -23,6 +23,7 @@ from canonportal.resources.customer import Customers
 from canonportal.resources.exports import ExportRecord
 from canonportal.resources.imports import ImportRecord
 from canonportal.resources.staff import StaffFolder
+from canonportal.resources.companyuser import CompanyUser
 from canonportal.resources.transfer import IncomingTransfer, Transfers
 from canonportal.views import PUBLIC_VIEWS
 from conftest import (
@@ -71,6 +72,8 @@ SAMPLES = (
     ('/exports/', Folder),
     ('/imports/20261129-180000-ab12/', ImportRecord),
     ('/exports/20261129-180000/', ExportRecord),
+    (f'/customers/{CANON}/users/', Folder),
+    (f'/customers/{CANON}/users/u000000000001/', CompanyUser),
     ('/transfers/', Transfers),
     ('/transfers/20261129-BNET0100261129000001/', IncomingTransfer),
 )
@@ -211,6 +214,9 @@ def add_sample_records(root):
         'tracking_key': 'BNET0100261129000001', 'operation_date': '2026-11-29',
         'amount': '500.00', 'beneficiary_account': '646180157000000004'}, when, 'camt053')
     root.transfers.add_transfer(transfer)     # unmatched: in the staff's queue
+    colleague = CompanyUser('ana@example.mx', 'Ana', 'captura', created=when)
+    colleague.__name__ = 'u000000000001'
+    root.customers[CANON].add_user(colleague)
 
 
 @pytest.fixture

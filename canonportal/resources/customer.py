@@ -2,6 +2,7 @@
 from pyramid.authorization import Allow
 from pyramid.traversal import find_interface, find_root
 
+from .companyuser import COMPANY_ROLES, ROLE_PERMISSIONS, ADMINISTRADOR, company_role_principal
 from .credentials import Credentials, LoginAttempts
 from .folder import Folder
 from .openinvoices import OpenInvoices
@@ -21,7 +22,8 @@ class Customers(Folder):
 
     title = 'Clientes'
 
-    numbers = None   # None until the evolve step 'spei-transfers'
+    numbers = None       # None until the evolve step 'spei-transfers'
+    user_emails = None   # None until the evolve step 'company-users'
 
     def __init__(self):
         super().__init__()
@@ -29,6 +31,7 @@ class Customers(Folder):
         from BTrees.OOBTree import OOBTree
         self.by_email = OOBTree()
         self.numbers = IOBTree()      # customer number -> RFC
+        self.user_emails = OOBTree()  # a company user's email -> its principal id
 
     def add_customer(self, customer):
         self.add(customer.rfc, customer)
@@ -41,6 +44,16 @@ class Customers(Folder):
             customer.number = (self.numbers.maxKey() + 1) if self.numbers else 1
             self.numbers[customer.number] = customer.rfc
         return customer.number
+
+    def find_user_by_email(self, email):
+        """The company user signing in with ``email``, or None."""
+        principal = self.user_emails.get((email or '').strip().lower()) if self.user_emails else None
+        if not principal:
+            return None
+        _kind, rfc, user_id = principal.split(':', 2)
+        customer = self.get(rfc)
+        users = customer.users if customer is not None else None
+        return users.get(user_id) if users is not None else None
 
     def find_by_number(self, number):
         rfc = self.numbers.get(number) if self.numbers is not None else None
@@ -75,6 +88,11 @@ class Customer(Credentials):
     pending_email = None      # registered but not yet confirmed
     open_invoices = None      # OpenInvoices; None until evolve step 'open-invoices-index'
     number = None             # 1, 2, …: the customer's own SPEI CLABE is made from it
+    users = None              # Folder of CompanyUser; None until evolve step 'company-users'
+    last_sign_in = None
+    #: The customer's own credentials (the RFC) are the company's first administrator.
+    role = ADMINISTRADOR
+    accounts_limit = ()
 
     def __init__(self, rfc, name, accounts=(), email=None):
         self.rfc = rfc.strip().upper()
@@ -86,6 +104,7 @@ class Customer(Credentials):
         self.payments = _child(Folder(), 'payments', self, 'Pagos')
         self.open_invoices = OpenInvoices()
         self.login_attempts = LoginAttempts()
+        self.users = _child(Folder(), 'users', self, 'Usuarios')
 
     @property
     def title(self):
@@ -97,7 +116,10 @@ class Customer(Credentials):
 
     @property
     def __acl__(self):
-        return [(Allow, customer_principal(self.rfc), ('view', 'pay'))]
+        acl = [(Allow, customer_principal(self.rfc), ROLE_PERMISSIONS[ADMINISTRADOR])]
+        acl += [(Allow, company_role_principal(self.rfc, role), ROLE_PERMISSIONS[role])
+                for role in COMPANY_ROLES]
+        return acl
 
     @property
     def activated(self):
@@ -105,7 +127,7 @@ class Customer(Credentials):
 
     def __getitem__(self, name):
         child = {'invoices': self.invoices, 'statements': self.statements,
-                 'payments': self.payments}.get(name)
+                 'payments': self.payments, 'users': self.users}.get(name)
         if child is None:
             raise KeyError(name)
         return child
@@ -132,6 +154,12 @@ class Customer(Credentials):
     def add_statement(self, statement):
         self.statements.add(statement.statement_id, statement)
         return statement
+
+    def add_user(self, user):
+        """Add a company user and index its email for sign-in."""
+        self.users.add(user.__name__, user)
+        self.__parent__.user_emails[user.email] = user.principal_id
+        return user
 
     def add_payment(self, payment):
         self.payments.add(payment.reference, payment)

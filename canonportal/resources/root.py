@@ -135,6 +135,11 @@ class PortalRoot(Folder):
         kind, _, key = (principal_id or '').partition(':')
         if kind == 'customer-user':
             return self.customers.get(key)
+        if kind == 'company-user':
+            rfc, _, user_id = key.partition(':')
+            customer = self.customers.get(rfc)
+            users = customer.users if customer is not None else None
+            return users.get(user_id) if users is not None else None
         if kind == 'staff':
             return self.staff.get(key)
         return None

@@ -50,10 +50,13 @@ def receipt_sender(request):
 def home_url(request, user):
     """Where a signed-in user lands."""
     from ..resources import Customer
+    from ..resources.companyuser import CompanyUser
     if isinstance(user, Customer):
         if not user.activated:
             return request.resource_url(request.root, 'activar')
         return request.resource_url(user, 'estados-de-cuenta')
+    if isinstance(user, CompanyUser):
+        return request.resource_url(user.customer, 'estados-de-cuenta')
     return request.resource_url(request.root, 'manage')
 
 

@@ -6,6 +6,7 @@ from pyramid.view import view_config
 
 from .. import accountmail, audit, clock, mail, passwords, signin, tokens
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
+from ..resources.companyuser import CompanyUser
 from ..resources import ACTIVE, Customer, PortalRoot, StaffUser
 from ..security import AFTER_SIGN_IN
 from . import home_url, settings_of
@@ -52,8 +53,10 @@ def login(request):
         wanted = request.session.pop(AFTER_SIGN_IN, None) or ''
         headers = remember(request, user.principal_id)
         target = home_url(request, user)
-        if isinstance(user, Customer):
-            mine = wanted.startswith(request.resource_path(user))
+        company = user.customer if isinstance(user, CompanyUser) else user
+        if isinstance(company, Customer):
+            user.last_sign_in = clock.utcnow()
+            mine = wanted.startswith(request.resource_path(company))
         else:
             mine = wanted == '/manage' or wanted.startswith('/manage/')
         if mine:
@@ -179,13 +182,20 @@ def reset(request):
     request.response.headers['Referrer-Policy'] = 'no-referrer'
     token = _token_of(request)
     now = clock.utcnow()
-    found = tokens.peek(request.root, tokens.RESET_PASSWORD, token, now)
-    result = {'page_title': _('Restablecer contraseña'), 'valid': found is not None,
-              'token': token, 'errors': {}, 'done': False}
+    purpose = tokens.RESET_PASSWORD
+    found = tokens.peek(request.root, purpose, token, now)
     if found is None:
+        # An invitation of a company administrator: the colleague chooses a password here.
+        purpose = tokens.INVITE
+        found = tokens.peek(request.root, purpose, token, now)
+    user = request.root.find_principal(found[0]) if found is not None else None
+    if user is not None and user.disabled:
+        user = None
+    result = {'page_title': _('Restablecer contraseña'), 'valid': user is not None,
+              'token': token, 'errors': {}, 'done': False}
+    if user is None:
         request.response.status = 400
         return result
-    user = request.root.find_principal(found[0])
     if request.method == 'POST':
         password = request.POST.get('password', '')
         forbidden = (getattr(user, 'rfc', None), getattr(user, 'username', None))
@@ -197,7 +207,7 @@ def reset(request):
         if result['errors']:
             request.response.status = 400
             return result
-        tokens.consume(request.root, tokens.RESET_PASSWORD, token, now)
+        tokens.consume(request.root, purpose, token, now)
         signin.set_password(user, password)
         if isinstance(user, Customer) and not user.activated:
             user.state = ACTIVE

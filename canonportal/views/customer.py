@@ -14,6 +14,9 @@ MENU = (
     ('historial-de-pagos', _('HISTORIAL DE PAGOS')),
 )
 
+#: What a company administrator has besides: its people.
+ADMIN_MENU = (('usuarios', _('USUARIOS')),)
+
 #: "1 factura", "3 facturas": counted through the catalog's plural rule.
 INVOICE_COUNT = ngettext('${count} factura', '${count} facturas')
 
@@ -24,8 +27,10 @@ BANNER_LIMIT = 3
 def page(context, request, current, title, **values):
     """The values every customer page template gets, with the customer's payments still
     waiting at the bank (the banner that offers to continue or cancel each one)."""
-    values.update({'customer': context, 'menu': MENU, 'current': current, 'page_title': title,
-                   'in_progress': payments_in_progress(request, context)})
+    menu = MENU + (ADMIN_MENU if request.has_permission('manage-company', context) else ())
+    values.update({'customer': context, 'menu': menu, 'current': current, 'page_title': title,
+                   'in_progress': payments_in_progress(request, context),
+                   'may_pay': bool(request.has_permission('pay', context))})
     return values
 
 

@@ -183,7 +183,7 @@ def _bank_return(request, bank, reference):
         log.warning('bank return for unknown payment %r at %s', reference, bank)
         raise HTTPNotFound()
     identity = request.identity
-    owner = identity is not None and identity.user is customer_of(payment)
+    owner = identity is not None and identity.customer is customer_of(payment)
     if owner or request.method == 'POST':
         # A browser that is not the owner's gets no bank call out of us (Citibanamex's
         # return is a server-to-server query); a BBVA post-back carries its own signed data.

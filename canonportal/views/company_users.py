@@ -1,0 +1,177 @@
+"""USUARIOS: a company administrator's page of the company's people.
+
+Administrators invite colleagues by email (a single-use link, 72 hours, to choose a
+password), change their role and the ERP accounts they may see, disable them (their
+sessions end at once) and enable them again, and see when each last signed in. The
+company's own credentials (the RFC) are its first administrator and are not
+managed here, so the company never loses its last administrator.
+"""
+import re
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.renderers import render_to_response
+from pyramid.view import view_config
+
+from .. import audit, clock, mail, tokens
+from ..i18n import _
+from ..resources import Customer
+from ..resources.companyuser import (
+    ADMINISTRADOR, CAPTURA, COMPANY_ROLES, CONSULTA, PAGO, CompanyUser, new_user_id,
+)
+from . import settings_of
+from .customer import page
+
+VIEW_NAME = 'usuarios'
+TEMPLATE = 'canonportal:templates/company_users.pt'
+PERMISSION = 'manage-company'
+#: At most this many people per company (a bound on the page and the index).
+MAX_USERS = 200
+
+ROLE_LABELS = {
+    CONSULTA: _('Consulta'),
+    CAPTURA: _('Captura'),
+    PAGO: _('Pago'),
+    ADMINISTRADOR: _('Administrador'),
+}
+ROLE_HINTS = {
+    CONSULTA: _('estados de cuenta, facturas, saldos e historial; descargas'),
+    CAPTURA: _('además prepara pagos'),
+    PAGO: _('además aprueba y paga'),
+    ADMINISTRADOR: _('además administra los usuarios de la empresa'),
+}
+_EMAIL = re.compile(r'^[^@\s<>"]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$')
+
+
+def users_values(customer, request, errors=None, form=None):
+    users = sorted(customer.users.values(), key=lambda u: (u.name.lower(), u.email))
+    return page(customer, request, VIEW_NAME, _('Usuarios'), users=users,
+                role_labels=ROLE_LABELS, role_hints=ROLE_HINTS, roles=COMPANY_ROLES,
+                errors=errors or {}, form=form or {'role': CONSULTA, 'accounts': ()},
+                invite_action=request.resource_url(customer, VIEW_NAME))
+
+
+@view_config(context=Customer, name=VIEW_NAME, permission=PERMISSION, request_method='GET',
+             renderer=TEMPLATE)
+def users_page(context, request):
+    return users_values(context, request)
+
+
+def _read_user_form(customer, request, email_too=True):
+    errors, form = {}, {}
+    if email_too:
+        form['email'] = (request.POST.get('email') or '').strip().lower()[:254]
+        form['name'] = ' '.join((request.POST.get('name') or '').split())[:100]
+        if not _EMAIL.match(form['email']):
+            errors['email'] = _('Escriba un correo electrónico válido, por ejemplo ana@empresa.mx.')
+        elif customer.__parent__.user_emails.get(form['email']) or form['email'] == customer.email:
+            errors['email'] = _('Ese correo ya tiene una cuenta en el portal.')
+        if not form['name']:
+            errors['name'] = _('Escriba el nombre de la persona.')
+    form['role'] = request.POST.get('role', '')
+    if form['role'] not in COMPANY_ROLES:
+        errors['role'] = _('Elija un rol de la lista.')
+    accounts = request.POST.getall('accounts')[:len(customer.accounts) + 1]
+    form['accounts'] = tuple(a for a in customer.accounts if a in accounts)
+    if len(form['accounts']) != len(set(accounts)):
+        errors['accounts'] = _('Elija cuentas de su empresa.')
+    return form, errors
+
+
+def _refuse(customer, request, errors, form):
+    request.tm.doom()
+    response = render_to_response(TEMPLATE, users_values(customer, request, errors, form),
+                                  request=request)
+    response.status = 400
+    return response
+
+
+def send_invitation(request, user):
+    """Mail ``user`` a single-use link to choose its password; older links die."""
+    now = clock.utcnow()
+    tokens.revoke_all(request.root, tokens.INVITE, user.principal_id)
+    token = tokens.issue(request.root, tokens.INVITE, user.principal_id, now)
+    settings = settings_of(request)
+    customer = user.customer
+    link = f"{settings['public_url']}/restablecer/{token}"
+    translate = request.localizer.translate
+    body = translate(_(
+        'Hola ${name},\n\n${inviter} le dio acceso al Portal clientes de ${company} para '
+        '${customer} (RFC ${rfc}) con el rol ${role}.\n\nPara elegir su contraseña abra este '
+        'enlace (sirve una sola vez y vence en 72 horas):\n\n${link}\n\n'
+        'Después entre con su correo, ${email}, y esa contraseña.\n',
+        mapping={'name': user.name, 'inviter': user.invited_by, 'company': settings['company_name'],
+                 'customer': customer.name, 'rfc': customer.rfc,
+                 'role': translate(ROLE_LABELS[user.role]), 'link': link, 'email': user.email}))
+    mail.send(request, user.email, translate(_('Invitación al Portal clientes de ${company}',
+                                               mapping={'company': settings['company_name']})),
+              body)
+
+
+def who(request):
+    user = request.identity.user
+    return getattr(user, 'name', None) or getattr(user, 'rfc', '')
+
+
+@view_config(context=Customer, name=VIEW_NAME, permission=PERMISSION, request_method='POST')
+def invite(context, request):
+    form, errors = _read_user_form(context, request)
+    if len(context.users) >= MAX_USERS:
+        errors['email'] = _('La empresa ya tiene el máximo de usuarios.')
+    if errors:
+        return _refuse(context, request, errors, form)
+    user = CompanyUser(form['email'], form['name'], form['role'], form['accounts'],
+                       created=clock.utcnow())
+    user.__name__ = new_user_id()
+    user.invited_by = who(request)
+    context.add_user(user)
+    send_invitation(request, user)
+    audit.record(request.root, audit.actor_of(request), 'company.invite', user, '', user.role,
+                 f'{user.email} accounts={",".join(user.accounts) or "all"}')
+    request.session.flash(request.localizer.translate(_(
+        'Enviamos la invitación a ${email}.', mapping={'email': user.email})))
+    return HTTPSeeOther(request.resource_url(context, VIEW_NAME))
+
+
+@view_config(context=CompanyUser, name='cambiar', permission=PERMISSION, request_method='POST')
+def change(context, request):
+    customer = context.customer
+    form, errors = _read_user_form(customer, request, email_too=False)
+    if errors:
+        return _refuse(customer, request, {context.__name__: next(iter(errors.values()))}, None)
+    before = f'{context.role} {",".join(context.accounts) or "all"}'
+    context.role, context.accounts = form['role'], form['accounts']
+    # What the user may see and do changed: its sessions start again with the new rights.
+    context.end_other_sessions()
+    audit.record(request.root, audit.actor_of(request), 'company.role', context, before,
+                 f'{context.role} {",".join(context.accounts) or "all"}')
+    request.session.flash(request.localizer.translate(_(
+        'Se cambió el acceso de ${name}.', mapping={'name': context.name})))
+    return HTTPSeeOther(request.resource_url(customer, VIEW_NAME))
+
+
+@view_config(context=CompanyUser, name='deshabilitar', permission=PERMISSION,
+             request_method='POST')
+def disable(context, request):
+    context.disabled = True
+    context.end_other_sessions()              # its sessions end at once
+    tokens.revoke_all(request.root, tokens.INVITE, context.principal_id)
+    audit.record(request.root, audit.actor_of(request), 'company.disable', context, '', '')
+    request.session.flash(request.localizer.translate(_(
+        '${name} ya no puede entrar al portal.', mapping={'name': context.name})))
+    return HTTPSeeOther(request.resource_url(context.customer, VIEW_NAME))
+
+
+@view_config(context=CompanyUser, name='habilitar', permission=PERMISSION, request_method='POST')
+def enable(context, request):
+    context.disabled = False
+    audit.record(request.root, audit.actor_of(request), 'company.enable', context, '', '')
+    return HTTPSeeOther(request.resource_url(context.customer, VIEW_NAME))
+
+
+@view_config(context=CompanyUser, name='reenviar', permission=PERMISSION, request_method='POST')
+def resend(context, request):
+    if not context.disabled and context.password_hash is None:
+        send_invitation(request, context)
+        request.session.flash(request.localizer.translate(_(
+            'Enviamos la invitación a ${email}.', mapping={'email': context.email})))
+    return HTTPSeeOther(request.resource_url(context.customer, VIEW_NAME))
