@@ -2,11 +2,12 @@
 import datetime
 import uuid
 
-from . import clock
+from . import clock, passwords
 from .demo_documents import add_demo_documents
 from .clock import MEXICO_CITY
 from .money import to_money
 from .resources import Allocation, Customer, Invoice, Payment, PortalRoot, Statement
+from .resources.companyuser import CAPTURA, CompanyUser
 from .resources.payment import APPROVED
 
 DEMO_RATE = '18.8869'
@@ -56,6 +57,11 @@ MANUAL_INVOICES = (
 )
 
 
+#: The demo's Captura user of Canon Mexicana (README "Demo sign-ins").
+DEMO_CAPTURA_EMAIL = 'compras@example.com'
+DEMO_CAPTURA_PASSWORD = 'Compras-Canon-2026'
+
+
 def add_demo_data(root, today=None):
     """The manual's screens: Canon Mexicana's statements, invoices and payment 228,
     and a second customer for isolation checks."""
@@ -94,6 +100,15 @@ def add_demo_data(root, today=None):
     payment.paid_at = paid_at
     canon.add_payment(payment)
     canon['invoices']['1233074'].reserve(reference, '1.00')
+
+    # A colleague who prepares payments; above $10,000.00 they wait for an approver.
+    canon.approval_policy, canon.approval_threshold = 'above', to_money('10000.00')
+    colleague = CompanyUser(DEMO_CAPTURA_EMAIL, 'Ana Compras', CAPTURA,
+                            created=mexico_time(2017, 10, 1, 9, 0, 0))
+    colleague.__name__ = 'u0demo0captura'
+    colleague.invited_by = canon.rfc
+    colleague.password_hash = passwords.hash_password(DEMO_CAPTURA_PASSWORD)
+    canon.add_user(colleague)
 
     other = root.customers.add_customer(Customer(
         'DIS010203AB1', 'Distribuidora Ixtapa SA de CV', accounts=('007100',),

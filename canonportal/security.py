@@ -58,6 +58,13 @@ class Identity:
     def principal_id(self):
         return self.user.principal_id
 
+    @property
+    def signature(self):
+        """``(principal id, name)`` recorded on what this user does (prepared, approved)."""
+        user = self.user
+        return (user.principal_id, getattr(user, 'name', None) if isinstance(user, CompanyUser)
+                else getattr(user, 'rfc', None) or getattr(user, 'username', ''))
+
 
 def principals_for(identity):
     principals = [Everyone]

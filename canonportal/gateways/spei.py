@@ -21,15 +21,14 @@ Settings::
     spei.cep_review_after_minutes = 1440
 """
 import datetime
-from zoneinfo import ZoneInfo
 
+from ..clock import business_deadline
 from ..spei import clabes
 from ..spei.abono import SIGNATURE_HEADER, read_abono
 from ..spei.cep import BANXICO_URL, CepClient
 from .base import Gateway, StartResult, header, reject
 
 NAME = 'spei'
-MEXICO_CITY = ZoneInfo('America/Mexico_City')
 
 DEFAULT_DEADLINE_DAYS = 3
 DEFAULT_CEP_REVIEW_AFTER = datetime.timedelta(hours=24)
@@ -99,17 +98,8 @@ class SpeiGateway(Gateway):
 
     def deadline(self, created):
         """When a payment created at ``created`` (aware UTC) stops waiting: the end of the
-        ``deadline_days``-th business day after it, in Mexico City (weekends skipped;
-        bank holidays are not known here and count as business days)."""
-        day = created.astimezone(MEXICO_CITY).date()
-        left = self.deadline_days
-        while left:
-            day += datetime.timedelta(days=1)
-            if day.weekday() < 5:
-                left -= 1
-        end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(),
-                                        MEXICO_CITY)
-        return end.astimezone(datetime.timezone.utc)
+        ``deadline_days``-th business day after it, in Mexico City."""
+        return business_deadline(created, self.deadline_days)
 
 
 def from_settings(settings, prefix='spei.', transport=None, resolve=lambda v: v):

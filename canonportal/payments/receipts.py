@@ -29,12 +29,17 @@ def receipt_mail(payment, customer, company, public_url, translate, locale_name=
         + (f' ({money(a.amount_currency, a.currency, locale_name)})' if a.currency != 'MXN' else '')
         + (f', {partly}' if is_partial(a) else '')
         for a in payment.allocations)
+    people = ''
+    if payment.prepared_by:
+        people += translate(_('Preparó: ${name}', mapping={'name': payment.prepared_by[1]})) + '\n'
+    if payment.approved_by:
+        people += translate(_('Aprobó: ${name}', mapping={'name': payment.approved_by[1]})) + '\n'
     subject = translate(_('Recibo de pago ${reference}', mapping={'reference': payment.reference}))
     body = translate(_(
         'Hola,\n\n${company} recibió su pago en línea.\n\n'
         'Referencia de pago: ${reference}\nReferencia bancaria: ${bank_reference}\n'
         'Banco: ${bank}\nFecha: ${date}\nMonto: ${amount}\nRFC: ${rfc} (${name})\n\n'
-        'Facturas pagadas:\n${invoices}\n\n'
+        'Facturas pagadas:\n${invoices}\n\n${people}'
         'Puede ver e imprimir el recibo en ${url}\n\n'
         'El pago se aplicará a sus facturas cuando nuestro sistema lo registre.\n',
         mapping={'company': company, 'reference': payment.reference,
@@ -43,6 +48,7 @@ def receipt_mail(payment, customer, company, public_url, translate, locale_name=
                  'date': timestamp(payment.paid_at or payment.created, locale_name),
                  'amount': money(payment.total_mxn, 'MXN', locale_name),
                  'rfc': customer.rfc, 'name': customer.name, 'invoices': invoices,
+                 'people': people + '\n' if people else '',
                  'url': f'{public_url.rstrip("/")}/customers/{customer.rfc}/payments/'
                         f'{payment.reference}/@@recibo'}))
     return subject, body

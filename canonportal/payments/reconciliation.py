@@ -15,7 +15,7 @@ import transaction
 from .. import clock, mail
 from . import receipts, service, transfers
 from ..gateways import GatewayError
-from ..resources.payment import EXPIRED, PENDING
+from ..resources.payment import EXPIRED, PENDING, REQUESTED
 from ..security import resolve_secret
 
 TOKEN_HEADER = 'X-Reconcile-Token'
@@ -61,7 +61,13 @@ def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):
                 payment = app_root().payments_by_reference[reference]
                 bank, stored, state = payment.bank, dict(payment.start_data or {}), payment.state
             gateway = gateways.get(bank)
-            if state != PENDING:
+            if state == REQUESTED:
+                # Waiting for an approver, not for a bank: it only expires.
+                settlement = service.record_answer(
+                    manager, app_root, reference, None, now, send_receipt,
+                    expire_after=expire_after, attempts=5, reopen=False)
+                outcome = 'request ' + settlement.after
+            elif state != PENDING:
                 outcome = state     # settled meanwhile by the bank's notice
             elif gateway is None:
                 outcome = 'no gateway'

@@ -32,7 +32,7 @@ from ..resources import PortalRoot, customer_of
 from ..resources.invoice import USD
 from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, RELEASING_STATES,
-    REVIEW, Allocation, InvalidTransition, Payment,
+    REQUESTED, REVIEW, Allocation, InvalidTransition, Payment,
 )
 from .transactions import in_own_transaction
 
@@ -66,7 +66,7 @@ def in_transit_message(invoice):
                       'left': format_money(invoice.left_to_pay, invoice.currency)})
 
 
-def create_payment(root, customer, bank, selection, now):
+def create_payment(root, customer, bank, selection, now, state=PENDING, prepared_by=None):
     """Create a pending payment for a validated selection and reserve its invoices.
 
     Runs in the caller's transaction. Everything is checked before anything is
@@ -99,11 +99,15 @@ def create_payment(root, customer, bank, selection, now):
             invoice.key, invoice.account, invoice.currency, line.amount_mxn, amount,
             rate if invoice.currency == USD else None, balance_before, instalment))
     payment = Payment(reference, customer.rfc, bank, allocations, created=now)
-    payment.history = ((now, None, PENDING, SOURCE_PORTAL, 'created'),)
+    payment.state = state
+    payment.prepared_by = prepared_by
+    payment.history = ((now, None, state, SOURCE_PORTAL, 'created'),)
     customer.add_payment(payment)
+    # A request waiting for an approver is listed too: reconciliation lets it expire.
     root.pending_payments[reference] = payment
-    audit.record(root, f'customer:{customer.rfc}', audit.PAYMENT_TRANSITION, payment,
-                 '', PENDING, f'{payment.total_mxn} MXN via {bank}', when=now)
+    audit.record(root, prepared_by[0] if prepared_by else f'customer:{customer.rfc}',
+                 audit.PAYMENT_TRANSITION, payment, '', state,
+                 f'{payment.total_mxn} MXN via {bank}', when=now)
     log.info('payment %s created: %s %s MXN via %s', reference, customer.rfc,
              payment.total_mxn, bank)
     return payment
@@ -209,7 +213,7 @@ def _move(payment, state, now, source, note, result=None, actor=None):
     root = find_root(payment)
     if not isinstance(root, PortalRoot):
         return      # a payment not in a portal's tree (unit tests)
-    if state != PENDING and payment.reference in root.pending_payments:
+    if state not in (PENDING, REQUESTED) and payment.reference in root.pending_payments:
         del root.pending_payments[payment.reference]
     in_review = root.review_payments
     if in_review is not None:
@@ -259,12 +263,13 @@ def reserve_again(payment):
 
 
 def _close_pending(payment, state, now, source, note):
-    """Move a still-pending payment to a releasing state and free its invoices."""
-    if payment.state != PENDING:
-        return Settlement(payment.state, payment.state)
+    """Move a still-pending payment (or request) to a releasing state and free its invoices."""
+    before = payment.state
+    if before not in (PENDING, REQUESTED):
+        return Settlement(before, before)
     _move(payment, state, now, source, note)
     release_reservations(payment)
-    return Settlement(PENDING, state, note)
+    return Settlement(before, state, note)
 
 
 def expire(payment, now, note='no answer from the bank in time'):
@@ -281,6 +286,65 @@ def cancel_by_customer(payment, now):
     """The customer gave up a payment still pending at the bank: its invoices are free
     at once. An approval arriving later goes to review (see :func:`settle`)."""
     return _close_pending(payment, CANCELLED, now, SOURCE_PORTAL, 'cancelled by the customer')
+
+
+def reject_request(payment, approver, comment, now):
+    """An approver turned a colleague's payment request down: its invoices are free again."""
+    if payment.state != REQUESTED:
+        raise InvalidTransition(f'payment {payment.reference} is {payment.state}, not a request')
+    comment = (comment or '').strip()
+    if not comment:
+        raise ValueError('a comment is required to reject a request')
+    _move(payment, CANCELLED, now, SOURCE_PORTAL, f'rejected by {approver[1]}: {comment}',
+          actor=approver[0])
+    release_reservations(payment)
+    return Settlement(REQUESTED, CANCELLED, comment)
+
+
+def approve_request(root, payment, amounts, approver, rate, now):
+    """An approver accepts a colleague's request, possibly for less: ``amounts`` maps each
+    invoice kept to its amount in the invoice's currency (at most what was requested; an
+    invoice left out is dropped). Everything is validated again against the invoices as
+    they are now, the request's own reservations aside; raises PaymentRefused with the
+    reason, having changed nothing the caller commits (it aborts)."""
+    if payment.state != REQUESTED:
+        raise PaymentRefused(_('Esta solicitud ya no espera aprobación.'))
+    if approver[0] == (payment.prepared_by or ('',))[0]:
+        raise PaymentRefused(_('Quien preparó el pago no puede aprobarlo.'))
+    requested = {a.invoice_key: a for a in payment.allocations}
+    if not amounts or set(amounts) - set(requested):
+        raise PaymentRefused(_('Deje al menos una factura de la solicitud.'))
+    for key, amount in amounts.items():
+        if amount is None or amount <= ZERO or amount > requested[key].amount_currency:
+            raise PaymentRefused(_('La factura ${folio}: solo puede bajar la cantidad, no subirla.',
+                                   mapping={'folio': key}))
+    release_reservations(payment)
+    from . import selection as sel
+    customer = customer_of(payment)
+    entries = [sel.Entry(key, ticked=True, usd=f'{amount:.2f}', edited=sel.EDITED_USD)
+               if requested[key].currency == USD else
+               sel.Entry(key, ticked=True, mxn=f'{amount:.2f}', edited=sel.EDITED_MXN)
+               for key, amount in amounts.items()]
+    chosen = sel.validate_selection(customer, rate, entries)
+    if not chosen.ok:
+        problems = [f'{line.key}: ' + ' '.join(str(m) for m in line.errors.values())
+                    for line in chosen.line_errors()]
+        raise PaymentRefused(_('La solicitud ya no se puede pagar así: ${why}',
+                               mapping={'why': '; '.join(problems) or 'sin cambios'}))
+    allocations = []
+    for line in chosen.chosen:
+        invoice = customer.invoices[line.key]
+        amount = line.amount_currency
+        balance_before, instalment = invoice.left_to_pay, invoice.next_instalment()
+        invoice.reserve(payment.reference, amount)
+        allocations.append(Allocation(
+            invoice.key, invoice.account, invoice.currency, line.amount_mxn, amount,
+            chosen.rate.rate if invoice.currency == USD else None, balance_before, instalment))
+    payment.allocations = tuple(allocations)
+    payment.approved_by = approver
+    payment.approved_at = now
+    _move(payment, PENDING, now, SOURCE_PORTAL, f'approved by {approver[1]}', actor=approver[0])
+    return Settlement(REQUESTED, PENDING)
 
 
 def resolve_review(payment, decision, comment, actor, now):
@@ -338,9 +402,9 @@ def check(root, payment, result, now, expire_after):
     :class:`Settlement`. This is how ``canonportal-reconcile``, the result page
     and the staff's "Consultar al banco ahora" decide.
     """
-    if payment.state != PENDING:
+    if payment.state not in (PENDING, REQUESTED):
         return Settlement(payment.state, payment.state)
-    if result is not None:
+    if result is not None and payment.state == PENDING:
         settlement = settle(root, payment, result, now)
         if settlement.changed or result.outcome not in (gw.PENDING, gw.UNKNOWN):
             return settlement

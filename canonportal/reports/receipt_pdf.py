@@ -32,6 +32,10 @@ def receipt_pdf(payment, customer, company, translate=None, locale_name='es'):
         (tr(_('Fecha de pago')), timestamp(payment.paid_at or payment.created, locale_name)),
         (tr(_('Monto')), money(payment.total_mxn, 'MXN', locale_name)),
     ]
+    if payment.prepared_by:
+        facts.append((tr(_('Preparó')), payment.prepared_by[1]))
+    if payment.approved_by:
+        facts.append((tr(_('Aprobó')), payment.approved_by[1]))
     rows = [[tr(_('Factura pagada')), tr(_('Monto MXN')), tr(_('Monto en moneda de la factura')),
              tr(_('Tipo de Cambio'))]]
     for key, currency, mxn, amount, exchange_rate in receipt_lines(payment):

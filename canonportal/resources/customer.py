@@ -93,6 +93,10 @@ class Customer(Credentials):
     #: The customer's own credentials (the RFC) are the company's first administrator.
     role = ADMINISTRADOR
     accounts_limit = ()
+    #: Payments prepared by a Captura user need an approver: 'never', 'always' or 'above'
+    #: ``approval_threshold`` MXN (its administrators choose).
+    approval_policy = 'never'
+    approval_threshold = None
 
     def __init__(self, rfc, name, accounts=(), email=None):
         self.rfc = rfc.strip().upper()
@@ -154,6 +158,13 @@ class Customer(Credentials):
     def add_statement(self, statement):
         self.statements.add(statement.statement_id, statement)
         return statement
+
+    def needs_approval(self, total_mxn):
+        """Whether a payment of ``total_mxn`` prepared by a Captura user waits for an approver."""
+        if self.approval_policy == 'always':
+            return True
+        return (self.approval_policy == 'above' and self.approval_threshold is not None
+                and total_mxn > self.approval_threshold)
 
     def add_user(self, user):
         """Add a company user and index its email for sign-in."""

@@ -4,6 +4,7 @@ from persistent import Persistent
 from ..money import ZERO
 
 PENDING = 'pending'
+REQUESTED = 'requested'           # prepared by a colleague, waiting for an approver
 APPROVED = 'approved'
 DECLINED = 'declined'
 CANCELLED = 'cancelled'
@@ -14,6 +15,7 @@ REFUND_NEEDED = 'refund-needed'   # staff found the money must go back to the cu
 
 #: The only transitions a payment may take; nothing goes backwards.
 TRANSITIONS = {
+    REQUESTED: {PENDING, CANCELLED, EXPIRED},
     PENDING: {APPROVED, DECLINED, CANCELLED, EXPIRED, REVIEW},
     APPROVED: {APPLIED, REVIEW},
     DECLINED: {REVIEW},
@@ -99,6 +101,9 @@ class Payment(Persistent):
     cep_data = None         # SPEI: what Banxico's CEP says, a dict of strings
     cep_xml = None          # SPEI: the CEP documents, as blobs
     cep_pdf = None
+    prepared_by = None      # (principal id, name) of who confirmed it
+    approved_by = None      # (principal id, name) of who approved a request
+    approved_at = None
 
     def __init__(self, reference, customer_rfc, bank, allocations, created):
         self.reference = str(reference)

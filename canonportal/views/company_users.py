@@ -7,6 +7,7 @@ company's own credentials (the RFC) are its first administrator and are not
 managed here, so the company never loses its last administrator.
 """
 import re
+from decimal import Decimal, InvalidOperation
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
@@ -14,6 +15,7 @@ from pyramid.view import view_config
 
 from .. import audit, clock, mail, tokens
 from ..i18n import _
+from ..money import ZERO
 from ..resources import Customer
 from ..resources.companyuser import (
     ADMINISTRADOR, CAPTURA, COMPANY_ROLES, CONSULTA, PAGO, CompanyUser, new_user_id,
@@ -129,6 +131,35 @@ def invite(context, request):
                  f'{user.email} accounts={",".join(user.accounts) or "all"}')
     request.session.flash(request.localizer.translate(_(
         'Enviamos la invitación a ${email}.', mapping={'email': user.email})))
+    return HTTPSeeOther(request.resource_url(context, VIEW_NAME))
+
+
+POLICIES = ('never', 'always', 'above')
+MAX_THRESHOLD = Decimal('999999999.99')
+
+
+@view_config(context=Customer, name='aprobacion', permission=PERMISSION, request_method='POST')
+def approval_policy(context, request):
+    """Whether payments a Captura user prepares wait for an approver: never, always, above."""
+    policy = request.POST.get('politica', '')
+    text = (request.POST.get('monto') or '').strip().replace(',', '')[:20]
+    threshold = None
+    if policy == 'above':
+        try:
+            threshold = Decimal(text).quantize(Decimal('0.01'))
+        except InvalidOperation:
+            threshold = None
+        if threshold is None or not ZERO < threshold <= MAX_THRESHOLD:
+            return _refuse(context, request, {'approval': _(
+                'Escriba el monto a partir del cual se pide aprobación, por ejemplo 10000.00.')},
+                None)
+    elif policy not in POLICIES:
+        return _refuse(context, request, {'approval': _('Elija una opción de la lista.')}, None)
+    before = f'{context.approval_policy} {context.approval_threshold or ""}'.strip()
+    context.approval_policy, context.approval_threshold = policy, threshold
+    audit.record(request.root, audit.actor_of(request), 'company.approval', context, before,
+                 f'{policy} {threshold or ""}'.strip())
+    request.session.flash(request.localizer.translate(_('Se guardó la regla de aprobación.')))
     return HTTPSeeOther(request.resource_url(context, VIEW_NAME))
 
 

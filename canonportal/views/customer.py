@@ -37,7 +37,8 @@ def page(context, request, current, title, **values):
 def payments_in_progress(request, customer):
     """``[(payment, bank label)]`` of ``customer``'s payments pending at the bank, newest first."""
     pending = request.root.pending_payments
-    mine = [p for p in pending.values() if p.customer_rfc == customer.rfc] if pending else []
+    mine = [p for p in pending.values()
+            if p.customer_rfc == customer.rfc and p.state == 'pending'] if pending else []
     mine.sort(key=lambda p: p.created, reverse=True)
     return [(p, bank_label(p.bank)) for p in mine[:BANNER_LIMIT]]
 

@@ -18,7 +18,7 @@ from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer
 from ..resources.payment import (
-    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REVIEW,
+    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REQUESTED, REVIEW,
     reference_order,
 )
 from .customer import page
@@ -40,13 +40,14 @@ PAGE_PARAM = 'pagina'
 #: paid nothing.
 PAID_STATES = (APPROVED, APPLIED)
 FAILED_STATES = (DECLINED, CANCELLED, EXPIRED)
-SHOWN_STATES = PAID_STATES + (PENDING, REVIEW, REFUND_NEEDED) + FAILED_STATES
+SHOWN_STATES = PAID_STATES + (REQUESTED, PENDING, REVIEW, REFUND_NEEDED) + FAILED_STATES
 
 #: What each state says to the customer, in the order of the state filter
 #: (the CSV's "Estado" column; on the page the states that are not paid get a badge).
 STATE_LABELS = {
     APPROVED: _('Pagado'),
     APPLIED: _('Pagado y aplicado'),
+    REQUESTED: _('Esperando aprobación'),
     PENDING: _('Pendiente de confirmación del banco'),
     REVIEW: _('En revisión'),
     REFUND_NEEDED: _('Reembolso en trámite'),

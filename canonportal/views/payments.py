@@ -23,12 +23,15 @@ from ..payments import service as payments
 from ..payments.form import RETRY_PARAM, configured_banks, read_selection
 from ..payments.transactions import in_own_transaction
 from ..resources import Customer, Payment, PortalRoot, customer_of
-from ..resources.payment import APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING
+from ..resources.payment import (
+    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REQUESTED,
+)
 from ..security import AFTER_SIGN_IN
 from . import receipt_sender, settings_of
 from .balances import TEMPLATE as SALDOS_TEMPLATE
 from .balances import saldos_values
 from .customer import page
+from . import approvals
 from . import spei as spei_views
 
 log = logging.getLogger(__name__)
@@ -87,13 +90,25 @@ def pay(context, request):
     # concurrent payments are retried here, as often as payers may race: each
     # round commits at least one of them, and every retry re-validates against
     # the reservations the others committed.
+    # A colleague who may not approve prepares a request when the company asks for approval.
+    request_only = (not request.has_permission('approve', context)
+                    and context.needs_approval(selection.total_mxn))
+
     def reserve():
         selection = read_selection(context, request)
         if selection.has_errors:
             # Changed since the confirmation page: reported below.
             raise payments.PaymentRefused(None)
-        payment = payments.create_payment(request.root, context, bank, selection, clock.utcnow())
-        payment.expires_at = gateway_for(request, bank).deadline(payment.created)
+        now = clock.utcnow()
+        payment = payments.create_payment(
+            request.root, context, bank, selection, now,
+            state=REQUESTED if request_only else PENDING,
+            prepared_by=request.identity.signature)
+        if request_only:
+            payment.expires_at = approvals.request_deadline(now, request.registry.settings)
+            approvals.notify_approvers(request, payment)
+        else:
+            payment.expires_at = gateway_for(request, bank).deadline(payment.created)
         return payment
 
     try:
@@ -105,8 +120,16 @@ def pay(context, request):
         if refused.message is not None and not blocked:
             selection.errors.append(refused.message)
         return _back_to_saldos(context, request, selection, status=409 if blocked else 400)
-    reference = payment.reference
+    if request_only:
+        return HTTPSeeOther(request.resource_url(payment))
+    return start_at_bank(request, context, payment, selection)
 
+
+def start_at_bank(request, context, payment, selection):
+    """Tell the bank of a committed pending payment and send the customer there (the pay
+    view, and an approver's approval of a request)."""
+    reference, bank = payment.reference, payment.bank
+    banks = dict(configured_banks(request))
     settings = settings_of(request)
     info = payments.payment_info(payment, context, settings['public_url'],
                                  settings['company_name'])
@@ -121,6 +144,7 @@ def pay(context, request):
             'El banco no respondió. No se hizo ningún cargo y sus facturas siguen disponibles; '
             'intente de nuevo en unos minutos.'))
         return _back_to_saldos(context, request, selection, status=503)
+
     def started():
         payment = request.root.payments_by_reference[reference]
         payments.record_start(payment, start, clock.utcnow())
@@ -318,6 +342,7 @@ def payment_page(context, request):
                 bank_reason=bank_reason(context), spei=spei,
                 transfer=spei_views.transfer_facts(context),
                 ordering_banks=spei_views.ordering_banks() if spei else (),
+                may_decide=approvals.may_decide(request, context),
                 today=clock.mexico_today(),
                 retry_url=request.resource_url(customer, 'saldos', query={
                     RETRY_PARAM: context.reference}) if retry else None)

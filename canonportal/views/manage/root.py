@@ -186,7 +186,8 @@ def dashboard(context, request):
     window_counts, window_totals = tally(recent.payments)
     alert_age = pending_alert_age(request.registry.settings)
     # A SPEI payment waits days for its transfer by design: not an alert.
-    stale = sorted((p for p in pending_older_than(context, now, alert_age) if p.bank != SPEI),
+    stale = sorted((p for p in pending_older_than(context, now, alert_age)
+                    if p.bank != SPEI and p.state == PENDING),
                    key=lambda p: p.created)
     return manage_globals(
         request, context,

@@ -1,0 +1,142 @@
+"""Maker-checker: a payment a Captura user prepares waits for an approver when the
+company asks for it (always, or above an amount).
+
+The request reserves the amounts ("Pago en Tránsito") like a payment; the approvers
+(Pago or Administrador, never who prepared it) get a mail; on its page they may lower
+amounts or drop invoices (never raise them), reject it with a comment, or approve it
+and go on to the bank or the SPEI instructions. Everything is validated again at
+approval; two approvers at once: the first commits, the second is told it is done.
+A request nobody decides expires after ``canonportal.approval_business_days`` (2)
+business days and frees its invoices.
+"""
+import logging
+from decimal import Decimal, InvalidOperation
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import view_config
+
+from .. import clock, mail
+from ..formatting import money
+from ..i18n import _
+from ..payments import service as payments
+from ..payments.form import rate_for
+from ..payments.transactions import in_own_transaction
+from ..resources import Payment, customer_of
+from ..resources.companyuser import ADMINISTRADOR, PAGO
+from ..resources.payment import REQUESTED
+from . import settings_of
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUSINESS_DAYS = 2
+MAX_COMMENT = 500
+
+
+def request_deadline(now, settings):
+    days = int(settings.get('canonportal.approval_business_days', DEFAULT_BUSINESS_DAYS))
+    return clock.business_deadline(now, max(days, 1))
+
+
+def approvers(customer, prepared_by):
+    """``[(email, name)]`` of who may approve a request of ``customer``, preparer aside."""
+    found = []
+    if customer.email and customer.principal_id != prepared_by[0]:
+        found.append((customer.email, customer.rfc))
+    for user in customer.users.values() if customer.users is not None else ():
+        if (user.role in (PAGO, ADMINISTRADOR) and not user.disabled
+                and user.password_hash is not None and user.principal_id != prepared_by[0]):
+            found.append((user.email, user.name))
+    return found
+
+
+def notify_approvers(request, payment):
+    """Mail each approver that a request waits (queued on the transaction that makes it)."""
+    customer = customer_of(payment)
+    settings = settings_of(request)
+    translate = request.localizer.translate
+    link = f"{settings['public_url']}/customers/{customer.rfc}/payments/{payment.reference}/"
+    for email, name in approvers(customer, payment.prepared_by):
+        body = translate(_(
+            'Hola ${name},\n\n${preparer} preparó el pago ${reference} por ${amount} y espera su '
+            'aprobación.\n\nRevíselo, ajuste o rechace en:\n\n${link}\n',
+            mapping={'name': name, 'preparer': payment.prepared_by[1],
+                     'reference': payment.reference,
+                     'amount': money(payment.total_mxn, 'MXN', request.locale_name), 'link': link}))
+        mail.send(request, email, translate(_('Pago ${reference} por aprobar',
+                                              mapping={'reference': payment.reference})), body)
+
+
+def may_decide(request, payment):
+    """Whether the signed-in user may approve or reject ``payment`` (a request, not theirs)."""
+    identity = request.identity
+    return (payment.state == REQUESTED and identity is not None
+            and bool(request.has_permission('approve', payment))
+            and identity.principal_id != (payment.prepared_by or ('',))[0])
+
+
+def _amounts(request, payment):
+    """What the approver kept: ``{invoice key: amount}`` (None for an unreadable amount)."""
+    kept = set(request.POST.getall('keep'))
+    amounts = {}
+    for allocation in payment.allocations:
+        key = allocation.invoice_key
+        if key not in kept:
+            continue
+        text = (request.POST.get(f'amount-{key}') or '').strip().replace(',', '')[:20]
+        try:
+            amounts[key] = Decimal(text).quantize(Decimal('0.01')) if text else None
+        except InvalidOperation:
+            amounts[key] = None
+    return amounts
+
+
+def _not_yours(request, payment):
+    if payment.state != REQUESTED:
+        return _back(request, payment.reference, _('Esta solicitud ya no espera aprobación.'))
+    return _back(request, payment.reference, _('Solo otra persona con rol Pago o Administrador '
+                                               'puede aprobar o rechazar esta solicitud.'))
+
+
+def _back(request, payment_reference, message):
+    request.session.flash(request.localizer.translate(message))
+    return HTTPSeeOther(request.resource_url(request.root.payments_by_reference[payment_reference]))
+
+
+@view_config(context=Payment, name='aprobar', permission='approve', request_method='POST',
+             renderer='canonportal:templates/bank_redirect.pt')
+def approve(context, request):
+    """Approve (maybe for less) and go on to the bank or the SPEI instructions."""
+    reference = context.reference
+    if not may_decide(request, context):
+        return _not_yours(request, context)
+    amounts = _amounts(request, context)
+    signature = request.identity.signature
+
+    def work():
+        payment = request.root.payments_by_reference[reference]
+        return payments.approve_request(request.root, payment, amounts, signature,
+                                        rate_for(request), clock.utcnow())
+
+    try:
+        in_own_transaction(request.tm, work, attempts=20)
+    except payments.PaymentRefused as refused:
+        return _back(request, reference, refused.message)
+    payment = request.root.payments_by_reference[reference]
+    from .payments import read_selection, start_at_bank
+    customer = customer_of(payment)
+    return start_at_bank(request, customer, payment, read_selection(customer, request))
+
+
+@view_config(context=Payment, name='rechazar', permission='approve', request_method='POST')
+def reject(context, request):
+    reference = context.reference
+    if not may_decide(request, context):
+        return _not_yours(request, context)
+    comment = (request.POST.get('comentario') or '').strip()[:MAX_COMMENT]
+    if not comment:
+        return _back(request, reference, _('Escriba por qué rechaza la solicitud.'))
+    signature = request.identity.signature
+    in_own_transaction(request.tm, lambda: payments.reject_request(
+        request.root.payments_by_reference[reference], signature, comment, clock.utcnow()))
+    return _back(request, reference, _('Solicitud ${reference} rechazada: sus facturas quedaron '
+                                       'libres.', mapping={'reference': reference}))

@@ -1,0 +1,138 @@
+"""Maker-checker: above the company's threshold a Captura user's payment waits for another
+person with Pago or Administrador, who may lower it, reject it or approve it and pay."""
+import datetime
+from urllib.parse import urlsplit
+
+from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
+from conftest import CANON, with_root
+from payment_support import (
+    FIRST, MANUAL_SELECTION, in_transit, new_payer, payment_of, receipts, state_of,
+)
+
+RESULT = f'/customers/{CANON}/payments/{FIRST}/'
+
+
+def captura(portal, banks):
+    """The demo's Captura user of Canon Mexicana, signed in with its email."""
+    client = new_payer(portal, banks)
+    assert client.login(DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD).status_int == 303
+    return client
+
+
+def prepare(client, *folios, bank='bbva'):
+    answer = client.pay(bank, *folios)
+    assert answer.status_int == 303, answer.text[:300]
+    return client.get(urlsplit(answer.location).path)
+
+
+def decide_forms(page):
+    return {name: next((f for f in page.forms.values() if f.action.endswith(name)), None)
+            for name in ('@@aprobar', '@@rechazar')}
+
+
+def test_above_the_threshold_a_captura_prepares_and_an_administrator_approves_and_pays(
+        payer, portal, banks, portal_mailer):
+    ana = captura(portal, banks)
+    page = prepare(ana, *MANUAL_SELECTION)                  # $36,870.80 > $10,000.00
+    assert page.html.find('h2').get_text(strip=True) == 'Solicitud de pago: espera aprobación'
+    assert 'Preparada por Ana Compras' in ' '.join(page.html.get_text(' ').split())
+    assert state_of(portal) == 'requested' and in_transit(portal, '6212976') > 0
+    # The preparer cannot approve: no form, and a forged POST changes nothing.
+    assert decide_forms(page) == {'@@aprobar': None, '@@rechazar': None}
+    ana.post(f'{RESULT}@@aprobar', {'csrf_token': ana.csrf(), 'keep': '6212976'}, status=403)
+    assert state_of(portal) == 'requested'
+    # The approver got a mail; the request is not a bank payment yet.
+    [mail] = [m for m in portal_mailer.outbox if 'por aprobar' in m.subject]
+    assert mail.recipients == [f'{CANON.lower()}@example.mx'] and 'Ana Compras' in mail.body
+
+    # The administrator (the RFC) lowers 6212976 and drops 1233080, then approves.
+    request_page = payer.get(RESULT)
+    form = decide_forms(request_page)['@@aprobar']
+    for box in form.fields['keep']:
+        box.checked = box._value != '1233080'  # noqa: SLF001
+    form['amount-6212976'] = '1000.00'
+    to_bank = form.submit()
+    assert to_bank.status_int == 200 and to_bank.html.find('form', id='bank-form') is not None
+    back = payer.at_bank(to_bank)
+    banks.wait_for_deliveries()
+    assert state_of(portal) == 'approved'
+    payment = payment_of(portal)
+    kept = with_root(portal, lambda root: sorted(
+        (a.invoice_key, str(a.amount_currency)) for a in root.payments_by_reference[FIRST].allocations))
+    assert kept == [('1233076', '167.94'), ('6212976', '1000.00')]
+    assert payment['state'] == 'approved'
+    done = payer.get(RESULT)
+    facts = ' '.join(done.html.find('dl', class_='facts').get_text(' ').split())
+    assert 'Preparó Ana Compras' in facts and 'Aprobó CME930812PW3' in facts
+    [receipt] = receipts(portal_mailer)
+    assert 'Preparó: Ana Compras' in receipt.body and 'Aprobó: CME930812PW3' in receipt.body
+    assert str(in_transit(portal, '1233080')) == '0.00'
+    assert back
+
+
+def test_an_approver_may_not_raise_an_amount(payer, portal, banks):
+    prepare(captura(portal, banks), '6212976')
+    form = decide_forms(payer.get(RESULT))['@@aprobar']
+    form['amount-6212976'] = '99999.00'
+    page = form.submit(status=303).follow()
+    assert 'solo puede bajar la cantidad' in page.text
+    assert state_of(portal) == 'requested' and str(in_transit(portal, '6212976')) == '27794.52'
+
+
+def test_a_rejected_request_frees_its_invoices_with_the_reason(payer, portal, banks):
+    prepare(captura(portal, banks), '6212976')
+    form = decide_forms(payer.get(RESULT))['@@rechazar']
+    form['comentario'] = 'esperemos al próximo mes'
+    page = form.submit(status=303).follow()
+    assert 'rechazada' in page.text and state_of(portal) == 'cancelled'
+    assert str(in_transit(portal, '6212976')) == '0.00'
+    note = with_root(portal, lambda root: root.payments_by_reference[FIRST].history[-1][4])
+    assert note == 'rejected by CME930812PW3: esperemos al próximo mes'
+
+
+def test_below_the_threshold_a_captura_pays_directly(portal, banks):
+    ana = captura(portal, banks)
+    answer = ana.pay('bbva', '1233080')                     # $5,904.42 < $10,000.00
+    assert answer.status_int == 200 and answer.html.find('form', id='bank-form') is not None
+    assert state_of(portal) == 'pending'
+    assert with_root(portal, lambda root: root.payments_by_reference[FIRST].prepared_by[1]) == 'Ana Compras'
+
+
+def test_a_request_nobody_decides_expires_and_frees_its_invoices(portal, banks, frozen_clock):
+    from pyramid_mailer import get_mailer
+
+    from canonportal.payments.reconciliation import reconcile
+    prepare(captura(portal, banks), '6212976')
+    deadline = with_root(portal, lambda root: root.payments_by_reference[FIRST].expires_at)
+    # Prepared on Sunday 29 November: two business days, Monday and Tuesday.
+    assert deadline == datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.timezone.utc)
+    counts = reconcile(portal.registry._zodb_databases[''], portal.registry.settings,
+                       portal.registry.gateways, get_mailer(portal.registry),
+                       now=deadline + datetime.timedelta(minutes=1))
+    assert counts == {'request expired': 1}
+    assert state_of(portal) == 'expired' and str(in_transit(portal, '6212976')) == '0.00'
+
+
+def test_two_approvers_racing_one_wins(payer, portal, banks):
+    prepare(captura(portal, banks), '6212976')
+    first = decide_forms(payer.get(RESULT))['@@aprobar']
+    second = decide_forms(payer.get(RESULT))['@@aprobar']   # the same page in another tab
+    assert first.submit().status_int == 200
+    late = second.submit(status=303).follow()
+    assert 'ya no espera aprobación' in late.text
+    assert state_of(portal) == 'pending'
+
+
+def test_the_preparer_cannot_approve_even_after_becoming_an_approver(payer, portal, banks):
+    ana = captura(portal, banks)
+    prepare(ana, '6212976')
+
+    def promote(root):
+        user = root.customers.find_user_by_email(DEMO_CAPTURA_EMAIL)
+        user.role = 'pago'
+    with_root(portal, promote)
+    page = ana.get(RESULT)
+    assert decide_forms(page) == {'@@aprobar': None, '@@rechazar': None}
+    refused = ana.post(f'{RESULT}@@aprobar', {'csrf_token': ana.csrf(), 'keep': '6212976',
+                                              'amount-6212976': '27794.52'}, status=303).follow()
+    assert 'Solo otra persona' in refused.text and state_of(portal) == 'requested'
