@@ -59,6 +59,13 @@ class Identity:
         return self.user.principal_id
 
     @property
+    def accounts(self):
+        """The ERP accounts this person may see: a set, or None for every account."""
+        if isinstance(self.user, CompanyUser) and self.user.accounts:
+            return set(self.user.accounts)
+        return None
+
+    @property
     def signature(self):
         """``(principal id, name)`` recorded on what this user does (prepared, approved)."""
         user = self.user

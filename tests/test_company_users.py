@@ -151,3 +151,37 @@ def test_the_evolve_step_gives_customers_from_before_their_users_folder(app):
         return customer.users is not None and \
             root.customers.user_emails is not None
     assert with_root(app, old_then_new)
+
+
+def test_a_user_limited_to_one_account_sees_and_pays_nothing_of_the_other(admin, app, mailer):
+    invite(admin, email='mar@example.mx', name='Mar', role='pago', accounts=('005301',))
+    mar, _landed = accept(app, mailer, email='mar@example.mx')
+    base = f'/customers/{CANON}'
+    # ESTADOS DE CUENTA: the demo's statements are all of 005300.
+    statements = mar.get(f'{base}/estados-de-cuenta')
+    assert '171001' not in statements.text
+    assert [o['value'] for o in statements.html.find('select', id='cuenta').find_all('option')] == ['005301']
+    mar.get(f'{base}/statements/171001/@@pdf', status=403)
+    assert mar.get(f'{base}/@@estado-de-cuenta.pdf', {'cuenta': '005300', 'desde': '2017-10-01',
+                                                       'hasta': '2017-10-31'}, status=400)
+    # FACTURAS: only 6213050 (005301); the others' pages and documents are refused.
+    invoices = mar.get(f'{base}/facturas')
+    folios = [a.get_text(strip=True) for a in invoices.html.select('table.invoices td a')] or invoices.text
+    assert '6213050' in invoices.text and '6212976' not in str(folios)
+    assert '1 factura' in invoices.text
+    mar.get(f'{base}/invoices/6212976/', status=403)
+    mar.get(f'{base}/invoices/6212976/@@xml', status=403)
+    mar.get(f'{base}/facturas.zip', {'folio': '6212976'}, status=400)
+    # SALDOS lists only 005301's open invoice and refuses a pick of another account.
+    saldos = mar.get(f'{base}/saldos')
+    assert [tr['data-key'] for tr in saldos.html.select('tr.invoice-row')] == ['6213050']
+    form = saldos.forms['saldos-form']
+    fields = form.submit_fields() + [('pick', '6212976'), ('accion', 'calcular')]
+    refused = mar.post(f'{base}/saldos', fields, status=400)
+    errors = ' '.join(refused.html.find(id='saldos-errors').get_text(' ').split())
+    assert '6212976' in errors, errors
+    # HISTORIAL: payment 228 paid 005300's invoice: not listed, its page refused.
+    history = mar.get(f'{base}/historial-de-pagos')
+    assert 'BC-Banamex 063197' not in history.text
+    mar.get(f'{base}/payments/228/', status=403)
+    assert b'063197' not in mar.get(f'{base}/historial-de-pagos.csv').body

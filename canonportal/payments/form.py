@@ -56,7 +56,7 @@ def retried_entries(customer, reference):
     return entries
 
 
-def overdue_entries(customer, rate, entries):
+def overdue_entries(customer, rate, entries, accounts=None):
     """"Seleccionar todas las vencidas": the payable invoices due before today that
     ``entries`` do not tick yet, each for what is left of it; no more than a payment takes."""
     ticked = {entry.key for entry in entries if entry.ticked}
@@ -65,7 +65,8 @@ def overdue_entries(customer, rate, entries):
     for invoice in customer.open_invoices.due_before(rate.today):
         if len(added) >= room:
             break
-        if invoice.key not in ticked and sel.is_selectable(invoice, rate):
+        if (invoice.key not in ticked and sel.is_selectable(invoice, rate)
+                and (accounts is None or invoice.account in accounts)):
             added.append(sel.Entry(invoice.key, ticked=True))
     return added
 
@@ -86,7 +87,7 @@ def read_selection(customer, request):
             raise HTTPBadRequest(sel.MSG_TOO_MANY_FIELDS)
         entries = sel.entries_from_form(request.POST)
         if request.POST.get('accion') == SELECT_OVERDUE:
-            entries += overdue_entries(customer, rate_for(request), entries)
+            entries += overdue_entries(customer, rate_for(request), entries, _accounts(request))
     else:
         # "Pagar" on FACTURAS or on an invoice's page: SALDOS with that invoice ticked,
         # for what is left of it (an unknown or paid key ticks nothing).
@@ -95,4 +96,10 @@ def read_selection(customer, request):
         if invoice is not None and invoice.left_to_pay > 0:
             entries = [sel.Entry(key, ticked=True)]
         entries = entries or retried_entries(customer, request.GET.get(RETRY_PARAM, ''))
-    return sel.validate_selection(customer, rate_for(request), entries)
+    return sel.validate_selection(customer, rate_for(request), entries, _accounts(request))
+
+
+def _accounts(request):
+    """The accounts the signed-in person may pay (None: all the customer's)."""
+    identity = request.identity
+    return identity.accounts if identity is not None else None

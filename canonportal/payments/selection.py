@@ -119,9 +119,14 @@ def payable_invoices(customer):
     return list(customer.open_invoices)
 
 
-def payable_page(customer, start, stop):
+def payable_page(customer, start, stop, accounts=None):
     """``(count, invoices)``: how many invoices are payable, and
-    ``payable_invoices(customer)[start:stop]``, reading only that slice of the index."""
+    ``payable_invoices(customer)[start:stop]``, reading only that slice of the index.
+    With ``accounts`` only theirs count (the index is read whole, filtered)."""
+    if accounts is not None:
+        mine = [invoice for invoice in customer.open_invoices if invoice.account in accounts]
+        start = max(start, 0)
+        return len(mine), mine[start:max(stop, start)]
     index = customer.open_invoices
     count = len(index)
     start = max(start, 0)
@@ -320,12 +325,13 @@ def validate_line(invoice, rate, entry):
     return line
 
 
-def validate_selection(customer, rate, entries):
+def validate_selection(customer, rate, entries, accounts=None):
     """Validate what the browser sent against the customer's stored invoices.
 
     ``rate`` is the :class:`DayRate` from :func:`day_rate` (a Decimal is taken
     as a usable rate); ``entries`` are :class:`Entry` objects (or a mapping
-    key → Entry). Unticked entries are ignored. Nothing is written.
+    key → Entry). Unticked entries are ignored. Nothing is written. With ``accounts``
+    (a person limited to some ERP accounts), another account's invoice is as unknown.
     """
     rate = _as_day_rate(rate)
     if isinstance(entries, dict):
@@ -339,6 +345,8 @@ def validate_selection(customer, rate, entries):
                             mapping={'max': str(MAX_ENTRIES)}))
             break
         invoice = customer.invoices.get(entry.key) if _valid_key(entry.key) else None
+        if invoice is not None and accounts is not None and invoice.account not in accounts:
+            invoice = None
         lines[entry.key] = validate_line(invoice, rate, entry)
     return Selection(rate=rate, lines=lines, errors=errors)
 

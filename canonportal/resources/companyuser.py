@@ -31,6 +31,18 @@ def company_role_principal(rfc, role):
     return f'customer-role:{rfc}:{role}'
 
 
+def lacks_account_principal(rfc, account):
+    """Carried by a user of ``rfc`` limited to other accounts than ``account``: the invoices,
+    statements and payments of that account deny it everything."""
+    return f'customer-lacks:{rfc}:{account}'
+
+
+def account_denials(rfc, accounts):
+    """The ACL entries that keep account-limited users out of ``accounts``' documents."""
+    from pyramid.authorization import ALL_PERMISSIONS, Deny
+    return [(Deny, lacks_account_principal(rfc, account), ALL_PERMISSIONS) for account in accounts]
+
+
 def new_user_id():
     """A short random name for a user in its customer's folder (never its email)."""
     return 'u' + secrets.token_hex(6)
@@ -66,7 +78,10 @@ class CompanyUser(Credentials):
         return f'company-user:{self.customer.rfc}:{self.__name__}'
 
     def principals(self):
-        return [company_role_principal(self.customer.rfc, self.role)]
+        rfc = self.customer.rfc
+        return [company_role_principal(rfc, self.role)] + [
+            lacks_account_principal(rfc, account) for account in self.customer.accounts
+            if not self.may_see_account(account)]
 
     def may_see_account(self, account):
         return not self.accounts or account in self.accounts

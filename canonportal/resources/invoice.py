@@ -38,6 +38,14 @@ class Invoice(Persistent):
     applied = ()          # ((payment reference, amount in invoice currency), ...)
     metodo_pago = None    # PUE / PPD from the CFDI
 
+    @property
+    def __acl__(self):
+        """Users of the customer limited to other accounts may not reach this one's."""
+        from .companyuser import account_denials
+        customer = self.__parent__.__parent__ if self.__parent__ is not None else None
+        rfc = getattr(customer, 'rfc', None)
+        return account_denials(rfc, (self.account,)) if rfc else []
+
     def __init__(self, folio, account, issued, due, currency, amount,
                  exchange_rate=None, serie='', uuid=None, balance=None):
         if currency not in CURRENCIES:

@@ -105,6 +105,14 @@ class Payment(Persistent):
     approved_by = None      # (principal id, name) of who approved a request
     approved_at = None
 
+    @property
+    def __acl__(self):
+        """Users of the customer limited to other accounts may not reach this one's."""
+        from .companyuser import account_denials
+        customer = self.__parent__.__parent__ if self.__parent__ is not None else None
+        rfc = getattr(customer, 'rfc', None)
+        return account_denials(rfc, self.accounts) if rfc else []
+
     def __init__(self, reference, customer_rfc, bank, allocations, created):
         self.reference = str(reference)
         self.customer_rfc = customer_rfc

@@ -15,6 +15,14 @@ class Statement(Persistent):
     period_start = None
     period_end = None
 
+    @property
+    def __acl__(self):
+        """Users of the customer limited to other accounts may not reach this one's."""
+        from .companyuser import account_denials
+        customer = self.__parent__.__parent__ if self.__parent__ is not None else None
+        rfc = getattr(customer, 'rfc', None)
+        return account_denials(rfc, (self.account,)) if rfc else []
+
     def __init__(self, statement_id, account, issued, period_start=None, period_end=None):
         self.statement_id = str(statement_id)
         self.account = account

@@ -21,7 +21,7 @@ from ..money import ZERO
 from ..payments import selection as sel
 from ..payments.form import configured_banks, read_selection
 from ..resources import USD, Customer
-from .customer import INVOICE_COUNT, page
+from .customer import INVOICE_COUNT, page, visible_accounts
 
 
 TEMPLATE = 'canonportal:templates/saldos.pt'
@@ -127,11 +127,12 @@ def saldos_values(context, request, selection, notice=None):
     rate = selection.rate
     size = page_size(request)
     requested = max(_requested_page(request), 1)
-    count, shown = sel.payable_page(context, (requested - 1) * size, requested * size)
+    accounts = visible_accounts(request)
+    count, shown = sel.payable_page(context, (requested - 1) * size, requested * size, accounts)
     pages = max(1, -(-count // size))
     current = min(requested, pages)
     if current != requested:
-        _count, shown = sel.payable_page(context, (current - 1) * size, current * size)
+        _count, shown = sel.payable_page(context, (current - 1) * size, current * size, accounts)
     shown_keys = {inv.key for inv in shown}
 
     row_html = rows_html(request, shown, selection, rate)

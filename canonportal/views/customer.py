@@ -24,21 +24,35 @@ INVOICE_COUNT = ngettext('${count} factura', '${count} facturas')
 BANNER_LIMIT = 3
 
 
+def visible_accounts(request):
+    """The ERP accounts the signed-in person may see: a set, or None for all of them."""
+    identity = request.identity
+    return identity.accounts if identity is not None else None
+
+
+def sees(accounts, account):
+    return accounts is None or account in accounts
+
+
 def page(context, request, current, title, **values):
     """The values every customer page template gets, with the customer's payments still
     waiting at the bank (the banner that offers to continue or cancel each one)."""
     menu = MENU + (ADMIN_MENU if request.has_permission('manage-company', context) else ())
+    accounts = visible_accounts(request)
     values.update({'customer': context, 'menu': menu, 'current': current, 'page_title': title,
                    'in_progress': payments_in_progress(request, context),
-                   'may_pay': bool(request.has_permission('pay', context))})
+                   'may_pay': bool(request.has_permission('pay', context)),
+                   'own_accounts': [a for a in context.accounts if sees(accounts, a)]})
     return values
 
 
 def payments_in_progress(request, customer):
     """``[(payment, bank label)]`` of ``customer``'s payments pending at the bank, newest first."""
     pending = request.root.pending_payments
+    accounts = visible_accounts(request)
     mine = [p for p in pending.values()
-            if p.customer_rfc == customer.rfc and p.state == 'pending'] if pending else []
+            if p.customer_rfc == customer.rfc and p.state == 'pending'
+            and all(sees(accounts, a) for a in p.accounts)] if pending else []
     mine.sort(key=lambda p: p.created, reverse=True)
     return [(p, bank_label(p.bank)) for p in mine[:BANNER_LIMIT]]
 

@@ -21,7 +21,7 @@ from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REQUESTED, REVIEW,
     reference_order,
 )
-from .customer import page
+from .customer import page, sees, visible_accounts
 
 VIEW_NAME = 'historial-de-pagos'
 CSV_NAME = 'historial-de-pagos.csv'
@@ -93,13 +93,13 @@ class Filters:
         return True
 
 
-def read_filters(customer, params):
+def read_filters(customer, params, accounts=None):
     """Return ``(filters, errors)``; ``errors`` maps a parameter to a message."""
     errors = {}
     account = (params.get(ACCOUNT_PARAM) or '').strip()
     month = (params.get(MONTH_PARAM) or '').strip()
     state = (params.get(STATE_PARAM) or '').strip()
-    if account and account not in customer.accounts:
+    if account and (account not in customer.accounts or not sees(accounts, account)):
         errors[ACCOUNT_PARAM] = _('La cuenta indicada no es una de sus cuentas. '
                                   'Elija una de la lista o "Todas".')
     if month:
@@ -123,7 +123,7 @@ def payment_date(payment):
     return payment.created
 
 
-def history_rows(customer):
+def history_rows(customer, accounts=None):
     """Every history row of ``customer``, newest first.
 
     A row is a dict: date (aware UTC), local_date, reference, bank_reference,
@@ -134,6 +134,8 @@ def history_rows(customer):
     for payment in customer.payments.values():
         if payment.state not in SHOWN_STATES:
             continue
+        if accounts is not None and not set(payment.accounts) <= accounts:
+            continue     # a person limited to some accounts sees only their payments
         when = payment_date(payment)
         for allocation in payment.allocations:
             rows.append({
@@ -190,10 +192,11 @@ def _page_values(context, request, filters, errors, rows, number, pages):
 
 @view_config(context=Customer, name=VIEW_NAME, permission='view', request_method='GET')
 def history_page(context, request):
-    filters, errors = read_filters(context, request.GET)
+    accounts = visible_accounts(request)
+    filters, errors = read_filters(context, request.GET, accounts)
     if errors:
         return _render_refusal(context, request, filters, errors)
-    rows = [row for row in history_rows(context) if filters.keeps(row)]
+    rows = [row for row in history_rows(context, accounts) if filters.keeps(row)]
     pages = max(1, -(-len(rows) // PAGE_SIZE))
     number = _page_number(request.GET, pages)
     values = _page_values(context, request, filters, errors,
@@ -221,7 +224,8 @@ def attachment(filename):
 @view_config(context=Customer, name=CSV_NAME, permission='view', request_method='GET')
 def history_csv(context, request):
     """The filtered history as CSV: UTF-8 with BOM, amounts as plain decimals."""
-    filters, errors = read_filters(context, request.GET)
+    accounts = visible_accounts(request)
+    filters, errors = read_filters(context, request.GET, accounts)
     if errors:
         return _render_refusal(context, request, filters, errors)
     translate = request.localizer.translate
@@ -232,7 +236,7 @@ def history_csv(context, request):
         [local_time(row['date']).strftime('%Y-%m-%d %H:%M:%S'), row['reference'],
          row['bank_reference'], row['amount_mxn'], row['invoice_key'], row['account'],
          translate(STATE_LABELS[row['state']])]
-        for row in history_rows(context) if filters.keeps(row))
+        for row in history_rows(context, accounts) if filters.keeps(row))
     response = Response(body=csv_bytes(header, rows), content_type='text/csv', charset='utf-8')
     response.content_disposition = attachment(csv_filename(context, filters))
     return response

@@ -22,7 +22,7 @@ from ..resources import Customer, Invoice, customer_of
 from ..resources.invoice import OPEN, OVERDUE, PAID
 from ..reports.statement_data import BALANCE_RULE
 from ..resources.payment import RECEIVED_STATES
-from .customer import INVOICE_COUNT, page
+from .customer import INVOICE_COUNT, page, sees, visible_accounts
 
 PAGE_SIZE = 50
 ZIP_LIMIT = 200
@@ -86,15 +86,16 @@ class Filters:
     A bad value is reported and then ignored: the other filters still apply.
     """
 
-    def __init__(self, customer, params):
+    def __init__(self, customer, params, accounts=None):
         self.values = {name: (params.get(name) or '').strip() for name in FILTER_FIELDS}
+        self.visible = accounts      # None: every account of the customer
         self.errors = {}
         self.account = self.status = self.date_from = self.date_to = None
         self.query = ''
 
         account = self.values['cuenta']
         if account:
-            if account in customer.accounts:
+            if account in customer.accounts and sees(accounts, account):
                 self.account = account
             else:
                 self.errors['cuenta'] = _('La cuenta no existe en su RFC; elija una de la lista.')
@@ -172,7 +173,10 @@ def select_invoices(customer, filters, today, payments, start=0, stop=None):
     balances = {}
     active = filters.active
     first_day = datetime.date.min
+    visible = filters.visible
     for key, invoice in customer.invoices.items():
+        if visible is not None and invoice.account not in visible:
+            continue
         if active and not filters.matches(invoice, today, payments):
             continue
         append((invoice.issued or first_day, key))
@@ -191,7 +195,7 @@ def select_invoices(customer, filters, today, payments, start=0, stop=None):
 
 def list_values(context, request, zip_error=None):
     """What the FACTURAS template needs, for the request's filters."""
-    filters = Filters(context, request.GET)
+    filters = Filters(context, request.GET, visible_accounts(request))
     today = clock.mexico_today()
     start = (filters.page - 1) * PAGE_SIZE
     payments = request.root.payments_by_reference
@@ -314,9 +318,10 @@ def invoices_zip(context, request):
             'Puede descargar hasta ${limit} facturas por archivo; seleccionó ${count}.',
             mapping={'limit': ZIP_LIMIT, 'count': len(keys)}))
     invoices, unknown = [], []
+    accounts = visible_accounts(request)
     for key in keys:
         invoice = context.invoices.get(key)
-        if isinstance(invoice, Invoice):
+        if isinstance(invoice, Invoice) and sees(accounts, invoice.account):
             invoices.append(invoice)
         else:
             unknown.append(key)

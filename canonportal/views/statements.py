@@ -11,7 +11,7 @@ from ..i18n import _
 from ..reports.statement_pdf import range_pdf
 from ..resources import Customer, Statement
 from . import settings_of
-from .customer import page
+from .customer import page, sees, visible_accounts
 
 TEMPLATE = 'canonportal:templates/statements.pt'
 #: The column headers again, named on each statement's card on a phone.
@@ -22,10 +22,16 @@ MAX_RANGE_YEARS = 5
 DATE_FORMATS = ('%Y-%m-%d', '%d-%m-%Y', '%d/%m/%Y')
 
 
-def statement_rows(customer):
-    """The customer's statements, newest first."""
-    return sorted(customer.statements.values(),
+def statement_rows(customer, accounts=None):
+    """The customer's statements (of ``accounts`` when given), newest first."""
+    return sorted((s for s in customer.statements.values() if sees(accounts, s.account)),
                   key=lambda s: (s.issued, s.statement_id), reverse=True)
+
+
+def own_accounts(customer, request):
+    """The customer's accounts the signed-in person may see, in the customer's order."""
+    accounts = visible_accounts(request)
+    return [a for a in customer.accounts if sees(accounts, a)]
 
 
 def render_options(request):
@@ -35,10 +41,12 @@ def render_options(request):
 def statements_values(context, request, form=None, errors=None):
     today = clock.mexico_today()
     if form is None:
-        form = {'cuenta': context.accounts[0] if context.accounts else '',
+        mine = own_accounts(context, request)
+        form = {'cuenta': mine[0] if mine else '',
                 'desde': today.replace(day=1).isoformat(), 'hasta': today.isoformat()}
     return page(context, request, 'estados-de-cuenta', _('Estados de cuenta'),
-                statements=statement_rows(context), form=form, errors=errors or {},
+                statements=statement_rows(context, visible_accounts(request)), form=form,
+                errors=errors or {},
                 max_day=today.isoformat(), labels=CARD_LABELS)
 
 
@@ -71,12 +79,12 @@ def years_before(day, years):
         return day.replace(year=day.year - years, day=28)
 
 
-def validate_range(customer, params, today):
+def validate_range(customer, params, today, accounts=None):
     """Check the range form. Return ``(form, errors, (account, start, end))``."""
     form = {name: (params.get(name) or '').strip() for name in ('cuenta', 'desde', 'hasta')}
     errors = {}
     account = form['cuenta']
-    if account not in customer.accounts:
+    if account not in customer.accounts or not sees(accounts, account):
         errors['cuenta'] = _('Seleccione una de sus cuentas.')
     (start, start_problem), (end, end_problem) = parse_day(form['desde']), parse_day(form['hasta'])
     if not form['desde']:
@@ -101,7 +109,8 @@ def validate_range(customer, params, today):
 @view_config(context=Customer, name='estado-de-cuenta.pdf', permission='view', renderer=TEMPLATE)
 def range_statement(context, request):
     """A statement of one of the customer's accounts for any period up to five years."""
-    form, errors, (account, start, end) = validate_range(context, request.GET, clock.mexico_today())
+    form, errors, (account, start, end) = validate_range(context, request.GET, clock.mexico_today(),
+                                                         visible_accounts(request))
     if errors:
         request.response.status_int = 400
         return statements_values(context, request, form=form, errors=errors)
