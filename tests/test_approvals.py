@@ -136,3 +136,22 @@ def test_the_preparer_cannot_approve_even_after_becoming_an_approver(payer, port
     refused = ana.post(f'{RESULT}@@aprobar', {'csrf_token': ana.csrf(), 'keep': '6212976',
                                               'amount-6212976': '27794.52'}, status=303).follow()
     assert 'Solo otra persona' in refused.text and state_of(portal) == 'requested'
+
+
+def test_historial_names_who_prepared_and_filters_by_person(payer, portal, banks):
+    ana = captura(portal, banks)
+    payer.at_bank(ana.pay('bbva', '1233080'))               # below the threshold: paid directly
+    banks.wait_for_deliveries()
+    history = f'/customers/{CANON}/historial-de-pagos'
+    page = payer.get(history)
+    people = {o.get_text(strip=True): o['value'] for o in
+              page.html.find('select', id='filter-user').find_all('option')}
+    assert set(people) == {'Todas', 'CME930812PW3', 'Ana Compras'}
+    rows = page.html.select('table.history-table tbody tr')
+    assert 'Ana Compras' in rows[0].get_text() and FIRST in rows[0].get_text()
+    only_ana = payer.get(history, {'usuario': people['Ana Compras']})
+    assert [tr.find_all('td')[1].find('a').get_text() for tr in only_ana.html.select(
+        'table.history-table tbody tr')] == [FIRST]
+    assert payer.get(history, {'usuario': 'company-user:OTRO:x'}, status=400)
+    csv = payer.get(f'/customers/{CANON}/historial-de-pagos.csv').body.decode('utf-8-sig')
+    assert f'{FIRST},' in csv and 'Ana Compras' in csv

@@ -185,3 +185,33 @@ def test_a_user_limited_to_one_account_sees_and_pays_nothing_of_the_other(admin,
     assert 'BC-Banamex 063197' not in history.text
     mar.get(f'{base}/payments/228/', status=403)
     assert b'063197' not in mar.get(f'{base}/historial-de-pagos.csv').body
+
+
+def test_the_companys_audit_view_shows_who_signed_in_and_invited(admin, app, mailer):
+    invite(admin)
+    colleague, _landed = accept(app, mailer)
+    page = admin.get(f'/customers/{CANON}/bitacora')
+    rows = [' '.join(tr.get_text(' ').split()) for tr in page.html.select('#company-audit tbody tr')]
+    assert any(row.startswith(tuple('0123456789')) and 'Ana López Entró al portal' in row for row in rows)
+    assert any('CME930812PW3 Invitó a una persona' in row and 'ana@example.mx' in row for row in rows)
+    colleague.get(f'/customers/{CANON}/bitacora', status=403)
+
+
+def test_staff_disable_and_resend_an_invitation_audited(admin, app, mailer):
+    from manage_support import audit_entries, staff_client
+    invite(admin)
+    user_id = with_root(app, lambda root: root.customers.find_user_by_email('ana@example.mx').__name__)
+    staff = staff_client(app, 'oscar', role='operator')
+    url = f'/manage/customers/{CANON}/users/{user_id}'
+    page = staff.get(url)
+    assert 'ana@example.mx' in page.text and 'Captura' in page.text
+    form = next(f for f in page.forms.values() if f.action.endswith('@@reenviar-invitacion'))
+    mailer.outbox.clear()
+    form.submit(status=303)
+    assert [m.recipients for m in mailer.outbox] == [['ana@example.mx']]
+    page = staff.get(url)
+    form = next(f for f in page.forms.values() if f.action.endswith('@@deshabilitar'))
+    form.submit(status=303)
+    assert with_root(app, lambda root: root.customers[CANON].users[user_id].disabled) is True
+    actions = [entry[1] for entry in audit_entries(app) if entry[0] == 'staff:oscar']
+    assert 'staff.company-user.disable' in actions and 'staff.company-user.invite' in actions

@@ -18,7 +18,7 @@ MANUAL_COLUMNS = ['Fecha de pago', 'Referencia de pago', 'Referencia bancaria', 
                   'Factura pagada']
 MANUAL_ROW = ['10/10/2017 08:34:00 a.m.', '228', 'BC-Banamex 063197', '$18.31 MXN', '1233074']
 CSV_HEADER = ['Fecha de pago', 'Referencia de pago', 'Referencia bancaria', 'Monto (MXN)',
-              'Factura pagada', 'Cuenta', 'Estado']
+              'Factura pagada', 'Cuenta', 'Estado', 'Preparó', 'Aprobó']
 
 
 @pytest.fixture
@@ -336,7 +336,7 @@ def test_csv_download(canon):
     rows = csv_rows(response)
     assert rows == [CSV_HEADER,
                     ['2017-10-10 08:34:00', '228', 'BC-Banamex 063197', '18.31', '1233074',
-                     '005300', 'Pagado']]
+                     '005300', 'Pagado', '', '']]   # 228 predates who prepared and approved
     assert b'\r\n' in response.body
 
 

@@ -56,6 +56,7 @@ def login(request):
         company = user.customer if isinstance(user, CompanyUser) else user
         if isinstance(company, Customer):
             user.last_sign_in = clock.utcnow()
+            audit.record(request.root, user.principal_id, 'company.login', company, '', 'ok')
             mine = wanted.startswith(request.resource_path(company))
         else:
             mine = wanted == '/manage' or wanted.startswith('/manage/')

@@ -15,7 +15,7 @@ MENU = (
 )
 
 #: What a company administrator has besides: its people.
-ADMIN_MENU = (('usuarios', _('USUARIOS')),)
+ADMIN_MENU = (('usuarios', _('USUARIOS')), ('bitacora', _('BITÁCORA')))
 
 #: "1 factura", "3 facturas": counted through the catalog's plural rule.
 INVOICE_COUNT = ngettext('${count} factura', '${count} facturas')

@@ -32,6 +32,7 @@ PAGE_SIZE = 100
 ACCOUNT_PARAM = 'cuenta'
 MONTH_PARAM = 'mes'
 STATE_PARAM = 'estado'
+USER_PARAM = 'usuario'
 PAGE_PARAM = 'pagina'
 
 #: Only approved and applied payments count as paid. Pending and review ones
@@ -62,14 +63,15 @@ _MONTH = re.compile(r'([0-9]{4})-([0-9]{2})')  # ASCII digits only
 class Filters:
     """The account, month and state the customer asked for, validated."""
 
-    def __init__(self, account='', month='', state=''):
+    def __init__(self, account='', month='', state='', user=''):
         self.account = account   # '' for every account
         self.month = month       # '' or 'YYYY-MM'
         self.state = state       # '' or one of SHOWN_STATES
+        self.user = user         # '' or the principal id of who prepared the payment
 
     @property
     def any(self):
-        return bool(self.account or self.month or self.state)
+        return bool(self.account or self.month or self.state or self.user)
 
     def query(self, **extra):
         """The query string values that reproduce these filters."""
@@ -80,6 +82,8 @@ class Filters:
             values[MONTH_PARAM] = self.month
         if self.state:
             values[STATE_PARAM] = self.state
+        if self.user:
+            values[USER_PARAM] = self.user
         values.update({k: v for k, v in extra.items() if v is not None})
         return values
 
@@ -90,6 +94,8 @@ class Filters:
             return False
         if self.state and row['state'] != self.state:
             return False
+        if self.user and row['prepared_id'] != self.user:
+            return False
         return True
 
 
@@ -99,6 +105,7 @@ def read_filters(customer, params, accounts=None):
     account = (params.get(ACCOUNT_PARAM) or '').strip()
     month = (params.get(MONTH_PARAM) or '').strip()
     state = (params.get(STATE_PARAM) or '').strip()
+    user = (params.get(USER_PARAM) or '').strip()
     if account and (account not in customer.accounts or not sees(accounts, account)):
         errors[ACCOUNT_PARAM] = _('La cuenta indicada no es una de sus cuentas. '
                                   'Elija una de la lista o "Todas".')
@@ -109,7 +116,19 @@ def read_filters(customer, params, accounts=None):
     if state and state not in SHOWN_STATES:
         errors[STATE_PARAM] = _('Elija un estado de la lista o "Todos".')
         state = ''
-    return Filters(account, month, state), errors
+    if user and user not in dict(people(customer)):
+        errors[USER_PARAM] = _('Elija una persona de la lista o "Todas".')
+        user = ''
+    return Filters(account, month, state, user), errors
+
+
+def people(customer):
+    """``[(principal id, name)]`` of who may prepare the customer's payments."""
+    found = [(customer.principal_id, customer.rfc)]
+    if customer.users is not None:
+        found += sorted(((u.principal_id, u.name) for u in customer.users.values()),
+                        key=lambda item: item[1].lower())
+    return found
 
 
 def payment_date(payment):
@@ -149,6 +168,9 @@ def history_rows(customer, accounts=None):
                 'state': payment.state,
                 'paid': payment.state in PAID_STATES,
                 'failed': payment.state in FAILED_STATES,
+                'prepared_id': payment.prepared_by[0] if payment.prepared_by else '',
+                'prepared': payment.prepared_by[1] if payment.prepared_by else '',
+                'approved': payment.approved_by[1] if payment.approved_by else '',
                 'payment': payment,
             })
     # Two stable sorts: invoices in order within a payment, payments newest first.
@@ -186,6 +208,7 @@ def _page_values(context, request, filters, errors, rows, number, pages):
         csv_url=request.resource_url(context, CSV_NAME, query=filters.query()),
         form_url=request.resource_url(context, VIEW_NAME),
         account_param=ACCOUNT_PARAM, month_param=MONTH_PARAM, state_param=STATE_PARAM,
+        user_param=USER_PARAM, people=people(context),
         state_labels=STATE_LABELS,
     )
 
@@ -231,11 +254,12 @@ def history_csv(context, request):
     translate = request.localizer.translate
     header = [translate(title) for title in (
         _('Fecha de pago'), _('Referencia de pago'), _('Referencia bancaria'),
-        _('Monto (MXN)'), _('Factura pagada'), _('Cuenta'), _('Estado'))]
+        _('Monto (MXN)'), _('Factura pagada'), _('Cuenta'), _('Estado'), _('Preparó'),
+        _('Aprobó'))]
     rows = (
         [local_time(row['date']).strftime('%Y-%m-%d %H:%M:%S'), row['reference'],
          row['bank_reference'], row['amount_mxn'], row['invoice_key'], row['account'],
-         translate(STATE_LABELS[row['state']])]
+         translate(STATE_LABELS[row['state']]), row['prepared'], row['approved']]
         for row in history_rows(context, accounts) if filters.keeps(row))
     response = Response(body=csv_bytes(header, rows), content_type='text/csv', charset='utf-8')
     response.content_disposition = attachment(csv_filename(context, filters))

@@ -67,6 +67,8 @@ def customer_values(context, request, error=None):
         (_('Facturas'), str(len(context.invoices)), manage_url(request, context.invoices)),
         (_('Estados de cuenta'), str(len(context.statements)), manage_url(request, context.statements)),
         (_('Pagos'), str(len(context.payments)), manage_url(request, context.payments)),
+        (_('Usuarios'), str(len(context.users)) if context.users is not None else '0',
+         manage_url(request, context.users) if context.users is not None else None),
     ]
     return object_values(
         request, context, page_title=context.title, properties=properties, access=access,

@@ -3,10 +3,11 @@ from ...i18n import _
 from ...resources.customer import ACTIVE, NEW
 from ...resources.invoice import OPEN, OVERDUE, PAID
 from ...resources.payment import (
-    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REVIEW)
+    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REVIEW, REQUESTED)
 
 #: Payment states as staff read them.
 PAYMENT_STATE_LABELS = {
+    REQUESTED: _('Por aprobar'),
     PENDING: _('Pendiente'),
     APPROVED: _('Aprobado'),
     APPLIED: _('Aplicado'),

@@ -102,6 +102,9 @@ def payment_values(context, request, error=None, form=None):
         (_('Pagado'), fmt.timestamp(payment.paid_at) or '—'),
         (_('Referencia bancaria'), payment.bank_reference or '—'),
         (_('Cuentas'), ', '.join(payment.accounts)),
+        (_('Preparó'), payment.prepared_by[1] if payment.prepared_by else '—'),
+        (_('Aprobó'), f'{payment.approved_by[1]} ({fmt.timestamp(payment.approved_at)})'
+         if payment.approved_by else '—'),
     ]
     allocations = []
     for allocation in payment.allocations:
