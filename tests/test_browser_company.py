@@ -1,0 +1,69 @@
+"""Company accounts in Chromium: the administrator invites a colleague, who signs in with
+the email as Captura and prepares the manual's three invoices; above the company's
+$10,000.00 they wait; the administrator approves and pays at the sandbox BBVA."""
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+from pyramid_mailer import get_mailer
+
+from browser_support import new_page
+from conftest import CANON
+from test_browser_payment import BANK_PAGES, MANUAL_SELECTION, MANUAL_TOTAL, pay_with_card
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = 'Colega-Canon-2026!'
+
+
+def test_invite_accept_prepare_approve_pay(browser, paying_portal):
+    portal = paying_portal
+    admin = new_page(browser, portal, viewport={'width': 1366, 'height': 768})
+    colleague = None
+    try:
+        admin.goto(portal.url(f'/customers/{CANON}/usuarios'))
+        admin.fill('#invite-name', 'Ana López')
+        admin.fill('#invite-email', 'ana@example.mx')
+        admin.check('input[name=role][value=captura]')
+        admin.get_by_role('button', name='Enviar invitación').click()
+        expect(admin.locator('.flash')).to_contain_text('Enviamos la invitación a ana@example.mx')
+
+        [mail] = [m for m in get_mailer(portal.app.registry).outbox if 'ana@example.mx' in m.recipients]
+        link = re.search(r'https?://\S+/restablecer/[\w-]+', mail.body).group(0)
+        colleague = browser.new_context(locale='es-MX', viewport={'width': 360, 'height': 740}).new_page()
+        colleague.goto(portal.url(urlsplit(link).path))
+        colleague.fill('#password', PASSWORD)
+        colleague.fill('#password_confirmation', PASSWORD)
+        colleague.locator('main form button[type=submit]').click()
+        colleague.goto(portal.url('/'))
+        colleague.fill('input[name=login]', 'ana@example.mx')
+        colleague.fill('input[name=password]', PASSWORD)
+        colleague.get_by_role('button', name='Iniciar sesión').click()
+        expect(colleague.locator('p.ident')).to_contain_text('Ana López')
+
+        colleague.goto(portal.url(f'/customers/{CANON}/saldos'))
+        for key in MANUAL_SELECTION:
+            colleague.check(f'input[name=pick][value="{key}"]')
+        expect(colleague.locator('#saldos-total')).to_have_text(MANUAL_TOTAL)
+        colleague.get_by_role('button', name='BBVA Bancomer', exact=True).click()
+        colleague.locator('#pay-dialog').get_by_role('button', name='ACEPTAR').click()
+        colleague.wait_for_url(re.compile(r'/payments/229/?$'))
+        expect(colleague.locator('.payment-result h2')).to_have_text('Solicitud de pago: espera aprobación')
+        expect(colleague.locator('#approve-form')).to_have_count(0)      # not by who prepared it
+        assert colleague.evaluate('document.documentElement.scrollWidth') <= 360
+
+        admin.goto(portal.url(f'/customers/{CANON}/payments/229/'))
+        expect(admin.locator('.payment-result')).to_contain_text('Preparada por Ana López')
+        admin.locator('#approve-form').get_by_role('button', name='Aprobar y pagar').click()
+        admin.wait_for_url(BANK_PAGES['bbva'])
+        expect(admin.locator('table.summary')).to_contain_text(MANUAL_TOTAL)
+        pay_with_card(admin)
+        expect(admin.locator('.payment-result h2')).to_have_text('Pago aprobado')
+        facts = admin.locator('dl.facts').first
+        expect(facts).to_contain_text('Ana López')
+        expect(facts).to_contain_text('CME930812PW3')
+    finally:
+        admin.context.close()
+        if colleague is not None:
+            colleague.context.close()
