@@ -215,3 +215,20 @@ def test_staff_disable_and_resend_an_invitation_audited(admin, app, mailer):
     assert with_root(app, lambda root: root.customers[CANON].users[user_id].disabled) is True
     actions = [entry[1] for entry in audit_entries(app) if entry[0] == 'staff:oscar']
     assert 'staff.company-user.disable' in actions and 'staff.company-user.invite' in actions
+
+
+def test_a_colleague_recovers_the_password_with_the_email_and_locks_like_anyone(admin, app, mailer):
+    invite(admin)
+    colleague, _landed = accept(app, mailer)
+    mailer.outbox.clear()
+    anonymous = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+    page = anonymous.get('/recuperar-contrasena')
+    form = last_form(page)
+    form['login'] = 'ana@example.mx'
+    form.submit()
+    [message] = mailer.outbox
+    assert message.recipients == ['ana@example.mx'] and '/restablecer/' in message.body
+    for _attempt in range(5):
+        anonymous.login('ana@example.mx', 'not the password', status='*')
+    locked = anonymous.login('ana@example.mx', OTHER_PASSWORD, status=403)
+    assert 'bloqueada' in locked.text
