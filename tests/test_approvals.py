@@ -155,3 +155,10 @@ def test_historial_names_who_prepared_and_filters_by_person(payer, portal, banks
     assert payer.get(history, {'usuario': 'company-user:OTRO:x'}, status=400)
     csv = payer.get(f'/customers/{CANON}/historial-de-pagos.csv').body.decode('utf-8-sig')
     assert f'{FIRST},' in csv and 'Ana Compras' in csv
+
+
+def test_saldos_says_whose_request_holds_an_invoice(payer, portal, banks):
+    prepare(captura(portal, banks), '6212976')
+    row = payer.get(f'/customers/{CANON}/saldos').html.find('tr', attrs={'data-key': '6212976'})
+    assert ' '.join(row.find(class_='held-by').get_text().split()) == \
+        f'en proceso: pago {FIRST} (Ana Compras, por aprobar)'

@@ -21,6 +21,7 @@ from ..money import ZERO
 from ..payments import selection as sel
 from ..payments.form import configured_banks, read_selection
 from ..resources import USD, Customer
+from ..resources.payment import REQUESTED
 from .customer import INVOICE_COUNT, page, visible_accounts
 
 
@@ -61,6 +62,7 @@ ROW_LABELS = {
     'usd': _('Cantidad a pagar en USD de la factura'),
     'overdue': _('Vencida'),
     'in_progress': _('en proceso: pago'),
+    'awaiting': _('por aprobar'),
     # The column headers, repeated in each cell for the phone's one-card-per-invoice layout.
     'col_due': _('Fecha Vencimiento'),
     'col_amount_usd': _('Importe Factura USD'),
@@ -82,7 +84,7 @@ class Row:
     lookup). ``row['name']`` still works for Python callers.
     """
 
-    def __init__(self, index, invoice, line, rate, fmt):
+    def __init__(self, index, invoice, line, rate, fmt, awaiting=''):
         self.index = index
         self.invoice = invoice
         self.line = line
@@ -111,11 +113,21 @@ class Row:
         in_transit = invoice.in_transit
         self.in_transit = fmt.money(in_transit, currency) if in_transit else ''
         # A row that cannot be ticked because payments hold all of it says which.
-        self.held_by = (', '.join(reference for reference, _amount in invoice.reservations)
+        self.held_by = (', '.join(_holder(invoice, reference, awaiting)
+                                  for reference, _amount in invoice.reservations)
                         if in_transit and invoice.left_to_pay <= 0 else '')
 
     def __getitem__(self, name):
         return getattr(self, name)
+
+
+def _holder(invoice, reference, awaiting):
+    """'229', or '230 (Ana Compras, por aprobar)' for a colleague's request waiting."""
+    payments = invoice.__parent__.__parent__.payments if invoice.__parent__ is not None else None
+    payment = payments.get(reference) if payments is not None else None
+    if payment is not None and payment.state == REQUESTED and payment.prepared_by:
+        return f'{reference} ({payment.prepared_by[1]}, {awaiting})'
+    return reference
 
 
 def saldos_values(context, request, selection, notice=None):
@@ -212,7 +224,8 @@ def rows_html(request, shown, selection, rate):
                 translate = request.localizer.translate
                 row_labels = SimpleNamespace(
                     **{name: translate(text) for name, text in ROW_LABELS.items()})
-            fragment = template(row=Row(index, invoice, line, rate, fmt), row_labels=row_labels)
+            fragment = template(row=Row(index, invoice, line, rate, fmt, row_labels.awaiting),
+                                row_labels=row_labels)
             if version:
                 ROW_CACHE.put(version, fragment)
         html.append(fragment)
