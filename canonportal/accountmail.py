@@ -1,5 +1,6 @@
 """The mails that let someone into an account: the activation link of a first sign-in
-(or a staff invitation) and the password-reset link.
+(or a staff invitation), a company administrator's invitation of a colleague, and the
+password-reset link.
 
 A first sign-in with the RFC proves nothing (the RFC is printed on every invoice):
 it only mails a single-use link to the address the ERP gave for the customer, and
@@ -11,6 +12,7 @@ import re
 
 from . import clock, mail, tokens
 from .i18n import _
+from .resources.companyuser import ADMINISTRADOR, CAPTURA, CONSULTA, PAGO
 
 EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 
@@ -87,3 +89,33 @@ def send_reset(request, user):
         mapping={'company': settings.get('canonportal.company_name', 'Canon Mexicana'),
                  'link': f'{_public_url(request)}/restablecer/{token}'}))
     mail.send_after_commit(request, email, translate(_('Restablecer contraseña')), body)
+
+
+#: How each role of a company's people is called.
+ROLE_LABELS = {
+    CONSULTA: _('Consulta'),
+    CAPTURA: _('Captura'),
+    PAGO: _('Pago'),
+    ADMINISTRADOR: _('Administrador'),
+}
+
+
+def send_invitation(request, user):
+    """Mail ``user`` a single-use link to choose its password; older links die."""
+    now = clock.utcnow()
+    tokens.revoke_all(request.root, tokens.INVITE, user.principal_id)
+    token = tokens.issue(request.root, tokens.INVITE, user.principal_id, now)
+    company = request.registry.settings.get('canonportal.company_name', 'Canon Mexicana')
+    customer = user.customer
+    link = f'{_public_url(request)}/restablecer/{token}'
+    translate = request.localizer.translate
+    body = translate(_(
+        'Hola ${name},\n\n${inviter} le dio acceso al Portal clientes de ${company} para '
+        '${customer} (RFC ${rfc}) con el rol ${role}.\n\nPara elegir su contraseña abra este '
+        'enlace (sirve una sola vez y vence en 72 horas):\n\n${link}\n\n'
+        'Después entre con su correo, ${email}, y esa contraseña.\n',
+        mapping={'name': user.name, 'inviter': user.invited_by, 'company': company,
+                 'customer': customer.name, 'rfc': customer.rfc,
+                 'role': translate(ROLE_LABELS[user.role]), 'link': link, 'email': user.email}))
+    mail.send(request, user.email, translate(_('Invitación al Portal clientes de ${company}',
+                                               mapping={'company': company})), body)

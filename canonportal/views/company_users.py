@@ -13,7 +13,8 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
-from .. import audit, clock, mail, tokens
+from .. import audit, clock, tokens
+from ..accountmail import ROLE_LABELS, send_invitation
 from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer
@@ -29,12 +30,6 @@ PERMISSION = 'manage-company'
 #: At most this many people per company (a bound on the page and the index).
 MAX_USERS = 200
 
-ROLE_LABELS = {
-    CONSULTA: _('Consulta'),
-    CAPTURA: _('Captura'),
-    PAGO: _('Pago'),
-    ADMINISTRADOR: _('Administrador'),
-}
 ROLE_HINTS = {
     CONSULTA: _('estados de cuenta, facturas, saldos e historial; descargas'),
     CAPTURA: _('además prepara pagos'),
@@ -85,28 +80,6 @@ def _refuse(customer, request, errors, form):
                                   request=request)
     response.status = 400
     return response
-
-
-def send_invitation(request, user):
-    """Mail ``user`` a single-use link to choose its password; older links die."""
-    now = clock.utcnow()
-    tokens.revoke_all(request.root, tokens.INVITE, user.principal_id)
-    token = tokens.issue(request.root, tokens.INVITE, user.principal_id, now)
-    settings = settings_of(request)
-    customer = user.customer
-    link = f"{settings['public_url']}/restablecer/{token}"
-    translate = request.localizer.translate
-    body = translate(_(
-        'Hola ${name},\n\n${inviter} le dio acceso al Portal clientes de ${company} para '
-        '${customer} (RFC ${rfc}) con el rol ${role}.\n\nPara elegir su contraseña abra este '
-        'enlace (sirve una sola vez y vence en 72 horas):\n\n${link}\n\n'
-        'Después entre con su correo, ${email}, y esa contraseña.\n',
-        mapping={'name': user.name, 'inviter': user.invited_by, 'company': settings['company_name'],
-                 'customer': customer.name, 'rfc': customer.rfc,
-                 'role': translate(ROLE_LABELS[user.role]), 'link': link, 'email': user.email}))
-    mail.send(request, user.email, translate(_('Invitación al Portal clientes de ${company}',
-                                               mapping={'company': settings['company_name']})),
-              body)
 
 
 def who(request):
