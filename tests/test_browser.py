@@ -107,7 +107,7 @@ def test_the_javascript_converts_exactly_as_the_server(signed_in, live_portal):
     assert total(page) == '$99.99 MXN'
 
 
-CUSTOMER_PAGES = ('estados-de-cuenta', 'facturas', 'saldos', 'historial-de-pagos')
+CUSTOMER_PAGES = ('estados-de-cuenta', 'facturas', 'saldos', 'historial-de-pagos', 'usuarios', 'bitacora')
 
 
 def cut_off_headers(page):
