@@ -10,6 +10,7 @@ from canonportal.spei.transfers import Transfer, TransferError
 from spei_samples import COMPANY_ACCOUNT, camt053, camt_entry, mt940
 
 SECRET = 's3cret'
+DAY = datetime.date(2026, 11, 30)     # the abonos' operation day
 
 
 # -- CLABE ------------------------------------------------------------------------------------
@@ -86,7 +87,7 @@ def signed(data, secret=SECRET):
 
 
 def test_an_abono_reads_stps_fields():
-    transfer = abono.read_abono(SECRET, *signed(ABONO))
+    transfer = abono.read_abono(SECRET, *signed(ABONO), today=DAY)
     assert transfer.key == '20261130-BNET01002611300012345'
     assert transfer.amount == Decimal('36870.80') and transfer.operation_date == datetime.date(2026, 11, 30)
     assert (transfer.ordering_bank, transfer.ordering_account) == ('40012', '012180001234567899')
@@ -97,10 +98,13 @@ def test_an_abono_reads_stps_fields():
 @pytest.mark.parametrize('change', [
     {'monto': -5}, {'monto': 'mucho'}, {'monto': True}, {'monto': 1e-9}, {'fechaOperacion': 20261340},
     {'claveRastreo': ''}, {'claveRastreo': ['x']}, {'cuentaBeneficiario': 'x' * 18},
-    {'tsLiquidacion': 'ayer'}])
+    {'tsLiquidacion': 'ayer'}, {'tsLiquidacion': '9' * 40}, {'claveRastreo': 'X' * 500},
+    # Dates at the calendar's edges, and far from today: refused before anything is matched.
+    {'fechaOperacion': 99991231}, {'fechaOperacion': 10101}, {'fechaOperacion': 0},
+    {'fechaOperacion': 20261301}, {'fechaOperacion': 20261202}, {'fechaOperacion': 20250101}])
 def test_an_abono_with_a_bad_field_is_refused(change):
     with pytest.raises(abono.AbonoRejected):
-        abono.read_abono(SECRET, *signed(dict(ABONO, **change)))
+        abono.read_abono(SECRET, *signed(dict(ABONO, **change)), today=DAY)
 
 
 def test_an_abono_without_the_right_signature_is_refused_before_it_is_read():

@@ -19,6 +19,9 @@ from .transfers import SOURCE_ABONO, Transfer, TransferError, parse_amount
 SIGNATURE_HEADER = 'X-Spei-Signature'
 #: A real abono is about 1 kB.
 MAX_BODY = 16 * 1024
+#: A notice is about today's money: its operation date may be this many days old, and
+#: one day ahead (the bank's day may already have turned), nothing else.
+MAX_AGE_DAYS = 400
 #: What STP expects back for a deposit it may consider delivered.
 ACKNOWLEDGEMENT = {'mensaje': 'confirmar'}
 
@@ -36,7 +39,7 @@ def signature(secret, body):
     return 'sha256=' + hmac.new(secret.encode('utf-8'), body, hashlib.sha256).hexdigest()
 
 
-def read_abono(secret, header_value, body):
+def read_abono(secret, header_value, body, today=None):
     """Authenticate and parse one abono; a :class:`Transfer` or :class:`AbonoRejected`."""
     if not secret:
         raise AbonoRejected('no shared secret configured')
@@ -52,9 +55,14 @@ def read_abono(secret, header_value, body):
     if not isinstance(data, dict):
         raise AbonoRejected('not a JSON object')
     try:
-        return transfer_from_abono(data)
+        transfer = transfer_from_abono(data)
     except TransferError as error:
         raise AbonoRejected(f'bad field: {error}')
+    today = today or datetime.date.today()
+    if not today - datetime.timedelta(days=MAX_AGE_DAYS) <= transfer.operation_date <= \
+            today + datetime.timedelta(days=1):
+        raise AbonoRejected('operation date out of range')
+    return transfer
 
 
 def _text(data, name, default=''):

@@ -14,6 +14,8 @@ SOURCE_CSV = 'csv'
 SOURCE_CEP = 'cep'              # a CEP the customer gave ("ya pagué")
 
 MAX_AMOUNT = Decimal('999999999999.99')
+#: Operation dates a transfer may carry (the portal's own date range).
+FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2100, 12, 31)
 MAX_CONCEPT = 210
 _TRACKING_KEY = re.compile(r'^[A-Za-z0-9]{1,30}$')
 _ACCOUNT = re.compile(r'^[0-9]{10,18}$')
@@ -44,8 +46,9 @@ class Transfer:
     def __post_init__(self):
         if not _TRACKING_KEY.match(self.tracking_key or ''):
             raise TransferError('clave de rastreo: 1 to 30 letters and digits')
-        if not isinstance(self.operation_date, datetime.date):
-            raise TransferError('operation date')
+        if not isinstance(self.operation_date, datetime.date) or not (
+                FIRST_DAY <= self.operation_date <= LAST_DAY):
+            raise TransferError('operation date: 2000 to 2100')
         if not isinstance(self.amount, Decimal) or not Decimal('0.01') <= self.amount <= MAX_AMOUNT \
                 or self.amount != self.amount.quantize(Decimal('0.01')):
             raise TransferError('amount: positive, in cents')
