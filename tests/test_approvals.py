@@ -1,6 +1,7 @@
 """Maker-checker: above the company's threshold a Captura user's payment waits for another
 person with Pago or Administrador, who may lower it, reject it or approve it and pay."""
 import datetime
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
@@ -162,3 +163,21 @@ def test_saldos_says_whose_request_holds_an_invoice(payer, portal, banks):
     row = payer.get(f'/customers/{CANON}/saldos').html.find('tr', attrs={'data-key': '6212976'})
     assert ' '.join(row.find(class_='held-by').get_text().split()) == \
         f'en proceso: pago {FIRST} (Ana Compras, por aprobar)'
+
+
+def test_amounts_that_are_not_amounts_are_refused_with_a_message(payer, portal, banks):
+    prepare(captura(portal, banks), '6212976')
+    for typed in ('NaN', 'Infinity', '1e400', '-5', 'x' * 5000, '12,34', ''):
+        form = decide_forms(payer.get(RESULT))['@@aprobar']
+        form['amount-6212976'] = typed
+        page = form.submit(status=303).follow()
+        assert 'solo puede bajar la cantidad' in page.text, typed
+    assert state_of(portal) == 'requested'
+    users = payer.get(f'/customers/{CANON}/usuarios')
+    form = next(f for f in users.forms.values() if f.action.endswith('@@aprobacion'))
+    for typed in ('NaN', 'Infinity', '-1', '0', '1e400', 'x' * 5000, '99999999999999'):
+        form['politica'] = 'above'
+        form['monto'] = typed
+        refused = form.submit(status=400)
+        assert 'Escriba el monto a partir del cual' in refused.text, typed
+    assert with_root(portal, lambda root: root.customers[CANON].approval_threshold) == Decimal('10000.00')

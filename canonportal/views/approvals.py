@@ -10,14 +10,13 @@ A request nobody decides expires after ``canonportal.approval_business_days`` (2
 business days and frees its invoices.
 """
 import logging
-from decimal import Decimal, InvalidOperation
-
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import clock, mail
 from ..formatting import money
 from ..i18n import _
+from ..money import AmountError, parse_amount
 from ..payments import service as payments
 from ..payments.form import rate_for
 from ..payments.transactions import in_own_transaction
@@ -82,10 +81,10 @@ def _amounts(request, payment):
         key = allocation.invoice_key
         if key not in kept:
             continue
-        text = (request.POST.get(f'amount-{key}') or '').strip().replace(',', '')[:20]
         try:
-            amounts[key] = Decimal(text).quantize(Decimal('0.01')) if text else None
-        except InvalidOperation:
+            amounts[key] = parse_amount((request.POST.get(f'amount-{key}') or '')[:40],
+                                        trailing_zeros=True)
+        except AmountError:
             amounts[key] = None
     return amounts
 

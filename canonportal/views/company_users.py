@@ -7,7 +7,7 @@ company's own credentials (the RFC) are its first administrator and are not
 managed here, so the company never loses its last administrator.
 """
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
@@ -16,7 +16,7 @@ from pyramid.view import view_config
 from .. import audit, clock, tokens
 from ..accountmail import ROLE_LABELS, send_invitation
 from ..i18n import _
-from ..money import ZERO
+from ..money import ZERO, AmountError, parse_amount
 from ..resources import Customer
 from ..resources.companyuser import (
     ADMINISTRADOR, CAPTURA, COMPANY_ROLES, CONSULTA, PAGO, CompanyUser, new_user_id,
@@ -115,12 +115,12 @@ MAX_THRESHOLD = Decimal('999999999.99')
 def approval_policy(context, request):
     """Whether payments a Captura user prepares wait for an approver: never, always, above."""
     policy = request.POST.get('politica', '')
-    text = (request.POST.get('monto') or '').strip().replace(',', '')[:20]
+    text = (request.POST.get('monto') or '')[:40]
     threshold = None
     if policy == 'above':
         try:
-            threshold = Decimal(text).quantize(Decimal('0.01'))
-        except InvalidOperation:
+            threshold = parse_amount(text, trailing_zeros=True)
+        except AmountError:
             threshold = None
         if threshold is None or not ZERO < threshold <= MAX_THRESHOLD:
             return _refuse(context, request, {'approval': _(
