@@ -25,7 +25,9 @@ documents, or sends the payment to review when the CEP disagrees or cannot be
 found after the configured delay.
 """
 import dataclasses
+import datetime
 import logging
+from decimal import Decimal
 
 from .. import audit
 from ..gateways import APPROVED as BANK_APPROVED
@@ -39,6 +41,8 @@ from ..resources.transfer import (
 )
 from ..spei import clabes
 from ..spei.cep import CepError, CepNotFound, CepNotYet, Query, disagreements
+from ..spei.statements import read_statement
+from ..spei.transfers import Transfer
 from . import selection as sel
 from . import service
 from .transactions import in_own_transaction
@@ -204,7 +208,6 @@ def assign(root, gateway, record, customer, invoice_keys, now, actor, comment):
     """An operator says whose the transfer is and which invoices it pays: a payment is
     created for them (each for what is left of it) and paid with the transfer, which must
     add up exactly. Returns :class:`Received`; raises PaymentRefused with the reason."""
-    from ..spei.transfers import Transfer
     if record.state != UNMATCHED:
         raise service.PaymentRefused('La transferencia ya no está en la cola.')
     if not (comment or '').strip():
@@ -243,7 +246,6 @@ def not_for_portal(root, record, now, actor, comment):
 
 
 def _day(text):
-    import datetime
     return datetime.date.fromisoformat(text)
 
 
@@ -257,7 +259,6 @@ def cep_query(payment):
     receiver = clabes.participant_code(data.get('beneficiary_account', ''))
     if not (len(sender) == 5 and sender.isdigit() and receiver):
         return None
-    from decimal import Decimal
     return Query(operation_date=_day(data['operation_date']), tracking_key=data['tracking_key'],
                  sender=sender, receiver=receiver, account=data['beneficiary_account'],
                  amount=Decimal(data['amount']))
@@ -286,7 +287,6 @@ def record_cep(root, reference, cep, now, review_after, missing_reason=''):
                                f'{int(review_after.total_seconds() // 60)} minutes'
                                + (f' ({missing_reason})' if missing_reason else ''))
         return CEP_MISSING
-    from decimal import Decimal
     differs = disagreements(cep, Decimal(data.get('amount', '0')), data.get('beneficiary_account', ''))
     payment.cep_data = {
         'tracking_key': cep.tracking_key, 'operation_date': cep.operation_date.isoformat(),
@@ -399,7 +399,6 @@ def import_statement(root, gateway, data, now, actor, format=None):
     importing the same statement twice changes nothing. Returns :class:`StatementReport`;
     the caller mails the receipts of ``received`` items with ``receipt_due``.
     """
-    from ..spei.statements import read_statement
     read = read_statement(data, format)
     report = StatementReport(read.format, problems=list(read.problems), debits=read.debits)
     if not read.ok:

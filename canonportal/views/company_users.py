@@ -6,7 +6,6 @@ sessions end at once) and enable them again, and see when each last signed in. T
 company's own credentials (the RFC) are its first administrator and are not
 managed here, so the company never loses its last administrator.
 """
-import re
 from decimal import Decimal
 
 from pyramid.httpexceptions import HTTPSeeOther
@@ -14,7 +13,7 @@ from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
 from .. import audit, clock, tokens
-from ..accountmail import ROLE_LABELS, send_invitation
+from ..accountmail import EMAIL_RE, ROLE_LABELS, send_invitation
 from ..i18n import _
 from ..money import ZERO, AmountError, parse_amount
 from ..resources import Customer
@@ -36,7 +35,6 @@ ROLE_HINTS = {
     PAGO: _('además aprueba y paga'),
     ADMINISTRADOR: _('además administra los usuarios de la empresa'),
 }
-_EMAIL = re.compile(r'^[^@\s<>"]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$')
 
 
 def users_values(customer, request, errors=None, form=None):
@@ -58,7 +56,7 @@ def _read_user_form(customer, request, email_too=True):
     if email_too:
         form['email'] = (request.POST.get('email') or '').strip().lower()[:254]
         form['name'] = ' '.join((request.POST.get('name') or '').split())[:100]
-        if not _EMAIL.match(form['email']):
+        if not EMAIL_RE.match(form['email']):
             errors['email'] = _('Escriba un correo electrónico válido, por ejemplo ana@empresa.mx.')
         elif customer.__parent__.user_emails.get(form['email']) or form['email'] == customer.email:
             errors['email'] = _('Ese correo ya tiene una cuenta en el portal.')
