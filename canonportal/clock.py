@@ -22,15 +22,3 @@ def mexico_day_start(day):
     """Midnight at the start of a Mexico City day, as an aware UTC datetime."""
     return datetime.datetime.combine(day, datetime.time(0), tzinfo=MEXICO_CITY).astimezone(UTC)
 
-
-def business_deadline(start, days):
-    """The end (next midnight, Mexico City, as aware UTC) of the ``days``-th business day
-    after ``start``: weekends are skipped; bank holidays are not known and count."""
-    day = start.astimezone(MEXICO_CITY).date()
-    left = days
-    while left:
-        day += datetime.timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), MEXICO_CITY)
-    return end.astimezone(datetime.timezone.utc)

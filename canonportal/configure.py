@@ -3,7 +3,7 @@ import logging
 
 from pyramid.events import ApplicationCreated
 
-from . import memory, passwords
+from . import bankdays, dates, memory, passwords
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,19 @@ def refuse_a_database_that_is_behind(event):
         raise DatabaseBehind(message)
 
 
+def extra_bank_holidays(settings):
+    """The days of ``canonportal.bank_holidays`` (ISO dates, space or comma separated)."""
+    text = settings.get('canonportal.bank_holidays') or ''
+    return [dates.parse(word, formats=('%Y-%m-%d',)) for word in text.replace(',', ' ').split()]
+
+
 def includeme(config):
     memory.return_large_blocks_to_the_system()
     settings = config.get_settings()
     passwords.set_in_flight_limit(settings.get('canonportal.signin_concurrency',
                                                passwords.DEFAULT_IN_FLIGHT))
     passwords.set_cost(*passwords.cost_from_settings(settings))
+    bankdays.set_extra_holidays(extra_bank_holidays(settings))
     config.include('pyramid_chameleon')
     config.include('pyramid_tm')
     config.include('pyramid_retry')

@@ -22,7 +22,7 @@ Settings::
 """
 import datetime
 
-from ..clock import business_deadline
+from ..bankdays import business_deadline
 from ..spei import clabes
 from ..spei.abono import SIGNATURE_HEADER, read_abono
 from ..spei.cep import BANXICO_URL, CepClient

@@ -13,7 +13,7 @@ import logging
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from .. import clock, mail
+from .. import bankdays, clock, mail
 from ..formatting import money
 from ..i18n import _
 from ..money import AmountError, parse_amount
@@ -33,7 +33,7 @@ MAX_COMMENT = 500
 
 def request_deadline(now, settings):
     days = int(settings.get('canonportal.approval_business_days', DEFAULT_BUSINESS_DAYS))
-    return clock.business_deadline(now, max(days, 1))
+    return bankdays.business_deadline(now, max(days, 1))
 
 
 def approvers(customer, prepared_by):
