@@ -42,13 +42,19 @@ def extra_bank_holidays(settings):
     return [dates.parse(word, formats=('%Y-%m-%d',)) for word in text.replace(',', ' ').split()]
 
 
-def includeme(config):
-    memory.return_large_blocks_to_the_system()
-    settings = config.get_settings()
+def apply_process_settings(settings):
+    """Set what the settings decide for the whole process rather than for one app: the
+    sign-ins hashed at once, argon2's cost, the extra bank holidays."""
     passwords.set_in_flight_limit(settings.get('canonportal.signin_concurrency',
                                                passwords.DEFAULT_IN_FLIGHT))
     passwords.set_cost(*passwords.cost_from_settings(settings))
     bankdays.set_extra_holidays(extra_bank_holidays(settings))
+
+
+def includeme(config):
+    memory.return_large_blocks_to_the_system()
+    settings = config.get_settings()
+    apply_process_settings(settings)
     config.include('pyramid_chameleon')
     config.include('pyramid_tm')
     config.include('pyramid_retry')

@@ -26,7 +26,7 @@ from canonportal.bootstrap import add_demo_data
 from canonportal.resources import ACTIVE
 from canonportal.sandbox import mount
 from canonportal.signin import set_password
-from conftest import CANON, GOOD_PASSWORD, file_storage_uri, make_app, with_root
+from portal_support import CANON, GOOD_PASSWORD, file_storage_uri, make_app, with_root
 
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',

@@ -1,7 +1,7 @@
 """What the staff-page tests do and read: a signed-in staff client, links, facts, flashes."""
 from urllib.parse import urlsplit
 
-from conftest import GOOD_PASSWORD, Client, add_staff_user, with_root
+from portal_support import GOOD_PASSWORD, Client, add_staff_user, with_root
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
 

@@ -19,7 +19,7 @@ from canonportal.sandbox import banamex as banamex_sandbox
 from canonportal.sandbox import bbva as bbva_sandbox
 from canonportal.sandbox.common import Deliverer
 from canonportal.sandbox.mount import Mount
-from conftest import CANON, Client, file_storage_uri, make_app, with_root
+from portal_support import CANON, Client, file_storage_uri, make_app, with_root
 
 PORTAL = 'https://portal.example.mx'
 BANK = 'https://bank.test'
@@ -290,12 +290,19 @@ def bank_answer(banks, order=FIRST):
 # -- fixtures of the modules that pay through the sandboxes (registered by conftest) ----------
 
 @pytest.fixture
-def banks():
+def banks(request):
+    """Both sandbox card banks, in process; in a module marked ``spei`` the SPEI bank and
+    Banxico's CEP service too (spei_support's ``spei_banks``)."""
+    if request.node.get_closest_marker('spei'):
+        return request.getfixturevalue('spei_banks')
     return Banks()
 
 
 @pytest.fixture
-def portal(tmp_path, banks, frozen_clock):
+def portal(request, tmp_path, banks, frozen_clock):
+    """The portal with the demo data paying at ``banks`` (with SPEI in a ``spei`` module)."""
+    if request.node.get_closest_marker('spei'):
+        return request.getfixturevalue('spei_portal')
     return paying_portal(tmp_path, banks)
 
 

@@ -7,7 +7,7 @@ import pytest
 from canonportal.sandbox import spei as spei_sandbox
 from canonportal.sandbox.mount import Mount
 from canonportal.spei import clabes
-from conftest import CANON, with_root
+from portal_support import CANON, with_root
 from payment_support import PORTAL, Banks, _not_found, paying_portal
 
 SPEI_SECRET = 'test-spei-notification-secret'
@@ -68,16 +68,17 @@ def spei_settings():
     }
 
 
-# Imported by a test module, these take the place of payment_support's ``banks`` and
-# ``portal``: its ``payer`` and ``portal_mailer`` then pay at the portal with SPEI.
+# In a test module marked ``spei`` (``pytestmark = pytest.mark.spei``), payment_support's
+# ``banks`` and ``portal`` are these: its ``payer`` and ``portal_mailer`` then pay at the
+# portal with SPEI.
 
 @pytest.fixture
-def banks():
+def spei_banks():
     return SpeiBanks()
 
 
 @pytest.fixture
-def portal(tmp_path, banks, frozen_clock):
+def spei_portal(tmp_path, banks, frozen_clock):
     """The paying portal with SPEI configured, talking to the SPEI sandboxes too."""
     return paying_portal(tmp_path, banks, **spei_settings())
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
-from conftest import CANON, with_root
+from portal_support import CANON, with_root
 from payment_support import (
     FIRST, MANUAL_SELECTION, in_transit, new_payer, payment_of, receipts, state_of,
 )

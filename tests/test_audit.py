@@ -12,7 +12,7 @@ from canonportal.resources import Allocation, Customer, Invoice, Payment, Portal
 from canonportal.resources.audit import AuditLog
 from canonportal.resources.payment import (
     APPLIED, APPROVED, DECLINED, PENDING, REFUND_NEEDED, REVIEW, InvalidTransition)
-from conftest import GOOD_PASSWORD, Client, add_staff_user, with_root
+from portal_support import GOOD_PASSWORD, Client, add_staff_user, with_root
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 30, 10, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ import pytest
 import ZODB
 from ZODB.FileStorage import FileStorage
 
-from conftest import CANON, GOOD_PASSWORD
+from portal_support import CANON, GOOD_PASSWORD
 from server_support import Browser, pay, pay_at_bank
 
 BIN = Path(sys.executable).parent

@@ -11,7 +11,7 @@ import pytest
 
 from canonportal.bootstrap import add_demo_data
 from canonportal.resources import Invoice
-from conftest import CANON, IXTAPA, Client, file_storage_uri, make_app, with_root
+from portal_support import CANON, IXTAPA, Client, file_storage_uri, make_app, with_root
 from payment_support import BBVA_ACCOUNT, BBVA_SECRET, Banks, bank_settings
 
 SALDOS = f'/customers/{CANON}/saldos'
@@ -30,12 +30,6 @@ def app(tmp_path):
     app = make_app(**settings)
     with_root(app, lambda root: add_demo_data(root, today=datetime.date(2026, 11, 29)))
     return app
-
-
-@pytest.fixture
-def canon(client, frozen_clock):
-    """Canon Mexicana signed in, on 29 November 2026 (the demo rate's day)."""
-    return client.sign_in_active()
 
 
 def the_form(page):

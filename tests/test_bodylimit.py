@@ -5,7 +5,7 @@ import time
 import httpx
 import pytest
 
-from conftest import CANON, GOOD_PASSWORD, Client, add_staff_user, last_form
+from portal_support import CANON, GOOD_PASSWORD, Client, add_staff_user, last_form
 
 BIG = 2 * 1024 * 1024
 

@@ -3,7 +3,7 @@ and equals what the server computes."""
 import pytest
 
 from canonportal import clock
-from conftest import CANON
+from portal_support import CANON
 
 pytestmark = pytest.mark.browser
 

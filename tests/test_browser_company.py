@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from pyramid_mailer import get_mailer
 
 from browser_support import new_page
-from conftest import CANON
+from portal_support import CANON
 from test_browser_payment import BANK_PAGES, MANUAL_SELECTION, MANUAL_TOTAL, pay_with_card
 
 pytestmark = pytest.mark.browser

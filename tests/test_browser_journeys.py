@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from browser_support import new_page, sign_in
 from canonportal import clock
-from conftest import CANON, GOOD_PASSWORD
+from portal_support import CANON, GOOD_PASSWORD
 from test_browser_payment import (
     APPROVING_CARD, BANK_PAGES, DECLINED_EXPIRY, MANUAL_SELECTION, MANUAL_TOTAL, SALDOS,
     accept_and_reach_bank, click_bank, pay_with_card, saldos_rows, tick_manual_invoices,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from browser_support import new_page
-from conftest import CANON, add_staff_user
+from portal_support import CANON, add_staff_user
 
 pytestmark = pytest.mark.browser
 EXAMPLES = Path(__file__).resolve().parent.parent / 'examples' / 'erp'

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from pyramid_mailer import get_mailer
 
 from browser_support import new_page
-from conftest import CANON
+from portal_support import CANON
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser_support import new_page
-from conftest import CANON
+from portal_support import CANON
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import CANON, IXTAPA, Client, last_form, link_in, with_root
+from portal_support import CANON, IXTAPA, Client, last_form, link_in, with_root
 
 USERS = f'/customers/{CANON}/usuarios'
 SALDOS = f'/customers/{CANON}/saldos'

@@ -9,7 +9,7 @@ import ZODB
 from ZODB.FileStorage import FileStorage
 
 from canonportal.resources.credentials import LOCKOUT_THRESHOLD, LoginAttempts
-from conftest import CANON
+from portal_support import CANON
 
 NOW = datetime.datetime(2026, 11, 29, 18, 0, tzinfo=datetime.timezone.utc)
 

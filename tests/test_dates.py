@@ -2,7 +2,7 @@
 import pytest
 
 from canonportal import dates
-from conftest import CANON, GOOD_PASSWORD, add_staff_user
+from portal_support import CANON, GOOD_PASSWORD, add_staff_user
 
 
 @pytest.mark.parametrize('text', ['0001-01-01', '0003-01-01', '9999-12-31', '1999-12-31',

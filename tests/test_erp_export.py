@@ -24,7 +24,7 @@ from canonportal.money import to_money
 from canonportal.resources import Allocation, Payment
 from canonportal.resources.payment import APPLIED, APPROVED, DECLINED
 from canonportal.scripts import erp_export
-from conftest import CANON, database_of, with_root
+from portal_support import CANON, database_of, with_root
 from payment_support import MANUAL_SELECTION
 from script_support import read_root
 

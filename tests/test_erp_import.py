@@ -10,7 +10,7 @@ from canonportal.erp import imports as erp_imports
 from canonportal.erp import job as erp_job
 from canonportal.erp.imports import KINDS, detect_kind, run_import
 from canonportal.resources.payment import APPLIED
-from conftest import CANON, IXTAPA, Client, database_of, signed_in_home, with_root
+from portal_support import CANON, IXTAPA, Client, database_of, signed_in_home, with_root
 from erp_samples import (
     a_uuid, balances_csv, cfdi_xml, csv_bytes, customer_row, customers_csv, invoice_row,
     invoices_csv, named_files, pdf_bytes, rates_csv, statements_csv,
@@ -55,12 +55,6 @@ def reasons(report):
 def warnings_of(report):
     from canonportal.erp.report import spanish
     return [(source, line, spanish(reason)) for source, line, reason in report.warnings]
-
-
-@pytest.fixture
-def canon(client, frozen_clock):
-    """Canon Mexicana signed in to the portal, on 29 November 2026."""
-    return client.sign_in_active()
 
 
 # --- customers -------------------------------------------------------------------------

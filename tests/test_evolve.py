@@ -17,7 +17,7 @@ from canonportal.resources import (
 from canonportal.resources.payment import APPROVED, DECLINED
 from canonportal.scripts import evolve as evolve_script
 from canonportal.scripts import init
-from conftest import CANON, saldos_order
+from portal_support import CANON, saldos_order
 
 
 STEP_NAMES = [name for name, _ in evolve.STEPS]

@@ -23,7 +23,7 @@ from canonportal.resources.payment import APPLIED
 from canonportal.scripts import generate
 from canonportal.clock import mexico_today
 from canonportal.payments.selection import payable_invoices
-from conftest import Client, file_storage_uri, last_form, make_app, with_root
+from portal_support import Client, file_storage_uri, last_form, make_app, with_root
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:   # benchmarks/ is a folder of the repository, not an installed package

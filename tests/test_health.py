@@ -1,5 +1,5 @@
 """``/salud``: what the load balancer asks before sending a customer to this server."""
-from conftest import Client, database_of, make_app
+from portal_support import Client, database_of, make_app
 
 
 def test_a_serving_portal_answers_ok_without_a_cookie(client):

@@ -10,7 +10,7 @@ from canonportal.money import to_money
 from canonportal.resources import Allocation, Payment
 from canonportal.resources.payment import (APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED,
                                            PENDING, REVIEW)
-from conftest import CANON, IXTAPA, with_root
+from portal_support import CANON, IXTAPA, with_root
 
 PAGE = f'/customers/{CANON}/historial-de-pagos'
 CSV = f'/customers/{CANON}/historial-de-pagos.csv'
@@ -19,14 +19,6 @@ MANUAL_COLUMNS = ['Fecha de pago', 'Referencia de pago', 'Referencia bancaria', 
 MANUAL_ROW = ['10/10/2017 08:34:00 a.m.', '228', 'BC-Banamex 063197', '$18.31 MXN', '1233074']
 CSV_HEADER = ['Fecha de pago', 'Referencia de pago', 'Referencia bancaria', 'Monto (MXN)',
               'Factura pagada', 'Cuenta', 'Estado', 'Preparó', 'Aprobó']
-
-
-@pytest.fixture
-def canon(client):
-    client.sign_in_active()
-    # Pin Spanish, the manual's language, whatever the default locale setting.
-    client.set_cookie('lang', 'es')
-    return client
 
 
 def add_payment(app, reference, lines, state=APPROVED, when=None, bank_reference=None,

@@ -19,7 +19,7 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
 from canonportal import formatting
-from conftest import CANON, Client, last_form, with_root
+from portal_support import CANON, Client, last_form, with_root
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / 'canonportal'
 LOCALE = PACKAGE / 'locale'

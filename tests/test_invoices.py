@@ -10,7 +10,7 @@ from lxml import etree
 from canonportal.bootstrap import add_demo_data, demo_uuid
 from canonportal.demo_documents import CFDI_NS, ISSUER_RFC, TFD_NS
 from canonportal.resources import Customer, Invoice
-from conftest import CANON, IXTAPA, Client, make_app, with_root
+from portal_support import CANON, IXTAPA, Client, make_app, with_root
 
 LIST = f'/customers/{CANON}/facturas'
 ZIP = f'/customers/{CANON}/facturas.zip'
@@ -21,16 +21,6 @@ MANUAL_FOLIOS = {'6212976', '1233074', '1233075', '1233076', '1233077', '1233080
 
 def invoice_url(key, view=''):
     return f'/customers/{CANON}/invoices/{key}/{view}'
-
-
-@pytest.fixture
-def canon(client):
-    return client.sign_in_active()
-
-
-@pytest.fixture
-def ixtapa(other_client):
-    return other_client.sign_in_active(rfc=IXTAPA)
 
 
 def rows_of(page):

@@ -9,7 +9,7 @@ from pyramid.config import Configurator
 
 from canonportal import mail
 from canonportal.bootstrap import add_demo_data
-from conftest import BASE_SETTINGS, CANON, GOOD_PASSWORD, Client, file_storage_uri, with_root
+from portal_support import BASE_SETTINGS, CANON, GOOD_PASSWORD, Client, file_storage_uri, with_root
 from canonportal import main
 
 

@@ -14,7 +14,7 @@ import webtest
 
 
 from canonportal.resources.payment import REVIEW
-from conftest import CANON, GOOD_PASSWORD, IXTAPA, Client, database_of, last_form, link_in, with_root
+from portal_support import CANON, GOOD_PASSWORD, IXTAPA, Client, database_of, last_form, link_in, with_root
 from payment_support import accept, confirmation, misbehave, receipts
 from manage_support import (
     HOST, audit_entries, facts, flash_text, follow, path_of, staff_client)
@@ -326,8 +326,9 @@ def test_operator_replaces_a_statements_pdf_and_the_customer_downloads_it(app, o
     (('grande.pdf', PDF + b'0' * (1024 * 1024)), 'límite de 1 MB'),
     (None, 'Elija el archivo PDF'),
 ])
-def test_a_replacement_must_be_a_pdf_within_the_limit(app, operator, upload, message):
-    app.registry.settings['canonportal.statement_pdf_max_mb'] = '1'
+def test_a_replacement_must_be_a_pdf_within_the_limit(app, operator, upload, message,
+                                                     monkeypatch):
+    monkeypatch.setitem(app.registry.settings, 'canonportal.statement_pdf_max_mb', '1')
     before = last_tid(app)
     token = operator.csrf('/manage')
     files = [('pdf',) + upload] if upload else []

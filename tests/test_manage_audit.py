@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from conftest import CANON, GOOD_PASSWORD, IXTAPA, Client, add_staff_user, database_of, with_root
+from portal_support import CANON, GOOD_PASSWORD, IXTAPA, Client, database_of, with_root
 
 HOST = 'portal.example.mx'
 UTC = datetime.timezone.utc
@@ -44,11 +44,10 @@ SAMPLE = (
 
 
 @pytest.fixture
-def staff_app(app, frozen_clock):
-    add_staff_user(app, 'alice', role='admin')
-    add_staff_user(app, 'aurora', role='auditor')
-    seed(app, SAMPLE)
-    return app
+def audited_app(staff_app):
+    """The demo portal with its staff and the sample audit entries."""
+    seed(staff_app, SAMPLE)
+    return staff_app
 
 
 def rows_of(page):
@@ -62,8 +61,8 @@ def seeded_rows(page):
     return [row for row in rows_of(page) if row[2] != 'staff.login']
 
 
-def test_newest_first_with_mexico_city_times_and_links_to_live_objects(staff_app):
-    page = browser(staff_app, 'aurora').get('/manage/audit')
+def test_newest_first_with_mexico_city_times_and_links_to_live_objects(audited_app):
+    page = browser(audited_app, 'aurora').get('/manage/audit')
     rows = seeded_rows(page)
     assert [row[2] for row in rows] == ['staff.unlock', 'payment.transition',
                                         'payment.transition', 'staff.role']
@@ -89,31 +88,31 @@ def test_newest_first_with_mexico_city_times_and_links_to_live_objects(staff_app
     ('actor=staff:oscar&action=staff.unlock', ['staff.unlock']),
     ('actor=nadie', []),
 ])
-def test_filters(staff_app, query, expected):
-    page = browser(staff_app, 'aurora').get('/manage/audit?' + query)
+def test_filters(audited_app, query, expected):
+    page = browser(audited_app, 'aurora').get('/manage/audit?' + query)
     assert [row[2] for row in seeded_rows(page)] == expected
 
 
-def test_dates_filter_by_the_mexico_city_day(staff_app):
-    client = browser(staff_app, 'aurora')
+def test_dates_filter_by_the_mexico_city_day(audited_app):
+    client = browser(audited_app, 'aurora')
     on_27 = seeded_rows(client.get('/manage/audit?since=2026-11-27&until=2026-11-27'))
     assert [row[3] for row in on_27] == [f'/customers/{IXTAPA}/payments/300']
 
 
 @pytest.mark.parametrize('query', ['since=28-11-2026', 'until=ma%C3%B1ana',
                                    'since=2026-11-28&until=2026-11-01'])
-def test_bad_dates_are_a_clear_400(staff_app, query):
-    client = browser(staff_app, 'aurora')
+def test_bad_dates_are_a_clear_400(audited_app, query):
+    client = browser(audited_app, 'aurora')
     response = client.get('/manage/audit?' + query, status=400)
     assert response.html.find(class_='error', role='alert')
     assert response.html.find('table', id='audit-table') is None
     assert client.get('/manage/audit/@@csv?' + query, status=400)
 
 
-def test_pages_of_fifty(staff_app):
-    seed(staff_app, [(BASE - datetime.timedelta(minutes=n), 'system:test', 'test.bulk',
+def test_pages_of_fifty(audited_app):
+    seed(audited_app, [(BASE - datetime.timedelta(minutes=n), 'system:test', 'test.bulk',
                       '/customers', '', str(n), '') for n in range(70, 0, -1)])
-    client = browser(staff_app, 'aurora')
+    client = browser(audited_app, 'aurora')
     first = client.get('/manage/audit?action=test.bulk')
     assert [row[5] for row in rows_of(first)] == [str(n) for n in range(1, 51)]
     next_link = first.html.find('a', rel='next')['href']
@@ -133,8 +132,8 @@ def read_csv(response):
     return list(csv.reader(io.StringIO(response.body.decode('utf-8-sig'))))
 
 
-def test_csv_of_the_filtered_entries_with_formulas_escaped(staff_app):
-    client = browser(staff_app, 'aurora')
+def test_csv_of_the_filtered_entries_with_formulas_escaped(audited_app):
+    client = browser(audited_app, 'aurora')
     page = client.get('/manage/audit?actor=staff:oscar')
     response = client.get(page.html.find('a', string='Descargar CSV')['href'])
     rows = read_csv(response)
@@ -148,38 +147,38 @@ def test_csv_of_the_filtered_entries_with_formulas_escaped(staff_app):
     assert len(rows) == 3
 
 
-def test_csv_of_everything_spans_more_than_one_chunk(staff_app):
-    seed(staff_app, [(BASE - datetime.timedelta(seconds=n), 'system:test', 'test.bulk',
+def test_csv_of_everything_spans_more_than_one_chunk(audited_app):
+    seed(audited_app, [(BASE - datetime.timedelta(seconds=n), 'system:test', 'test.bulk',
                       '/customers', '', str(n), '') for n in range(1200, 0, -1)])
-    rows = read_csv(browser(staff_app, 'aurora').get('/manage/audit/@@csv?action=test.bulk'))
+    rows = read_csv(browser(audited_app, 'aurora').get('/manage/audit/@@csv?action=test.bulk'))
     assert len(rows) == 1201
     assert [row[5] for row in rows[1:]] == [str(n) for n in range(1, 1201)]
     assert rows.count(rows[0]) == 1  # the header once
 
 
-def test_the_log_cannot_be_changed_through_the_web(staff_app):
-    client = browser(staff_app, 'alice')
+def test_the_log_cannot_be_changed_through_the_web(audited_app):
+    client = browser(audited_app, 'alice')
     token = client.get('/manage/audit').html.find('input', {'name': 'csrf_token'})['value']
-    db = database_of(staff_app)
+    db = database_of(audited_app)
     before_tid = db.lastTransaction()
-    before = with_root(staff_app, lambda root: len(root.audit_log))
+    before = with_root(audited_app, lambda root: len(root.audit_log))
     for path in ('/manage/audit', '/manage/audit/', '/manage/audit/@@csv',
                  '/manage/audit/@@delete', '/manage/audit/@@edit'):
         for method in ('post', 'put', 'delete'):
             response = getattr(client, method)(path, {'csrf_token': token}, status='*')
             assert response.status_int in (403, 404, 405), (method, path)
     assert db.lastTransaction() == before_tid
-    assert with_root(staff_app, lambda root: len(root.audit_log)) == before
+    assert with_root(audited_app, lambda root: len(root.audit_log)) == before
 
 
-def test_customers_never_see_the_log(staff_app):
-    customer = Client(staff_app, extra_environ={'HTTP_HOST': HOST}).sign_in_active(rfc=IXTAPA)
+def test_customers_never_see_the_log(audited_app):
+    customer = Client(audited_app, extra_environ={'HTTP_HOST': HOST}).sign_in_active(rfc=IXTAPA)
     for path in ('/manage/audit', '/manage/audit/@@csv'):
         assert customer.get(path, status='*').status_int == 403
 
 
-def test_the_staff_page_links_to_its_entries(staff_app):
-    client = browser(staff_app, 'alice')
+def test_the_staff_page_links_to_its_entries(audited_app):
+    client = browser(audited_app, 'alice')
     page = client.get('/manage/staff/alice')
     link = page.html.find('a', string='Ver su historial en la bitácora')['href']
     rows = rows_of(client.get(link))

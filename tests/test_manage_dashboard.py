@@ -9,7 +9,7 @@ from canonportal.money import to_money
 from canonportal.resources import Allocation, Payment, PortalRoot
 from canonportal.resources.payment import APPROVED, DECLINED, PENDING, REVIEW
 from canonportal.views.manage.root import RecentPayments
-from conftest import (CANON, GOOD_PASSWORD, IXTAPA, Client, add_staff_user, file_storage_uri,
+from portal_support import (CANON, GOOD_PASSWORD, IXTAPA, Client, add_staff_user, file_storage_uri,
                       make_app, with_root)
 from canonportal.bootstrap import add_demo_data
 

@@ -9,7 +9,7 @@ from canonportal.erp.exports import COLUMNS
 from canonportal.money import to_money
 from canonportal.resources import Allocation, Payment
 from canonportal.resources.payment import APPROVED
-from conftest import CANON, GOOD_PASSWORD, IXTAPA, Client, database_of, with_root
+from portal_support import CANON, GOOD_PASSWORD, IXTAPA, Client, database_of, with_root
 from erp_samples import (a_uuid, cfdi_xml, customer_row, customers_csv, invoice_row,
                          invoices_csv, pdf_bytes)
 

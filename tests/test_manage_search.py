@@ -7,7 +7,7 @@ import pytest
 from canonportal.bootstrap import demo_uuid
 from canonportal.resources import Customer, Invoice
 from canonportal.views.manage import search
-from conftest import CANON, IXTAPA, Client, with_root
+from portal_support import CANON, IXTAPA, Client, with_root
 from manage_support import HOST, facts, staff_client
 
 ACCENTED = 'OAN7001013X4'

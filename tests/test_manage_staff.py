@@ -1,7 +1,7 @@
 """Staff accounts managed from /manage/staff: only admins change them, and never into no admin."""
 import pytest
 
-from conftest import (GOOD_PASSWORD, IXTAPA, Client, database_of, last_form,
+from portal_support import (GOOD_PASSWORD, IXTAPA, Client, database_of, last_form,
                       signed_in_home, with_root)
 
 HOST = 'portal.example.mx'

@@ -2,11 +2,14 @@
 one to a customer's invoices or marking it as not for the portal (audited)."""
 from decimal import Decimal
 
-from conftest import CANON, with_root
+import pytest
+
+from portal_support import CANON, with_root
 from manage_support import audit_entries, flash_text, staff_client, table_rows
 from payment_support import state_of
 from spei_samples import COMPANY_ACCOUNT, camt053, camt_entry
-from spei_support import banks, portal  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.spei
 
 PAGE = '/manage/transfers'
 

@@ -15,7 +15,7 @@ from persistent import Persistent
 from canonportal.resources import Customer, Folder, Invoice
 from canonportal.resources.folder import TOP, keys_descending
 from canonportal.views.manage import listing
-from conftest import CANON, IXTAPA, Client, with_root
+from portal_support import CANON, IXTAPA, Client, with_root
 from manage_support import HOST, facts, follow, links, staff_client, table_rows
 
 MANY = 'MAN850101AB1'

@@ -12,7 +12,7 @@ from canonportal.bootstrap import add_demo_data
 from canonportal.erp.imports import run_import
 from canonportal.resources import Customer, Invoice, PortalRoot
 from canonportal.resources.openinvoices import OpenInvoices
-from conftest import CANON, saldos_order, with_root
+from portal_support import CANON, saldos_order, with_root
 from erp_samples import balances_csv, invoice_row, invoices_csv, named_files
 
 TODAY = datetime.date(2026, 11, 29)
@@ -62,14 +62,14 @@ def same_as_scan(customer):
 
 
 @pytest.fixture
-def canon():
+def demo_canon():
     return add_demo_data(PortalRoot(), today=TODAY).customers[CANON]
 
 
-def test_the_index_lists_what_the_scan_lists_in_the_same_order(canon):
-    add_mixed_invoices(canon)
-    whole = same_as_scan(canon)
-    invoices = canon.invoices
+def test_the_index_lists_what_the_scan_lists_in_the_same_order(demo_canon):
+    add_mixed_invoices(demo_canon)
+    whole = same_as_scan(demo_canon)
+    invoices = demo_canon.invoices
     assert len(whole) == sum(1 for invoice in invoices.values() if invoice.balance > 0) > 40
     # Due date first, no due date last; then numeric folios by length, text folios first.
     dues = [invoices[key].due or datetime.date.max for key in whole]
@@ -78,39 +78,39 @@ def test_the_index_lists_what_the_scan_lists_in_the_same_order(canon):
     assert '6212901' not in whole and '1233001' not in whole   # paid demo invoices
 
 
-def test_balance_and_due_date_changes_move_invoices_in_and_out(canon):
-    add_mixed_invoices(canon)
-    paid, listed = canon.invoices['6212901'], canon.invoices['1233074']
+def test_balance_and_due_date_changes_move_invoices_in_and_out(demo_canon):
+    add_mixed_invoices(demo_canon)
+    paid, listed = demo_canon.invoices['6212901'], demo_canon.invoices['1233074']
     paid.set_balance('150.00')
     listed.set_balance(0)
-    moved = canon.invoices['6212976']
+    moved = demo_canon.invoices['6212976']
     moved.due = None
     moved.reindex()
-    whole = same_as_scan(canon)
+    whole = same_as_scan(demo_canon)
     # Without due date it is last: the longest numeric folio of those without one.
     assert '6212901' in whole and '1233074' not in whole and whole[-1] == '6212976'
     assert paid.balance == Decimal('150.00')
     # Setting the same balance again writes nothing and counts nothing twice.
-    count = len(canon.open_invoices)
+    count = len(demo_canon.open_invoices)
     paid.set_balance('150.00')
-    assert len(canon.open_invoices) == count
+    assert len(demo_canon.open_invoices) == count
 
 
-def test_an_invoice_in_transit_stays_listed(canon):
-    invoice = canon.invoices['1233075']
+def test_an_invoice_in_transit_stays_listed(demo_canon):
+    invoice = demo_canon.invoices['1233075']
     invoice.reserve('999', invoice.left_to_pay)
-    assert '1233075' in same_as_scan(canon)
+    assert '1233075' in same_as_scan(demo_canon)
 
 
-def test_the_evolve_step_indexes_a_customer_from_before_the_index(canon):
-    add_mixed_invoices(canon)
-    expected = same_as_scan(canon)
-    del canon.open_invoices            # as an older database stored it
-    assert canon.open_invoices is None
-    canon.add_invoice(Invoice('77', '005300', TODAY, TODAY, 'MXN', '10.00'))
-    canon.invoices['77'].set_balance('5.00')
-    evolve.open_invoices_index(canon.__parent__.__parent__)
-    assert sorted(same_as_scan(canon)) == sorted(expected + ['77'])
+def test_the_evolve_step_indexes_a_customer_from_before_the_index(demo_canon):
+    add_mixed_invoices(demo_canon)
+    expected = same_as_scan(demo_canon)
+    del demo_canon.open_invoices            # as an older database stored it
+    assert demo_canon.open_invoices is None
+    demo_canon.add_invoice(Invoice('77', '005300', TODAY, TODAY, 'MXN', '10.00'))
+    demo_canon.invoices['77'].set_balance('5.00')
+    evolve.open_invoices_index(demo_canon.__parent__.__parent__)
+    assert sorted(same_as_scan(demo_canon)) == sorted(expected + ['77'])
 
 
 def test_the_index_on_its_own():
@@ -198,12 +198,12 @@ def test_the_first_page_reads_a_few_buckets_and_no_other_invoice():
         db.close()
 
 
-def test_due_before_is_the_overdue_prefix_of_the_list(canon):
-    add_mixed_invoices(canon)
-    whole = saldos_order(canon)
+def test_due_before_is_the_overdue_prefix_of_the_list(demo_canon):
+    add_mixed_invoices(demo_canon)
+    whole = saldos_order(demo_canon)
     for day in (TODAY, TODAY + datetime.timedelta(days=2), TODAY + datetime.timedelta(days=9),
                 datetime.date(2000, 1, 1)):
-        due_before = [invoice.key for invoice in canon.open_invoices.due_before(day)]
+        due_before = [invoice.key for invoice in demo_canon.open_invoices.due_before(day)]
         expected = [key for key in whole
-                    if canon.invoices[key].due is not None and canon.invoices[key].due < day]
+                    if demo_canon.invoices[key].due is not None and demo_canon.invoices[key].due < day]
         assert due_before == expected == whole[:len(expected)]

@@ -69,7 +69,7 @@ def test_loggable_masks_only_the_token():
 @pytest.mark.parametrize('host', ['evil.example', 'evil.example:80', 'portal.example.mx.evil.example',
                                   'bad host'])
 def test_a_foreign_host_is_refused_and_never_reflected(app, host):
-    from conftest import Client
+    from portal_support import Client
     stranger = Client(app, extra_environ={'HTTP_HOST': host})
     for answer in (stranger.get('/', status='*'), stranger.get('/activar/x', status='*'),
                    stranger.post('/login', {'login': 'x'}, status='*')):

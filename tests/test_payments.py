@@ -18,7 +18,7 @@ from pyramid_mailer import get_mailer
 from ZODB.POSException import ConflictError
 
 from canonportal.payments import service as payments
-from conftest import CANON, GOOD_PASSWORD, IXTAPA, with_root
+from portal_support import CANON, GOOD_PASSWORD, IXTAPA, with_root
 from payment_support import (
     BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, FIRST, MANUAL_SELECTION, accept, backwards,
     bank_answer, bbva_postback, bbva_sign, confirmation, facts, in_transit, misbehave, new_payer,

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import GOOD_PASSWORD
+from portal_support import GOOD_PASSWORD
 from server_support import (
     Browser, add_customer, on, pay, pay_at_bank, requires_postgres, run_at_once)
 

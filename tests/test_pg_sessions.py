@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import GOOD_PASSWORD, IXTAPA
+from portal_support import GOOD_PASSWORD, IXTAPA
 from server_support import Browser, add_customer, csrf_token_of, requires_postgres, run_at_once
 
 pytestmark = requires_postgres

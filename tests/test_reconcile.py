@@ -11,7 +11,7 @@ import io
 from pyramid_mailer import get_mailer
 
 from canonportal.scripts import reconcile as script
-from conftest import CANON, GOOD_PASSWORD, database_of, with_root
+from portal_support import CANON, GOOD_PASSWORD, database_of, with_root
 from payment_support import (
     BBVA_ACCOUNT, BBVA_SECRET, MANUAL_SELECTION, accept, bank_answer, confirmation, in_transit,
     misbehave, payment_of, receipts, snapshot, state_of,

@@ -4,7 +4,7 @@ import pytest
 
 from canonportal.passwords import hash_password
 from canonportal.resources.companyuser import CompanyUser
-from conftest import CANON, IXTAPA, with_root
+from portal_support import CANON, IXTAPA, with_root
 from payment_support import new_payer
 
 PASSWORD = 'Matriz-Roles-2026!'

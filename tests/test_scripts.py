@@ -8,7 +8,7 @@ import pytest
 from pyramid.paster import get_app
 
 from canonportal.scripts import adduser, init
-from conftest import CANON, Client, database_of, signed_in_home
+from portal_support import CANON, Client, database_of, signed_in_home
 from script_support import read_root
 
 STAFF_PASSWORD = 'la mesa de tesorería abre a las nueve'

@@ -26,8 +26,8 @@ from canonportal.resources.staff import StaffFolder
 from canonportal.resources.companyuser import CompanyUser
 from canonportal.resources.transfer import IncomingTransfer, Transfers
 from canonportal.views import PUBLIC_VIEWS
-from conftest import (
-    BASE_SETTINGS, CANON, GOOD_PASSWORD, IXTAPA, Client, add_staff_user, database_of,
+from portal_support import (
+    BASE_SETTINGS, CANON, GOOD_PASSWORD, IXTAPA, Client, database_of,
     file_storage_uri, last_form, link_in, make_app, signed_in_home, with_root)
 
 HOST = 'portal.example.mx'
@@ -220,18 +220,17 @@ def add_sample_records(root):
 
 
 @pytest.fixture
-def staff_app(app):
-    """The demo portal with an admin account ``alice`` and one ERP import and export."""
-    add_staff_user(app, 'alice', role='admin')
-    with_root(app, add_sample_records)
-    return app
+def sampled_app(staff_app):
+    """The demo portal with its staff and one object of every type (import, export, …)."""
+    with_root(staff_app, add_sample_records)
+    return staff_app
 
 
-def test_every_sample_path_leads_to_an_object_of_its_type(staff_app):
+def test_every_sample_path_leads_to_an_object_of_its_type(sampled_app):
     def check(root):
         for path, sample_type in SAMPLES:
             assert isinstance(find_resource(root, path), sample_type), path
-    with_root(staff_app, check)
+    with_root(sampled_app, check)
 
 
 # -- deny by default ---------------------------------------------------------------------------
@@ -292,24 +291,24 @@ def _attack(app, attacker, anonymous):
     return leaks, len(urls)
 
 
-def test_other_customer_is_refused_on_every_url_of_customer_a_and_of_staff(staff_app):
-    attacker = new_client(staff_app).sign_in_active(rfc=IXTAPA)
+def test_other_customer_is_refused_on_every_url_of_customer_a_and_of_staff(sampled_app):
+    attacker = new_client(sampled_app).sign_in_active(rfc=IXTAPA)
     assert attacker.get(f'/customers/{IXTAPA}/saldos').status_int == 200
-    before = last_tid(staff_app)
-    leaks, tried = _attack(staff_app, attacker, anonymous=False)
+    before = last_tid(sampled_app)
+    leaks, tried = _attack(sampled_app, attacker, anonymous=False)
     assert leaks == []
     assert tried >= len(FIXED_URLS) + 4
-    assert last_tid(staff_app) == before
+    assert last_tid(sampled_app) == before
     # Still signed in as itself: the refusals did not end the session.
     assert signed_in_home(attacker).endswith(f'/customers/{IXTAPA}/estados-de-cuenta')
 
 
-def test_anonymous_visitor_is_refused_on_every_url_of_customer_a_and_of_staff(staff_app):
-    attacker = new_client(staff_app)
-    before = last_tid(staff_app)
-    leaks, _ = _attack(staff_app, attacker, anonymous=True)
+def test_anonymous_visitor_is_refused_on_every_url_of_customer_a_and_of_staff(sampled_app):
+    attacker = new_client(sampled_app)
+    before = last_tid(sampled_app)
+    leaks, _ = _attack(sampled_app, attacker, anonymous=True)
     assert leaks == []
-    assert last_tid(staff_app) == before
+    assert last_tid(sampled_app) == before
 
 
 def test_the_rfc_as_password_opens_no_session_and_no_page(app, mailer):
@@ -325,17 +324,17 @@ def test_the_rfc_as_password_opens_no_session_and_no_page(app, mailer):
     assert pending.get('/manage').location == LOGIN_URL
 
 
-def test_get_requests_change_nothing_in_the_database(staff_app):
+def test_get_requests_change_nothing_in_the_database(sampled_app):
     """No writes on GET: a signed-in customer and a staff member crawl every GET view."""
-    owner = new_client(staff_app).sign_in_active(rfc=CANON)
-    staff = new_client(staff_app)
+    owner = new_client(sampled_app).sign_in_active(rfc=CANON)
+    staff = new_client(sampled_app)
     staff.login('alice', GOOD_PASSWORD)
-    before = last_tid(staff_app)
+    before = last_tid(sampled_app)
     for browser in (owner, staff):
-        for method, url, _view in requests_to(staff_app.registry, skip_public=False):
+        for method, url, _view in requests_to(sampled_app.registry, skip_public=False):
             if method == 'GET':
                 assert browser.get(url, status='*').status_int < 500, url
-    assert last_tid(staff_app) == before
+    assert last_tid(sampled_app) == before
 
 
 # -- CSRF ---------------------------------------------------------------------------------------
@@ -347,8 +346,8 @@ PLAUSIBLE_FIELDS = {
 
 
 def test_every_post_view_refuses_a_missing_or_wrong_csrf_token_and_changes_nothing(
-        staff_app, mailer):
-    app = staff_app
+        sampled_app, mailer):
+    app = sampled_app
     clients = {'anonymous': new_client(app)}
     clients['customer'] = new_client(app).sign_in_active(rfc=CANON)
     clients['staff'] = new_client(app)
@@ -654,12 +653,12 @@ def test_there_are_no_default_staff_credentials(client, app, login, password):
     assert client.get('/manage').location == LOGIN_URL
 
 
-def test_login_answers_alike_for_unknown_and_known_users(client, other_client, staff_app):
+def test_login_answers_alike_for_unknown_and_known_users(client, other_client, sampled_app):
     client.sign_in_active(rfc=CANON)
     client.post_form('/logout', {})
 
     def attempt(login):
-        browser = new_client(staff_app)
+        browser = new_client(sampled_app)
         response = browser.login(login, 'una contraseña equivocada', status='*')
         return response.status_int, response.html.find('main').get_text(' ', strip=True)
 

@@ -1,6 +1,6 @@
 """Sign-in as the manual describes it, made safe: first login, activation, lockout, recovery."""
 from canonportal.accountmail import PER_ACCOUNT, PER_ADDRESS
-from conftest import CANON, GOOD_PASSWORD, IXTAPA, Client, last_form, link_in, signed_in_home, with_root
+from portal_support import CANON, GOOD_PASSWORD, IXTAPA, Client, last_form, link_in, signed_in_home, with_root
 
 
 def test_login_page_has_the_manual_labels(client):

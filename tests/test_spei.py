@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 
 from canonportal.payments import transfers as spei_payments
-from conftest import CANON, GOOD_PASSWORD, with_root
+from portal_support import CANON, GOOD_PASSWORD, with_root
 from payment_support import in_transit, state_of
-from spei_support import (  # noqa: F401 - banks and portal are fixtures
-    MANUAL_SELECTION, MANUAL_TOTAL, banks, customer_clabe, portal,
-)
+from spei_support import MANUAL_SELECTION, MANUAL_TOTAL, customer_clabe
+
+pytestmark = pytest.mark.spei
 
 SALDOS = f'/customers/{CANON}/saldos'
 

@@ -34,7 +34,7 @@ def root():
 
 
 @pytest.fixture
-def canon(root):
+def demo_canon(root):
     return root.customers['CME930812PW3']
 
 
@@ -101,8 +101,8 @@ def test_period_given_by_the_erp_wins():
 
 # --- the ledger on the demo data ----------------------------------------------
 
-def test_september_opens_with_augusts_invoices_and_closes_settled(canon):
-    data = sd.build_statement(canon, '005300', D(2017, 9, 1), D(2017, 9, 30), NOW)
+def test_september_opens_with_augusts_invoices_and_closes_settled(demo_canon):
+    data = sd.build_statement(demo_canon, '005300', D(2017, 9, 1), D(2017, 9, 30), NOW)
     mxn, usd = data.section('MXN'), data.section('USD')
     assert (mxn.opening, mxn.charges, mxn.credits, mxn.closing) == \
         (Decimal('12500.00'), Decimal('0.00'), Decimal('12500.00'), Decimal('0.00'))
@@ -114,8 +114,8 @@ def test_september_opens_with_augusts_invoices_and_closes_settled(canon):
     assert data.aging == {}
 
 
-def test_october_has_the_invoices_and_payment_228(canon):
-    data = sd.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW)
+def test_october_has_the_invoices_and_payment_228(demo_canon):
+    data = sd.build_statement(demo_canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW)
     mxn, usd = data.section('MXN'), data.section('USD')
     assert mxn.opening == usd.opening == Decimal('0.00')
     assert mxn.closing == Decimal('27794.52')
@@ -130,58 +130,58 @@ def test_october_has_the_invoices_and_payment_228(canon):
     assert '6213050' not in {m.invoice_key for s in data.sections for m in s.movements}
 
 
-def test_closing_is_opening_plus_charges_minus_credits_and_chains(canon):
-    first = sd.build_statement(canon, '005300', D(2017, 8, 1), D(2017, 9, 30), NOW)
-    second = sd.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 11, 15), NOW)
+def test_closing_is_opening_plus_charges_minus_credits_and_chains(demo_canon):
+    first = sd.build_statement(demo_canon, '005300', D(2017, 8, 1), D(2017, 9, 30), NOW)
+    second = sd.build_statement(demo_canon, '005300', D(2017, 10, 1), D(2017, 11, 15), NOW)
     for a, b in zip(first.sections, second.sections):
         assert a.closing == a.opening + a.charges - a.credits
         assert b.opening == a.closing
-    late = sd.build_statement(canon, '005300', D(2017, 11, 1), D(2017, 11, 30), NOW)
+    late = sd.build_statement(demo_canon, '005300', D(2017, 11, 1), D(2017, 11, 30), NOW)
     # Aging is taken on the generation day when the period ends later.
     assert late.as_of == D(2017, 11, 15)
     assert late.aging['USD'][sd.DAYS_1_30] == Decimal('1287.00')
     assert late.aging['MXN'][sd.DAYS_1_30] == Decimal('27794.52')
 
 
-def test_only_payments_the_bank_confirmed_count(root, canon):
+def test_only_payments_the_bank_confirmed_count(root, demo_canon):
     def pay(reference, state):
-        payment = Payment(reference, canon.rfc, 'bbva', [
+        payment = Payment(reference, demo_canon.rfc, 'bbva', [
             Allocation('6212976', '005300', 'MXN', Decimal('100.00'), Decimal('100.00'))],
             created=mexico_time(2017, 10, 20, 10))
         if state != 'pending':
             payment.transition(state if state != APPLIED else APPROVED, payment.created, 'test')
             if state == APPLIED:
                 payment.transition(APPLIED, payment.created, 'test')
-        canon.add_payment(payment)
+        demo_canon.add_payment(payment)
 
     pay('900', 'pending')
     pay('901', DECLINED)
-    mxn = sd.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW).section('MXN')
+    mxn = sd.build_statement(demo_canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW).section('MXN')
     assert mxn.credits == Decimal('0.00')
 
     # Applied by the ERP: the balance went down and the invoice lists the payment;
     # it counts once, on the payment's date, not again as an ERP credit.
     pay('902', APPLIED)
-    invoice = canon.invoices['6212976']
+    invoice = demo_canon.invoices['6212976']
     invoice.balance -= Decimal('100.00')
     invoice.applied = (('902', Decimal('100.00')),)
-    mxn = sd.build_statement(canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW).section('MXN')
+    mxn = sd.build_statement(demo_canon, '005300', D(2017, 10, 1), D(2017, 10, 31), NOW).section('MXN')
     assert mxn.credits == Decimal('100.00')
     assert [m.kind for m in mxn.movements] == [sd.INVOICE, sd.PAYMENT]
     assert mxn.closing == invoice.balance
 
 
-def test_range_pdf_refuses_someone_elses_account(canon):
+def test_range_pdf_refuses_someone_elses_account(demo_canon):
     with pytest.raises(ValueError):
-        sp.range_pdf(canon, '007100', D(2017, 10, 1), D(2017, 10, 31), 'Canon Mexicana', NOW)
+        sp.range_pdf(demo_canon, '007100', D(2017, 10, 1), D(2017, 10, 31), 'Canon Mexicana', NOW)
     with pytest.raises(ValueError):
-        sp.range_pdf(canon, '005300', D(2017, 10, 31), D(2017, 10, 1), 'Canon Mexicana', NOW)
+        sp.range_pdf(demo_canon, '005300', D(2017, 10, 31), D(2017, 10, 1), 'Canon Mexicana', NOW)
 
 
 # --- rendering -----------------------------------------------------------------
 
-def test_statement_pdf_renders_without_a_request(canon):
-    body = sp.statement_pdf(canon, canon.statements['171001'], 'Canon Mexicana', NOW)
+def test_statement_pdf_renders_without_a_request(demo_canon):
+    body = sp.statement_pdf(demo_canon, demo_canon.statements['171001'], 'Canon Mexicana', NOW)
     assert body.startswith(b'%PDF')
     text = '\n'.join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
     for expected in ('Canon Mexicana', 'Estado de cuenta 171001', 'CME930812PW3', '005300',
@@ -190,14 +190,14 @@ def test_statement_pdf_renders_without_a_request(canon):
         assert expected in text, expected
 
 
-def test_uncompressed_pdf_has_searchable_text_and_a_translator_is_used(canon):
+def test_uncompressed_pdf_has_searchable_text_and_a_translator_is_used(demo_canon):
     seen = []
 
     def translate(message):
         seen.append(str(message))
         return message.interpolate().upper()
 
-    body = sp.range_pdf(canon, '005300', D(2017, 10, 1), D(2017, 10, 31), 'Canon Mexicana', NOW,
+    body = sp.range_pdf(demo_canon, '005300', D(2017, 10, 1), D(2017, 10, 31), 'Canon Mexicana', NOW,
                         translate=translate, compress=False)
     assert b'(CME930812PW3)' in body and b'(005300)' in body
     assert b'ANTIG' in body and 'Al corriente' in seen

@@ -5,7 +5,7 @@ import pytest
 from pypdf import PdfReader
 from ZODB.blob import Blob
 
-from conftest import CANON, IXTAPA, last_form, with_root
+from portal_support import CANON, IXTAPA, last_form, with_root
 
 PAGE = f'/customers/{CANON}/estados-de-cuenta'
 RANGE = f'/customers/{CANON}/estado-de-cuenta.pdf'
@@ -19,11 +19,6 @@ MANUAL_ROWS = [
 
 def pdf_text(body):
     return '\n'.join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
-
-
-@pytest.fixture
-def canon(client):
-    return client.sign_in_active()
 
 
 def test_page_shows_the_manuals_table_newest_first(canon):

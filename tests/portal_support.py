@@ -1,0 +1,261 @@
+"""The portal on a fresh database for each test, built once per test session.
+
+Building the app (configuration, scanning the views) and the demo data (its PDFs)
+cost far more than most tests: the ``portal_app`` fixture builds both once per
+test process, keeps the demo database as a template, and ``app`` gives every test
+its own copy of that database in the same app (Kotti's and the cookiecutter's
+habit). Tests that need other settings build their own with :func:`make_app`.
+
+Helpers (``Client``, ``with_root``, the demo's constants) are imported from this
+module; fixtures are never imported: pytest registers this module as a plugin.
+"""
+import datetime
+import re
+import shutil
+
+import pytest
+import transaction
+import webtest
+from pyramid_mailer import get_mailer
+
+import zodburi
+from ZODB import DB
+
+from canonportal import clock, configure, main
+from canonportal.bootstrap import add_demo_data, ensure_root
+
+CANON = 'CME930812PW3'
+IXTAPA = 'DIS010203AB1'
+GOOD_PASSWORD = 'un pájaro azul sobre el volcán'
+
+BASE_SETTINGS = {
+    'zodbconn.uri': 'memory://',
+    'canonportal.public_url': 'https://portal.example.mx',
+    'canonportal.session_secret': 'test-secret-' + 'x' * 40,
+    'canonportal.testing_mailer': 'true',
+    'mail.default_sender': 'portal@example.mx',
+    'canonportal.rate_max_age_days': '30',
+    'pyramid.default_locale_name': 'es',  # as in development.ini (Pyramid's own default is 'en')
+    # argon2 at its floor: the suite hashes hundreds of passwords (test_passwords proves
+    # that production.ini and the defaults keep OWASP's cost).
+    'canonportal.argon2_time_cost': '1',
+    'canonportal.argon2_memory_kib': '8',
+}
+
+
+def make_app(**overrides):
+    settings = dict(BASE_SETTINGS, **overrides)
+    return main({}, **settings)
+
+
+def saldos_order(customer):
+    """The keys of ``customer``'s invoices with a balance, in SALDOS' order worked out
+    from every invoice (what the open-invoice index must give): due date, none last;
+    then text folios, then numeric folios by value; then the key."""
+    def place(item):
+        key, invoice = item
+        folio = invoice.folio
+        return (invoice.due or datetime.date.max,
+                (len(folio), folio) if folio.isdigit() else (0, folio), key)
+    return [key for key, _ in sorted(((key, invoice) for key, invoice in customer.invoices.items()
+                                      if invoice.balance > 0), key=place)]
+
+
+def file_storage_uri(folder):
+    """A FileStorage with blobs in ``folder``: for tests that store PDFs and XML."""
+    return f'file://{folder}/Data.fs?blobstorage_dir={folder}/blobs'
+
+
+def database_of(app):
+    return app.registry._zodb_databases['']
+
+
+def with_root(app, work):
+    """Run ``work(root)`` in its own committed transaction on the app's database."""
+    manager = transaction.TransactionManager(explicit=True)
+    conn = database_of(app).open(transaction_manager=manager)
+    try:
+        with manager:
+            return work(ensure_root(conn.root()))
+    finally:
+        conn.close()
+
+
+class Client(webtest.TestApp):
+    """A WebTest client with the portal's sign-in steps."""
+
+    def csrf(self, path='/recuperar-contrasena'):
+        page = self.get(path)
+        return page.html.find('input', {'name': 'csrf_token'})['value']
+
+    def login(self, login, password, status='*'):
+        page = self.get('/')
+        form = last_form(page)
+        form['login'] = login
+        form['password'] = password
+        return form.submit(status=status)
+
+    def activation_link(self, to=None):
+        """The path of the last activation link mailed (to ``to``, when given)."""
+        outbox = get_mailer(self.app.registry).outbox
+        mails = [m for m in outbox if '/activar/' in m.body and (to is None or to in m.recipients)]
+        assert mails, [m.subject for m in outbox]
+        return re.search(r'https?://[^/\s]+(/activar/[\w\-]+)', mails[-1].body).group(1)
+
+    def activate(self, password=GOOD_PASSWORD, to=None):
+        """Follow the last mailed activation link and choose ``password``."""
+        form = last_form(self.get(self.activation_link(to)))
+        form['password'] = password
+        form['password_confirmation'] = password
+        return form.submit()
+
+    def sign_in_active(self, rfc=CANON, password=GOOD_PASSWORD, email=None):
+        """The first sign-in as the manual has it (the RFC as user and password), then the
+        link mailed to the ERP's address: a customer ready to use the portal. The ERP's
+        address is made ``email`` first (``<rfc>@example.mx`` unless given)."""
+        email = email or f'{rfc.lower()}@example.mx'
+
+        def set_contact_email(root):
+            root.customers[rfc].contact_email = email
+        with_root(self.app, set_contact_email)
+        self.login(rfc, rfc)
+        self.activate(password=password)
+        return self
+
+    def post_form(self, path, fields, status='*'):
+        fields = dict(fields)
+        fields.setdefault('csrf_token', self.csrf())
+        return self.post(path, fields, status=status)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """A clock the test moves by hand: ``frozen_clock.now`` and ``.advance(minutes=…)``."""
+
+    class Frozen:
+        now = datetime.datetime(2026, 11, 29, 18, 0, tzinfo=datetime.timezone.utc)
+
+        def advance(self, **delta):
+            self.now += datetime.timedelta(**delta)
+
+    frozen = Frozen()
+    monkeypatch.setattr(clock, 'utcnow', lambda: frozen.now)
+    return frozen
+
+
+DEMO_DAY = datetime.date(2026, 11, 29)
+
+
+def open_database(uri):
+    """A ZODB database for ``uri``, opened as pyramid_zodbconn opens it."""
+    storage_factory, db_kw = zodburi.resolve_uri(uri)
+    return DB(storage_factory(), **db_kw)
+
+
+def use_database(app, db):
+    """Serve ``db`` from ``app`` from now on (the one it served is closed)."""
+    databases = app.registry._zodb_databases  # noqa: SLF001 - pyramid_zodbconn's registry
+    old = databases.get('')
+    databases[''] = db
+    if old is not None and old is not db:
+        old.close()
+
+
+@pytest.fixture(scope='session')
+def portal_app(tmp_path_factory):
+    """``(app, template folder)``: the portal built once for the test process, and a
+    FileStorage holding the demo data that each test gets a copy of."""
+    template = tmp_path_factory.mktemp('demo-template')
+    app = make_app(**{'zodbconn.uri': file_storage_uri(template)})
+    with_root(app, lambda root: add_demo_data(root, today=DEMO_DAY))
+    database_of(app).close()
+    return app, template
+
+
+@pytest.fixture
+def app(portal_app, tmp_path):
+    """The portal with the demo data, on its own FileStorage (blobs kept) in a temporary
+    folder: a fresh copy of the demo database in the app built once per session."""
+    app, template = portal_app
+    shutil.copy(template / 'Data.fs', tmp_path / 'Data.fs')
+    shutil.copytree(template / 'blobs', tmp_path / 'blobs')
+    use_database(app, open_database(file_storage_uri(tmp_path)))
+    # What the app's settings set for the whole process (another app may have changed it).
+    configure.apply_process_settings(app.registry.settings)
+    get_mailer(app.registry).outbox.clear()
+    yield app
+    database_of(app).close()
+
+
+@pytest.fixture
+def client(app):
+    return Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+
+
+@pytest.fixture
+def other_client(app):
+    return Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+
+
+@pytest.fixture
+def mailer(app):
+    mailer = get_mailer(app.registry)
+    mailer.outbox.clear()
+    return mailer
+
+
+def link_in(message, path):
+    """The first link to ``path`` in a mail's body."""
+    match = re.search(r'https?://\S+' + re.escape(path) + r'/[\w\-]+', message.body)
+    assert match, message.body
+    return match.group(0)
+
+
+def last_form(page):
+    """The page's main form (the language and logout forms come first)."""
+    return page.forms[len(page.forms) - 1]
+
+
+def add_staff_user(app, username='alice', password=GOOD_PASSWORD, role='admin'):
+    """Create a staff account directly in the database, as ``canonportal-adduser`` does."""
+    from canonportal import signin
+    from canonportal.resources import StaffUser
+
+    def work(root):
+        user = root.staff.add(username, StaffUser(username, role))
+        signin.set_password(user, password)
+
+    with_root(app, work)
+
+
+def signed_in_home(client):
+    """Where the login page sends a signed-in client, or None when the client is anonymous."""
+    response = client.get('/')
+    return response.location if response.status_int == 302 else None
+
+
+@pytest.fixture
+def staff_app(app, frozen_clock):
+    """The demo portal with one staff user of each role: alice (admin), oscar (operator),
+    aurora (auditor). Modules that need others define their own."""
+    add_staff_user(app, 'alice', role='admin')
+    add_staff_user(app, 'oscar', role='operator')
+    add_staff_user(app, 'aurora', role='auditor')
+    return app
+
+
+@pytest.fixture
+def canon(client, frozen_clock):
+    """Canon Mexicana signed in with its own password on 29 November 2026 (the demo
+    rate's day), its pages pinned to Spanish, the manual's language."""
+    client.sign_in_active()
+    client.set_cookie('lang', 'es')
+    return client
+
+
+@pytest.fixture
+def ixtapa(other_client, frozen_clock):
+    """Distribuidora Ixtapa signed in beside Canon Mexicana."""
+    other_client.sign_in_active(rfc=IXTAPA)
+    other_client.set_cookie('lang', 'es')
+    return other_client
