@@ -19,7 +19,8 @@ from canonportal.sandbox import banamex as banamex_sandbox
 from canonportal.sandbox import bbva as bbva_sandbox
 from canonportal.sandbox.common import Deliverer
 from canonportal.sandbox.mount import Mount
-from portal_support import CANON, Client, file_storage_uri, make_app, with_root
+from portal_support import (
+    CANON, Client, built_once, database_of, file_storage_uri, make_app, on_a_copy, with_root)
 
 PORTAL = 'https://portal.example.mx'
 BANK = 'https://bank.test'
@@ -89,6 +90,35 @@ def paying_portal(folder, banks, today=datetime.date(2026, 11, 29), **overrides)
     settings.update(overrides)
     app = make_app(**settings)
     with_root(app, lambda root: add_demo_data(root, today=today))
+    banks.connect_to(app)
+    return app
+
+
+class BankSite:
+    """The banks a portal built once per test session talks to: each test's own sandboxes
+    (``site`` is set to them when the test starts)."""
+
+    site = None
+
+    def __call__(self, environ, start_response):
+        return self.site(environ, start_response)
+
+
+def built_paying_portal(folder, **overrides):
+    """``(app, template folder, BankSite)``: a paying portal built once, on a template of
+    the demo database (see ``portal_support.on_a_copy``)."""
+    site = BankSite()
+    settings = bank_settings(httpx.WSGITransport(app=site))
+    settings.update(overrides)
+    app, template = built_once(folder, **settings)
+    return app, template, site
+
+
+def paying_copy(built, banks, folder):
+    """The once-built paying portal on a fresh copy of its demo database, its banks ``banks``."""
+    app, template, site = built
+    site.site = banks.site
+    on_a_copy(app, template, folder)
     banks.connect_to(app)
     return app
 
@@ -298,12 +328,21 @@ def banks(request):
     return Banks()
 
 
+@pytest.fixture(scope='session')
+def built_portal(tmp_path_factory):
+    """The paying portal, built once per test process (``portal`` serves copies of its data)."""
+    return built_paying_portal(tmp_path_factory.mktemp('paying-template'))
+
+
 @pytest.fixture
 def portal(request, tmp_path, banks, frozen_clock):
     """The portal with the demo data paying at ``banks`` (with SPEI in a ``spei`` module)."""
     if request.node.get_closest_marker('spei'):
-        return request.getfixturevalue('spei_portal')
-    return paying_portal(tmp_path, banks)
+        yield request.getfixturevalue('spei_portal')
+        return
+    app = paying_copy(request.getfixturevalue('built_portal'), banks, tmp_path)
+    yield app
+    database_of(app).close()
 
 
 @pytest.fixture

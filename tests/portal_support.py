@@ -161,15 +161,32 @@ def use_database(app, db):
         old.close()
 
 
+def built_once(folder, **settings):
+    """``(app, folder)``: an app with ``settings`` whose FileStorage in ``folder`` holds the
+    demo data, closed: the template :func:`on_a_copy` serves copies of."""
+    app = make_app(**dict(settings, **{'zodbconn.uri': file_storage_uri(folder)}))
+    with_root(app, lambda root: add_demo_data(root, today=DEMO_DAY))
+    database_of(app).close()
+    return app, folder
+
+
+def on_a_copy(app, template, folder):
+    """Make ``app`` serve a fresh copy of the database in ``template``, kept in ``folder``,
+    with an empty outbox; the caller closes it (``database_of(app).close()``)."""
+    shutil.copy(template / 'Data.fs', folder / 'Data.fs')
+    shutil.copytree(template / 'blobs', folder / 'blobs')
+    use_database(app, open_database(file_storage_uri(folder)))
+    # What the app's settings set for the whole process (another app may have changed it).
+    configure.apply_process_settings(app.registry.settings)
+    get_mailer(app.registry).outbox.clear()
+    return app
+
+
 @pytest.fixture(scope='session')
 def portal_app(tmp_path_factory):
     """``(app, template folder)``: the portal built once for the test process, and a
     FileStorage holding the demo data that each test gets a copy of."""
-    template = tmp_path_factory.mktemp('demo-template')
-    app = make_app(**{'zodbconn.uri': file_storage_uri(template)})
-    with_root(app, lambda root: add_demo_data(root, today=DEMO_DAY))
-    database_of(app).close()
-    return app, template
+    return built_once(tmp_path_factory.mktemp('demo-template'))
 
 
 @pytest.fixture
@@ -177,13 +194,7 @@ def app(portal_app, tmp_path):
     """The portal with the demo data, on its own FileStorage (blobs kept) in a temporary
     folder: a fresh copy of the demo database in the app built once per session."""
     app, template = portal_app
-    shutil.copy(template / 'Data.fs', tmp_path / 'Data.fs')
-    shutil.copytree(template / 'blobs', tmp_path / 'blobs')
-    use_database(app, open_database(file_storage_uri(tmp_path)))
-    # What the app's settings set for the whole process (another app may have changed it).
-    configure.apply_process_settings(app.registry.settings)
-    get_mailer(app.registry).outbox.clear()
-    yield app
+    yield on_a_copy(app, template, tmp_path)
     database_of(app).close()
 
 

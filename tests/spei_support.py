@@ -7,8 +7,8 @@ import pytest
 from canonportal.sandbox import spei as spei_sandbox
 from canonportal.sandbox.mount import Mount
 from canonportal.spei import clabes
-from portal_support import CANON, with_root
-from payment_support import PORTAL, Banks, _not_found, paying_portal
+from portal_support import CANON, database_of, with_root
+from payment_support import PORTAL, Banks, _not_found, built_paying_portal, paying_copy
 
 SPEI_SECRET = 'test-spei-notification-secret'
 CLABE_PREFIX = '6461801570'
@@ -77,10 +77,18 @@ def spei_banks():
     return SpeiBanks()
 
 
+@pytest.fixture(scope='session')
+def built_spei_portal(tmp_path_factory):
+    """The paying portal with SPEI configured, built once per test process."""
+    return built_paying_portal(tmp_path_factory.mktemp('spei-template'), **spei_settings())
+
+
 @pytest.fixture
-def spei_portal(tmp_path, banks, frozen_clock):
+def spei_portal(tmp_path, banks, frozen_clock, built_spei_portal):
     """The paying portal with SPEI configured, talking to the SPEI sandboxes too."""
-    return paying_portal(tmp_path, banks, **spei_settings())
+    app = paying_copy(built_spei_portal, banks, tmp_path)
+    yield app
+    database_of(app).close()
 
 
 def customer_clabe(app, rfc=CANON):
