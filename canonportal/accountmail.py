@@ -74,7 +74,7 @@ def send_reset(request, user):
     the limits. Every caller gives the same answer whatever happened here."""
     now = clock.utcnow()
     email = getattr(user, 'email', None) if user is not None else None
-    usable = user is not None and email and not user.disabled
+    usable = user is not None and email and not user.shut_out
     if not allowed(request, user.principal_id if usable else None, now) or not usable:
         return
     tokens.revoke_all(request.root, tokens.RESET_PASSWORD, user.principal_id)

@@ -194,3 +194,18 @@ def company_users(root):
     for customer in customers.values():
         if customer.users is None:
             customer.users = _child(Folder(), 'users', customer, 'Usuarios')
+
+
+@step('user-emails-on-acceptance')
+def user_emails_on_acceptance(root):
+    """An address is reserved for signing in when its invitation is accepted, not when it is
+    sent: the index of the company users' emails forgets those who never chose a password
+    (their invitation still works, and claims the address unless another company's
+    invitation to it was accepted first)."""
+    index = root.customers.user_emails
+    if index is None:
+        return
+    for email, principal_id in list(index.items()):
+        user = root.find_principal(principal_id)
+        if user is None or user.password_hash is None:
+            del index[email]

@@ -4,7 +4,10 @@ The session (a signed cookie, JSON) carries only the principal id, the
 session generation it was issued under, its start time and the time it was
 last used. Each request checks the generation against the user in the
 database, so a password change or a disabled account ends other sessions on
-every app server at once. The idle and absolute timeouts are checked here
+every app server at once. A principal that is shut out (disabled, or one of the
+people of a company staff disabled: ``Credentials.shut_out``) has no identity on
+any request, whatever page or bank return it reaches; this is the one place
+that rule is enforced for sessions. The idle and absolute timeouts are checked here
 against :mod:`canonportal.clock` (the session factory's own timeout reads
 ``time.time()``, which tests cannot move).
 """
@@ -109,7 +112,7 @@ class PortalSecurityPolicy:
         seen = session.get(SESSION_SEEN, started)
         expired = (now - started > self.absolute_seconds
                    or now - seen > self.idle_seconds)
-        if (user is None or user.disabled or expired
+        if (user is None or user.shut_out or expired
                 or session.get(SESSION_GENERATION) != user.session_generation):
             session.invalidate()
             return None

@@ -1,7 +1,7 @@
 """Signing in: who is trying, whether they may, and what happens next.
 
 Kept apart from the views so the rules (first login with the RFC, lockout,
-disabled accounts) are plain functions over the tree.
+disabled accounts and companies: ``Credentials.shut_out``) are plain functions over the tree.
 """
 import logging
 
@@ -57,7 +57,7 @@ def authenticate(root, login, password, now):
         log.info('login refused: %s locked', user.principal_id)
         return LOCKED, user
     if _password_matches(user, password or ''):
-        if user.disabled:
+        if user.shut_out:
             log.info('login refused: %s disabled', user.principal_id)
             return DISABLED, user
         user.record_successful_login()
@@ -73,7 +73,7 @@ def authenticate(root, login, password, now):
 def _is_first_sign_in(user, password):
     """The manual's first step: user and password are the RFC, for a customer that
     has never chosen a password (an active customer never accepts the RFC again)."""
-    if not isinstance(user, Customer) or user.password_hash is not None or user.disabled:
+    if not isinstance(user, Customer) or user.password_hash is not None or user.shut_out:
         return False
     return password.strip().upper() == user.rfc
 

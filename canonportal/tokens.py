@@ -55,7 +55,12 @@ def consume(root, purpose, token, now):
 
 def revoke_all(root, purpose, principal_id):
     """Drop every outstanding token of one purpose for one principal."""
-    doomed = [k for k, v in root.tokens.items() if v[0] == purpose and v[1] == principal_id]
+    revoke_for(root, purpose, {principal_id})
+
+
+def revoke_for(root, purpose, principal_ids):
+    """Drop every outstanding token of one purpose for any of ``principal_ids`` (one pass)."""
+    doomed = [k for k, v in root.tokens.items() if v[0] == purpose and v[1] in principal_ids]
     for key in doomed:
         del root.tokens[key]
 

@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from portal_support import CANON, IXTAPA, Client, last_form, link_in, with_root
+from manage_support import audit_entries, staff_client
+from payment_support import accept as press_accept, confirmation, new_payer, snapshot, state_of
 
 USERS = f'/customers/{CANON}/usuarios'
 SALDOS = f'/customers/{CANON}/saldos'
@@ -32,11 +34,23 @@ def user_row(page, email):
     return row
 
 
-def accept(app, mailer, email='ana@example.mx', password=OTHER_PASSWORD):
+def invitation_link(mailer, email, rfc=CANON):
+    """The path of the invitation ``rfc``'s administrator had mailed to ``email``."""
+    [message] = [m for m in mailer.outbox if email in m.recipients and 'Invitación' in m.subject
+                 and f'RFC {rfc}' in m.body]
+    return urlsplit(link_in(message, '/restablecer')).path
+
+
+def user_id_of(app, email, rfc=CANON):
+    """The name of ``rfc``'s person with ``email`` (invited or accepted)."""
+    return with_root(app, lambda root: root.customers[rfc].user_with_email(email).__name__)
+
+
+def accept(app, mailer, email='ana@example.mx', password=OTHER_PASSWORD, rfc=CANON,
+           colleague=None):
     """The colleague opens the mailed link, chooses a password and signs in with the email."""
-    [message] = [m for m in mailer.outbox if email in m.recipients and 'Invitación' in m.subject]
-    link = urlsplit(link_in(message, '/restablecer')).path
-    colleague = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+    link = invitation_link(mailer, email, rfc)
+    colleague = colleague or Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
     form = last_form(colleague.get(link))
     form['password'] = form['password_confirmation'] = password
     form.submit(status=200)
@@ -122,15 +136,20 @@ def test_a_bad_invitation_says_why_and_changes_nothing(admin, app, mailer, email
     assert mailer.outbox == []
 
 
-def test_the_same_email_cannot_be_invited_twice(admin, app, mailer):
+def test_the_same_email_cannot_be_invited_twice_by_one_company(admin, app, mailer):
     invite(admin)
+    before = people_of(app), len(mailer.outbox)
     page = invite(admin, name='Otra Ana', status=400)
-    assert 'Ese correo ya tiene una cuenta' in page.text
+    assert 'Ese correo ya es de una persona de su empresa' in page.text
+    # Nor the address the company's own credentials confirmed.
+    page = invite(admin, email=f'{CANON.lower()}@example.mx', name='Yo', status=400)
+    assert 'Ese correo ya es de una persona de su empresa' in page.text
+    assert (people_of(app), len(mailer.outbox)) == before
 
 
 def test_another_customer_reaches_nothing_of_the_users(admin, app, other_client):
     invite(admin)
-    user_id = with_root(app, lambda root: root.customers.find_user_by_email('ana@example.mx').__name__)
+    user_id = user_id_of(app, 'ana@example.mx')
     other = other_client.sign_in_active(rfc=IXTAPA)
     other.get(USERS, status=403)
     other.post(f'/customers/{CANON}/users/{user_id}/@@deshabilitar', {'csrf_token': other.csrf()},
@@ -198,9 +217,8 @@ def test_the_companys_audit_view_shows_who_signed_in_and_invited(admin, app, mai
 
 
 def test_staff_disable_and_resend_an_invitation_audited(admin, app, mailer):
-    from manage_support import audit_entries, staff_client
     invite(admin)
-    user_id = with_root(app, lambda root: root.customers.find_user_by_email('ana@example.mx').__name__)
+    user_id = user_id_of(app, 'ana@example.mx')
     staff = staff_client(app, 'oscar', role='operator')
     url = f'/manage/customers/{CANON}/users/{user_id}'
     page = staff.get(url)
@@ -232,3 +250,217 @@ def test_a_colleague_recovers_the_password_with_the_email_and_locks_like_anyone(
         anonymous.login('ana@example.mx', 'not the password', status='*')
     locked = anonymous.login('ana@example.mx', OTHER_PASSWORD, status=403)
     assert 'bloqueada' in locked.text
+
+
+# -- a company disabled by staff: all of its people are out ---------------------------------------
+
+CUSTOMER_PAGE = f'/manage/customers/{CANON}'
+FACTURAS = f'/customers/{CANON}/facturas'
+LOGIN_PAGE = 'http://portal.example.mx/'
+
+
+def people_of(app):
+    """What sign-in state the portal keeps of every company's people, the email index, the
+    outstanding tokens and the audit log: unchanged means a refusal changed nothing."""
+    def read(root):
+        people = {}
+        for customer in root.customers.values():
+            for person in customer.people():
+                attempts = person.login_attempts
+                people[person.principal_id] = (
+                    getattr(person, 'email', None), person.password_hash, person.disabled,
+                    person.session_generation, person.last_sign_in, getattr(person, 'state', None),
+                    attempts.failures if attempts is not None else ())
+        return {'people': people, 'index': dict(root.customers.user_emails.items()),
+                'tokens': dict(root.tokens.items()), 'audit': len(root.audit_log)}
+    return with_root(app, read)
+
+
+def staff_action(staff, name):
+    """Press the customer page's button posting to ``@@name`` (disable or enable)."""
+    page = staff.get(CUSTOMER_PAGE)
+    form = next(f for f in page.forms.values() if (f.action or '').endswith('@@' + name))
+    return form.submit(status=303).follow()
+
+
+def recover(app, login):
+    anonymous = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+    form = last_form(anonymous.get('/recuperar-contrasena'))
+    form['login'] = login
+    return form.submit(status=200)
+
+
+def test_a_disabled_company_shuts_out_all_its_people_until_staff_enable_it(admin, app, mailer):
+    invite(admin, email='dir@example.mx', name='Dora Dirección', role='admin')
+    invite(admin, email='paco@example.mx', name='Paco Pagos', role='pago')
+    boss, _landed = accept(app, mailer, email='dir@example.mx')
+    paco, _landed = accept(app, mailer, email='paco@example.mx')
+    invite(admin, email='nuevo@example.mx', name='Nuevo', role='consulta')    # not accepted yet
+    link = invitation_link(mailer, 'nuevo@example.mx')
+    assert boss.get(USERS).status_int == 200 and paco.get(FACTURAS).status_int == 200
+    boss_token, paco_cookie = boss.csrf(), paco.cookies['canonportal']
+    staff = staff_client(app, 'olga', role='operator')
+    done = staff_action(staff, 'deshabilitar')
+    assert 'nadie de ella podrá entrar' in done.text
+    mailer.outbox.clear()
+    before = people_of(app)
+
+    # The Administrador's open session neither manages the people nor sees USUARIOS.
+    refused = boss.post(USERS, {'csrf_token': boss_token, 'email': 'x@example.mx', 'name': 'X',
+                                'role': 'admin'}, status=403)
+    assert 'x@example.mx' not in refused.text
+    assert boss.get(USERS, status=302).location == LOGIN_PAGE
+    # The Pago colleague's open session gets no FACTURAS.
+    assert paco.get(FACTURAS, status=302).location == LOGIN_PAGE
+    # No fresh sign-in, no recovery mail, no invitation accepted.
+    for email in ('dir@example.mx', 'paco@example.mx'):
+        assert 'deshabilitada' in paco.login(email, OTHER_PASSWORD, status=403).text
+        assert 'le enviamos un enlace' in recover(app, email).text      # the same answer
+    newcomer = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+    assert 'no es válido' in newcomer.get(link, status=400).text
+    newcomer.post(link, {'csrf_token': newcomer.csrf(), 'password': OTHER_PASSWORD,
+                         'password_confirmation': OTHER_PASSWORD}, status=400)
+    assert newcomer.login('nuevo@example.mx', OTHER_PASSWORD, status=400)
+    assert mailer.outbox == []
+    assert people_of(app) == before
+
+    staff_action(staff, 'habilitar')
+    # Sessions from before stay ended (a copied cookie too); everyone signs in afresh.
+    stale = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+    stale.set_cookie('canonportal', paco_cookie)
+    assert stale.get(FACTURAS, status=302).location == LOGIN_PAGE
+    assert paco.login('paco@example.mx', OTHER_PASSWORD, status=303)
+    assert paco.get(FACTURAS).status_int == 200
+    assert boss.login('dir@example.mx', OTHER_PASSWORD, status=303)
+    assert 'paco@example.mx' in boss.get(USERS).text
+    recover(app, 'paco@example.mx')
+    assert [m.recipients for m in mailer.outbox] == [['paco@example.mx']]
+    form = last_form(newcomer.get(link))
+    form['password'] = form['password_confirmation'] = OTHER_PASSWORD
+    assert 'Su contraseña cambió' in form.submit(status=200).text
+    assert newcomer.login('nuevo@example.mx', OTHER_PASSWORD, status=303)
+    actions = [entry[:2] for entry in audit_entries(app) if entry[1].startswith('customer.')]
+    assert actions[:2] == [('staff:olga', 'customer.enable'), ('staff:olga', 'customer.disable')]
+
+
+@pytest.mark.parametrize('bank', ['bbva', 'banamex'])
+def test_a_pago_colleague_of_a_disabled_company_pays_nothing_and_the_bank_return_shows_nothing(
+        payer, portal, banks, portal_mailer, bank):
+    invite(payer, email='paco@example.mx', name='Paco Pagos', role='pago')
+    paco = new_payer(portal, banks)
+    accept(portal, portal_mailer, email='paco@example.mx', colleague=paco)
+    # Paco went to the bank with payment 229 and has a second payment's confirmation open.
+    at_bank = paco.pay(bank, '6212976')
+    confirm = confirmation(paco, bank, {'1233076': None})
+    assert state_of(portal, '229') == 'pending'
+    staff_action(staff_client(portal, 'olga', role='operator'), 'deshabilitar')
+    portal_mailer.outbox.clear()
+    before = snapshot(portal)
+
+    # ACEPTAR on the open confirmation: no payment, no invoice reserved, no mail.
+    assert press_accept(confirm).status_int == 403
+    assert snapshot(portal) == before
+    assert portal_mailer.outbox == []
+
+    # The card is paid at the bank: the money is recorded, but the bank's return sends
+    # Paco's browser to the sign-in page, not to the payment, and signing in is refused.
+    back = paco.at_bank(at_bank)
+    banks.wait_for_deliveries()
+    assert state_of(portal, '229') == 'approved'
+    assert back.status_int == 303 and back.location == LOGIN_PAGE
+    assert paco.get(f'/customers/{CANON}/payments/229/', status=302).location == LOGIN_PAGE
+    assert paco.login('paco@example.mx', OTHER_PASSWORD, status=403)
+
+    staff_action(staff_client(portal, 'alba', role='operator'), 'habilitar')
+    landed = paco.login('paco@example.mx', OTHER_PASSWORD, status=303)
+    assert landed.location.endswith(f'/customers/{CANON}/payments/229/')
+    assert 'Pago aprobado' in paco.get(urlsplit(landed.location).path).text
+
+
+# -- one company's invitations neither reveal nor block another's people ------------------------
+
+def test_inviting_an_address_of_another_company_answers_as_for_any_address(admin, app, mailer,
+                                                                        other_client):
+    ixtapa = other_client.sign_in_active(rfc=IXTAPA)
+    ixtapa_users = f'/customers/{IXTAPA}/usuarios'
+
+    def invite_at_ixtapa(email):
+        page = ixtapa.get(ixtapa_users)
+        form = next(f for f in page.forms.values() if f.action.endswith('/usuarios'))
+        form['email'], form['name'], form['role'] = email, 'Persona', 'consulta'
+        answer = form.submit()
+        return answer.status_int, answer.follow().html.find('div', class_='flash').get_text(
+            ' ', strip=True).replace(email, 'EMAIL')
+
+    # compras@example.com is Canon's colleague (accepted); nadie@ has no account anywhere.
+    assert invite_at_ixtapa('compras@example.com') == invite_at_ixtapa('nadie@example.mx') == (
+        303, 'Enviamos la invitación a EMAIL.')
+    # Canon's colleague still signs in with it, as Canon's.
+    assert with_root(app, lambda root: root.customers.user_emails['compras@example.com']) == \
+        'company-user:CME930812PW3:u0demo0captura'
+    # Ixtapa's invitation reaches the person, who is told it cannot be accepted.
+    link = invitation_link(mailer, 'compras@example.com', rfc=IXTAPA)
+    before = people_of(app), len(mailer.outbox)
+    visitor = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+    page = visitor.get(link, status=409)
+    assert 'ya entra al portal con la cuenta de otra empresa' in page.text
+    assert page.html.find('input', attrs={'name': 'password'}) is None
+    answer = visitor.post(link, {'csrf_token': visitor.csrf(), 'password': OTHER_PASSWORD,
+                                 'password_confirmation': OTHER_PASSWORD}, status=409)
+    assert 'ya entra al portal con la cuenta de otra empresa' in answer.text
+    assert (people_of(app), len(mailer.outbox)) == before
+
+
+def test_an_invitation_squats_nothing_the_first_acceptance_wins(admin, app, mailer,
+                                                                 other_client):
+    ixtapa = other_client.sign_in_active(rfc=IXTAPA)
+    page = ixtapa.get(f'/customers/{IXTAPA}/usuarios')
+    form = next(f for f in page.forms.values() if f.action.endswith('/usuarios'))
+    form['email'], form['name'], form['role'] = 'ana@example.mx', 'Ana', 'admin'
+    form.submit(status=303)
+    # Ixtapa invited ana@ first: Canon still invites its own employee, and hears the same.
+    assert 'Enviamos la invitación a ana@example.mx' in invite(admin).follow().text
+    assert 'ana@example.mx' not in with_root(app, lambda root: dict(root.customers.user_emails))
+    colleague, landed = accept(app, mailer)                       # Canon's, accepted first
+    assert landed.location.endswith(f'/customers/{CANON}/estados-de-cuenta')
+    # Ixtapa's invitation can no longer be accepted: the invitee is told, nothing changes.
+    link = invitation_link(mailer, 'ana@example.mx', rfc=IXTAPA)
+    before = people_of(app), len(mailer.outbox)
+    visitor = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
+    assert 'otra empresa' in visitor.get(link, status=409).text
+    visitor.post(link, {'csrf_token': visitor.csrf(), 'password': 'Otra-Clave-Ixtapa-26',
+                        'password_confirmation': 'Otra-Clave-Ixtapa-26'}, status=409)
+    assert (people_of(app), len(mailer.outbox)) == before
+    # ana@ signs in to Canon only.
+    assert visitor.login('ana@example.mx', 'Otra-Clave-Ixtapa-26', status=400)
+    assert colleague.get(f'/customers/{IXTAPA}/facturas', status=403)
+
+
+def test_the_evolve_step_frees_the_addresses_of_invitations_never_accepted(admin, app, mailer):
+    from canonportal import evolve
+    invite(admin)
+
+    def as_the_old_code_left_it(root):
+        # The code before indexed an address when the invitation was sent.
+        user = root.customers[CANON].user_with_email('ana@example.mx')
+        root.customers.user_emails['ana@example.mx'] = user.principal_id
+    with_root(app, as_the_old_code_left_it)
+    with_root(app, evolve.user_emails_on_acceptance)
+    assert with_root(app, lambda root: dict(root.customers.user_emails)) == {
+        'compras@example.com': 'company-user:CME930812PW3:u0demo0captura'}
+    # The invitation still works, and claims the address when accepted.
+    colleague, landed = accept(app, mailer)
+    assert landed.location.endswith(f'/customers/{CANON}/estados-de-cuenta')
+
+
+def test_a_person_added_with_a_password_cannot_take_an_address_someone_signs_in_with(app):
+    from canonportal.resources.companyuser import CompanyUser
+
+    def add_to_ixtapa(root):
+        user = CompanyUser('compras@example.com', 'Impostor', 'admin')
+        user.__name__, user.password_hash = 'u0impostor', 'not a hash'
+        ixtapa = root.customers[IXTAPA]
+        with pytest.raises(ValueError):
+            ixtapa.add_user(user)
+        return len(ixtapa.users), root.customers.user_emails['compras@example.com']
+    assert with_root(app, add_to_ixtapa) == (0, 'company-user:CME930812PW3:u0demo0captura')

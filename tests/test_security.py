@@ -311,6 +311,51 @@ def test_anonymous_visitor_is_refused_on_every_url_of_customer_a_and_of_staff(sa
     assert last_tid(sampled_app) == before
 
 
+class ReplayingBrowser(Client):
+    """Presents one session cookie and its CSRF token on every request, as an attacker
+    replaying a copied cookie would (the portal's answers never replace it)."""
+
+    cookie = token = None
+
+    def do_request(self, req, status=None, expect_errors=None):
+        self.set_cookie('canonportal', self.cookie)
+        return super().do_request(req, status=status, expect_errors=expect_errors)
+
+    def csrf(self, path=None):
+        return self.token
+
+
+def test_a_colleague_of_a_disabled_company_is_refused_on_every_url_and_writes_nothing(staff_app):
+    """The identity loader keeps every person of a disabled company out, whatever the page:
+    here staff's flag alone (no session ended), so only that rule stands in the way."""
+    from canonportal.passwords import hash_password
+
+    def add_administrador(root):
+        boss = CompanyUser('dir@example.mx', 'Dora', 'admin')
+        boss.__name__ = 'u0dir'
+        boss.password_hash = hash_password(GOOD_PASSWORD)
+        root.customers[CANON].add_user(boss)
+    with_root(staff_app, add_administrador)
+    colleague = new_client(staff_app)
+    assert colleague.login('dir@example.mx', GOOD_PASSWORD).status_int == 303
+    assert colleague.get(f'/customers/{CANON}/usuarios').status_int == 200
+    replay = ReplayingBrowser(staff_app, extra_environ={'HTTP_HOST': HOST})
+    replay.token = colleague.csrf()
+    replay.cookie = colleague.cookies['canonportal']
+
+    def disable(root):
+        root.customers[CANON].disabled = True
+    with_root(staff_app, disable)
+    before = last_tid(staff_app)
+    leaks, tried = _attack(staff_app, replay, anonymous=True)
+    assert leaks == []
+    assert tried >= len(FIXED_URLS) + 4
+    assert last_tid(staff_app) == before
+    # Enabled again (the flag alone), the same cookie is the colleague's again.
+    with_root(staff_app, lambda root: setattr(root.customers[CANON], 'disabled', False))
+    assert replay.get(f'/customers/{CANON}/usuarios').status_int == 200
+
+
 def test_the_rfc_as_password_opens_no_session_and_no_page(app, mailer):
     """Anyone can read an RFC off an invoice: RFC/RFC only mails the ERP's address (issue 11)."""
     pending = new_client(app)

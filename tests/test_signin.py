@@ -211,3 +211,36 @@ def test_the_kept_path_comes_from_the_request_never_from_a_parameter(client, oth
     client.get('/?came_from=https://evil.example/')
     landed = client.login(CANON, GOOD_PASSWORD, status=303)
     assert landed.location.endswith(f'/customers/{CANON}/estados-de-cuenta')
+
+
+def test_a_colleague_of_a_disabled_company_neither_signs_in_nor_recovers_nor_resets(
+        client, mailer, app):
+    """One predicate (``shut_out``) for sign-in, the recovery mail and the mailed links: a
+    company's person is out while the company is disabled, back when it is enabled."""
+    from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
+    client.post_form('/recuperar-contrasena', {'login': DEMO_CAPTURA_EMAIL})
+    [mailed] = mailer.outbox
+    path = link_in(mailed, '/restablecer').replace('https://portal.example.mx', '')
+    mailer.outbox.clear()
+
+    def disabled(flag):
+        def work(root):
+            root.customers[CANON].disabled = flag
+            user = root.customers.find_user_by_email(DEMO_CAPTURA_EMAIL)
+            return user.password_hash, user.session_generation, user.failed_logins
+        return with_root(app, work)
+    before = disabled(True)
+    assert 'deshabilitada' in client.login(DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD,
+                                          status=403).text
+    assert signed_in_home(client) is None
+    client.post_form('/recuperar-contrasena', {'login': DEMO_CAPTURA_EMAIL})
+    assert 'no es válido' in client.get(path, status=400).text
+    client.post(path, {'csrf_token': client.csrf(), 'password': 'una frase nueva y larga',
+                       'password_confirmation': 'una frase nueva y larga'}, status=400)
+    assert mailer.outbox == []
+    assert disabled(False) == before
+    form = last_form(client.get(path))
+    form['password'] = form['password_confirmation'] = 'una frase nueva y larga'
+    assert 'contraseña cambió' in form.submit().text
+    assert client.login(DEMO_CAPTURA_EMAIL, 'una frase nueva y larga').status_int == 303
+    assert signed_in_home(client).endswith(f'/customers/{CANON}/estados-de-cuenta')

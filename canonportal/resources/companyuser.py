@@ -74,6 +74,11 @@ class CompanyUser(Credentials):
         return f'{self.name} <{self.email}>'
 
     @property
+    def shut_out(self):
+        """Disabled by the company, or its company disabled by staff: either keeps it out."""
+        return bool(self.disabled or self.customer.shut_out)
+
+    @property
     def principal_id(self):
         return f'company-user:{self.customer.rfc}:{self.__name__}'
 

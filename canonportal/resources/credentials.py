@@ -92,6 +92,14 @@ class Credentials(Persistent):
     def principal_id(self):
         raise NotImplementedError
 
+    @property
+    def shut_out(self):
+        """Whether this principal is kept out of the portal: no session, no sign-in, no
+        mailed link (reset, activation, invitation) works. The one predicate for every
+        such check; a company's people are also shut out while their company is
+        (:class:`~canonportal.resources.companyuser.CompanyUser`)."""
+        return bool(self.disabled)
+
     def _attempts(self):
         """The user's :class:`LoginAttempts`, made on first need (written once)."""
         attempts = self.login_attempts

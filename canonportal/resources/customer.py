@@ -45,8 +45,23 @@ class Customers(Folder):
             self.numbers[customer.number] = customer.rfc
         return customer.number
 
+    def may_claim_email(self, user):
+        """Whether ``user``'s email is free for it: nobody signs in with it, or it does."""
+        held = self.user_emails.get(user.email)
+        return held is None or held == user.principal_id
+
+    def claim_email(self, user):
+        """Reserve ``user``'s email for its sign-in: when its invitation is accepted, never
+        before, so no company's invitation blocks or reveals another's people. The first
+        acceptance wins; returns False (and changes nothing) for the later ones."""
+        if not self.may_claim_email(user):
+            return False
+        if self.user_emails.get(user.email) is None:
+            self.user_emails[user.email] = user.principal_id
+        return True
+
     def find_user_by_email(self, email):
-        """The company user signing in with ``email``, or None."""
+        """The company user signing in with ``email`` (an accepted invitation), or None."""
         principal = self.user_emails.get((email or '').strip().lower()) if self.user_emails else None
         if not principal:
             return None
@@ -167,10 +182,32 @@ class Customer(Credentials):
                 and total_mxn > self.approval_threshold)
 
     def add_user(self, user):
-        """Add a company user and index its email for sign-in."""
+        """Add a company user. An invited one signs in with its email only once it accepted
+        (:meth:`Customers.claim_email`); one added with a password already (the demo's)
+        claims its email here, and may not take one another person signs in with."""
+        customers = self.__parent__
+        if user.password_hash is not None and customers.user_emails.get(user.email):
+            raise ValueError(f'{user.email} already signs in')
         self.users.add(user.__name__, user)
-        self.__parent__.user_emails[user.email] = user.principal_id
+        if user.password_hash is not None:
+            customers.claim_email(user)
         return user
+
+    def user_with_email(self, email):
+        """This company's person (invited or accepted) with ``email``, or None."""
+        email = (email or '').strip().lower()
+        users = self.users.values() if self.users is not None else ()
+        return next((user for user in users if user.email == email), None)
+
+    def people(self):
+        """Everyone who signs in for this company: its own credentials, then its users."""
+        return [self] + (list(self.users.values()) if self.users is not None else [])
+
+    def end_company_sessions(self):
+        """End every session of the company's people (a cookie copied before staff disabled
+        the company stays dead after it is enabled again)."""
+        for person in self.people():
+            person.end_other_sessions()
 
     def add_payment(self, payment):
         self.payments.add(payment.reference, payment)

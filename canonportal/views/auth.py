@@ -103,7 +103,7 @@ def activate(request):
     now = clock.utcnow()
     found = tokens.peek(request.root, tokens.ACTIVATE, token, now)
     customer = request.root.find_principal(found[0]) if found else None
-    if not isinstance(customer, Customer) or customer.activated or customer.disabled:
+    if not isinstance(customer, Customer) or customer.activated or customer.shut_out:
         request.response.status = 400
         return {'page_title': _('Activar cuenta'), 'valid': False, 'errors': {}, 'token': '',
                 'customer': None}
@@ -190,12 +190,18 @@ def reset(request):
         purpose = tokens.INVITE
         found = tokens.peek(request.root, purpose, token, now)
     user = request.root.find_principal(found[0]) if found is not None else None
-    if user is not None and user.disabled:
+    if user is not None and user.shut_out:
         user = None
     result = {'page_title': _('Restablecer contraseña'), 'valid': user is not None,
-              'token': token, 'errors': {}, 'done': False}
+              'token': token, 'errors': {}, 'done': False, 'taken': False}
     if user is None:
         request.response.status = 400
+        return result
+    if purpose == tokens.INVITE and not request.root.customers.may_claim_email(user):
+        # Another company's invitation to this address was accepted first: the invitee
+        # (who holds the mailed link) is told; nothing changes, the link stays as it was.
+        request.response.status = 409
+        result.update(valid=False, taken=True, token='')
         return result
     if request.method == 'POST':
         password = request.POST.get('password', '')
@@ -209,6 +215,8 @@ def reset(request):
             request.response.status = 400
             return result
         tokens.consume(request.root, purpose, token, now)
+        if purpose == tokens.INVITE:
+            request.root.customers.claim_email(user)
         signin.set_password(user, password)
         if isinstance(user, Customer) and not user.activated:
             user.state = ACTIVE

@@ -1,8 +1,10 @@
 """USUARIOS: a company administrator's page of the company's people.
 
 Administrators invite colleagues by email (a single-use link, 72 hours, to choose a
-password), change their role and the ERP accounts they may see, disable them (their
-sessions end at once) and enable them again, and see when each last signed in. The
+password; the address is theirs for signing in once they accept, and the answer to the
+administrator is the same whether or not it signs in with another company), change
+their role and the ERP accounts they may see, disable them (their sessions end at once)
+and enable them again, and see when each last signed in. The
 company's own credentials (the RFC) are its first administrator and are not
 managed here, so the company never loses its last administrator.
 """
@@ -58,8 +60,11 @@ def _read_user_form(customer, request, email_too=True):
         form['name'] = ' '.join((request.POST.get('name') or '').split())[:100]
         if not EMAIL_RE.match(form['email']):
             errors['email'] = _('Escriba un correo electrónico válido, por ejemplo ana@empresa.mx.')
-        elif customer.__parent__.user_emails.get(form['email']) or form['email'] == customer.email:
-            errors['email'] = _('Ese correo ya tiene una cuenta en el portal.')
+        # Only the company's own people are checked: whether the address signs in with
+        # another company is neither told nor an obstacle (it is reserved when an
+        # invitation is accepted, and the first acceptance wins).
+        elif form['email'] == customer.email or customer.user_with_email(form['email']):
+            errors['email'] = _('Ese correo ya es de una persona de su empresa.')
         if not form['name']:
             errors['name'] = _('Escriba el nombre de la persona.')
     form['role'] = request.POST.get('role', '')
@@ -172,7 +177,7 @@ def enable(context, request):
 
 @view_config(context=CompanyUser, name='reenviar', permission=PERMISSION, request_method='POST')
 def resend(context, request):
-    if not context.disabled and context.password_hash is None:
+    if not context.shut_out and context.password_hash is None:
         send_invitation(request, context)
         request.session.flash(request.localizer.translate(_(
             'Enviamos la invitación a ${email}.', mapping={'email': context.email})))

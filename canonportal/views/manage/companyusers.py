@@ -68,7 +68,7 @@ def unlock(context, request):
 @view_config(route_name=ROUTE, context=CompanyUser, name='reenviar-invitacion', permission=MANAGE,
              request_method='POST', renderer=TEMPLATE)
 def resend(context, request):
-    if context.disabled or context.password_hash is not None:
+    if context.shut_out or context.password_hash is not None:
         return refuse(request, user_values, context, _(
             'Solo se reenvía la invitación de un usuario habilitado que aún no elige contraseña.'))
     context.invited_by = context.invited_by or 'Canon Mexicana'

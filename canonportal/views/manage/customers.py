@@ -2,8 +2,9 @@
 
 Actions: unlock (after too many failed logins), mail a password reset link to
 the confirmed address (the same token and page, /restablecer, as the
-customer's own "forgot my password"), disable (ends every session at once and
-voids outstanding reset links) and enable. Each one is a POST with CSRF that
+customer's own "forgot my password"), disable (shuts out the whole company: the
+RFC and every colleague; ends all their sessions at once and voids their
+outstanding reset links) and enable. Each one is a POST with CSRF that
 needs ``manage`` and leaves an audit entry with the state before and after.
 """
 from pyramid.view import view_config
@@ -158,11 +159,16 @@ def disable(context, request):
     if context.disabled:
         return refuse(request, customer_values, context, _('La cuenta ya está deshabilitada.'))
     context.disabled = True
-    context.end_other_sessions()
-    tokens.revoke_all(request.root, tokens.RESET_PASSWORD, context.principal_id)
-    _record(request, context, 'customer.disable', {'disabled': False}, {'disabled': True})
-    return back_to(request, context, _('Cuenta deshabilitada: sus sesiones se cerraron y no '
-                                       'podrá entrar hasta que la habilite.'))
+    # Everyone of the company is shut out while it is disabled (Credentials.shut_out, checked
+    # on every request); their sessions also end for good, so enabling needs fresh sign-ins.
+    context.end_company_sessions()
+    people = {person.principal_id for person in context.people()}
+    tokens.revoke_for(request.root, tokens.RESET_PASSWORD, people)
+    _record(request, context, 'customer.disable', {'disabled': False}, {'disabled': True},
+            f'people={len(people)}')
+    return back_to(request, context, _('Cuenta deshabilitada: se cerraron las sesiones de la '
+                                       'empresa y nadie de ella podrá entrar hasta que la '
+                                       'habilite.'))
 
 
 @view_config(route_name=ROUTE, context=Customer, name='habilitar', permission=MANAGE,
