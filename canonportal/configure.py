@@ -4,6 +4,7 @@ import logging
 from pyramid.events import ApplicationCreated
 
 from . import memory, passwords
+from .payments import approval_rule
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def includeme(config):
     passwords.set_in_flight_limit(settings.get('canonportal.signin_concurrency',
                                                passwords.DEFAULT_IN_FLIGHT))
     passwords.set_cost(*passwords.cost_from_settings(settings))
+    # A mistyped approval window stops the start, instead of every payment of a colleague.
+    approval_rule.window_days(settings)
     config.include('pyramid_chameleon')
     config.include('pyramid_tm')
     config.include('pyramid_retry')
