@@ -4,6 +4,7 @@ import logging
 from pyramid.events import ApplicationCreated
 
 from . import bankdays, dates, memory, passwords
+from .payments import approval_rule
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ def includeme(config):
     memory.return_large_blocks_to_the_system()
     settings = config.get_settings()
     apply_process_settings(settings)
+    # A mistyped approval window stops the start, instead of every payment of a colleague.
+    approval_rule.window_days(settings)
     config.include('pyramid_chameleon')
     config.include('pyramid_tm')
     config.include('pyramid_retry')

@@ -1,6 +1,7 @@
 """Company accounts in Chromium: the administrator invites a colleague, who signs in with
 the email as Captura and prepares the manual's three invoices; above the company's
-$10,000.00 they wait; the administrator approves and pays at the sandbox BBVA."""
+$10,000.00 they wait; the administrator approves and pays at the sandbox BBVA. A payment
+split in two waits too, and a phone shows the approver what it adds to."""
 import re
 from urllib.parse import urlsplit
 
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 from pyramid_mailer import get_mailer
 
 from browser_support import new_page
+from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
 from portal_support import CANON
 from test_browser_payment import BANK_PAGES, MANUAL_SELECTION, MANUAL_TOTAL, pay_with_card
 
@@ -67,3 +69,35 @@ def test_invite_accept_prepare_approve_pay(browser, paying_portal):
         admin.context.close()
         if colleague is not None:
             colleague.context.close()
+
+
+def test_a_split_payment_waits_and_a_phone_shows_the_approver_what_it_adds_to(
+        browser, paying_portal):
+    """Ana pays $9,000.00 of the $27,794.52 invoice twice: the first goes to the bank, the
+    second waits; on a 360 px phone the administrator sees the first beside the request."""
+    portal, phone = paying_portal, {'width': 360, 'height': 740}
+    ana = new_page(browser, portal, login=DEMO_CAPTURA_EMAIL, password=DEMO_CAPTURA_PASSWORD,
+                   viewport=phone)
+    admin = new_page(browser, portal, viewport=phone)
+    try:
+        for landing in (BANK_PAGES['bbva'], re.compile(r'/payments/230/?$')):
+            ana.goto(portal.url(f'/customers/{CANON}/saldos'))
+            ana.fill('input[name="mxn-6212976"]', '9000.00')
+            expect(ana.locator('#saldos-total')).to_have_text('$9,000.00 MXN')
+            ana.get_by_role('button', name='BBVA Bancomer', exact=True).click()
+            ana.locator('#pay-dialog').get_by_role('button', name='ACEPTAR').click()
+            ana.wait_for_url(landing)
+        expect(ana.locator('.payment-result h2')).to_have_text('Solicitud de pago: espera aprobación')
+
+        admin.goto(portal.url(f'/customers/{CANON}/payments/230/'))
+        expect(admin.locator('.related-payments p')).to_contain_text('suman $18,000.00 MXN')
+        row = admin.locator('#related-payments tbody tr')
+        expect(row).to_have_count(1)
+        for text in ('229', '$9,000.00 MXN', 'Pendiente de confirmación del banco'):
+            expect(row).to_contain_text(text)
+        assert admin.evaluate('document.documentElement.scrollWidth') <= 360
+        assert admin.evaluate('''(() => { const w = document.querySelector('#related-payments')
+            .parentElement; return w.scrollWidth <= w.clientWidth; })()''')
+    finally:
+        ana.context.close()
+        admin.context.close()

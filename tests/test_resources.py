@@ -5,12 +5,14 @@ from decimal import Decimal
 import pytest
 import transaction
 import ZODB
+from BTrees.OOBTree import OOBTree
 from pyramid.authorization import DENY_ALL, ACLHelper, Authenticated, Everyone
 from ZODB.POSException import ConflictError
 
 from canonportal import tokens
 from canonportal.resources import (
     ACTIVE, ADMIN, AUDITOR, MXN, OPERATOR, USD, Allocation, Customer, Folder, Invoice, Payment, PortalRoot, StaffUser, Statement, customer_principal, validate_name)
+from canonportal.resources.folder import numbered_keys_descending
 from canonportal.resources.invoice import OPEN, OVERDUE, PAID
 from canonportal.resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REVIEW, InvalidTransition)
@@ -439,3 +441,36 @@ def test_root_acl_ends_with_deny_all_and_customers_grant_only_their_principals(r
         company_role_principal('CME930812PW3', role) for role in COMPANY_ROLES]
     assert all('DIS010203AB1' not in ace[1] for ace in canon.__acl__)
     assert not hasattr(root.customers, '__acl__') or root.customers.__acl__ == []
+
+
+# -- walking one customer's payment numbers from the newest --------------------------------------
+
+class CountingTree:
+    """A BTree that counts the lookups made of it."""
+
+    def __init__(self, tree):
+        self.tree, self.lookups = tree, 0
+
+    def maxKey(self, bound):   # noqa: N802 - the BTree's name
+        self.lookups += 1
+        return self.tree.maxKey(bound)
+
+
+def test_a_customers_payment_numbers_are_walked_newest_first_in_a_few_lookups():
+    tree = OOBTree()
+    numbers = list(range(1, 200001, 3))                # one payment in three is this customer's
+    for number in numbers:
+        tree[str(number)] = number
+    for other in ('', 'abc', '007', '12a', '٣'):
+        tree[other] = None
+    counting = CountingTree(tree)
+    first = []
+    for key in numbered_keys_descending(counting, 200000):
+        first.append(key)
+        if len(first) == 20:
+            break
+    assert first == [str(n) for n in sorted(numbers, reverse=True)[:20]]
+    assert counting.lookups < 40
+    assert list(numbered_keys_descending(tree, 1000)) == [
+        str(n) for n in sorted(numbers, reverse=True) if n <= 1000]
+    assert list(numbered_keys_descending(tree, 0)) == []

@@ -47,6 +47,40 @@ def keys_descending(tree, low=None, high=None, below=_just_below):
             return
 
 
+def _is_number(key, length):
+    return (len(key) == length and key.isascii() and key.isdigit()
+            and key[0] != '0')
+
+
+def numbered_keys_descending(tree, highest):
+    """The keys of a BTree keyed by whole numbers written as text ('7', '228', '1000':
+    payment references), from ``highest`` down in numeric order, lazily; any other key is
+    skipped.
+
+    Text order puts '1000' before '228', so each length of number is walked apart, the
+    longest first, with ``maxKey`` steps: a longer or shorter key met on the way is
+    stepped over with one lookup, so the first keys cost a few lookups however many
+    keys the tree holds.
+    """
+    if int(highest) < 1:
+        return
+    top = str(int(highest))
+    for length in range(len(top), 0, -1):
+        bound = top if length == len(top) else '9' * length
+        while True:
+            try:
+                key = tree.maxKey(bound)
+            except ValueError:   # nothing at or below the bound
+                break
+            if _is_number(key, length):
+                yield key
+            # Every key still to come at this length is below this one; a longer key
+            # stands above its own first ``length`` characters.
+            bound = key[:length] if len(key) > length else _just_below(key)
+            if bound is None:
+                break
+
+
 def validate_name(name):
     """Return ``name`` if it can name a child in a URL, else raise ValueError.
 

@@ -1,8 +1,10 @@
 """Maker-checker: a payment a Captura user prepares waits for an approver when the
-company asks for it (always, or above an amount).
+company asks for it (always, or above an amount that counts what the person commits:
+:mod:`canonportal.payments.approval_rule`).
 
 The request reserves the amounts ("Pago en Tránsito") like a payment; the approvers
-(Pago or Administrador, never who prepared it) get a mail; on its page they may lower
+(Pago or Administrador who see its accounts, never who prepared it) get a mail listing
+the preparer's related payments, which its page lists too; on its page they may lower
 amounts or drop invoices (never raise them), reject it with a comment, or approve it
 and go on to the bank or the SPEI instructions. Everything is validated again at
 approval; two approvers at once: the first commits, the second is told it is done.
@@ -14,9 +16,10 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import bankdays, clock, mail
-from ..formatting import money
+from ..formatting import money, timestamp
 from ..i18n import _
-from ..money import AmountError, parse_amount
+from ..money import ZERO, AmountError, parse_amount
+from ..payments import approval_rule
 from ..payments import service as payments
 from ..payments.form import rate_for
 from ..payments.transactions import in_own_transaction
@@ -24,11 +27,21 @@ from ..resources import Payment, customer_of
 from ..resources.companyuser import ADMINISTRADOR, PAGO
 from ..resources.payment import REQUESTED
 from . import settings_of
+from .history import STATE_LABELS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BUSINESS_DAYS = 2
 MAX_COMMENT = 500
+
+#: Above a request's related payments (page and mail), by the rule's window of days.
+RELATED_SAME_DAY = _(
+    'Pagos de ${preparer} sin aprobación que cuentan junto con esta solicitud para la regla '
+    'de aprobación (en las mismas facturas o del mismo día); con ella suman ${total}:')
+RELATED_DAYS = _(
+    'Pagos de ${preparer} sin aprobación que cuentan junto con esta solicitud para la regla '
+    'de aprobación (en las mismas facturas o de los últimos ${days} días); con ella suman '
+    '${total}:')
 
 
 def request_deadline(now, settings):
@@ -36,31 +49,80 @@ def request_deadline(now, settings):
     return bankdays.business_deadline(now, max(days, 1))
 
 
-def approvers(customer, prepared_by):
-    """``[(email, name)]`` of who may approve a request of ``customer``, preparer aside."""
+def approvers(customer, prepared_by, accounts=()):
+    """``[(email, name, sees)]`` of who may approve a request of ``customer`` on
+    ``accounts``, preparer aside: Pago and Administrador people who see those accounts;
+    ``sees(account)`` says whether they see another one."""
     found = []
     if customer.email and customer.principal_id != prepared_by[0]:
-        found.append((customer.email, customer.rfc))
+        found.append((customer.email, customer.rfc, lambda account: True))
     for user in customer.users.values() if customer.users is not None else ():
         if (user.role in (PAGO, ADMINISTRADOR) and not user.disabled
-                and user.password_hash is not None and user.principal_id != prepared_by[0]):
-            found.append((user.email, user.name))
+                and user.password_hash is not None and user.principal_id != prepared_by[0]
+                and all(user.may_see_account(account) for account in accounts)):
+            found.append((user.email, user.name, user.may_see_account))
     return found
 
 
-def notify_approvers(request, payment):
-    """Mail each approver that a request waits (queued on the transaction that makes it)."""
+def related_rows(payments, visible, translate, locale_name):
+    """The related payments someone sees (``visible(payment)``), as a request's page and
+    mail show them: number, date, amount and state."""
+    return [{'payment': payment, 'reference': payment.reference,
+             'date': timestamp(payment.created, locale_name), 'amount': payment.total_mxn,
+             'state': translate(STATE_LABELS[payment.state])}
+            for payment in payments if visible(payment)]
+
+
+def related_heading(request, payment, rows):
+    """What the related payments are, and what they sum to with the request."""
+    days = approval_rule.window_days(request.registry.settings)
+    total = payment.total_mxn + sum((row['amount'] for row in rows), ZERO)
+    message = RELATED_SAME_DAY if days == 1 else RELATED_DAYS
+    return request.localizer.translate(message, mapping={
+        'preparer': payment.prepared_by[1], 'days': str(days),
+        'total': money(total, 'MXN', request.locale_name)})
+
+
+def related_on_page(request, payment):
+    """A request's page: ``(heading, rows)`` of the preparer's payments the approval rule
+    counts with it that the signed-in person may see; None when there are none."""
+    if payment.state != REQUESTED:
+        return None
+    related = approval_rule.related_to_request(
+        payment, approval_rule.window_days(request.registry.settings))
+    rows = related_rows(related, lambda other: bool(request.has_permission('view', other)),
+                        request.localizer.translate, request.locale_name)
+    return (related_heading(request, payment, rows), rows) if rows else None
+
+
+def hold_for_approval(request, payment, related, now):
+    """A new request waits for an approver until its deadline; the approvers are mailed."""
+    payment.expires_at = request_deadline(now, request.registry.settings)
+    notify_approvers(request, payment, related)
+
+
+def notify_approvers(request, payment, related=()):
+    """Mail each approver that a request waits (queued on the transaction that makes it),
+    with the preparer's payments the approval rule counted with it (``related``) that
+    the approver may see."""
     customer = customer_of(payment)
     settings = settings_of(request)
     translate = request.localizer.translate
     link = f"{settings['public_url']}/customers/{customer.rfc}/payments/{payment.reference}/"
-    for email, name in approvers(customer, payment.prepared_by):
+    for email, name, sees in approvers(customer, payment.prepared_by, payment.accounts):
         body = translate(_(
             'Hola ${name},\n\n${preparer} preparó el pago ${reference} por ${amount} y espera su '
             'aprobación.\n\nRevíselo, ajuste o rechace en:\n\n${link}\n',
             mapping={'name': name, 'preparer': payment.prepared_by[1],
                      'reference': payment.reference,
                      'amount': money(payment.total_mxn, 'MXN', request.locale_name), 'link': link}))
+        rows = related_rows(related, lambda other: all(map(sees, other.accounts)),
+                            translate, request.locale_name)
+        if rows:
+            body += '\n' + related_heading(request, payment, rows) + '\n\n' + ''.join(
+                '  ' + translate(_('Pago ${reference}', mapping={'reference': row['reference']}))
+                + f" · {row['date']} · {money(row['amount'], 'MXN', request.locale_name)}"
+                f" · {row['state']}\n" for row in rows)
         mail.send(request, email, translate(_('Pago ${reference} por aprobar',
                                               mapping={'reference': payment.reference})), body)
 

@@ -18,7 +18,7 @@ from .. import clock
 from ..gateways import GatewayError, RejectedMessage, bank_label
 from ..i18n import _
 from ..money import ZERO
-from ..payments import receipts
+from ..payments import approval_rule, receipts
 from ..payments import service as payments
 from ..payments.form import RETRY_PARAM, configured_banks, read_selection
 from ..payments.transactions import in_own_transaction
@@ -90,23 +90,22 @@ def pay(context, request):
     # concurrent payments are retried here, as often as payers may race: each
     # round commits at least one of them, and every retry re-validates against
     # the reservations the others committed.
-    # A colleague who may not approve prepares a request when the company asks for approval.
-    request_only = (not request.has_permission('approve', context)
-                    and context.needs_approval(selection.total_mxn))
-
+    # Whether a colleague's payment waits for an approver is decided in the reservation.
     def reserve():
         selection = read_selection(context, request)
         if selection.has_errors:
             # Changed since the confirmation page: reported below.
             raise payments.PaymentRefused(None)
         now = clock.utcnow()
+        rule = approval_rule.decide(context, request.identity.principal_id,
+                                    request.has_permission('approve', context), selection, now,
+                                    request.registry.settings)
         payment = payments.create_payment(
             request.root, context, bank, selection, now,
-            state=REQUESTED if request_only else PENDING,
+            state=REQUESTED if rule.needed else PENDING,
             prepared_by=request.identity.signature)
-        if request_only:
-            payment.expires_at = approvals.request_deadline(now, request.registry.settings)
-            approvals.notify_approvers(request, payment)
+        if rule.needed:
+            approvals.hold_for_approval(request, payment, rule.related, now)
         else:
             payment.expires_at = gateway_for(request, bank).deadline(payment.created)
         return payment
@@ -120,7 +119,7 @@ def pay(context, request):
         if refused.message is not None and not blocked:
             selection.errors.append(refused.message)
         return _back_to_saldos(context, request, selection, status=409 if blocked else 400)
-    if request_only:
+    if payment.state == REQUESTED:
         return HTTPSeeOther(request.resource_url(payment))
     return start_at_bank(request, context, payment, selection)
 
@@ -343,6 +342,7 @@ def payment_page(context, request):
                 transfer=spei_views.transfer_facts(context),
                 ordering_banks=spei_views.ordering_banks() if spei else (),
                 may_decide=approvals.may_decide(request, context),
+                related=approvals.related_on_page(request, context),
                 today=clock.mexico_today(),
                 retry_url=request.resource_url(customer, 'saldos', query={
                     RETRY_PARAM: context.reference}) if retry else None)
