@@ -7,12 +7,13 @@ answers only a request made straight to waitress from this machine:
 * the peer (``REMOTE_ADDR``) is a loopback address, and
 * the request carries none of the headers a proxy adds (:data:`PROXY_HEADERS`).
 
-A proxy in front of the portal always adds one of them (deploy/'s nginx sets
-``X-Forwarded-For`` and ``X-Real-IP``; waitress drops an untrusted ``X-Forwarded-For``
-but never ``X-Real-IP``), and with ``trusted_proxy`` (production.ini) waitress puts the
-client's own address in ``REMOTE_ADDR``. So whatever spelling of the URL the proxy lets
-through, a request from outside does not reach the view: the predicate does not match
-and the answer is our 404 page, the same as for a URL that does not exist.
+A proxy says whom it forwards in one of those headers (deploy/'s nginx sets
+``X-Forwarded-For`` and ``X-Real-IP``; waitress drops an ``X-Forwarded-For`` from a peer
+that is not its ``trusted_proxy``, but never ``X-Real-IP``), and with ``trusted_proxy``
+(production.ini) waitress puts the client's own address in ``REMOTE_ADDR``. So whatever
+spelling of the URL the proxy lets through, a request from outside does not reach the
+view: the predicate does not match and the answer is our 404 page, the same as for a URL
+that does not exist.
 """
 import ipaddress
 import logging
