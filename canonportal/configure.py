@@ -69,6 +69,7 @@ def includeme(config):
     config.include('.headers')
     config.include('.bodylimit')
     config.include('.paths')
+    config.include('.localonly')
     config.include('.views')
     config.add_static_view('static', 'canonportal:static/', cache_max_age=3600)
     # The management views: /manage + the path of any object in the tree.

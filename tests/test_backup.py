@@ -1,5 +1,6 @@
 """The backup drill: back up the portal `make run` serves while customers pay, restore into
 a new folder, open it, and find every acknowledged payment, blob and audit entry (issue 11)."""
+import os
 import re
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from portal_support import CANON, GOOD_PASSWORD
 from server_support import Browser, pay, pay_at_bank
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(script, *args):
@@ -106,7 +108,6 @@ def test_backup_while_serving_restore_and_find_everything(served, tmp_path):
     payer.join(timeout=120)
     assert not failures, failures
     assert 'full' in first
-    time.sleep(1.1)           # repozo names backups by the second
     acknowledged.append(pay_one_peso(customer, served))
     second = run('canonportal-backup', served.ini, backups, f'http_port={served.port}')
     assert 'incremental' in second, second
@@ -153,3 +154,206 @@ def test_reconcile_asks_the_serving_portal_on_its_waitress_address(served):
     """The proxy does not pass /reconciliar on: the script asks waitress itself."""
     output = run('canonportal-reconcile', served.ini, f'http_port={served.port}')
     assert 'asking it: http://localhost:' in output and 'reconciled' in output
+
+
+# -- owner-only files, a second of its own, the command line (issue 20) ----------------------
+
+def modes_under(folder):
+    """{path: permission bits} of ``folder`` and of everything in it."""
+    found = {folder: folder.stat().st_mode & 0o777}
+    for path in folder.rglob('*'):
+        found[path] = path.stat().st_mode & 0o777
+    return found
+
+
+def others_may_read(folder):
+    return {str(path): oct(mode) for path, mode in modes_under(folder).items() if mode & 0o077}
+
+
+@pytest.fixture
+def umask_022():
+    """The usual umask of a shell, whatever the test runner's is."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def test_the_units_write_the_database_owner_only():
+    """Every service of deploy/systemd runs with UMask=0077: what the portal and the
+    scripts create (Data.fs, blobs, backups) is the service user's alone."""
+    units = sorted((ROOT / 'deploy' / 'systemd').glob('*.service'))
+    assert len(units) == 5
+    for unit in units:
+        service = unit.read_text().split('[Service]', 1)[1].split('\n[', 1)[0]
+        assert 'UMask=0077' in service.splitlines(), unit.name
+
+
+def test_with_the_units_umask_a_new_database_is_owner_only(tmp_path):
+    from canonportal.scripts import init
+    from script_support import write_ini
+    folder = tmp_path / 'var'
+    folder.mkdir(mode=0o700)
+    before = os.umask(0o077)
+    try:
+        assert init.main([write_ini(folder), '--demo']) == 0
+    finally:
+        os.umask(before)
+    assert (folder / 'Data.fs').stat().st_mode & 0o777 == 0o600
+    assert any((folder / 'blobs').rglob('*.blob'))
+    assert others_may_read(folder) == {}
+
+
+def test_backups_and_restores_are_the_owners_alone(demo_ini, tmp_path, umask_022):
+    from canonportal.scripts import backup, restore
+    target = tmp_path / 'backups'
+    target.mkdir(mode=0o755)            # made by hand, or by an older version
+    assert backup.main([demo_ini, str(target)]) == 0
+    assert {p.name for p in target.iterdir()} == {'datafs', 'blobs', 'manifests'}
+    assert any((target / 'blobs').rglob('*.blob'))
+    assert others_may_read(target) == {}
+    modes = modes_under(target)
+    assert {mode for path, mode in modes.items() if path.is_dir()} == {0o700}
+    assert {mode for path, mode in modes.items() if path.is_file()} == {0o600}
+
+    restored = tmp_path / 'restored'
+    assert restore.main([str(target), str(restored)]) == 0
+    assert (restored / 'Data.fs').stat().st_mode & 0o777 == 0o600
+    assert any((restored / 'blobs').rglob('*.blob'))
+    assert others_may_read(restored) == {}
+
+
+class SteppedClock:
+    """The clock of the backup: it moves only when the backup waits."""
+
+    def __init__(self, now):
+        self.now = now
+        self.slept = 0.0
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept += seconds
+        self.now += seconds
+
+
+@pytest.fixture
+def stepped_clock(monkeypatch):
+    """2026-12-01 02:30:00.25 UTC, for the backup and for repozo (which names its files by
+    time.gmtime())."""
+    clock = SteppedClock(1796092200.25)
+    real_gmtime = time.gmtime
+    monkeypatch.setattr(time, 'gmtime',
+                        lambda seconds=None: real_gmtime(clock.now if seconds is None else seconds))
+    return clock
+
+
+def _first_rfc_email(ini, email=None):
+    """Read (or, with ``email``, change and commit) the first customer's contact email."""
+    from canonportal.scripts.common import open_database, run_in_transaction
+
+    def work(root):
+        customer = root.customers[sorted(root.customers.keys())[0]]
+        if email is not None:
+            customer.contact_email = email
+        return customer.contact_email
+    db, _ = open_database(ini)
+    try:
+        return run_in_transaction(db, work)
+    finally:
+        db.close()
+
+
+def _restored_email(folder):
+    storage = FileStorage(str(folder / 'Data.fs'), read_only=True)
+    db = ZODB.DB(storage)
+    try:
+        with db.transaction() as conn:
+            customers = conn.root()['app_root'].customers
+            return customers[sorted(customers.keys())[0]].contact_email
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize('second_is_full', [False, True])
+def test_a_second_backup_in_the_same_second_gets_a_second_of_its_own(
+        demo_ini, tmp_path, stepped_clock, second_is_full):
+    import io
+
+    from canonportal.scripts import backup, restore
+    from canonportal.scripts.common import ini_settings
+    data_fs, blob_dir = backup.file_storage_paths(ini_settings(demo_ini))
+    target = tmp_path / 'backups'
+    run = dict(out=io.StringIO(), clock=stepped_clock.time, sleep=stepped_clock.sleep)
+    first = backup.backup(data_fs, blob_dir, target, **run)
+    assert first == '2026-12-01-02-30-00' and stepped_clock.slept == 0
+    kept = {p.name: p.read_bytes() for p in (target / 'datafs').iterdir() if p.suffix != '.dat'}
+    _first_rfc_email(demo_ini, 'pagos-nuevo@example.mx')      # written within the same second
+
+    second = backup.backup(data_fs, blob_dir, target, full=second_is_full, **run)
+    assert second == '2026-12-01-02-30-01'
+    assert 0 < stepped_clock.slept <= 1
+    assert {name: (target / 'datafs' / name).read_bytes() for name in kept} == kept
+    assert restore.restore(target, tmp_path / 'restored', out=io.StringIO()) == second
+    assert _restored_email(tmp_path / 'restored') == 'pagos-nuevo@example.mx'
+
+
+def test_a_backup_newer_than_the_clock_stops_the_next_one(demo_ini, tmp_path, stepped_clock):
+    import io
+
+    from canonportal.scripts import backup
+    from canonportal.scripts.common import ini_settings
+    data_fs, blob_dir = backup.file_storage_paths(ini_settings(demo_ini))
+    target = tmp_path / 'backups'
+    run = dict(out=io.StringIO(), clock=stepped_clock.time, sleep=stepped_clock.sleep)
+    backup.backup(data_fs, blob_dir, target, **run)
+    before = sorted(p.name for p in (target / 'datafs').iterdir())
+    stepped_clock.now -= 3600                                  # the clock went back an hour
+    _first_rfc_email(demo_ini, 'pagos-nuevo@example.mx')
+    with pytest.raises(SystemExit, match='is the clock right'):
+        backup.backup(data_fs, blob_dir, target, **run)
+    assert sorted(p.name for p in (target / 'datafs').iterdir()) == before
+    assert stepped_clock.slept == 0
+
+
+def _ini_with_a_server(folder):
+    """The scripts' ini file with a [server:main] on %(http_port)s, as production.ini has."""
+    from script_support import write_ini
+    path = Path(write_ini(folder))
+    path.write_text(path.read_text() + '\n[server:main]\nuse = egg:waitress#main\n'
+                                       'listen = 127.0.0.1:%(http_port)s\n')
+    return str(path)
+
+
+@pytest.mark.parametrize('where', ['after the options', 'between', 'before the ini file'])
+def test_pack_takes_http_port_anywhere_on_the_command_line(tmp_path, capsys, where):
+    """While a server holds the FileStorage, canonportal-pack asks the waitress of the ini's
+    [server:main] at http_port=N, wherever N is given (like the other scripts)."""
+    from pyramid_zodbconn import db_from_uri
+
+    from canonportal.scripts import init, pack
+    from canonportal.scripts.common import ini_settings
+    from server_support import free_port
+    ini = _ini_with_a_server(tmp_path)
+    assert init.main([ini]) == 0
+    port = free_port()                          # nobody listens there: the script says so
+    argv = {'after the options': [ini, '--days', '30', f'http_port={port}'],
+            'between': [ini, f'http_port={port}', '--days', '30'],
+            'before the ini file': [f'http_port={port}', ini, '--days', '30']}[where]
+    held = db_from_uri(ini_settings(ini)['zodbconn.uri'], 'unnamed', {})   # the "server"
+    try:
+        capsys.readouterr()
+        assert pack.main(argv) == 1
+    finally:
+        held.close()
+    printed = capsys.readouterr()
+    assert f'asking it: http://127.0.0.1:{port}/empaquetar' in printed.out
+    assert 'could not reach the portal' in printed.err
+
+
+def test_a_stray_word_on_the_command_line_is_refused(tmp_path, capsys):
+    from canonportal.scripts import pack
+    with pytest.raises(SystemExit) as refused:
+        pack.main([_ini_with_a_server(tmp_path), '--days', '30', 'http_port'])
+    assert refused.value.code == 2
+    assert "expected NAME=VALUE, got 'http_port'" in capsys.readouterr().err

@@ -1,10 +1,19 @@
 """The portal behind Debian's nginx with deploy/'s site, as an operator installs it: HTTPS,
 HSTS, the redirect from HTTP, a slow-loris that does not stop other requests, bodies over
-the limit refused by the proxy, unknown hosts refused (issue 11).
+the limit refused by the proxy, unknown hosts refused (issue 11); every spelling of a URL
+under the same rule, the scripts' endpoints closed even to a proxy without that rule, the
+health check for the load balancer only, Mozilla's intermediate TLS, no version in the
+Server header (issue 20).
+
+Requests whose path must reach nginx exactly as written (``//login``, ``/./reconciliar``)
+go through http.client, which does not normalise paths; those that must come from another
+client address bind a source address in 127.0.0.0/8 (nginx listens on all of them).
 
 Skipped without nginx, unless CANONPORTAL_TEST_NGINX=1 (.ci/run) makes it mandatory.
 """
+import http.client
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -28,9 +37,20 @@ pytestmark = [
 ]
 
 
-def render_site(folder, http_port, https_port, app_port):
-    """deploy/nginx/canonportal.conf with this test's ports, host and certificate."""
+#: Debian's /etc/nginx/nginx.conf allows these in its http block: the site must override them.
+DEBIAN_HTTP_DEFAULTS = ('    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n'
+                        '    ssl_prefer_server_ciphers on;\n')
+#: The rule that keeps the scripts' endpoints from the outside, as the site writes it.
+INTERNAL_RULE = 'location ~ ^/(@@)?(reconciliar|empaquetar)(/|$) {\n        return 404;\n    }'
+
+
+def render_site(folder, http_port, https_port, app_port, drop_internal_rule=False):
+    """deploy/nginx/canonportal.conf with this test's ports, host and certificate, and the
+    TLS snippet where Debian keeps it (snippets/, beside nginx.conf)."""
     site = (ROOT / 'deploy/nginx/canonportal.conf').read_text()
+    if drop_internal_rule:
+        assert INTERNAL_RULE in site
+        site = site.replace(INTERNAL_RULE, '')
     site = site.replace('listen 80', f'listen {http_port}').replace('listen 443', f'listen {https_port}')
     site = site.replace('127.0.0.1:6543', f'127.0.0.1:{app_port}')
     site = site.replace('pagosenlinea.canon.com.mx', 'localhost')
@@ -38,40 +58,60 @@ def render_site(folder, http_port, https_port, app_port):
     # No IPv6 in every sandbox.
     site = '\n'.join(line for line in site.splitlines() if 'listen [::]' not in line)
     (folder / 'site.conf').write_text(site)
+    (folder / 'snippets').mkdir(exist_ok=True)
+    shutil.copy(ROOT / 'deploy/nginx/canonportal-tls.conf', folder / 'snippets/canonportal-tls.conf')
     user = 'user root;\n' if os.geteuid() == 0 else ''
     temp = ''.join(f'    {kind}_temp_path {folder}/{kind};\n'
                    for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'))
     (folder / 'nginx.conf').write_text(
         f'{user}worker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n'
         f'events {{ worker_connections 1024; }}\n'
-        f'http {{\n    access_log off;\n{temp}    include {folder}/site.conf;\n}}\n')
+        f'http {{\n    access_log off;\n{DEBIAN_HTTP_DEFAULTS}{temp}    include {folder}/site.conf;\n}}\n')
 
 
-@pytest.fixture(scope='module')
-def proxied(tmp_path_factory):
-    from devserver_support import start_dev_server
-    folder = tmp_path_factory.mktemp('nginx')
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-                    '-subj', '/CN=localhost', '-keyout', str(folder / 'privkey.pem'),
-                    '-out', str(folder / 'fullchain.pem')], check=True, capture_output=True)
-    portal = start_dev_server(tmp_path_factory.mktemp('portal'))
-    http_port, https_port = free_port(), free_port()
-    render_site(folder, http_port, https_port, portal.port)
+def start_nginx(folder, https_port):
     nginx = subprocess.Popen([NGINX, '-p', str(folder), '-c', str(folder / 'nginx.conf'),
                               '-g', 'daemon off;'], stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
             socket.create_connection(('127.0.0.1', https_port), timeout=1).close()
-            break
+            return nginx
         except OSError:
             assert nginx.poll() is None, nginx.stderr.read().decode()
             time.sleep(0.1)
-    yield {'https': f'https://localhost:{https_port}', 'http': f'http://localhost:{http_port}',
-           'port': https_port}
+    raise AssertionError('nginx did not listen')
+
+
+def stop_nginx(nginx):
     nginx.terminate()
     nginx.wait(timeout=10)
-    portal.stop()
+
+
+def make_certificate(folder):
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+                    '-subj', '/CN=localhost', '-keyout', str(folder / 'privkey.pem'),
+                    '-out', str(folder / 'fullchain.pem')], check=True, capture_output=True)
+
+
+@pytest.fixture(scope='module')
+def portal(tmp_path_factory):
+    from devserver_support import start_dev_server
+    server = start_dev_server(tmp_path_factory.mktemp('portal'))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='module')
+def proxied(tmp_path_factory, portal):
+    folder = tmp_path_factory.mktemp('nginx')
+    make_certificate(folder)
+    http_port, https_port = free_port(), free_port()
+    render_site(folder, http_port, https_port, portal.port)
+    nginx = start_nginx(folder, https_port)
+    yield {'https': f'https://localhost:{https_port}', 'http': f'http://localhost:{http_port}',
+           'port': https_port, 'http_port': http_port}
+    stop_nginx(nginx)
 
 
 def test_pages_come_over_https_with_hsts_and_http_is_redirected(proxied):
@@ -118,3 +158,138 @@ def test_a_50_mb_body_is_refused_by_the_proxy(proxied):
 def test_an_unknown_host_is_refused(proxied):
     with pytest.raises(httpx.HTTPError):
         httpx.get(proxied['https'] + '/', headers={'Host': 'evil.example'}, verify=False, timeout=5)
+
+
+# -- issue 20: every spelling under one rule, the scripts' endpoints, health, TLS ------------
+
+def _tls_context(**settings):
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    for name, value in settings.items():
+        setattr(context, name, value)
+    return context
+
+
+def send(port, method, path, headers=None, body=None, source='127.0.0.1', tls=True):
+    """One request with ``path`` exactly as given, from ``source``; (status, headers, text)."""
+    if tls:
+        connection = http.client.HTTPSConnection('127.0.0.1', port, timeout=10,
+                                                 source_address=(source, 0), context=_tls_context())
+    else:
+        connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10,
+                                                source_address=(source, 0))
+    try:
+        headers = {'Host': 'localhost', **(headers or {})}
+        if body is not None:
+            headers.setdefault('Content-Type', 'application/x-www-form-urlencoded')
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read().decode('utf-8', 'replace')
+    finally:
+        connection.close()
+
+
+def script_tokens(portal):
+    """The headers canonportal-reconcile and canonportal-pack send, with the server's tokens."""
+    from pyramid.paster import get_appsettings
+
+    from canonportal import packing
+    from canonportal.payments.reconciliation import TOKEN_HEADER, reconcile_token
+    settings = get_appsettings(str(portal.ini), name='main', options={'http_port': str(portal.port)})
+    return {TOKEN_HEADER: reconcile_token(settings), packing.TOKEN_HEADER: packing.pack_token(settings)}
+
+
+def spellings(name):
+    return [f'/{name}', f'/@@{name}', f'/{name}/', f'/@@{name}/', f'/{name}/x', f'//{name}',
+            f'/./{name}', f'/static/../{name}', '/%40%40' + name, f'/{name}%2F']
+
+
+def test_the_scripts_endpoints_are_refused_under_every_spelling(proxied, portal):
+    tokens = script_tokens(portal)
+    for name in ('reconciliar', 'empaquetar'):
+        for path in spellings(name):
+            status, _, text = send(proxied['port'], 'POST', path, tokens, body='days=0')
+            assert status == 404, (path, status)
+            assert 'reconciled' not in text and 'packed' not in text, path
+    assert not (portal.folder / 'var' / 'Data.fs.old').exists()       # never packed
+
+
+def test_without_the_proxy_rule_the_app_still_refuses_what_a_proxy_forwards(
+        tmp_path_factory, proxied, portal):
+    """Whatever the proxy lets through: deploy/'s site without its rule for the scripts'
+    endpoints passes them on, and the app answers its 404 page (the request came through a
+    proxy); straight to waitress from this machine, as the scripts ask, the token works."""
+    folder = tmp_path_factory.mktemp('nginx-without-rule')
+    make_certificate(folder)
+    http_port, https_port = free_port(), free_port()
+    render_site(folder, http_port, https_port, portal.port, drop_internal_rule=True)
+    nginx = start_nginx(folder, https_port)
+    tokens = script_tokens(portal)
+    try:
+        for path in ('/reconciliar', '/@@reconciliar/', '/empaquetar', '/%40%40empaquetar'):
+            status, _, text = send(https_port, 'POST', path, tokens, body='days=0')
+            assert status == 404 and 'Página no encontrada' in text, (path, status, text[:200])
+    finally:
+        stop_nginx(nginx)
+    assert 'not straight from this machine' in portal.log()
+    status, _, text = send(portal.port, 'POST', '/reconciliar', tokens, tls=False)
+    assert status == 200 and text.startswith('reconciled: '), text
+
+
+@pytest.mark.parametrize('method, path, source', [
+    ('POST', '/@@login', '127.0.0.3'),
+    ('POST', '/login/', '127.0.0.4'),
+    ('POST', '/%40%40login', '127.0.0.5'),
+    ('POST', '//login/x', '127.0.0.6'),
+    ('POST', '/@@recuperar-contrasena/', '127.0.0.7'),
+])
+def test_every_spelling_of_the_sign_in_is_rate_limited(proxied, method, path, source):
+    """30 sign-ins at once from one address, under one spelling: the later ones get 429
+    from the proxy (each test from its own address: the limit is per address)."""
+    statuses = [send(proxied['port'], method, path, body='login=x&password=y', source=source)[0]
+                for _ in range(30)]
+    assert statuses[0] != 429 and statuses[-1] == 429, statuses
+    # Another address is not held back.
+    assert send(proxied['port'], method, path, body='login=x&password=y', source='127.0.0.8')[0] != 429
+
+
+def test_the_server_header_names_no_version(proxied, portal):
+    for port, path, tls in ((proxied['port'], '/', True), (proxied['port'], '/reconciliar', True),
+                            (proxied['http_port'], '/saldos', False)):
+        status, headers, text = send(port, 'GET', path, tls=tls)
+        assert headers['Server'] == 'nginx', (path, headers['Server'])
+        assert not re.search(r'nginx/\d', text)
+
+
+def test_the_health_check_answers_only_the_load_balancer(proxied):
+    status, _, text = send(proxied['port'], 'GET', '/salud')
+    assert (status, text) == (200, 'ok\n')
+    for path in ('/salud', '//salud', '/salud?x=1'):
+        status, _, text = send(proxied['port'], 'GET', path, source='127.0.0.9')
+        assert status == 403 and 'ok' not in text, (path, status)
+
+
+def _handshake(port, server_name='localhost', **settings):
+    raw = socket.create_connection(('127.0.0.1', port), timeout=5)
+    with _tls_context(**settings).wrap_socket(raw, server_hostname=server_name) as sock:
+        return sock.version(), sock.cipher()[0], sock.session
+
+
+@pytest.mark.parametrize('server_name', ['localhost', 'unknown.example'])
+def test_tls_offers_only_mozillas_intermediate_suites(proxied, server_name):
+    tls12 = {'maximum_version': ssl.TLSVersion.TLSv1_2}
+    version, cipher, _ = _handshake(proxied['port'], server_name, **tls12)
+    assert version == 'TLSv1.2' and cipher.startswith('ECDHE-')
+    for outside in ('AES128-GCM-SHA256', 'AES256-SHA256', 'ECDHE-RSA-AES128-SHA'):
+        context = _tls_context(**tls12)
+        context.set_ciphers(outside)
+        raw = socket.create_connection(('127.0.0.1', proxied['port']), timeout=5)
+        with pytest.raises(ssl.SSLError):
+            context.wrap_socket(raw, server_hostname=server_name).close()
+        raw.close()
+
+
+def test_tls_sessions_get_no_ticket(proxied):
+    _, _, session = _handshake(proxied['port'], maximum_version=ssl.TLSVersion.TLSv1_2)
+    assert session is not None and not session.has_ticket

@@ -16,21 +16,30 @@ walking the blob directory afterwards finds them all. Newer blobs copied as well
 are harmless (the restored Data.fs never references them). Only a pack deletes
 blob files: backup and pack take the same lock so that they never overlap.
 
+Everything a backup writes is the owner's alone (folders 0700, files 0600): it holds every
+customer's data. repozo names a backup by the UTC second it starts in; a backup in the
+second of the previous one first waits for the next second, so that no file is
+overwritten and no incremental is shadowed by a full backup of the same name.
+
 ZEO and RelStorage are not backed up by this script: use repozo on the ZEO
 server's own FileStorage, pg_dump or pg_basebackup for PostgreSQL (README,
 "Production").
 """
 import argparse
+import calendar
 import contextlib
 import fcntl
 import gzip
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
 from ZODB.scripts import repozo
+
+from .common import add_ini_variables, ini_settings, parse_command_line
 
 #: Exit status when another backup or a pack holds the lock (sysexits EX_TEMPFAIL).
 BUSY = 75
@@ -39,6 +48,13 @@ BLOBS = 'blobs'
 MANIFESTS = 'manifests'
 #: Blob directory entries that are not blobs of committed transactions.
 SKIPPED = {'tmp'}
+#: Modes of what a backup or a restore writes: the owner's alone.
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+#: repozo's names: the UTC second a backup started in.
+STAMP_FORMAT = '%Y-%m-%d-%H-%M-%S'
+#: Longer than this ahead of the clock, the newest backup means a clock that went back.
+MAX_WAIT_SECONDS = 2
 
 
 class NotAFileStorage(SystemExit):
@@ -58,13 +74,6 @@ def file_storage_paths(settings):
     return Path(unquote(path)), (Path(blobs) if blobs else None)
 
 
-def ini_settings(config_uri, options=None):
-    from pyramid.paster import get_appsettings
-
-    from .common import SCRIPT_DEFAULTS
-    return get_appsettings(config_uri, name='main', options=dict(SCRIPT_DEFAULTS, **(options or {})))
-
-
 @contextlib.contextmanager
 def maintenance_lock(data_fs):
     """Hold ``<Data.fs>.maintenance.lock``: backups and packs never run at the same time."""
@@ -78,6 +87,44 @@ def maintenance_lock(data_fs):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def private_dirs(path, top):
+    """Create ``path`` and its missing parents up to ``top`` (itself included), each 0700;
+    ``top`` is made 0700 even when it exists (a backup folder of an older version)."""
+    missing = []
+    while path != top and not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    top.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    os.chmod(top, PRIVATE_DIR)
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        os.chmod(folder, PRIVATE_DIR)
+
+
+def private_files(folder):
+    """Make every file directly in ``folder`` 0600 (repozo creates them by the umask)."""
+    for entry in os.scandir(folder):
+        if entry.is_file(follow_symlinks=False) and entry.stat().st_mode & 0o777 != PRIVATE_FILE:
+            os.chmod(entry.path, PRIVATE_FILE)
+
+
+def wait_for_a_new_second(repository, clock=time.time, sleep=time.sleep):
+    """Return once the clock is past the second of the newest backup in ``repository``.
+
+    Another backup in that second would get the same name: repozo refuses to overwrite a
+    full one, and an incremental beside the full one of its name is left out of every
+    restore (and so are the incrementals after it)."""
+    stamps = repository_stamps(repository)
+    if not stamps:
+        return
+    next_second = calendar.timegm(time.strptime(stamps[-1], STAMP_FORMAT)) + 1
+    if next_second - clock() > MAX_WAIT_SECONDS:
+        raise SystemExit(f'the newest backup in {repository} ({stamps[-1]} UTC) is dated after '
+                         'this machine\'s clock: is the clock right?')
+    while (ahead := next_second - clock()) > 0:
+        sleep(ahead)
 
 
 def repository_stamps(repository):
@@ -123,12 +170,13 @@ def mirror_blobs(blob_dir, mirror):
         except FileNotFoundError:
             continue
         if not (target.exists() and target.stat().st_size == size):
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_dirs(target.parent, mirror)
             partial = target.with_name(target.name + '.partial')
             try:
                 shutil.copyfile(source, partial)
             except FileNotFoundError:
                 continue
+            os.chmod(partial, PRIVATE_FILE)
             os.replace(partial, target)
             copied += 1
         listed.append(relative)
@@ -136,11 +184,12 @@ def mirror_blobs(blob_dir, mirror):
 
 
 def write_manifest(path, files):
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dirs(path.parent, path.parent)
     partial = path.with_name(path.name + '.partial')
     with gzip.open(partial, 'wt', encoding='utf-8') as out:
         for relative in files:
             out.write(relative + '\n')
+    os.chmod(partial, PRIVATE_FILE)
     os.replace(partial, path)
 
 
@@ -149,15 +198,20 @@ def read_manifest(path):
         return [line.rstrip('\n') for line in handle if line.strip()]
 
 
-def backup(data_fs, blob_dir, target, full=False, out=sys.stdout):
-    """Back up ``data_fs`` and ``blob_dir`` into ``target``; returns the stamp backed up."""
+def backup(data_fs, blob_dir, target, full=False, out=sys.stdout, clock=time.time, sleep=time.sleep):
+    """Back up ``data_fs`` and ``blob_dir`` into ``target``; returns the stamp backed up.
+
+    ``clock`` and ``sleep`` are the time of the wait for a second of its own."""
     repository = target / DATAFS
-    repository.mkdir(parents=True, exist_ok=True)
+    private_dirs(target, target)
+    private_dirs(repository, target)
     before = repository_stamps(repository)
+    wait_for_a_new_second(repository, clock, sleep)
     argv = ['--backup', '--quick', '--gzip', '-f', str(data_fs), '-r', str(repository)]
     if full:
         argv.append('--full')
     run_repozo(argv)
+    private_files(repository)
     after = repository_stamps(repository)
     new = [stamp for stamp in after if stamp not in before]
     if not after:
@@ -167,6 +221,7 @@ def backup(data_fs, blob_dir, target, full=False, out=sys.stdout):
         'full' if any(repository.glob(f'{stamp}.fs*')) else 'incremental')
     print(f'Data.fs: {kind} ({stamp})', file=out)
     if blob_dir is not None:
+        private_dirs(target / BLOBS, target)
         files, copied = mirror_blobs(blob_dir, target / BLOBS)
         # The manifest of this stamp: written again when nothing changed (a superset is fine).
         write_manifest(target / MANIFESTS / f'{stamp}.txt.gz', files)
@@ -180,9 +235,8 @@ def main(argv=None):
     parser.add_argument('config_uri', help='the ini file, e.g. production.ini')
     parser.add_argument('directory', help='the backup folder (created when missing)')
     parser.add_argument('--full', action='store_true', help='a full backup of Data.fs, not an incremental')
-    parser.add_argument('vars', nargs='*', metavar='NAME=VALUE', help='ini variables, as for pserve')
-    args = parser.parse_args(argv)
-    options = dict(item.split('=', 1) for item in args.vars if '=' in item)
+    add_ini_variables(parser)
+    args, options = parse_command_line(parser, argv)
     data_fs, blob_dir = file_storage_paths(ini_settings(args.config_uri, options))
     if not data_fs.exists():
         raise SystemExit(f'{data_fs} does not exist')

@@ -1,5 +1,8 @@
-"""What the console scripts share: reading the ini file and opening the database."""
+"""What the console scripts share: their command line, reading the ini file, opening the
+database, and reaching the waitress server that holds it."""
 import logging.config
+import re
+import sys
 from urllib.parse import urlsplit
 
 import transaction
@@ -11,6 +14,34 @@ from ..bootstrap import ensure_root
 
 #: Values the ini files may interpolate that pserve passes on its command line.
 SCRIPT_DEFAULTS = {'http_port': '6543'}
+#: ``NAME=VALUE`` on a command line: a value for ``%(NAME)s`` in the ini file, as for pserve.
+INI_VARIABLE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*=')
+
+
+def add_ini_variables(parser):
+    """Let ``parser`` take ``NAME=VALUE`` arguments (e.g. ``http_port=6544``); parse with
+    :func:`parse_command_line`."""
+    parser.add_argument('ini_variables', nargs='*', metavar='NAME=VALUE',
+                        help='values for %%(NAME)s in the ini file, as pserve takes them '
+                             '(e.g. http_port=6544), anywhere on the command line')
+
+
+def parse_command_line(parser, argv=None):
+    """``(args, options)``: ``argv`` parsed by ``parser`` (made with :func:`add_ini_variables`),
+    with the ``NAME=VALUE`` arguments taken out first wherever they stand (before the ini
+    file, between or after the options); ``options`` is them as a dict, the last one of a
+    name winning, as in pserve."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    variables = [item for item in argv if INI_VARIABLE.match(item)]
+    args = parser.parse_intermixed_args([item for item in argv if not INI_VARIABLE.match(item)])
+    if args.ini_variables:
+        parser.error(f'expected NAME=VALUE, got {args.ini_variables[0]!r}')
+    return args, dict(item.split('=', 1) for item in variables)
+
+
+def ini_settings(config_uri, options=None, name='main'):
+    """The settings of the ini's app section, ``options`` filling its ``%(name)s`` values."""
+    return get_appsettings(config_uri, name=name, options=dict(SCRIPT_DEFAULTS, **(options or {})))
 
 
 def open_database(config_uri, name='main', options=None):
@@ -20,7 +51,7 @@ def open_database(config_uri, name='main', options=None):
     ``http_port=…`` arguments (default port 6543).
     """
     setup_logging(config_uri)
-    settings = get_appsettings(config_uri, name=name, options=dict(SCRIPT_DEFAULTS, **(options or {})))
+    settings = ini_settings(config_uri, options, name)
     uri = settings.get('zodbconn.uri')
     if not uri:
         raise SystemExit(f'{config_uri} has no zodbconn.uri')

@@ -45,7 +45,7 @@ from .. import clock, passwords
 from ..bootstrap import ensure_root, mexico_time
 from ..resources import ACTIVE, Allocation, Customer, Invoice, Payment, Statement
 from ..resources.payment import APPLIED, APPROVED
-from .common import open_database
+from .common import add_ini_variables, open_database, parse_command_line
 
 #: The password of every generated customer (they sign in with RFC + this).
 PASSWORD = 'carga de prueba del portal 2026'
@@ -316,8 +316,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog='canonportal-generate', description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config_uri', help='the ini file, e.g. development.ini')
-    parser.add_argument('options', nargs='*', metavar='name=value',
-                        help='values for %%(name)s in the ini file, as pserve takes them')
+    add_ini_variables(parser)
     parser.add_argument('--customers', type=int, required=True, help='regular customers to add')
     parser.add_argument('--invoices-per-customer', type=int, required=True)
     parser.add_argument('--large', type=int, default=0, help='very large customers to add')
@@ -337,7 +336,8 @@ def parse_args(argv):
     parser.add_argument('--manifest-customers', type=int, default=500,
                         help='how many regular RFCs the manifest lists')
     parser.add_argument('--progress', type=float, default=10.0, help='seconds between progress lines')
-    args = parser.parse_intermixed_args(argv)
+    args, options = parse_command_line(parser, argv)
+    args.options = options
     for name in ('customers', 'invoices_per_customer', 'large', 'large_invoices', 'reference_invoices',
                  'statements', 'payments_per_customer'):
         if getattr(args, name) < 0:
@@ -346,16 +346,12 @@ def parse_args(argv):
         parser.error('--batch and --rate-days must be at least 1')
     if args.statements > 24:
         parser.error('--statements: at most 24')
-    for option in args.options:
-        if '=' not in option:
-            parser.error(f'expected name=value, got {option!r}')
     return args
 
 
 def main(argv=None, out=sys.stdout):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    options = dict(option.split('=', 1) for option in args.options)
-    db, _ = open_database(args.config_uri, options=options)
+    db, _ = open_database(args.config_uri, options=args.options)
     manager = transaction.TransactionManager(explicit=True)
     connection = db.open(transaction_manager=manager)
     try:

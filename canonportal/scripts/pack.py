@@ -16,8 +16,11 @@ import httpx
 from zc.lockfile import LockError
 
 from .. import packing
-from .backup import BUSY, NotAFileStorage, file_storage_paths, ini_settings, maintenance_lock
-from .common import open_database, public_host_headers, waitress_url
+from .backup import BUSY, NotAFileStorage, file_storage_paths, maintenance_lock
+from .common import (
+    add_ini_variables, ini_settings, open_database, parse_command_line, public_host_headers,
+    waitress_url,
+)
 
 #: Seconds to wait for the server's answer: packing a large FileStorage takes minutes.
 SERVER_TIMEOUT = 6 * 3600
@@ -45,9 +48,8 @@ def main(argv=None):
                         help=f'days of history to keep (0 to {packing.MAX_DAYS})')
     parser.add_argument('--url', help='the waitress server to ask when it holds the database '
                                       '(default: the ini\'s [server:main] listen address)')
-    parser.add_argument('vars', nargs='*', metavar='NAME=VALUE', help='ini variables, as for pserve')
-    args = parser.parse_args(argv)
-    options = dict(item.split('=', 1) for item in args.vars if '=' in item)
+    add_ini_variables(parser)
+    args, options = parse_command_line(parser, argv)
     settings = ini_settings(args.config_uri, options)
     try:
         data_fs, _blobs = file_storage_paths(settings)

@@ -15,16 +15,17 @@ from zc.lockfile import LockError
 
 from ..gateways import gateways_from_settings
 from ..payments.reconciliation import TOKEN_HEADER, reconcile, reconcile_token
-from .common import open_database
+from .common import (
+    add_ini_variables, ini_settings, open_database, parse_command_line, public_host_headers,
+    waitress_url,
+)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='canonportal-reconcile', description=__doc__)
     parser.add_argument('config_uri')
-    parser.add_argument('vars', nargs='*', metavar='NAME=VALUE',
-                        help='ini variables, as for pserve (e.g. http_port=8080)')
-    args = parser.parse_args(argv)
-    options = dict(item.split('=', 1) for item in args.vars if '=' in item)
+    add_ini_variables(parser)
+    args, options = parse_command_line(parser, argv)
     try:
         db, settings = open_database(args.config_uri, options=options)
     except LockError:
@@ -41,9 +42,7 @@ def main(argv=None):
 
 def ask_the_server(config_uri, options=None):
     """The embedded FileStorage is held by the running server: let it reconcile."""
-    from pyramid.paster import get_appsettings
-    from .common import SCRIPT_DEFAULTS, public_host_headers, waitress_url
-    settings = get_appsettings(config_uri, name='main', options=dict(SCRIPT_DEFAULTS, **(options or {})))
+    settings = ini_settings(config_uri, options)
     # Straight to waitress: the proxy in front does not pass /reconciliar on.
     url = waitress_url(config_uri, options) + '/reconciliar'
     print(f'the database is in use by the running portal; asking it: {url}')

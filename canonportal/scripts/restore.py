@@ -5,6 +5,7 @@ the date) and TARGET/blobs (the blob files of that backup's manifest), then
 opens the restored storage and checks that every blob it references is there.
 TARGET must be new or empty: a restore never overwrites a database. Point
 ``zodbconn.uri`` at TARGET (or move the two into place with the server stopped).
+What it writes is the owner's alone (folders 0700, files 0600), like the backup.
 """
 import argparse
 import os
@@ -12,7 +13,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from .backup import BLOBS, DATAFS, MANIFESTS, read_manifest, repository_stamps, run_repozo
+from .backup import (
+    BLOBS, DATAFS, MANIFESTS, PRIVATE_FILE, private_dirs, private_files, read_manifest,
+    repository_stamps, run_repozo,
+)
 
 
 def chosen_stamp(repository, date=None):
@@ -38,11 +42,9 @@ def restore_blobs(source, manifest, blob_dir):
         raise SystemExit(f'the backup lacks {len(missing)} blob files, e.g. {missing[0]}')
     for relative in files:
         target = blob_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(target.parent, blob_dir)
         shutil.copyfile(source / relative, target)
-    # ZODB keeps its blob folders private to the user that runs the portal.
-    for folder, _subfolders, _files in os.walk(blob_dir):
-        os.chmod(folder, 0o700)
+        os.chmod(target, PRIVATE_FILE)
     return len(files)
 
 
@@ -71,8 +73,10 @@ def restore(source, target, date=None, out=sys.stdout):
     target.mkdir(parents=True, exist_ok=True)
     if any(target.iterdir()):
         raise SystemExit(f'{target} is not empty: restore into a new folder')
+    private_dirs(target, target)
     data_fs = target / 'Data.fs'
     run_repozo(['--recover', '-r', str(repository), '-o', str(data_fs), '-D', stamp])
+    private_files(target)          # Data.fs and its index
     print(f'Data.fs: restored as of {stamp}', file=out)
     manifest = source / MANIFESTS / f'{stamp}.txt.gz'
     blob_dir = target / 'blobs'

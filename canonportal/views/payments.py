@@ -380,26 +380,3 @@ def receipt_pdf(context, request):
     response.content_disposition = (
         f'attachment; filename="recibo-{customer.rfc}-{context.reference}.pdf"')
     return response
-
-
-@view_config(context=PortalRoot, name='reconciliar', permission=NO_PERMISSION_REQUIRED,
-             require_csrf=False, request_method='POST')
-def reconcile_endpoint(request):
-    """``canonportal-reconcile`` when the embedded FileStorage is held by this server.
-
-    Authenticated by a token derived from the session secret, which only
-    whoever can read the ini file (or its environment) has.
-    """
-    import hmac
-    import io
-    from pyramid_mailer.interfaces import IMailer
-    from ..payments.reconciliation import TOKEN_HEADER, reconcile, reconcile_token
-    given = request.headers.get(TOKEN_HEADER, '')
-    if not hmac.compare_digest(given.encode(), reconcile_token(request.registry.settings).encode()):
-        log.warning('refused a reconcile request without the right token')
-        return Response('forbidden', status=403, content_type='text/plain')
-    out = io.StringIO()
-    counts = reconcile(request.registry._zodb_databases[''], request.registry.settings,
-                       request.registry.gateways, request.registry.getUtility(IMailer), out=out)
-    summary = ', '.join(f'{k}: {v}' for k, v in sorted(counts.items())) or 'nothing pending'
-    return Response(out.getvalue() + f'reconciled: {summary}\n', content_type='text/plain')

@@ -1,0 +1,76 @@
+"""Endpoints for this machine's console scripts only: ``local_only=True`` on a view.
+
+``canonportal-reconcile`` and ``canonportal-pack`` ask the waitress process that holds
+the embedded FileStorage (``POST /reconciliar``, ``POST /empaquetar``). Such a view
+answers only a request made straight to waitress from this machine:
+
+* the peer (``REMOTE_ADDR``) is a loopback address, and
+* the request carries none of the headers a proxy adds (:data:`PROXY_HEADERS`).
+
+A proxy says whom it forwards in one of those headers (deploy/'s nginx sets
+``X-Forwarded-For`` and ``X-Real-IP``; waitress drops an ``X-Forwarded-For`` from a peer
+that is not its ``trusted_proxy``, but never ``X-Real-IP``), and with ``trusted_proxy``
+(production.ini) waitress puts the client's own address in ``REMOTE_ADDR``. So whatever
+spelling of the URL the proxy lets through, a request from outside does not reach the
+view: the predicate does not match and the answer is our 404 page, the same as for a URL
+that does not exist.
+"""
+import ipaddress
+import logging
+
+from .paths import loggable
+
+log = logging.getLogger(__name__)
+
+#: Headers by which a proxy tells the app whom it forwards. ``X-Forwarded-Proto`` is not
+#: among them: the scripts send it (with ``Host``) to look like a request for the public
+#: host (``scripts.common.public_host_headers``).
+PROXY_HEADERS = ('X-Forwarded-For', 'X-Real-IP', 'Forwarded', 'X-Forwarded-Host', 'Via')
+#: ``REMOTE_ADDR`` of a peer on waitress's Unix socket listener.
+UNIX_SOCKET_PEER = 'localhost'
+
+
+def is_loopback(address):
+    """True for 127.0.0.0/8, ::1 (with or without brackets), their IPv4-mapped form, and
+    waitress's name for a Unix socket peer; False for anything else, malformed included."""
+    address = (address or '').strip()
+    if address == UNIX_SOCKET_PEER:
+        return True
+    try:
+        parsed = ipaddress.ip_address(address.removeprefix('[').removesuffix(']'))
+    except ValueError:
+        return False
+    mapped = getattr(parsed, 'ipv4_mapped', None)
+    return (mapped or parsed).is_loopback
+
+
+def straight_from_this_machine(request):
+    """The request came from loopback to waitress itself, through no proxy."""
+    if not is_loopback(request.environ.get('REMOTE_ADDR')):
+        return False
+    return not any(name in request.headers for name in PROXY_HEADERS)
+
+
+class LocalOnlyPredicate:
+    """The view predicate ``local_only=True``: matches only :func:`straight_from_this_machine`."""
+
+    def __init__(self, value, config):
+        self.value = bool(value)
+
+    def text(self):
+        return f'local_only = {self.value}'
+
+    phash = text
+
+    def __call__(self, context, request):
+        if not self.value or straight_from_this_machine(request):
+            return True
+        log.warning('refused %s %s: not straight from this machine (peer %s, proxy headers: %s)',
+                    request.method, loggable(request.path),
+                    loggable(request.environ.get('REMOTE_ADDR', '-')),
+                    ', '.join(name for name in PROXY_HEADERS if name in request.headers) or 'none')
+        return False
+
+
+def includeme(config):
+    config.add_view_predicate('local_only', LocalOnlyPredicate)
