@@ -6,6 +6,8 @@ Each step is a function of the portal root, registered in order with
 it was created by the current code. ``canonportal-evolve INI [--dry-run]``
 runs what is missing, each step in its own transaction.
 """
+import datetime
+
 from BTrees.OOBTree import OOBTree
 
 from . import clock
@@ -209,3 +211,30 @@ def user_emails_on_acceptance(root):
         user = root.find_principal(principal_id)
         if user is None or user.password_hash is None:
             del index[email]
+
+
+@step('spei-transfer-keys')
+def spei_transfer_keys(root):
+    """A transfer's key is its operation date, clave de rastreo and ordering institution
+    (SPEI's identity), not the date and clave alone: each transfer is moved to its new
+    key; the payment it paid and the audit log follow it."""
+    from . import audit
+    from .spei.transfers import institution_of, transfer_key
+    transfers = root.transfers
+    if transfers is None:
+        return
+    for record in list(transfers.values()):
+        data = record.data
+        key = transfer_key(datetime.date.fromisoformat(data['operation_date']),
+                           data['tracking_key'],
+                           institution_of(data.get('ordering_bank'), data.get('ordering_account')))
+        old = record.key
+        if key == old:
+            continue
+        transfers.rekey(record, transfers.free_key(key))
+        payment = root.payments_by_reference.get(record.payment_reference or '')
+        if payment is not None:
+            payment.events = tuple(record.key if event == old else event
+                                   for event in payment.events)
+        audit.record(root, 'console:canonportal-evolve', 'spei.rekeyed', record, old, record.key,
+                     'key: operation date, clave de rastreo and ordering institution')

@@ -1,13 +1,18 @@
 """The portal with SPEI configured, the sandbox SPEI bank and the sandbox Banxico CEP,
 all in process: the bank posts its deposit notifications to the portal through an
-httpx WSGI transport and the portal asks the sandbox CEP the same way."""
+httpx WSGI transport and the portal asks the sandbox CEP the same way (each question
+to the CEP is counted in ``banks.cep_queries``)."""
+import datetime
+from decimal import Decimal
+
 import httpx
 import pytest
 
 from canonportal.sandbox import spei as spei_sandbox
 from canonportal.sandbox.mount import Mount
-from canonportal.spei import clabes
-from portal_support import CANON, database_of, with_root
+from canonportal.spei import abono, clabes
+from canonportal.spei.transfers import Transfer
+from portal_support import CANON, GOOD_PASSWORD, database_of, with_root
 from payment_support import PORTAL, Banks, _not_found, built_paying_portal, paying_copy
 
 SPEI_SECRET = 'test-spei-notification-secret'
@@ -24,10 +29,16 @@ class SpeiBanks(Banks):
         super().__init__()
         self.spei, self.cep = spei_sandbox.make_apps(f'{PORTAL}/spei/abono', SPEI_SECRET,
                                                      COMPANY_CLABE)
+        self.cep_queries = []
         self.site = Mount(_not_found, {'/sandbox/banamex': self.banamex, '/sandbox/bbva': self.bbva,
-                                       '/sandbox/spei': self.spei, '/sandbox/cep': self.cep})
+                                       '/sandbox/spei': self.spei, '/sandbox/cep': self.counted_cep})
         import webtest
         self.browser = webtest.TestApp(self.site)
+
+    def counted_cep(self, environ, start_response):
+        """Banxico's CEP site, keeping the path of every question asked."""
+        self.cep_queries.append(environ.get('PATH_INFO', ''))
+        return self.cep(environ, start_response)
 
     def connect_to(self, portal_app):
         super().connect_to(portal_app)
@@ -94,3 +105,68 @@ def spei_portal(tmp_path, banks, frozen_clock, built_spei_portal):
 def customer_clabe(app, rfc=CANON):
     number = with_root(app, lambda root: root.customers[rfc].number)
     return clabes.ClabeRange(CLABE_PREFIX).clabe_for(number)
+
+
+def a_transfer(tracking_key, amount, clabe, bank='40012', day=None, **fields):
+    """A Transfer as a bank would notify it (today, from BBVA México unless told)."""
+    fields.setdefault('ordering_account', '012180001234567899' if bank == '40012' else '')
+    return Transfer(tracking_key, day or datetime.date.today(), Decimal(amount), clabe,
+                    ordering_bank=bank, source='abono', **fields)
+
+
+def post_signed(bank_server, body, secret=SPEI_SECRET):
+    """POST ``body`` to /spei/abono signed as the bank signs; the portal's answer."""
+    return bank_server.post('/spei/abono', body, headers={
+        abono.SIGNATURE_HEADER: abono.signature(secret, body)},
+        content_type='application/json', status='*')
+
+
+def post_abono(bank_server, transfer):
+    """The bank's signed deposit notification of ``transfer``; the portal's answer."""
+    return post_signed(bank_server, abono.abono_body(transfer))
+
+
+def pay_by_spei(payer, *folios):
+    """Tick, "Transferencia SPEI", ACEPTAR: the payment page with the instructions."""
+    answer = payer.pay('spei', *folios)
+    assert answer.status_int == 303, answer.text[:500]
+    return payer.get(answer.location).maybe_follow()
+
+
+def transfers_of(app):
+    """Every transfer recorded: ``{key: (state, amount, related keys, payment)}``."""
+    return with_root(app, lambda root: {
+        key: (t.state, f'{t.amount:.2f}', tuple(t.related), t.payment_reference)
+        for key, t in root.transfers.items()})
+
+
+def queue_of(app):
+    """The keys in the staff's queue "Transferencias sin aplicar"."""
+    return with_root(app, lambda root: list(root.transfers.unmatched))
+
+
+def total_of(app, reference):
+    """A payment's amount in pesos, as the transfer must carry it ('27794.52')."""
+    return with_root(app, lambda root: f'{root.payments_by_reference[reference].total_mxn:.2f}')
+
+
+def claim(payer, reference, status=303, **fields):
+    """"Ya pagué" on payment ``reference`` with ``fields``; the payment page after it."""
+    page = payer.get(f'/customers/{CANON}/payments/{reference}/')
+    form = next(f for f in page.forms.values() if f.action.endswith('@@ya-pague'))
+    for name, value in fields.items():
+        form[name] = value
+    return form.submit(status=status).follow()
+
+
+def sign_in_again(payer):
+    """Canon Mexicana signs in again (after the clock moved past its session)."""
+    payer.reset()
+    payer.login(CANON, GOOD_PASSWORD)
+
+
+def on_real_time(payer, frozen_clock):
+    """The sandbox bank dates transfers by the real clock: the portal's is set there too
+    (and the customer signs in again)."""
+    frozen_clock.now = datetime.datetime.now(datetime.timezone.utc)
+    sign_in_again(payer)

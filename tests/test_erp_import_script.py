@@ -180,10 +180,34 @@ def test_a_bank_statement_of_spei_transfers_from_the_console(demo_ini, tmp_path)
         return (payment.state, [a.invoice_key for a in payment.allocations], payment.cep_state,
                 len(root.transfers), list(root.transfers.unmatched))
     assert read_root(demo_ini, state) == (
-        'approved', ['6212976'], 'pending', 2, ['20261130-BNET0100261130000022'])
+        'approved', ['6212976'], 'pending', 2, ['20261130-BNET0100261130000022-40012'])
     again = run(demo_ini, statement, '--kind', 'estado-bancario')
     assert again[0] == 0 and '0 transferencias nuevas' in again[1] and '2 ya recibidas' in again[1]
     bad = write(tmp_path, 'malo.xml', camt053(camt_entry('1.00', 'X1', clabe, currency='EUR')))
     status, out, _err = run(demo_ini, bad, '--kind', 'estado-bancario')
     assert status == 1 and 'rechazado' in out
     assert read_root(demo_ini, lambda root: len(root.transfers)) == 2
+
+
+def test_two_rows_with_one_clave_from_the_console_are_two_transfers(demo_ini, tmp_path):
+    """Two rows with one clave de rastreo and different amounts: both recorded (one for
+    staff to look at), never "1 ya recibidas"; the same file again changes nothing."""
+    from spei_samples import COMPANY_ACCOUNT, camt053, camt_entry
+    text = Path(demo_ini).read_text()
+    Path(demo_ini).write_text(text.replace('[pshell]', SPEI_SETTINGS + '\n[pshell]', 1))
+    statement = write(tmp_path, 'estado.xml', camt053(
+        camt_entry('1.00', 'BNET0100261130000051', COMPANY_ACCOUNT),
+        camt_entry('999.00', 'BNET0100261130000051', COMPANY_ACCOUNT)))
+    status, out, err = run(demo_ini, statement, '--kind', 'estado-bancario')
+    assert status == 0, out + err
+    assert '2 transferencias nuevas' in out and '0 ya recibidas' in out
+    key = '20261130-BNET0100261130000051-40012'
+
+    def transfers(root):
+        return {k: (t.state, str(t.amount), t.related) for k, t in root.transfers.items()}
+    assert read_root(demo_ini, transfers) == {
+        key: ('unmatched', '1.00', (f'{key}-2',)), f'{key}-2': ('same-key', '999.00', (key,))}
+    assert read_root(demo_ini, lambda root: list(root.transfers.unmatched)) == [key, f'{key}-2']
+    status, out, _err = run(demo_ini, statement, '--kind', 'estado-bancario')
+    assert status == 0 and '0 transferencias nuevas' in out and '2 ya recibidas' in out
+    assert len(read_root(demo_ini, transfers)) == 2

@@ -282,3 +282,68 @@ def test_pshell_setup_gives_the_root_and_a_ready_transaction_manager(ini, tmp_pa
         env['registry']._zodb_databases[''].close()
     assert on_db(tmp_path, lambda root, _: (root.customers[CANON].contact_email, root.staff.title)) == (
         'tesoreria@example.mx', 'Personal de tesorería')
+
+
+# -- SPEI transfers keyed by date and clave alone --------------------------------------------
+
+OLD_TRANSFERS = {
+    # old key: (ordering bank, ordering account, amount, state)
+    '20261130-BNET0100261130000001': ('40012', '012180001234567899', '27794.52', 'matched'),
+    '20261130-BNET0100261130000002': ('', '014180655012345674', '10.00', 'unmatched'),
+    '20261130-BNET0100261130000003': ('', '', '20.00', 'unmatched'),
+}
+
+
+def make_old_transfers(root, zodb_root):
+    """Transfers as the code before issue 20 kept them: under date and clave de rastreo."""
+    from canonportal.resources.transfer import IncomingTransfer
+    from canonportal.spei.transfers import Transfer
+    received = datetime.datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+    for key, (bank, account, amount, state) in OLD_TRANSFERS.items():
+        transfer = Transfer(key.split('-')[1], datetime.date(2026, 11, 30), Decimal(amount),
+                            '646180157000000004', ordering_bank=bank, ordering_account=account,
+                            source='camt053')
+        record = IncomingTransfer(key, transfer.as_dict(), received, 'camt053')
+        record.state = state
+        if state == 'matched':
+            record.payment_reference = '228'
+            root.payments_by_reference['228'].events += (key,)
+        root.transfers.add_transfer(record)
+    del root.evolve_done['spei-transfer-keys']
+
+
+def test_transfers_keyed_the_old_way_get_their_ordering_institution(ini, tmp_path, capsys,
+                                                                     ticking_clock):
+    from canonportal.payments import transfers as spei_payments
+    from canonportal.spei.transfers import Transfer
+    init.main([ini, '--demo'])
+    capsys.readouterr()
+    on_db(tmp_path, make_old_transfers, commit=True)
+    assert on_db(tmp_path, lambda root, _: sorted(root.transfers.unmatched)) == [
+        '20261130-BNET0100261130000002', '20261130-BNET0100261130000003']
+    assert run(ini, capsys) == ['ran spei-transfer-keys']
+
+    def keys(root, _):
+        return (sorted(root.transfers.keys()), sorted(root.transfers.unmatched),
+                [e for e in root.payments_by_reference['228'].events if e.startswith('2026')],
+                sorted((e.before, e.after, e.target) for e in root.audit_log.newest_first()
+                       if e.action == 'spei.rekeyed'))
+    new = ['20261130-BNET0100261130000001-40012', '20261130-BNET0100261130000002-40014',
+           '20261130-BNET0100261130000003-ND']
+    assert on_db(tmp_path, keys) == (
+        new, new[1:], [new[0]],
+        [(old, key, f'/transfers/{key}') for old, key in zip(OLD_TRANSFERS, new)])
+
+    def receive_again(root, _):
+        """The bank's statement again, and another transfer under the first one's key."""
+        now = datetime.datetime(2026, 12, 1, tzinfo=UTC)
+        copy = Transfer('BNET0100261130000001', datetime.date(2026, 11, 30), Decimal('27794.52'),
+                        '646180157000000004', ordering_bank='40012', source='mt940')
+        other = Transfer('BNET0100261130000001', datetime.date(2026, 11, 30), Decimal('1.00'),
+                         '646180157000000004', ordering_bank='40012', source='abono')
+        return [(r.key, r.state, r.duplicate) for r in (
+            spei_payments.receive(root, None, copy, now, 'test'),
+            spei_payments.receive(root, None, other, now, 'test'))]
+    assert on_db(tmp_path, receive_again, commit=True) == [
+        (new[0], 'matched', True), (new[0] + '-2', 'same-key', False)]
+    assert run(ini, capsys) == ['nothing to do: every evolve step is done']

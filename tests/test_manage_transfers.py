@@ -8,6 +8,7 @@ from portal_support import CANON, with_root
 from manage_support import audit_entries, flash_text, staff_client, table_rows
 from payment_support import state_of
 from spei_samples import COMPANY_ACCOUNT, camt053, camt_entry
+from spei_support import customer_clabe
 
 pytestmark = pytest.mark.spei
 
@@ -67,7 +68,7 @@ def test_assigning_pays_the_invoices_named(portal):
     done = form.submit(status=303).follow()
     assert 'asignada: pago 229' in flash_text(done)
     assert state_of(portal, '229') == 'approved'
-    assert with_root(portal, lambda root: root.transfers['20261130-BNET0100261130000008'].state) == 'assigned'
+    assert with_root(portal, lambda root: root.transfers['20261130-BNET0100261130000008-40012'].state) == 'assigned'
     assert audit_entries(portal, 'spei.assigned')[0][5].startswith(CANON)
 
 
@@ -85,7 +86,7 @@ def test_auditors_see_the_queue_but_cannot_act(portal):
     page = auditor.get(PAGE)
     assert table_rows(page, '#transfer-queue') and not [
         f for f in page.forms.values() if f.action.endswith('@@asignar')]
-    transfer = '/manage/transfers/20261130-BNET0100261130000010/@@no-es-del-portal'
+    transfer = '/manage/transfers/20261130-BNET0100261130000010-40012/@@no-es-del-portal'
     auditor.post(transfer, {'csrf_token': auditor.csrf(), 'comentario': 'x'}, status=403)
 
 
@@ -97,3 +98,87 @@ def test_the_dashboard_counts_spei(portal, banks):
     figures = {dd['id']: dd.get_text(strip=True) for dd in page.html.select('dl.spei-figures dd')}
     assert figures == {'spei-today': '1', 'spei-unmatched': '1', 'spei-cep': '0',
                        'spei-waiting': '0', 'spei-expired': '0'}
+
+
+# -- one clave, two transfers; statements that cannot be read ---------------------------------
+
+def test_two_rows_with_one_clave_and_different_amounts_are_both_recorded(portal):
+    staff = staff_client(portal)
+    data = camt053(camt_entry('1.00', 'BNET0100261130000031', COMPANY_ACCOUNT),
+                   camt_entry('999.00', 'BNET0100261130000031', COMPANY_ACCOUNT))
+    done = upload(staff, data).follow()
+    assert '2 transferencias nuevas (0 aplicadas, 0 en revisión, 1 sin aplicar; 1 con la ' \
+           'fecha, clave de rastreo y banco de otra distinta, para revisar), 0 ya recibidas' \
+           in flash_text(done)
+    key = '20261130-BNET0100261130000031-40012'
+    assert with_root(portal, lambda root: {
+        k: (t.state, str(t.amount), t.related) for k, t in root.transfers.items()}) == {
+        key: ('unmatched', '1.00', (f'{key}-2',)),
+        f'{key}-2': ('same-key', '999.00', (key,))}
+    assert [row[2] for row in table_rows(done, '#transfer-queue')] == [
+        '$1.00 MXN', '$999.00 MXN']
+    assert audit_entries(portal, 'spei.same-key')[0][2] == f'/transfers/{key}-2'
+    again = upload(staff, data).follow()
+    assert '0 transferencias nuevas' in flash_text(again) and '2 ya recibidas' in flash_text(again)
+    assert len(with_root(portal, lambda root: root.transfers)) == 2
+
+
+def test_a_staff_csv_with_a_huge_cell_is_refused_line_by_line(portal):
+    staff = staff_client(portal)
+    data = ('fecha_operacion,clave_rastreo,monto,cuenta_beneficiaria,concepto\n'
+            f'2026-11-30,BNET01,10.00,{COMPANY_ACCOUNT},PAGO\n'
+            f'2026-11-30,BNET02,11.00,{COMPANY_ACCOUNT},{"x" * 200_000}\n'
+            f'2026-11-30,BNET03,12.00,{COMPANY_ACCOUNT},"{"y" * 5000}"\n'
+            f'2026-11-30,BNET04,13.00,{COMPANY_ACCOUNT},PAGO\n').encode()
+    page = upload(staff, data, status=400)                  # was HTTP 500
+    report = page.html.find(id='statement-report').get_text()
+    assert ('3: unreadable: field larger than field limit' in report
+            or '3: a cell longer than 1000 characters' in report)
+    assert '4: a cell longer than 1000 characters' in report
+    assert 'xxxxxxxxxx' not in report and 'yyyyyyyyyy' not in report
+    assert with_root(portal, lambda root: len(root.transfers)) == 0
+
+
+# -- money paid to one customer's own CLABE -------------------------------------------------
+
+IXTAPA = 'DIS010203AB1'
+
+
+def test_another_customers_clabe_needs_the_confirmation_and_is_marked_on_both(
+        portal, portal_mailer):
+    staff = staff_client(portal)
+    canon_clabe = customer_clabe(portal)                     # CME930812PW3's own CLABE
+    upload(staff, camt053(camt_entry('15230.40', 'BNET0100261130000041', canon_clabe)))
+    key = '20261130-BNET0100261130000041-40012'
+    assert with_root(portal, lambda root: list(root.transfers.unmatched)) == [key]
+
+    def everything(root):
+        return (len(root.payments_by_reference), root.transfers[key].state,
+                len(root.audit_log), str(root.customers[IXTAPA].invoices['7100501'].left_to_pay))
+    before = with_root(portal, everything)
+    page = staff.get(PAGE)
+    row = page.html.find(id=f'transfer-{key}')
+    assert 'Llegó a la CLABE propia de CME930812PW3' in ' '.join(row.get_text(' ').split())
+    form = next(f for f in page.forms.values() if f.action.endswith('@@asignar'))
+    form['rfc'], form['facturas'], form['comentario'] = IXTAPA, '7100501', 'lo pagó su filial'
+    refused = form.submit(status=400)
+    assert 'llegó a la CLABE propia de CME930812PW3, no a la de DIS010203AB1' in refused.text
+    assert with_root(portal, everything) == before and not portal_mailer.outbox
+
+    form = next(f for f in refused.forms.values() if f.action.endswith('@@asignar'))
+    assert form['rfc'].value == IXTAPA
+    form['otro_cliente'] = 'si'
+    done = form.submit(status=303).follow()
+    assert 'asignada: pago 229' in flash_text(done)
+    payment = with_root(portal, lambda root: (
+        root.payments_by_reference['229'].customer_rfc, root.payments_by_reference['229'].state,
+        root.payments_by_reference['229'].history[-1][4]))
+    assert payment[:2] == (IXTAPA, 'approved')
+    assert 'own CLABE of CME930812PW3' in payment[2] and 'lo pagó su filial' in payment[2]
+    marked = audit_entries(portal, 'spei.assigned-other-customer')
+    assert sorted(entry[2] for entry in marked) == [
+        f'/customers/{CANON}', f'/customers/{IXTAPA}/payments/229']
+    # Each customer's trail in the audit log shows it.
+    for rfc in (CANON, IXTAPA):
+        trail = staff.get('/manage/audit', {'target': f'/customers/{rfc}'})
+        assert 'spei.assigned-other-customer' in trail.text, rfc

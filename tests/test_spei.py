@@ -9,19 +9,11 @@ import pytest
 from canonportal.payments import transfers as spei_payments
 from portal_support import CANON, GOOD_PASSWORD, with_root
 from payment_support import in_transit, state_of
-from spei_support import MANUAL_SELECTION, MANUAL_TOTAL, customer_clabe
+from spei_support import MANUAL_SELECTION, MANUAL_TOTAL, claim, customer_clabe, on_real_time, pay_by_spei
 
 pytestmark = pytest.mark.spei
 
 SALDOS = f'/customers/{CANON}/saldos'
-
-
-def pay_by_spei(payer, *folios):
-    """Tick, "Transferencia SPEI", ACEPTAR: the payment page with the instructions."""
-    answer = payer.pay('spei', *folios)
-    assert answer.status_int == 303, answer.text[:500]
-    page = payer.get(answer.location).maybe_follow()
-    return page
 
 
 def instructions(page):
@@ -210,7 +202,7 @@ def test_a_camt053_with_an_exact_a_partial_and_an_unknown_transfer(payer, portal
     note = with_root(portal, lambda root: root.payments_by_reference['230'].history[-1][4])
     assert '3000.00' in note and '3171.86' in note      # the difference is shown
     queue = with_root(portal, lambda root: list(root.transfers.unmatched))
-    assert queue == ['20261130-BNET0100261130000003']
+    assert queue == ['20261130-BNET0100261130000003-40012']
     assert 'Estado de cuenta (camt053): 3 transferencias nuevas (1 aplicadas, 1 en revisión, ' \
            '1 sin aplicar), 0 ya recibidas' in report.text()
 
@@ -302,21 +294,11 @@ def test_the_instructions_are_mailed_with_their_pdf_and_shown_on_saldos(
     assert pdf.content_type == 'application/pdf' and pdf.body.startswith(b'%PDF')
 
 
-def claim(payer, **fields):
-    page = payer.get(f'/customers/{CANON}/payments/229/')
-    form = next(f for f in page.forms.values() if f.action.endswith('@@ya-pague'))
-    for name, value in fields.items():
-        form[name] = value
-    return form.submit(status=303).follow()
-
-
 def lost_transfer(payer, portal, banks, frozen_clock):
     """Payment 229 of 6212976 by SPEI, and a transfer for it whose notice the bank lost;
     its clave de rastreo. The sandbox bank dates transfers by the real clock: the portal's
     is set there too (and the customer signs in again)."""
-    frozen_clock.now = datetime.datetime.now(datetime.timezone.utc)
-    payer.reset()
-    payer.login(CANON, GOOD_PASSWORD)
+    on_real_time(payer, frozen_clock)
     pay_by_spei(payer, '6212976')
     return banks.send_transfer(customer_clabe(portal), '27794.52', switches=('drop',))
 
@@ -326,10 +308,10 @@ def test_ya_pague_with_a_clave_de_rastreo_banxico_confirms(
     tracking = lost_transfer(payer, portal, banks, frozen_clock)
     assert state_of(portal) == 'pending'
     day = tracking[3:7] + '-' + tracking[7:9] + '-' + tracking[9:11]
-    wrong = claim(payer, clave='NOEXISTE123', fecha=day, banco='40012')
+    wrong = claim(payer, '229', clave='NOEXISTE123', fecha=day, banco='40012')
     assert 'Banxico no encuentra esa transferencia' in wrong.text
     assert state_of(portal) == 'pending'
-    page = claim(payer, clave=tracking, fecha=day, banco='40012')
+    page = claim(payer, '229', clave=tracking, fecha=day, banco='40012')
     assert page.html.find('h2').get_text(strip=True) == 'Pago aprobado'
     assert with_root(portal, lambda root: root.payments_by_reference['229'].cep_state) == 'verified'
 
@@ -342,7 +324,7 @@ def test_ya_pague_refuses_what_it_cannot_check(payer, portal):
             (dict(clave='ABC123', fecha='2030-01-01', banco='40012'), 'Escriba la fecha'),
             (dict(clave='ABC123', fecha='ayer', banco='40012'), 'Escriba la fecha'),
             (dict(cep=('cep.xml', b'<nope/>')), 'no es el XML de un CEP')):
-        page = claim(payer, **fields)
+        page = claim(payer, '229', **fields)
         assert message in page.text, fields
     assert state_of(portal) == 'pending'
     assert with_root(portal, lambda root: len(root.transfers)) == 0
@@ -355,9 +337,9 @@ def test_ya_pague_with_the_cep_xml_asks_banxico_before_believing_it(
     [sent] = [t for t in banks.spei.ledger.all() if t['claveRastreo'] == tracking]
     # A CEP edited to claim another transfer is not believed: Banxico knows no such one.
     forged = cep_xml(dict(sent, claveRastreo='SBX2026FORGED01'))
-    page = claim(payer, cep=('cep.xml', forged))
+    page = claim(payer, '229', cep=('cep.xml', forged))
     assert 'Banxico no encuentra esa transferencia' in page.text and state_of(portal) == 'pending'
-    page = claim(payer, cep=('cep.xml', cep_xml(sent)))
+    page = claim(payer, '229', cep=('cep.xml', cep_xml(sent)))
     assert page.html.find('h2').get_text(strip=True) == 'Pago aprobado'
 
 

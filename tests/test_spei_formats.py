@@ -1,6 +1,7 @@
 """SPEI's formats on their own: CLABEs and references, the abono, camt.053, MT940, CSV."""
 import datetime
 import json
+import logging
 from decimal import Decimal
 
 import pytest
@@ -88,7 +89,7 @@ def signed(data, secret=SECRET):
 
 def test_an_abono_reads_stps_fields():
     transfer = abono.read_abono(SECRET, *signed(ABONO), today=DAY)
-    assert transfer.key == '20261130-BNET01002611300012345'
+    assert transfer.key == '20261130-BNET01002611300012345-40012'
     assert transfer.amount == Decimal('36870.80') and transfer.operation_date == datetime.date(2026, 11, 30)
     assert (transfer.ordering_bank, transfer.ordering_account) == ('40012', '012180001234567899')
     assert transfer.numeric_reference == '229' and transfer.references() == ['229']
@@ -182,3 +183,116 @@ def test_csv_statements_and_their_problems():
     read = statements.read_statement(bad)
     assert [where for where, _ in read.problems] == ['2', '3']
     assert not statements.read_statement(b'monto,otra\n1,2\n').ok
+
+
+def test_a_csv_cell_too_long_is_a_problem_of_its_line_and_the_rest_is_read():
+    data = ('fecha_operacion,clave_rastreo,monto,cuenta_beneficiaria,concepto\n'
+            f'2026-11-30,BNET01,10.00,{COMPANY_ACCOUNT},{"x" * 200_000}\n'      # past csv's limit
+            f'2026-11-30,BNET02,10.00,{COMPANY_ACCOUNT},{"y" * 1001}\n'
+            f'2026-11-30,BNET03,10.00,{COMPANY_ACCOUNT},{"z" * 1000}\n').encode()
+    read = statements.read_statement(data)
+    assert [where for where, _ in read.problems] == ['2', '3']
+    # Past csv's own limit (131072 by default; the ERP import raises it for the process)
+    # or past ours: a problem of the line either way.
+    assert read.problems[0][1].startswith(('unreadable: field larger than field limit',
+                                           'a cell longer than 1000 characters'))
+    assert read.problems[1][1] == 'a cell longer than 1000 characters'
+    assert [t.tracking_key for t in read.transfers] == ['BNET03']
+    assert 'xxxx' not in repr(read.problems) and 'yyyy' not in repr(read.problems)
+    huge_header = f'fecha_operacion,{"h" * 2000}\n'.encode()
+    assert statements.read_statement(huge_header).problems == [
+        ('1', 'a cell longer than 1000 characters')]
+
+
+def test_the_mt940_librarys_logs_never_quote_an_uploaded_statement(caplog):
+    secret = 'SECRETO COMERCIAL SA'
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger='mt940')       # as a deployer debugging might
+    good = mt940(('261130', 'C', '36870,80', 'NONREF', f'RASTREO:BNET01 ORD:{secret}'))
+    bad = good.replace(b':61:261130', f':61:{secret}'.encode())
+    assert statements.read_statement(good).ok
+    assert not statements.read_statement(bad).ok
+    assert secret not in caplog.text and 'BNET01' not in caplog.text
+    assert not [r for r in caplog.records if r.name.startswith('mt940')]
+    assert logging.getLogger('mt940').level == logging.DEBUG       # given back afterwards
+    # What the staff's report shows of the library's error stays short.
+    read = statements.read_statement(bad.replace(secret.encode(), b'Z' * 5000))
+    assert len(read.problems[0][1]) < 300
+
+
+# -- tsLiquidacion and nesting of a signed abono ----------------------------------------------
+
+@pytest.mark.parametrize('stamp', ['9' * 15, '99999999999999', '0', '1577836800000',
+                                   '१७९६११२०००००००'])
+def test_an_abono_settled_outside_the_operation_dates_bounds_is_refused(stamp):
+    # 15 digits: a year past 9999 (was HTTP 500); 14: year 5138; 1970; 2020 (400 days old);
+    # Devanagari digits (str.isdigit says yes).
+    with pytest.raises(abono.AbonoRejected) as refused:
+        abono.read_abono(SECRET, *signed(dict(ABONO, tsLiquidacion=stamp)), today=DAY)
+    assert refused.value.signed and refused.value.status == 400
+    fine = abono.read_abono(SECRET, *signed(dict(ABONO, tsLiquidacion='1796061600000')), today=DAY)
+    assert fine.settled_at == datetime.datetime(2026, 11, 30, 18, 0, tzinfo=datetime.timezone.utc)
+
+
+def test_a_signed_body_nested_deep_is_refused_before_it_is_parsed():
+    for body in (b'[' * 8000 + b']' * 8000, b'{"a":' * 5 + b'1' + b'}' * 5):
+        with pytest.raises(abono.AbonoRejected) as refused:
+            abono.read_abono(SECRET, abono.signature(SECRET, body), body)
+        assert refused.value.reason == 'nested too deep' and refused.value.status == 400
+    assert abono.nesting(b'{"conceptoPago": "[[[[[[{{{{\\"]]]"}') == 1
+    with pytest.raises(abono.AbonoRejected) as unsigned:
+        abono.read_abono(SECRET, 'sha256=00', b'[' * 8000)
+    assert unsigned.value.status == 403
+
+
+# -- a transfer's identity ----------------------------------------------------------------
+
+def test_a_transfers_key_is_date_clave_and_ordering_institution():
+    def transfer(bank='', account='', amount='10.00', clabe=COMPANY_ACCOUNT, tracking='bnet01'):
+        return Transfer(tracking, DAY, Decimal(amount), clabe, ordering_bank=bank,
+                        ordering_account=account)
+    assert transfer('40012').key == '20261130-BNET01-40012'
+    assert transfer('012').key == '20261130-BNET01-40012'             # a CLABE's bank code
+    assert transfer('', '014180655012345674').key == '20261130-BNET01-40014'   # its CLABE
+    assert transfer('BBVA', '5579123412341234').key == '20261130-BNET01-ND'    # a card: unknown
+    assert transfer('40012').copy_of(transfer('40012'))
+    assert transfer('40012').copy_of(transfer())                      # one side does not know
+    assert not transfer('40012').copy_of(transfer('40014'))
+    assert not transfer('40012').copy_of(transfer('40012', amount='10.01'))
+    assert not transfer('40012').copy_of(transfer('40012', clabe='646180157000000017'))
+    assert not transfer('40012').copy_of(transfer('40012', tracking='BNET02'))
+    assert not transfer('40012').may_share_key(transfer('40014'))
+    stored = transfer('40012', '012180001234567899')
+    assert Transfer.from_dict(stored.as_dict()) == stored
+
+
+# -- the cap on questions to Banxico --------------------------------------------------------
+
+def test_the_cep_client_asks_banxico_at_most_as_often_as_its_limit_allows():
+    import httpx
+
+    from canonportal.sandbox.spei import make_apps
+    from canonportal.spei.cep import CepBusy, CepClient, CepNotFound, Query, QueryLimit
+    _bank, banxico = make_apps('https://portal.test/spei/abono', SECRET, COMPANY_ACCOUNT)
+    asked = []
+
+    def counted(environ, start_response):
+        asked.append(environ['PATH_INFO'])
+        return banxico(environ, start_response)
+    now = [1000.0]
+    client = CepClient('https://cep.test', transport=httpx.WSGITransport(app=counted),
+                       limit=QueryLimit(2, 60, clock=lambda: now[0]))
+    query = Query(DAY, 'NOEXISTE', '40012', '90646', COMPANY_ACCOUNT, Decimal('10.00'))
+    for _ in range(2):
+        with pytest.raises(CepNotFound):
+            client.fetch(query)
+    with pytest.raises(CepBusy):
+        client.fetch(query)
+    assert asked == ['/valida.do', '/valida.do']
+    now[0] += 59.9
+    with pytest.raises(CepBusy):
+        client.fetch(query)
+    now[0] += 0.2                                   # the first question left the window
+    with pytest.raises(CepNotFound):
+        client.fetch(query)
+    assert len(asked) == 3

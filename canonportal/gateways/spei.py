@@ -19,13 +19,14 @@ Settings::
     spei.deadline_business_days = 3
     spei.cep_url = https://www.banxico.org.mx/cep
     spei.cep_review_after_minutes = 1440
+    spei.cep_max_queries_per_minute = 20    # per process: Banxico blocks who asks too often
 """
 import datetime
 
 from ..bankdays import business_deadline
 from ..spei import clabes
 from ..spei.abono import SIGNATURE_HEADER, read_abono
-from ..spei.cep import BANXICO_URL, CepClient
+from ..spei.cep import BANXICO_URL, DEFAULT_MAX_QUERIES, CepClient, QueryLimit
 from .base import Gateway, StartResult, header, reject
 
 NAME = 'spei'
@@ -44,7 +45,8 @@ class SpeiGateway(Gateway):
 
     def __init__(self, beneficiary, bank, secret, clabe_prefix=None, clabe=None, bank_rfc='',
                  deadline_days=DEFAULT_DEADLINE_DAYS, cep_url=BANXICO_URL,
-                 cep_review_after=DEFAULT_CEP_REVIEW_AFTER, transport=None):
+                 cep_review_after=DEFAULT_CEP_REVIEW_AFTER, transport=None,
+                 cep_max_queries=DEFAULT_MAX_QUERIES):
         if not clabe_prefix and not clabe:
             raise ValueError('spei: set spei.clabe_prefix (a range of CLABEs) or spei.clabe')
         if clabe and not clabes.is_valid(clabe):
@@ -58,7 +60,7 @@ class SpeiGateway(Gateway):
         self.deadline_days = int(deadline_days)
         if self.deadline_days < 1:
             raise ValueError('spei.deadline_business_days is at least 1')
-        self.cep = CepClient(cep_url, transport=transport)
+        self.cep = CepClient(cep_url, transport=transport, limit=QueryLimit(int(cep_max_queries)))
         self.cep_review_after = cep_review_after
 
     # -- the payment interface ------------------------------------------------------------
@@ -116,5 +118,6 @@ def from_settings(settings, prefix='spei.', transport=None, resolve=lambda v: v)
         cep_url=settings.get(prefix + 'cep_url') or BANXICO_URL,
         cep_review_after=datetime.timedelta(minutes=int(
             settings.get(prefix + 'cep_review_after_minutes', 1440))),
+        cep_max_queries=settings.get(prefix + 'cep_max_queries_per_minute', DEFAULT_MAX_QUERIES),
         transport=transport,
     )

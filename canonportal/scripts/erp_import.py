@@ -15,9 +15,14 @@ import sys
 import time
 
 import transaction
+from pyramid_mailer.mailer import Mailer
 from zc.lockfile import LockError
 
+from .. import clock, mail
 from ..erp.imports import KINDS, run_import
+from ..gateways import gateways_from_settings
+from ..payments import receipts
+from ..payments import transfers as spei_payments
 from ..resources import get_root_from_connection
 from .common import open_database
 
@@ -144,12 +149,6 @@ def main(argv=None, stdout=None, stderr=None):
 def import_bank_statements(db, settings, paths, dry_run, stdout, stderr):
     """Each statement in its own transaction, all or nothing; receipts mailed on commit and
     the CEPs of the matched transfers asked for afterwards."""
-    from pyramid_mailer.mailer import Mailer
-
-    from .. import clock, mail
-    from ..gateways import gateways_from_settings
-    from ..payments import receipts
-    from ..payments import transfers as spei_payments
     gateway = gateways_from_settings(settings).get(spei_payments.SPEI)
     if gateway is None:
         print('SPEI no está configurado: agregue spei a canonportal.banks y sus ajustes spei.*',

@@ -6,7 +6,9 @@ The fields are STP's (``claveRastreo``, ``fechaOperacion`` as ``YYYYMMDD``,
 ``tsLiquidacion`` in epoch milliseconds, …). The sender signs the raw body with the
 secret both sides keep (HMAC-SHA256, hex, in the ``X-Spei-Signature`` header as
 ``sha256=<hex>``); anything unsigned, wrongly signed, oversized or malformed is
-refused before it is read. The sender retries until acknowledged, so the same
+refused before it is read: :class:`AbonoRejected` says whether the signature was
+the problem (HTTP 403) or a signed body the portal cannot use (HTTP 400), and the
+answer is "rechazado" either way. The sender retries until acknowledged, so the same
 transfer may arrive twice: the portal de-duplicates on :attr:`Transfer.key`.
 """
 import datetime
@@ -14,6 +16,7 @@ import hashlib
 import hmac
 import json
 
+from .. import dates
 from .transfers import SOURCE_ABONO, Transfer, TransferError, parse_amount
 
 SIGNATURE_HEADER = 'X-Spei-Signature'
@@ -22,16 +25,33 @@ MAX_BODY = 16 * 1024
 #: A notice is about today's money: its operation date may be this many days old, and
 #: one day ahead (the bank's day may already have turned), nothing else.
 MAX_AGE_DAYS = 400
+#: A real abono is one flat JSON object: deeper nesting is refused before it is parsed.
+MAX_NESTING = 4
 #: What STP expects back for a deposit it may consider delivered.
 ACKNOWLEDGEMENT = {'mensaje': 'confirmar'}
+#: The answer to an abono the portal did not take (nothing was recorded).
+REFUSAL = {'mensaje': 'rechazado'}
+#: Epoch milliseconds of the first and last instants of the portal's dates.
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_FIRST_MS = int((datetime.datetime.combine(dates.EARLIEST, datetime.time(),
+                                           datetime.timezone.utc) - _EPOCH).total_seconds()) * 1000
+_LAST_MS = int((datetime.datetime.combine(dates.LATEST + datetime.timedelta(days=1), datetime.time(),
+                                          datetime.timezone.utc) - _EPOCH).total_seconds()) * 1000 - 1
 
 
 class AbonoRejected(Exception):
-    """Not an authentic, well-formed abono; ``reason`` is safe to log."""
+    """Not an authentic, usable abono; ``reason`` is safe to log. ``signed``: the
+    signature was right (the body is what could not be used)."""
 
-    def __init__(self, reason):
+    def __init__(self, reason, signed=False):
         super().__init__(reason)
         self.reason = reason
+        self.signed = signed
+
+    @property
+    def status(self):
+        """HTTP 400 for a signed body the portal cannot use, 403 for anything unsigned."""
+        return 400 if self.signed else 403
 
 
 def signature(secret, body):
@@ -48,21 +68,47 @@ def read_abono(secret, header_value, body, today=None):
     if not header_value or not hmac.compare_digest(header_value.strip().encode('ascii', 'replace'),
                                                    signature(secret, body).encode('ascii')):
         raise AbonoRejected('bad or missing signature')
+    if nesting(body) > MAX_NESTING:
+        raise AbonoRejected('nested too deep', signed=True)
     try:
         data = json.loads(body.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError):
-        raise AbonoRejected('not JSON')
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise AbonoRejected('not JSON', signed=True)
     if not isinstance(data, dict):
-        raise AbonoRejected('not a JSON object')
+        raise AbonoRejected('not a JSON object', signed=True)
     try:
         transfer = transfer_from_abono(data)
     except TransferError as error:
-        raise AbonoRejected(f'bad field: {error}')
+        raise AbonoRejected(f'bad field: {error}', signed=True)
     today = today or datetime.date.today()
-    if not today - datetime.timedelta(days=MAX_AGE_DAYS) <= transfer.operation_date <= \
-            today + datetime.timedelta(days=1):
-        raise AbonoRejected('operation date out of range')
+    earliest, latest = today - datetime.timedelta(days=MAX_AGE_DAYS), today + datetime.timedelta(days=1)
+    if not earliest <= transfer.operation_date <= latest:
+        raise AbonoRejected('operation date out of range', signed=True)
+    if transfer.settled_at is not None and not earliest <= transfer.settled_at.date() <= latest:
+        raise AbonoRejected('tsLiquidacion out of range', signed=True)
     return transfer
+
+
+def nesting(body):
+    """How deep the brackets of a JSON text go (those inside strings not counted)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:          # backslash
+                escaped = True
+            elif byte == 0x22:          # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):      # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):      # ] }
+            depth -= 1
+    return deepest
 
 
 def _text(data, name, default=''):
@@ -76,17 +122,18 @@ def _text(data, name, default=''):
 
 def transfer_from_abono(data):
     """The :class:`Transfer` an abono's fields describe (TransferError when they cannot)."""
-    day = _text(data, 'fechaOperacion')
     try:
-        operation_date = datetime.datetime.strptime(day, '%Y%m%d').date()
-    except ValueError:
+        operation_date = dates.parse(_text(data, 'fechaOperacion'), formats=('%Y%m%d',))
+    except ValueError:      # BadDate, DateOutOfRange
         raise TransferError('fechaOperacion')
     settled_at = None
     stamp = _text(data, 'tsLiquidacion')
     if stamp:
-        if not stamp.isdigit() or len(stamp) > 15:
+        # Epoch milliseconds within the portal's dates (dates.EARLIEST … dates.LATEST).
+        if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 15 \
+                or not _FIRST_MS <= int(stamp) <= _LAST_MS:
             raise TransferError('tsLiquidacion')
-        settled_at = datetime.datetime.fromtimestamp(int(stamp) / 1000, datetime.timezone.utc)
+        settled_at = _EPOCH + datetime.timedelta(milliseconds=int(stamp))
     amount = data.get('monto')
     if isinstance(amount, bool):
         raise TransferError('monto')

@@ -14,11 +14,17 @@ with an HTML page, and in the same cookie session ``{base}/descarga.do?formato=X
 
 This client speaks it with httpx (as the bank gateways do), so tests and the
 sandbox CEP can stand in for Banxico through any transport; the base URL comes
-from the settings. Nothing here decides whether a receipt agrees with a payment:
-:func:`disagreements` lists what differs and the caller decides.
+from the settings. Banxico blocks an address that asks too often: a client asks at
+most :data:`DEFAULT_MAX_QUERIES` times a minute (:class:`QueryLimit`, shared by every
+thread of the process) and beyond that raises :class:`CepBusy` without asking.
+Nothing here decides whether a receipt agrees with a payment: :func:`disagreements`
+lists what differs and the caller decides.
 """
+import collections
 import dataclasses
 import datetime
+import threading
+import time
 from decimal import Decimal, InvalidOperation
 
 import httpx
@@ -32,6 +38,9 @@ NOT_YET_TEXT = 'Con la información proporcionada se identificó el siguiente pa
 TOO_MANY_TEXT = 'ha excedido el n'
 MAX_XML = 256 * 1024
 MAX_PDF = 2 * 1024 * 1024
+#: Queries to Banxico one process makes at most per :data:`QUERY_WINDOW` seconds.
+DEFAULT_MAX_QUERIES = 20
+QUERY_WINDOW = 60.0
 
 
 class CepError(Exception):
@@ -44,6 +53,36 @@ class CepNotFound(CepError):
 
 class CepNotYet(CepError):
     """The transfer exists but its CEP is not available yet."""
+
+
+class CepBusy(CepError):
+    """The portal's own cap on queries to Banxico was reached: nothing was asked."""
+
+
+class QueryLimit:
+    """At most ``most`` queries in any ``window`` seconds (a sliding window, thread-safe).
+    ``clock`` is a monotonic clock in seconds (tests move their own)."""
+
+    def __init__(self, most=DEFAULT_MAX_QUERIES, window=QUERY_WINDOW, clock=time.monotonic):
+        if most < 1 or window <= 0:
+            raise ValueError('a query limit allows at least one query in a positive window')
+        self.most = most
+        self.window = window
+        self.clock = clock
+        self._times = collections.deque()
+        self._lock = threading.Lock()
+
+    def take(self):
+        """Count one query and return True, or return False (counting nothing) when the
+        window is full."""
+        with self._lock:
+            now = self.clock()
+            while self._times and now - self._times[0] >= self.window:
+                self._times.popleft()
+            if len(self._times) >= self.most:
+                return False
+            self._times.append(now)
+            return True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,15 +176,20 @@ def disagreements(cep, amount, account):
 
 
 class CepClient:
-    """Asks the CEP service; one new cookie session per question (thread-safe)."""
+    """Asks the CEP service; one new cookie session per question (thread-safe), at most
+    as often as ``limit`` (a :class:`QueryLimit`) allows."""
 
-    def __init__(self, base_url=BANXICO_URL, transport=None, timeout=15.0):
+    def __init__(self, base_url=BANXICO_URL, transport=None, timeout=15.0, limit=None):
         self.base_url = base_url.rstrip('/')
         self.transport = transport
         self.timeout = timeout
+        self.limit = limit or QueryLimit()
 
     def fetch(self, query):
-        """The :class:`Cep` of ``query``; raises CepNotFound, CepNotYet or CepError."""
+        """The :class:`Cep` of ``query``; raises CepNotFound, CepNotYet, CepBusy (nothing
+        asked: too many queries of this process lately) or CepError."""
+        if not self.limit.take():
+            raise CepBusy('the portal asked Banxico too often lately')
         try:
             with httpx.Client(transport=self.transport, timeout=self.timeout,
                               follow_redirects=False) as client:

@@ -19,13 +19,21 @@ Mexican banks write the SPEI data in their own ways; what is read where:
   BANCO:<participant> RFC:<rfc> CONCEPTO:<text>`` (any order, any subset), the
   clave de rastreo falling back to the ``:61:`` customer reference; the CLABE
   credited is the statement's ``:25:`` account.
-* CSV (UTF-8, comma or semicolon): the header names of :data:`CSV_COLUMNS`.
+* CSV (UTF-8, comma or semicolon): the header names of :data:`CSV_COLUMNS`; a line
+  with a cell longer than :data:`MAX_CELL` characters is a problem of that line.
+
+The ``mt940`` library logs the lines it reads (and fails to read) at debug, info and
+error level: its loggers are silenced while a statement is parsed, so an uploaded
+file's content never reaches the portal's logs.
 """
+import contextlib
 import csv
 import dataclasses
 import datetime
 import io
+import logging
 import re
+import threading
 
 from lxml import etree
 
@@ -35,6 +43,10 @@ from .transfers import (
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ENTRIES = 20000
+#: The longest CSV cell read (a concept is 210 characters, a name 120).
+MAX_CELL = 1000
+#: How much of a library's error message a problem quotes.
+MAX_MESSAGE = 200
 CURRENCY = 'MXN'
 
 CSV_COLUMNS = ('fecha_operacion', 'clave_rastreo', 'monto', 'cuenta_beneficiaria',
@@ -175,6 +187,41 @@ def details_86(text):
     return found
 
 
+_quiet_lock = threading.Lock()
+_quiet_parsers = 0
+_mt940_levels = {}
+
+
+def _mt940_loggers():
+    """The library's logger and every one below it that exists (a deployer may have set a
+    level on any of them)."""
+    names = {'mt940'} | {name for name in logging.root.manager.loggerDict
+                         if name.startswith('mt940.')}
+    return [logging.getLogger(name) for name in sorted(names)]
+
+
+@contextlib.contextmanager
+def mt940_quiet():
+    """The ``mt940`` loggers silenced while any thread parses a statement: they quote the
+    lines they read. Their levels come back after the last parse ends."""
+    global _quiet_parsers
+    with _quiet_lock:
+        if _quiet_parsers == 0:
+            for logger in _mt940_loggers():
+                _mt940_levels[logger.name] = logger.level
+                logger.setLevel(logging.CRITICAL + 1)
+        _quiet_parsers += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_parsers -= 1
+            if _quiet_parsers == 0:
+                for name, level in _mt940_levels.items():
+                    logging.getLogger(name).setLevel(level)
+                _mt940_levels.clear()
+
+
 def read_mt940(data):
     import mt940
     read = StatementRead('mt940')
@@ -184,9 +231,11 @@ def read_mt940(data):
         text = data.decode('latin-1')
     transactions = mt940.models.Transactions()
     try:
-        transactions.parse(text)
+        with mt940_quiet():
+            transactions.parse(text)
     except Exception as error:   # the library raises many kinds on malformed input
-        read.problems.append(('', f'not MT940: {type(error).__name__}: {error}'))
+        message = str(error.args[0] if error.args else error)[:MAX_MESSAGE]
+        read.problems.append(('', f'not MT940: {type(error).__name__}: {message}'))
         return read
     own_account = re.sub(r'[^0-9]', '', transactions.data.get('account_identification') or '')
     if not own_account:
@@ -237,16 +286,23 @@ def read_csv(data):
         return read
     first = text.split('\n', 1)[0]
     dialect = ';' if first.count(';') > first.count(',') else ','
-    rows = csv.reader(io.StringIO(text, newline=''), delimiter=dialect)
-    header = [name.strip().lower() for name in next(rows, [])]
+    rows = _bounded_rows(csv.reader(io.StringIO(text, newline=''), delimiter=dialect))
+    _line, header, problem = next(rows, (1, [], None))
+    if problem:
+        read.problems.append(('1', problem))
+        return read
+    header = [name.strip().lower() for name in header]
     missing = [name for name in CSV_REQUIRED if name not in header]
     if missing:
         read.problems.append(('1', f'missing columns: {", ".join(missing)}'))
         return read
-    for line, row in enumerate(rows, start=2):
-        if line - 1 > MAX_ENTRIES:
+    for count, (line, row, problem) in enumerate(rows, start=1):
+        if count > MAX_ENTRIES:
             read.problems.append(('', f'more than {MAX_ENTRIES} rows'))
             break
+        if problem:
+            read.problems.append((str(line), problem))
+            continue
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
@@ -269,6 +325,24 @@ def read_csv(data):
         except (TransferError, ValueError) as error:
             read.problems.append((str(line), f'unreadable: {error}'))
     return read
+
+
+def _bounded_rows(reader):
+    """``(line, cells, problem)`` for each row of a csv ``reader``: a row with a cell
+    longer than :data:`MAX_CELL` (or one past the csv module's own field limit) comes
+    as its problem, and the rows after it are read on."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield reader.line_num, [], f'unreadable: {str(error)[:MAX_MESSAGE]}'
+            continue
+        if any(len(cell) > MAX_CELL for cell in row):
+            yield reader.line_num, [], f'a cell longer than {MAX_CELL} characters'
+            continue
+        yield reader.line_num, row, None
 
 
 def _csv_day(text):

@@ -1,9 +1,16 @@
-"""The one shape of an incoming SPEI transfer, whichever way it reached the portal."""
+"""The one shape of an incoming SPEI transfer, whichever way it reached the portal.
+
+SPEI makes a transfer unique by its operation date, its **ordering institution** and its
+clave de rastreo (each bank numbers its own claves): :attr:`Transfer.key` is made of
+those three. A statement that names neither the ordering bank nor a CLABE of the ordering
+account gives an institution that is not known (``ND``).
+"""
 import dataclasses
 import datetime
 import re
 from decimal import Decimal, InvalidOperation
 
+from .. import dates
 from . import clabes
 
 #: Where a transfer was read from.
@@ -14,8 +21,8 @@ SOURCE_CSV = 'csv'
 SOURCE_CEP = 'cep'              # a CEP the customer gave ("ya pagué")
 
 MAX_AMOUNT = Decimal('999999999999.99')
-#: Operation dates a transfer may carry (the portal's own date range).
-FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2100, 12, 31)
+#: The ordering institution of a transfer whose statement does not say it.
+UNKNOWN_INSTITUTION = 'ND'
 MAX_CONCEPT = 210
 _TRACKING_KEY = re.compile(r'^[A-Za-z0-9]{1,30}$')
 _ACCOUNT = re.compile(r'^[0-9]{10,18}$')
@@ -47,7 +54,7 @@ class Transfer:
         if not _TRACKING_KEY.match(self.tracking_key or ''):
             raise TransferError('clave de rastreo: 1 to 30 letters and digits')
         if not isinstance(self.operation_date, datetime.date) or not (
-                FIRST_DAY <= self.operation_date <= LAST_DAY):
+                dates.EARLIEST <= self.operation_date <= dates.LATEST):
             raise TransferError('operation date: 2000 to 2100')
         if not isinstance(self.amount, Decimal) or not Decimal('0.01') <= self.amount <= MAX_AMOUNT \
                 or self.amount != self.amount.quantize(Decimal('0.01')):
@@ -61,10 +68,33 @@ class Transfer:
         object.__setattr__(self, 'ordering_rfc', (self.ordering_rfc or '')[:13])
 
     @property
+    def institution(self):
+        """The ordering institution's 5-digit participant code ('40012'), or '' if unknown."""
+        return institution_of(self.ordering_bank, self.ordering_account)
+
+    @property
     def key(self):
-        """Identifies the transfer in every source: operation date and clave de rastreo
-        (unique per ordering bank and day; statements do not always name the bank)."""
-        return f'{self.operation_date:%Y%m%d}-{self.tracking_key.upper()}'
+        """Identifies the transfer in every source: operation date, clave de rastreo and
+        ordering institution (``20261130-BNET0100261130000001-40012``)."""
+        return transfer_key(self.operation_date, self.tracking_key, self.institution)
+
+    @property
+    def operation_prefix(self):
+        """What the keys of every transfer of this date and clave start with."""
+        return operation_prefix(self.operation_date, self.tracking_key)
+
+    def copy_of(self, other):
+        """Whether ``other`` (a Transfer) is this same transfer again: the same date, clave,
+        amount and CLABE credited, and the same ordering institution (one side not knowing
+        it, as some statements do not, does not make them differ)."""
+        return (self.operation_prefix == other.operation_prefix and self.amount == other.amount
+                and self.beneficiary_account == other.beneficiary_account
+                and self.may_share_key(other))
+
+    def may_share_key(self, other):
+        """Whether ``other`` (same date and clave) may be of the same ordering institution."""
+        mine, theirs = self.institution, other.institution
+        return mine == theirs or not mine or not theirs
 
     def references(self):
         """The payment numbers the transfer may name: its numeric reference, else any
@@ -83,6 +113,51 @@ class Transfer:
         values['amount'] = f'{self.amount:.2f}'
         values['settled_at'] = self.settled_at.isoformat() if self.settled_at else ''
         return values
+
+    @classmethod
+    def from_dict(cls, values, source=None):
+        """The Transfer :meth:`as_dict` stored (TransferError when it cannot be one)."""
+        try:
+            day = datetime.date.fromisoformat(values.get('operation_date') or '')
+            settled = values.get('settled_at') or ''
+            settled_at = datetime.datetime.fromisoformat(settled) if settled else None
+        except (TypeError, ValueError):
+            raise TransferError('stored transfer: dates')
+        return cls(
+            tracking_key=values.get('tracking_key', ''), operation_date=day,
+            amount=parse_amount(values.get('amount')),
+            beneficiary_account=values.get('beneficiary_account', ''),
+            ordering_bank=values.get('ordering_bank', ''),
+            ordering_account=values.get('ordering_account', ''),
+            ordering_name=values.get('ordering_name', ''),
+            ordering_rfc=values.get('ordering_rfc', ''), concept=values.get('concept', ''),
+            numeric_reference=values.get('numeric_reference', ''), settled_at=settled_at,
+            source=values.get('source', '') if source is None else source)
+
+
+def institution_of(ordering_bank, ordering_account=''):
+    """The ordering institution's 5-digit participant code: the bank as given (5 digits, or
+    a CLABE's 3-digit bank code), else the bank of a CLABE ordering account, else ''."""
+    bank = (ordering_bank or '').strip()
+    if len(bank) == 5 and bank.isascii() and bank.isdigit():
+        return bank
+    if len(bank) == 3 and bank.isascii() and bank.isdigit() and clabes.participant_code(bank):
+        return clabes.participant_code(bank)
+    account = (ordering_account or '').strip()
+    if clabes.is_valid(account):
+        return clabes.participant_code(account)
+    return ''
+
+
+def operation_prefix(operation_date, tracking_key):
+    """``YYYYMMDD-CLAVE-``: the start of the keys of one date and clave de rastreo."""
+    return f'{operation_date:%Y%m%d}-{tracking_key.upper()}-'
+
+
+def transfer_key(operation_date, tracking_key, institution):
+    """A transfer's key: operation date, clave de rastreo (upper case) and ordering
+    institution, ``ND`` when not known."""
+    return operation_prefix(operation_date, tracking_key) + (institution or UNKNOWN_INSTITUTION)
 
 
 def parse_amount(text):

@@ -3,9 +3,15 @@ shows, and the CEP of a paid one.
 
 ``POST /spei/abono`` is the only way in for the bank: authenticated by the shared
 secret's signature (never by a session), exempt from CSRF, idempotent on the
-transfer's key. The matching itself is :mod:`canonportal.payments.transfers`;
-Banxico is asked for the CEP after the match has committed, with no transaction
-open, and what it said is recorded in a transaction of its own.
+transfer's key. It answers "confirmar" only once the transfer is recorded (as a
+copy of one recorded before, too), and "rechazado" with HTTP 403 (not signed) or
+400 (signed but unusable) otherwise. The matching itself is
+:mod:`canonportal.payments.transfers`; Banxico is asked for the CEP after the match
+has committed, with no transaction open, and what it said is recorded in a
+transaction of its own.
+
+"Ya pagué" asks Banxico only within the claims allowed per payment and per company
+and the process's cap on CEP queries (:mod:`canonportal.payments.transfers.claims`).
 """
 import datetime
 import json
@@ -17,14 +23,17 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from .. import audit, clock
+from .. import audit, clock, mail
 from ..i18n import _
+from ..payments import receipts
 from ..payments import transfers as spei_payments
 from ..payments.transactions import in_own_transaction
+from ..reports.spei_pdf import instructions_pdf as render_instructions
 from ..resources import Payment, PortalRoot, customer_of
 from ..resources.payment import PENDING
 from ..spei import clabes
-from ..spei.abono import ACKNOWLEDGEMENT, AbonoRejected
+from ..spei.abono import ACKNOWLEDGEMENT, REFUSAL, AbonoRejected
+from ..spei.cep import CepError, Query, parse_cep_xml
 from . import receipt_sender, settings_of
 
 log = logging.getLogger(__name__)
@@ -52,7 +61,7 @@ def abono_endpoint(request):
         transfer = gateway.read_abono(request.headers, request.body)
     except AbonoRejected as rejected:
         log.warning('refused a SPEI abono: %s', rejected.reason)
-        return _json({'mensaje': 'rechazado'}, status=403)
+        return _json(REFUSAL, status=rejected.status)
     received = receive_transfer(request, transfer, 'bank:spei')
     if received.payment_reference and not received.duplicate:
         check_cep(request, received.payment_reference)
@@ -107,8 +116,6 @@ def instructions(request, payment):
 
 def send_instructions(request, payment):
     """Queue the instructions mail of a new SPEI payment on the request's transaction."""
-    from .. import mail
-    from ..payments import receipts
     shown = instructions(request, payment)
     if shown is None:
         return
@@ -124,9 +131,8 @@ def instructions_pdf(context, request):
     shown = instructions(request, context)
     if shown is None or not shown['waiting']:
         raise HTTPNotFound()
-    from ..reports.spei_pdf import instructions_pdf as render
     customer = customer_of(context)
-    body = render(shown, context, customer, settings_of(request)['company_name'],
+    body = render_instructions(shown, context, customer, settings_of(request)['company_name'],
                   request.localizer.translate, request.locale_name)
     response = Response(body=body, content_type='application/pdf')
     response.content_disposition = (
@@ -185,7 +191,6 @@ def ordering_banks():
 
 def _claim_problem(request, payment):
     """What the customer told us about their transfer, as (Query, None) or (None, message)."""
-    from ..spei.cep import CepError, Query, parse_cep_xml
     customer = customer_of(payment)
     gateway = spei_gateway(request)
     account = gateway.clabe_for(customer.number)
@@ -221,56 +226,49 @@ def _claim_problem(request, payment):
                  payment.total_mxn), None
 
 
+CLAIMED = spei_payments.claims
+#: What the customer reads when a claim found nothing to receive.
+CLAIM_MESSAGES = {
+    CLAIMED.TOO_MANY: _('Ya consultamos a Banxico varias veces por sus transferencias en la '
+                        'última hora. Intente de nuevo más tarde.'),
+    CLAIMED.BUSY: _('El portal está consultando a Banxico muchas veces en este momento. '
+                    'Intente de nuevo en unos minutos.'),
+    CLAIMED.NOT_FOUND: _('Banxico no encuentra esa transferencia todavía. Revise la clave, la '
+                         'fecha y el banco, o intente de nuevo en unos minutos.'),
+    CLAIMED.UNREADABLE: _('El CEP de Banxico no se pudo leer; nuestro equipo lo revisará.'),
+}
+
+
 @view_config(context=Payment, name='ya-pague', permission='pay', request_method='POST')
 def claim_transfer(context, request):
     """"Ya pagué": the customer gives the clave de rastreo (or the CEP XML); Banxico is asked
-    before anything is believed, and what it confirms is received like any transfer."""
-    from ..spei.cep import CepError
-    from ..spei.transfers import SOURCE_CEP, Transfer, TransferError
+    before anything is believed (:func:`canonportal.payments.transfers.claim_transfer`), and
+    what it confirms is received like any transfer."""
     gateway = spei_gateway(request)
     if gateway is None or context.bank != SPEI or context.state != PENDING:
         raise HTTPNotFound()
     query, problem = _claim_problem(request, context)
     reference = context.reference
     if query is not None:
-        request.tm.abort()          # Banxico is asked with no transaction open
-        try:
-            cep = gateway.cep.fetch(query)
-        except CepError:
-            cep = None
-            problem = _('Banxico no encuentra esa transferencia todavía. Revise la clave, la fecha '
-                        'y el banco, o intente de nuevo en unos minutos.')
-        request.tm.begin()
+        claim = spei_payments.claim_transfer(
+            request.tm, lambda: request.root, gateway, reference, query, clock.utcnow(),
+            audit.actor_of(request), receipt_sender(request))
+        received = claim.received
+        if received is None:
+            problem = CLAIM_MESSAGES[claim.outcome]
+        elif received.payment_reference != reference:
+            problem = _paid_elsewhere(request.root, received, context.customer_rfc)
     if problem is not None:
         request.session.flash(request.localizer.translate(problem))
-        response = HTTPSeeOther(request.resource_url(request.root.payments_by_reference[reference]))
-        return response
-    try:
-        transfer = Transfer(
-            tracking_key=cep.tracking_key or query.tracking_key, operation_date=cep.operation_date,
-            amount=cep.amount, beneficiary_account=cep.beneficiary_account,
-            ordering_bank=query.sender, ordering_account=cep.ordering_account,
-            ordering_name=cep.ordering_name, ordering_rfc=cep.ordering_rfc, concept=cep.concept,
-            source=SOURCE_CEP)
-    except TransferError:
-        request.session.flash(request.localizer.translate(_(
-            'El CEP de Banxico no se pudo leer; nuestro equipo lo revisará.')))
-        return HTTPSeeOther(request.resource_url(request.root.payments_by_reference[reference]))
-    send = receipt_sender(request)
-
-    def work():
-        root = request.root
-        received = spei_payments.receive(root, gateway, transfer, clock.utcnow(),
-                                         audit.actor_of(request), for_payment=reference)
-        if received.payment_reference and not received.duplicate:
-            spei_payments.record_cep(root, received.payment_reference, cep, clock.utcnow(),
-                                     gateway.cep_review_after)
-        if received.receipt_due:
-            send(root.payments_by_reference[received.payment_reference])
-        return received
-
-    received = in_own_transaction(request.tm, work, attempts=20)
-    if received.payment_reference != reference:
-        request.session.flash(request.localizer.translate(_(
-            'Recibimos la transferencia; nuestro equipo la aplicará y le avisará.')))
     return HTTPSeeOther(request.resource_url(request.root.payments_by_reference[reference]))
+
+
+def _paid_elsewhere(root, received, rfc):
+    """What the customer is told when the transfer they named did not pay this payment."""
+    other = root.payments_by_reference.get(received.payment_reference or '')
+    if other is not None and other.customer_rfc == rfc:
+        return _('Esa transferencia ya pagó el pago ${other}.', mapping={'other': other.reference})
+    if other is not None:       # another customer's: not named
+        return _('Esa transferencia ya se aplicó a otro pago. Si cree que es un error, '
+                 'escríbanos.')
+    return _('Recibimos la transferencia; nuestro equipo la aplicará y le avisará.')

@@ -4,6 +4,9 @@ and the latest transfers received.
 An operator either assigns a queued transfer to a customer and the invoices it pays
 (a payment is created and paid with it; the invoices must add up to the amount
 exactly), or marks it as not for the portal. Both need a comment and are audited.
+A transfer paid to one customer's own CLABE is assigned to another customer only
+with the form's confirmation box ticked (``otro_cliente``). A transfer that came
+under the date, clave de rastreo and ordering bank of another shows that other one.
 """
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.renderers import render_to_response
@@ -14,8 +17,9 @@ from ...i18n import _
 from ...payments import service
 from ...payments import transfers as spei_payments
 from ...resources.folder import keys_descending
-from ...resources.transfer import STATES, IncomingTransfer, Transfers
+from ...resources.transfer import SAME_KEY, STATES, IncomingTransfer, Transfers
 from ...spei import clabes
+from .. import receipt_sender
 from . import MANAGE, ROUTE, VIEW, manage_globals, manage_url
 from .erp import uploaded_files
 
@@ -31,13 +35,16 @@ STATE_LABELS = {
     'unmatched': _('Sin aplicar'),
     'assigned': _('Asignada por el personal'),
     'not-for-portal': _('No es del portal'),
+    'same-key': _('Clave repetida: por revisar'),
 }
 assert set(STATE_LABELS) == set(STATES)
 
 
-def _row(transfer):
+def _row(transfer, owner_of=lambda transfer: None):
     data = transfer.data
     return {
+        'same_key': transfer.state == SAME_KEY, 'related': transfer.related,
+        'owner': owner_of(transfer),
         'transfer': transfer, 'key': transfer.key, 'day': data.get('operation_date', ''),
         'tracking_key': transfer.tracking_key, 'amount': transfer.amount,
         'clabe': data.get('beneficiary_account', ''),
@@ -51,7 +58,14 @@ def _row(transfer):
 
 
 def transfers_values(context, request, report=None, errors=None, form=None):
-    queue = [_row(t) for t in list(context.unmatched.values())[:QUEUE_SHOWN]]
+    gateway = request.registry.gateways.get(spei_payments.SPEI)
+
+    def owner_of(transfer):
+        """The RFC of the customer whose own CLABE the transfer went to, or None."""
+        owner = spei_payments.clabe_owner(request.root, gateway, transfer) if gateway else None
+        return owner.rfc if owner is not None else None
+
+    queue = [_row(t, owner_of) for t in list(context.unmatched.values())[:QUEUE_SHOWN]]
     recent = [_row(context[key]) for key, _n in zip(keys_descending(context.data), range(RECENT))]
     return manage_globals(
         request, context, page_title=_('Transferencias SPEI'), queue=queue,
@@ -60,7 +74,8 @@ def transfers_values(context, request, report=None, errors=None, form=None):
         payment_url=lambda reference: manage_url(
             request, request.root.payments_by_reference[reference]) if reference in
         request.root.payments_by_reference else None,
-        spei_ready=request.registry.gateways.get(spei_payments.SPEI) is not None)
+        transfer_url=lambda key: manage_url(request, context[key]) if key in context else None,
+        spei_ready=gateway is not None)
 
 
 @view_config(route_name=ROUTE, context=Transfers, name='', permission=VIEW,
@@ -82,7 +97,6 @@ def import_statement(context, request):
             'SPEI no está configurado en este portal.')})
     _name, handle = files[0]
     data = handle.read(spei_payments.MAX_STATEMENT_BYTES + 1)
-    from .. import receipt_sender
     report = spei_payments.import_statement(request.root, gateway, data, clock.utcnow(),
                                             audit.actor_of(request))
     if not report.ok:
@@ -119,8 +133,9 @@ def assign_transfer(context, request):
     rfc = (request.POST.get('rfc') or '').strip().upper()[:13]
     keys = [key.strip() for key in (request.POST.get('facturas') or '').replace(',', ' ').split()]
     comment = (request.POST.get('comentario') or '').strip()[:500]
+    other_customer = request.POST.get('otro_cliente') == 'si'
     form = {'rfc': rfc, 'facturas': ' '.join(keys[:MAX_ASSIGNED_INVOICES]), 'comentario': comment,
-            'key': context.key}
+            'key': context.key, 'otro_cliente': other_customer}
     customer = request.root.customers.find_by_rfc(rfc) if rfc else None
     gateway = request.registry.gateways.get(spei_payments.SPEI)
     if customer is None:
@@ -128,14 +143,15 @@ def assign_transfer(context, request):
     if not keys or len(keys) > MAX_ASSIGNED_INVOICES or len(set(keys)) != len(keys):
         return _back_with(request, context, _('Escriba los folios de las facturas que paga, '
                                               'separados por espacios, sin repetir.'), form)
+    before = context.state
     try:
         received = spei_payments.assign(request.root, gateway, context, customer, keys,
-                                        clock.utcnow(), audit.actor_of(request), comment)
+                                        clock.utcnow(), audit.actor_of(request), comment,
+                                        other_customer=other_customer)
     except service.PaymentRefused as refused:
         return _back_with(request, context, refused.message, form)
-    audit.record(request.root, audit.actor_of(request), 'spei.assigned', context, 'unmatched',
+    audit.record(request.root, audit.actor_of(request), 'spei.assigned', context, before,
                  'assigned', f'{customer.rfc} {" ".join(keys)}: {comment}')
-    from .. import receipt_sender
     if received.receipt_due:
         receipt_sender(request)(request.root.payments_by_reference[received.payment_reference])
     request.session.flash(request.localizer.translate(_(
@@ -148,6 +164,7 @@ def assign_transfer(context, request):
              permission=MANAGE, request_method='POST')
 def not_for_portal(context, request):
     comment = (request.POST.get('comentario') or '').strip()[:500]
+    before = context.state
     try:
         spei_payments.not_for_portal(request.root, context, clock.utcnow(),
                                      audit.actor_of(request), comment)
@@ -155,7 +172,7 @@ def not_for_portal(context, request):
         return _back_with(request, context, refused.message, {'comentario': comment,
                                                               'key': context.key})
     audit.record(request.root, audit.actor_of(request), 'spei.not-for-portal', context,
-                 'unmatched', 'not-for-portal', comment)
+                 before, 'not-for-portal', comment)
     request.session.flash(request.localizer.translate(_(
         'Transferencia ${key} marcada como ajena al portal.', mapping={'key': context.key})))
     return HTTPSeeOther(manage_url(request, context.__parent__))

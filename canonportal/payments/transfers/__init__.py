@@ -1,0 +1,27 @@
+"""SPEI transfers received: record them once, match them to payments and invoices, let
+staff decide the rest, prove them with the CEP.
+
+- :mod:`.matching` — :func:`receive`: every way a transfer arrives ends there, in the
+  caller's transaction; its identity (operation date, ordering institution, clave de
+  rastreo), copies that change nothing, other transfers under a known key kept for
+  staff, and the matching to payments and open invoices;
+- :mod:`.queue` — the staff's queue "Transferencias sin aplicar": assign a transfer to
+  a customer's invoices (another customer's CLABE needs a confirmation) or mark it as
+  not for the portal;
+- :mod:`.cep` — Banxico's CEP of the transfers that paid payments (asked with no
+  transaction open, recorded in one of its own);
+- :mod:`.claims` — "Ya pagué": the customer's claim, limited per payment and company,
+  checked with Banxico, then received;
+- :mod:`.statements` — bank statements imported by staff, all or nothing.
+
+The names callers use are here, so ``from canonportal.payments import transfers``
+is the one way in.
+"""
+from .cep import (  # noqa: F401
+    CEP_MISMATCH, CEP_MISSING, CEP_PENDING, CEP_VERIFIED, cep_document, cep_due, cep_query,
+    fetch_and_record_cep, record_cep,
+)
+from .claims import claim_allowed, claim_transfer  # noqa: F401
+from .matching import SPEI, Received, invoices_paid_by, receive  # noqa: F401
+from .queue import assign, clabe_owner, not_for_portal  # noqa: F401
+from .statements import MAX_STATEMENT_BYTES, StatementReport, import_statement  # noqa: F401
