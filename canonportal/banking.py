@@ -20,10 +20,14 @@ def bank_origins(settings):
     return origins
 
 
+def configured_gateways(settings):
+    """The gateways the settings name, each with its own state (e.g. the CEP's query limit).
+    Tests route server-to-server calls to the sandbox apps with an httpx transport."""
+    return gateways_from_settings(settings, transport=settings.get('canonportal.bank_transport'))
+
+
 def includeme(config):
     settings = config.get_settings()
-    # Tests route server-to-server calls to the sandbox apps with an httpx transport.
-    config.registry.gateways = gateways_from_settings(
-        settings, transport=settings.get('canonportal.bank_transport'))
+    config.registry.gateways = configured_gateways(settings)
     if 'canonportal.csp_form_action' not in settings:
         settings['canonportal.csp_form_action'] = ' '.join(bank_origins(settings))

@@ -21,7 +21,7 @@ from pyramid_mailer import get_mailer
 import zodburi
 from ZODB import DB
 
-from canonportal import clock, configure, main
+from canonportal import banking, clock, configure, main
 from canonportal.bootstrap import add_demo_data, ensure_root
 
 CANON = 'CME930812PW3'
@@ -178,6 +178,8 @@ def on_a_copy(app, template, folder):
     use_database(app, open_database(file_storage_uri(folder)))
     # What the app's settings set for the whole process (another app may have changed it).
     configure.apply_process_settings(app.registry.settings)
+    # Gateways keep per-process state (the CEP's query limit): each test starts afresh.
+    app.registry.gateways = banking.configured_gateways(app.registry.settings)
     get_mailer(app.registry).outbox.clear()
     return app
 
