@@ -113,28 +113,6 @@ def create_payment(root, customer, bank, selection, now, state=PENDING, prepared
     return payment
 
 
-def record_start(payment, start_result, now):
-    """Keep what the bank's start step asked us to store (never shown to the browser)."""
-    payment.start_data = start_result.stored_dict()
-    payment.started = now
-
-
-def payment_info(payment, customer, public_url, company_name):
-    """What a gateway needs to start ``payment``; URLs from the configured public URL."""
-    base = public_url.rstrip('/')
-    return gw.PaymentInfo(
-        reference=payment.reference,
-        amount=payment.total_mxn,
-        currency='MXN',
-        description=f'{company_name} pago {payment.reference}'[:127],
-        customer_rfc=customer.rfc,
-        customer_name=customer.name,
-        customer_email=customer.email or '',
-        return_url=f'{base}/banco/{payment.bank}/retorno/{payment.reference}',
-        failure_url=f'{base}/banco/{payment.bank}/retorno/{payment.reference}',
-    )
-
-
 @dataclasses.dataclass(frozen=True)
 class Settlement:
     """What :func:`settle` did: the state before and after, and whether a receipt is due."""
@@ -175,12 +153,12 @@ def settle(root, payment, result, now):
         note = (f'verified {result.bank} data disagree on {", ".join(problems)}: '
                 f'bank {result.amount} {result.currency} ref {result.reference}, '
                 f'ours {payment.total_mxn} MXN ref {payment.reference}')
-        _move(payment, REVIEW, now, source, note, result)
+        record_transition(payment, REVIEW, now, source, note, result)
         log.warning('payment %s to review: %s', payment.reference, note)
         return Settlement(before, REVIEW, note)
 
     if before == PENDING:
-        _move(payment, target, now, source, result.message or '', result)
+        record_transition(payment, target, now, source, result.message or '', result)
         if target == APPROVED:
             payment.bank_reference = result.bank_reference
             payment.paid_at = now
@@ -192,7 +170,7 @@ def settle(root, payment, result, now):
         # and the invoices are held again (as far as they are still free) so the
         # customer is not invited to pay them a second time meanwhile.
         note = f'approval arrived after the payment was {before}'
-        _move(payment, REVIEW, now, source, note, result)
+        record_transition(payment, REVIEW, now, source, note, result)
         payment.bank_reference = result.bank_reference
         reserve_again(payment)
         log.warning('payment %s to review: %s', payment.reference, note)
@@ -204,7 +182,7 @@ def settle(root, payment, result, now):
     return Settlement(before, before, 'duplicate or out of order')
 
 
-def _move(payment, state, now, source, note, result=None, actor=None):
+def record_transition(payment, state, now, source, note, result=None, actor=None):
     before = payment.state
     payment.transition(state, now, source, note)
     if result is not None:
@@ -233,7 +211,7 @@ def send_to_review(payment, now, source, note):
     if payment.state == REVIEW:
         return Settlement(REVIEW, REVIEW, note)
     before = payment.state
-    _move(payment, REVIEW, now, source, note)
+    record_transition(payment, REVIEW, now, source, note)
     log.warning('payment %s to review: %s', payment.reference, note)
     return Settlement(before, REVIEW, note)
 
@@ -267,7 +245,7 @@ def _close_pending(payment, state, now, source, note):
     before = payment.state
     if before not in (PENDING, REQUESTED):
         return Settlement(before, before)
-    _move(payment, state, now, source, note)
+    record_transition(payment, state, now, source, note)
     release_reservations(payment)
     return Settlement(before, state, note)
 
@@ -288,65 +266,6 @@ def cancel_by_customer(payment, now):
     return _close_pending(payment, CANCELLED, now, SOURCE_PORTAL, 'cancelled by the customer')
 
 
-def reject_request(payment, approver, comment, now):
-    """An approver turned a colleague's payment request down: its invoices are free again."""
-    if payment.state != REQUESTED:
-        raise InvalidTransition(f'payment {payment.reference} is {payment.state}, not a request')
-    comment = (comment or '').strip()
-    if not comment:
-        raise ValueError('a comment is required to reject a request')
-    _move(payment, CANCELLED, now, SOURCE_PORTAL, f'rejected by {approver[1]}: {comment}',
-          actor=approver[0])
-    release_reservations(payment)
-    return Settlement(REQUESTED, CANCELLED, comment)
-
-
-def approve_request(root, payment, amounts, approver, rate, now):
-    """An approver accepts a colleague's request, possibly for less: ``amounts`` maps each
-    invoice kept to its amount in the invoice's currency (at most what was requested; an
-    invoice left out is dropped). Everything is validated again against the invoices as
-    they are now, the request's own reservations aside; raises PaymentRefused with the
-    reason, having changed nothing the caller commits (it aborts)."""
-    if payment.state != REQUESTED:
-        raise PaymentRefused(_('Esta solicitud ya no espera aprobación.'))
-    if approver[0] == (payment.prepared_by or ('',))[0]:
-        raise PaymentRefused(_('Quien preparó el pago no puede aprobarlo.'))
-    requested = {a.invoice_key: a for a in payment.allocations}
-    if not amounts or set(amounts) - set(requested):
-        raise PaymentRefused(_('Deje al menos una factura de la solicitud.'))
-    for key, amount in amounts.items():
-        if amount is None or amount <= ZERO or amount > requested[key].amount_currency:
-            raise PaymentRefused(_('La factura ${folio}: solo puede bajar la cantidad, no subirla.',
-                                   mapping={'folio': key}))
-    release_reservations(payment)
-    from . import selection as sel
-    customer = customer_of(payment)
-    entries = [sel.Entry(key, ticked=True, usd=f'{amount:.2f}', edited=sel.EDITED_USD)
-               if requested[key].currency == USD else
-               sel.Entry(key, ticked=True, mxn=f'{amount:.2f}', edited=sel.EDITED_MXN)
-               for key, amount in amounts.items()]
-    chosen = sel.validate_selection(customer, rate, entries)
-    if not chosen.ok:
-        problems = [f'{line.key}: ' + ' '.join(str(m) for m in line.errors.values())
-                    for line in chosen.line_errors()]
-        raise PaymentRefused(_('La solicitud ya no se puede pagar así: ${why}',
-                               mapping={'why': '; '.join(problems) or 'sin cambios'}))
-    allocations = []
-    for line in chosen.chosen:
-        invoice = customer.invoices[line.key]
-        amount = line.amount_currency
-        balance_before, instalment = invoice.left_to_pay, invoice.next_instalment()
-        invoice.reserve(payment.reference, amount)
-        allocations.append(Allocation(
-            invoice.key, invoice.account, invoice.currency, line.amount_mxn, amount,
-            chosen.rate.rate if invoice.currency == USD else None, balance_before, instalment))
-    payment.allocations = tuple(allocations)
-    payment.approved_by = approver
-    payment.approved_at = now
-    _move(payment, PENDING, now, SOURCE_PORTAL, f'approved by {approver[1]}', actor=approver[0])
-    return Settlement(REQUESTED, PENDING)
-
-
 def resolve_review(payment, decision, comment, actor, now):
     """Staff's decision on a payment in review: approve, decline or refund-needed.
 
@@ -361,7 +280,7 @@ def resolve_review(payment, decision, comment, actor, now):
     comment = (comment or '').strip()
     if not comment:
         raise ValueError('a comment is required to resolve a review')
-    _move(payment, decision, now, SOURCE_STAFF, comment, actor=actor)
+    record_transition(payment, decision, now, SOURCE_STAFF, comment, actor=actor)
     if decision == APPROVED:
         reserve_again(payment)
         payment.paid_at = payment.paid_at or now
@@ -379,7 +298,7 @@ def apply_from_erp(payment, now, actor, note='applied by the ERP'):
         return Settlement(APPLIED, APPLIED)
     if payment.state != APPROVED:
         raise InvalidTransition(f'payment {payment.reference} is {payment.state}, not approved')
-    _move(payment, APPLIED, now, SOURCE_ERP, note, actor=actor)
+    record_transition(payment, APPLIED, now, SOURCE_ERP, note, actor=actor)
     invoices = customer_of(payment).invoices
     for allocation in payment.allocations:
         invoice = invoices.get(allocation.invoice_key)

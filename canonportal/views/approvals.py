@@ -21,12 +21,14 @@ from ..i18n import _
 from ..money import ZERO, AmountError, parse_amount
 from ..payments import approval_rule
 from ..payments import service as payments
-from ..payments.form import rate_for
+from ..payments import requests
+from ..payments.form import rate_for, read_selection
 from ..payments.transactions import in_own_transaction
 from ..resources import Payment, customer_of
 from ..resources.companyuser import ADMINISTRADOR, PAGO
 from ..resources.payment import REQUESTED
 from . import settings_of
+from .bank_start import go_to_bank
 from .history import STATE_LABELS
 
 log = logging.getLogger(__name__)
@@ -175,7 +177,7 @@ def approve(context, request):
 
     def work():
         payment = request.root.payments_by_reference[reference]
-        return payments.approve_request(request.root, payment, amounts, signature,
+        return requests.approve_request(request.root, payment, amounts, signature,
                                         rate_for(request), clock.utcnow())
 
     try:
@@ -183,9 +185,8 @@ def approve(context, request):
     except payments.PaymentRefused as refused:
         return _back(request, reference, refused.message)
     payment = request.root.payments_by_reference[reference]
-    from .payments import read_selection, start_at_bank
     customer = customer_of(payment)
-    return start_at_bank(request, customer, payment, read_selection(customer, request))
+    return go_to_bank(request, customer, payment, read_selection(customer, request))
 
 
 @view_config(context=Payment, name='rechazar', permission='approve', request_method='POST')
@@ -197,7 +198,7 @@ def reject(context, request):
     if not comment:
         return _back(request, reference, _('Escriba por qué rechaza la solicitud.'))
     signature = request.identity.signature
-    in_own_transaction(request.tm, lambda: payments.reject_request(
+    in_own_transaction(request.tm, lambda: requests.reject_request(
         request.root.payments_by_reference[reference], signature, comment, clock.utcnow()))
     return _back(request, reference, _('Solicitud ${reference} rechazada: sus facturas quedaron '
                                        'libres.', mapping={'reference': reference}))

@@ -17,8 +17,7 @@ from pyramid.view import view_config
 from .. import clock
 from ..gateways import GatewayError, RejectedMessage, bank_label
 from ..i18n import _
-from ..money import ZERO
-from ..payments import approval_rule, receipts
+from ..payments import approval_rule, receipts, starting
 from ..payments import service as payments
 from ..payments.form import RETRY_PARAM, configured_banks, read_selection
 from ..payments.transactions import in_own_transaction
@@ -27,11 +26,9 @@ from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REQUESTED,
 )
 from ..security import AFTER_SIGN_IN
-from . import receipt_sender, settings_of
-from .balances import TEMPLATE as SALDOS_TEMPLATE
-from .balances import saldos_values
+from . import approvals, receipt_sender, settings_of
+from .bank_start import back_to_saldos, blocked_by_transit, gateway_for, go_to_bank
 from .customer import page
-from . import approvals
 from . import spei as spei_views
 
 log = logging.getLogger(__name__)
@@ -39,10 +36,6 @@ log = logging.getLogger(__name__)
 
 #: How many times the reservation transaction is tried when concurrent payments conflict.
 RESERVE_ATTEMPTS = 20
-
-
-def gateway_for(request, bank):
-    return request.registry.gateways.get(bank)
 
 
 def _minutes(request, name, default):
@@ -72,12 +65,12 @@ def pay(context, request):
     elif not selection.has_errors and not selection.chosen:
         selection.errors.append(_('Seleccione al menos una factura para pagar.'))
     if selection.has_errors:
-        blocked = _blocked_by_transit(context, selection)
+        blocked = blocked_by_transit(context, selection)
         if blocked:
             # Another tab or session reserved these amounts since this page was shown.
             selection.errors.extend(blocked)
-            return _back_to_saldos(context, request, selection, status=409)
-        return _back_to_saldos(context, request, selection)
+            return back_to_saldos(context, request, selection, status=409)
+        return back_to_saldos(context, request, selection)
     if request.POST.get('confirmado') != '1':
         return page(context, request, 'saldos', _('Confirmar pago'), selection=selection,
                     bank=bank, bank_label=banks[bank],
@@ -114,64 +107,14 @@ def pay(context, request):
         payment = in_own_transaction(request.tm, reserve, attempts=RESERVE_ATTEMPTS)
     except payments.PaymentRefused as refused:
         selection = read_selection(context, request)
-        blocked = _blocked_by_transit(context, selection)
+        blocked = blocked_by_transit(context, selection)
         selection.errors.extend(blocked)
         if refused.message is not None and not blocked:
             selection.errors.append(refused.message)
-        return _back_to_saldos(context, request, selection, status=409 if blocked else 400)
+        return back_to_saldos(context, request, selection, status=409 if blocked else 400)
     if payment.state == REQUESTED:
         return HTTPSeeOther(request.resource_url(payment))
-    return start_at_bank(request, context, payment, selection)
-
-
-def start_at_bank(request, context, payment, selection):
-    """Tell the bank of a committed pending payment and send the customer there (the pay
-    view, and an approver's approval of a request)."""
-    reference, bank = payment.reference, payment.bank
-    banks = dict(configured_banks(request))
-    settings = settings_of(request)
-    info = payments.payment_info(payment, context, settings['public_url'],
-                                 settings['company_name'])
-    try:
-        start = gateway_for(request, bank).start(info)
-    except GatewayError as error:
-        log.warning('payment %s: bank %s did not start: %s', reference, bank, error)
-        note = f'bank start failed: {error}'
-        in_own_transaction(request.tm, lambda: payments.cancel_unstarted(
-            request.root.payments_by_reference[reference], clock.utcnow(), note))
-        selection.errors.append(_(
-            'El banco no respondió. No se hizo ningún cargo y sus facturas siguen disponibles; '
-            'intente de nuevo en unos minutos.'))
-        return _back_to_saldos(context, request, selection, status=503)
-
-    def started():
-        payment = request.root.payments_by_reference[reference]
-        payments.record_start(payment, start, clock.utcnow())
-        spei_views.send_instructions(request, payment)    # nothing for the card banks
-    in_own_transaction(request.tm, started)
-    if start.is_redirect:
-        return HTTPSeeOther(start.url)
-    request.override_renderer = 'canonportal:templates/bank_redirect.pt'
-    values = page(context, request, 'saldos', _('Continuar al banco'), start=start,
-                  bank_label=banks[bank], payment=payment)
-    values['menu'] = None     # nothing invites the customer away from the way to the bank
-    return values
-
-
-def _blocked_by_transit(customer, selection):
-    """Messages for selected invoices refused because payments in transit took their amount."""
-    messages = []
-    for line in selection.line_errors():
-        invoice = customer.invoices.get(line.key)
-        if invoice is not None and invoice.in_transit > ZERO:
-            messages.append(payments.in_transit_message(invoice))
-    return messages
-
-
-def _back_to_saldos(context, request, selection, status=400):
-    request.response.status = status
-    request.override_renderer = SALDOS_TEMPLATE
-    return saldos_values(context, request, selection)
+    return go_to_bank(request, context, payment, selection)
 
 
 def _find_payment(request, bank, reference):
@@ -278,7 +221,7 @@ def continue_payment(context, request):
                 'Este pago ya no se puede continuar en el banco; cancélelo y pague de nuevo.')))
         return HTTPSeeOther(request.resource_url(context))
     settings = settings_of(request)
-    info = payments.payment_info(context, customer, settings['public_url'],
+    info = starting.payment_info(context, customer, settings['public_url'],
                                  settings['company_name'])
     start = gateway.resume(info, dict(context.start_data or {}))
     if start is None:
