@@ -13,8 +13,7 @@ import sys
 import transaction
 
 from .. import clock, mail
-from . import receipts, service, transfers
-from ..gateways import GatewayError
+from . import bank_query, receipts, service, transfers
 from ..resources.payment import EXPIRED, PENDING, REQUESTED
 from ..security import resolve_secret
 
@@ -45,7 +44,7 @@ def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):
         receipts.send_receipt(payment, lambda *mail_parts: mail.deliver(bound, settings, *mail_parts),
                               company, public_url, lambda message: message.interpolate())
 
-    def notify_expiry(root, payment, settlement):
+    def notify_expiry(root, payment, settlement, result=None):
         # A SPEI payment waits days: its customer is told when the invoices are let go.
         if payment.bank == transfers.SPEI and settlement.changed and settlement.after == EXPIRED:
             receipts.send_expiry_notice(
@@ -74,17 +73,14 @@ def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):
             else:
                 # The bank is asked once, with no transaction open; only the write that
                 # follows is retried (one transaction per payment).
-                try:
-                    result = gateway.query(reference, stored)
-                except GatewayError as error:
+                asked = bank_query.ask_bank(
+                    manager, app_root, gateway, reference, stored, now, send_receipt,
+                    expire_after, attempts=5, and_then=notify_expiry, reopen=False)
+                if asked.error is not None:
                     outcome = 'bank unreachable'
-                    print(f'{reference}: {error}', file=out)
+                    print(f'{reference}: {asked.error}', file=out)
                 else:
-                    settlement = service.record_answer(
-                        manager, app_root, reference, result, now, send_receipt,
-                        expire_after=expire_after, attempts=5, and_then=notify_expiry,
-                        reopen=False)
-                    outcome = settlement.after
+                    outcome = asked.settlement.after
             counts[outcome] = counts.get(outcome, 0) + 1
             print(f'payment {reference}: {outcome}', file=out)
         spei = gateways.get(transfers.SPEI)

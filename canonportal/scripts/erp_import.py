@@ -18,7 +18,7 @@ import transaction
 from pyramid_mailer.mailer import Mailer
 from zc.lockfile import LockError
 
-from .. import clock, mail
+from .. import mail
 from ..erp.imports import KINDS, run_import
 from ..gateways import gateways_from_settings
 from ..payments import receipts
@@ -159,31 +159,19 @@ def import_bank_statements(db, settings, paths, dry_run, stdout, stderr):
     company = settings.get('canonportal.company_name', 'Canon Mexicana')
     public_url = settings.get('canonportal.public_url', '')
     connection = db.open(transaction_manager=manager)
-    status, matched = 0, []
+    send = (lambda payment: receipts.send_receipt(
+        payment, lambda *parts: mail.deliver(bound, settings, *parts), company, public_url,
+        lambda message: message.interpolate()))
+    status = 0
     try:
         for path in paths:
             with open(path, 'rb') as handle:
                 data = handle.read(spei_payments.MAX_STATEMENT_BYTES + 1)
-            manager.begin()
-            root = get_root_from_connection(connection)
-            report = spei_payments.import_statement(root, gateway, data, clock.utcnow(), ACTOR)
-            if report.ok and not dry_run:
-                for item in report.received:
-                    if item.receipt_due:
-                        receipts.send_receipt(
-                            root.payments_by_reference[item.payment_reference],
-                            lambda *parts: mail.deliver(bound, settings, *parts), company,
-                            public_url, lambda message: message.interpolate())
-                manager.commit()
-                matched += [item.payment_reference for item in report.received
-                            if item.payment_reference]
-            else:
-                manager.abort()
+            report = spei_payments.take_statement(
+                manager, lambda: get_root_from_connection(connection), gateway, data, ACTOR,
+                send, dry_run=dry_run, reopen=False)
             print(f'{os.path.basename(path)}: {report.text()}', file=stdout)
             status = status or (0 if report.ok else 1)
-        for reference in matched:
-            spei_payments.fetch_and_record_cep(manager, lambda: get_root_from_connection(connection),
-                                               gateway, reference, clock.utcnow(), reopen=False)
     finally:
         connection.close()
         db.close()

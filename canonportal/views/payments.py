@@ -17,7 +17,7 @@ from pyramid.view import view_config
 from .. import clock
 from ..gateways import GatewayError, RejectedMessage, bank_label
 from ..i18n import _
-from ..payments import approval_rule, receipts, starting
+from ..payments import approval_rule, bank_query, receipts, starting
 from ..payments import service as payments
 from ..payments.form import RETRY_PARAM, configured_banks, read_selection
 from ..payments.transactions import in_own_transaction
@@ -260,18 +260,10 @@ def payment_page(context, request):
     if context.state == PENDING and gateway is not None:
         # The same check as canonportal-reconcile, for this one payment: the bank is
         # asked with no transaction open, then the service applies what it said.
-        reference, stored = context.reference, dict(context.start_data or {})
-        request.tm.abort()
-        try:
-            result = gateway.query(reference, stored)
-        except GatewayError as error:
-            log.info('payment %s: bank query failed: %s', reference, error)
-            request.tm.begin()
-        else:
-            payments.record_answer(
-                request.tm, lambda: request.root, reference, result, clock.utcnow(),
-                receipt_sender(request),
-                expire_after=_minutes(request, 'canonportal.payment_expire_minutes', 120))
+        bank_query.ask_bank(
+            request.tm, lambda: request.root, gateway, context.reference,
+            dict(context.start_data or {}), clock.utcnow(), receipt_sender(request),
+            _minutes(request, 'canonportal.payment_expire_minutes', 120))
     spei = spei_views.instructions(request, context)
     if context.state == PENDING:
         # Waiting for a card bank takes seconds; a transfer may take days.

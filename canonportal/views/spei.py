@@ -27,7 +27,6 @@ from .. import audit, clock, mail
 from ..i18n import _
 from ..payments import receipts
 from ..payments import transfers as spei_payments
-from ..payments.transactions import in_own_transaction
 from ..reports.spei_pdf import instructions_pdf as render_instructions
 from ..resources import Payment, PortalRoot, customer_of
 from ..resources.payment import PENDING
@@ -62,35 +61,9 @@ def abono_endpoint(request):
     except AbonoRejected as rejected:
         log.warning('refused a SPEI abono: %s', rejected.reason)
         return _json(REFUSAL, status=rejected.status)
-    received = receive_transfer(request, transfer, 'bank:spei')
-    if received.payment_reference and not received.duplicate:
-        check_cep(request, received.payment_reference)
+    spei_payments.take_transfer(request.tm, lambda: request.root, gateway, transfer,
+                                'bank:spei', receipt_sender(request))
     return _json(ACKNOWLEDGEMENT)
-
-
-def receive_transfer(request, transfer, actor):
-    """Record and match ``transfer`` in a transaction of its own; mail the receipt once."""
-    send = receipt_sender(request)
-
-    def work():
-        root = request.root
-        received = spei_payments.receive(root, spei_gateway(request), transfer, clock.utcnow(),
-                                         actor)
-        if received.receipt_due:
-            send(root.payments_by_reference[received.payment_reference])
-        return received
-
-    return in_own_transaction(request.tm, work, attempts=20)
-
-
-def check_cep(request, reference):
-    """Ask Banxico for the CEP of payment ``reference``'s transfer and record the answer."""
-    gateway = spei_gateway(request)
-    payment = request.root.payments_by_reference.get(reference)
-    if gateway is None or payment is None:
-        return None
-    return spei_payments.fetch_and_record_cep(request.tm, lambda: request.root, gateway, reference,
-                                              clock.utcnow())
 
 
 def instructions(request, payment):

@@ -12,11 +12,15 @@ staff decide the rest, prove them with the CEP.
   transaction open, recorded in one of its own);
 - :mod:`.claims` — "Ya pagué": the customer's claim, limited per payment and company,
   checked with Banxico, then received;
-- :mod:`.statements` — bank statements imported by staff, all or nothing.
+- :mod:`.statements` — bank statements imported by staff, all or nothing;
+- :mod:`.arrival` — the one choreography of every door a transfer comes in by (the
+  bank's abono, a statement uploaded or imported): record and match in a transaction
+  of its own, mail the receipts on it, commit, then ask Banxico for the CEPs.
 
 The names callers use are here, so ``from canonportal.payments import transfers``
 is the one way in.
 """
+from .arrival import take_statement, take_transfer  # noqa: F401
 from .cep import (  # noqa: F401
     CEP_MISMATCH, CEP_MISSING, CEP_PENDING, CEP_VERIFIED, cep_document, cep_due, cep_query,
     fetch_and_record_cep, record_cep,

@@ -18,9 +18,10 @@ from pyramid.view import view_config
 
 from ... import audit, clock
 from ... import gateways as gw
-from ...gateways import GatewayError, bank_label
+from ...gateways import bank_label
 from ...i18n import _
 from ...payments import service as payments
+from ...payments import bank_query
 from ...payments.transactions import in_own_transaction
 from ...resources import Customer, Payment, customer_of
 from ...resources.payment import APPROVED, DECLINED, PENDING, REFUND_NEEDED, REVIEW
@@ -226,32 +227,23 @@ def query_bank(context, request):
     expire_after = payments.minutes(
         request.registry.settings.get('canonportal.payment_expire_minutes', 120))
 
-    # The bank is asked with no transaction open (nothing is held while it answers).
-    request.tm.abort()
-    result = error = None
-    try:
-        result = gateway.query(reference, stored)
-    except GatewayError as failure:
-        error = failure
-        log.info('payment %s: staff query to %s failed: %s', reference, context.bank, failure)
-
     outcome = {}
 
-    def note(root, payment, settlement):
+    def note(root, payment, settlement, result=None, error=None):
         audit.record(root, actor, 'payment.query-bank', payment, settlement.before,
                      payment.state, _audit_note(result, error), when=now)
         outcome.update(before=settlement.before, after=payment.state)
 
+    # A pending payment is taken exactly as canonportal-reconcile takes it.
     now = clock.utcnow()
-    if error is None:
-        # A pending payment is taken exactly as canonportal-reconcile takes it.
-        payments.record_answer(request.tm, lambda: request.root, reference, result, now,
-                               receipt_sender(request), expire_after=expire_after,
-                               and_then=note)
-    else:
+    asked = bank_query.ask_bank(request.tm, lambda: request.root, gateway, reference, stored, now,
+                                receipt_sender(request), expire_after, and_then=note)
+    result, error = asked.result, asked.error
+    if error is not None:
         def unchanged():
             payment = request.root.payments_by_reference[reference]
-            note(request.root, payment, payments.Settlement(payment.state, payment.state))
+            note(request.root, payment, payments.Settlement(payment.state, payment.state),
+                 error=error)
         in_own_transaction(request.tm, unchanged)
 
     before, after = outcome['before'], outcome['after']

@@ -97,23 +97,12 @@ def import_statement(context, request):
             'SPEI no está configurado en este portal.')})
     _name, handle = files[0]
     data = handle.read(spei_payments.MAX_STATEMENT_BYTES + 1)
-    report = spei_payments.import_statement(request.root, gateway, data, clock.utcnow(),
-                                            audit.actor_of(request))
+    report = spei_payments.take_statement(request.tm, lambda: request.root, gateway, data,
+                                          audit.actor_of(request), receipt_sender(request))
     if not report.ok:
-        request.tm.doom()
         request.response.status = 400
         return transfers_values(context, request, report=report)
-    send = receipt_sender(request)
-    for item in report.received:
-        if item.receipt_due:
-            send(request.root.payments_by_reference[item.payment_reference])
-    references = [item.payment_reference for item in report.received if item.payment_reference]
     request.session.flash(report.text())
-    request.tm.commit()
-    request.tm.begin()
-    for reference in references:       # Banxico is asked once the transfers are committed
-        spei_payments.fetch_and_record_cep(request.tm, lambda: request.root, gateway, reference,
-                                           clock.utcnow())
     return HTTPSeeOther(manage_url(request, context))
 
 
