@@ -8,6 +8,7 @@ from .clock import MEXICO_CITY
 from .money import to_money
 from .resources import Allocation, Customer, Invoice, Payment, PortalRoot, Statement
 from .resources.companyuser import CAPTURA, CompanyUser
+from .resources.customer import APPROVAL_ABOVE
 from .resources.payment import APPROVED
 
 DEMO_RATE = '18.8869'
@@ -102,7 +103,7 @@ def add_demo_data(root, today=None):
     canon['invoices']['1233074'].reserve(reference, '1.00')
 
     # A colleague who prepares payments; above $10,000.00 they wait for an approver.
-    canon.approval_policy, canon.approval_threshold = 'above', to_money('10000.00')
+    canon.approval_policy, canon.approval_threshold = APPROVAL_ABOVE, to_money('10000.00')
     colleague = CompanyUser(DEMO_CAPTURA_EMAIL, 'Ana Compras', CAPTURA,
                             created=mexico_time(2017, 10, 1, 9, 0, 0))
     colleague.__name__ = 'u0demo0captura'

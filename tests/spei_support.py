@@ -8,6 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from canonportal import clock
 from canonportal.sandbox import spei as spei_sandbox
 from canonportal.sandbox.mount import Mount
 from canonportal.spei import abono, clabes
@@ -27,8 +28,9 @@ class SpeiBanks(Banks):
 
     def __init__(self):
         super().__init__()
+        # The bank's clock is the portal's (frozen_clock moves both).
         self.spei, self.cep = spei_sandbox.make_apps(f'{PORTAL}/spei/abono', SPEI_SECRET,
-                                                     COMPANY_CLABE)
+                                                     COMPANY_CLABE, now=lambda: clock.utcnow())
         self.cep_queries = []
         self.site = Mount(_not_found, {'/sandbox/banamex': self.banamex, '/sandbox/bbva': self.bbva,
                                        '/sandbox/spei': self.spei, '/sandbox/cep': self.counted_cep})
@@ -110,7 +112,7 @@ def customer_clabe(app, rfc=CANON):
 def a_transfer(tracking_key, amount, clabe, bank='40012', day=None, **fields):
     """A Transfer as a bank would notify it (today, from BBVA México unless told)."""
     fields.setdefault('ordering_account', '012180001234567899' if bank == '40012' else '')
-    return Transfer(tracking_key, day or datetime.date.today(), Decimal(amount), clabe,
+    return Transfer(tracking_key, day or clock.mexico_today(), Decimal(amount), clabe,
                     ordering_bank=bank, source='abono', **fields)
 
 

@@ -2,9 +2,10 @@
 transfer the portal answers "confirmar" for is recorded (a second, different transfer
 under a known date and clave de rastreo too, for staff), and a signed notice the portal
 cannot use is refused with "rechazado", recording nothing."""
-import datetime
 
 import pytest
+
+from canonportal import clock
 import json
 
 from manage_support import audit_entries, staff_client, table_rows
@@ -35,7 +36,7 @@ def test_another_transfer_under_a_known_date_and_clave_is_recorded_never_dropped
     clash = a_transfer(TRACKING, '3160.53', clabe)
     assert post_abono(bank_server, clash).json == CONFIRMED
 
-    day = f'{datetime.date.today():%Y%m%d}'
+    day = f'{clock.mexico_today():%Y%m%d}'
     key, other, copy = f'{day}-{TRACKING}-40012', f'{day}-{TRACKING}-40014', f'{day}-{TRACKING}-40012-2'
     assert transfers_of(portal) == {
         key: ('matched', '27794.52', (copy,), '229'),
@@ -84,17 +85,17 @@ def test_a_notice_that_does_not_name_the_bank_is_a_copy_only_with_the_same_money
     assert len(transfers_of(portal)) == 1
     other = a_transfer(TRACKING, '10.00', clabe, bank='', ordering_account='')
     assert post_abono(bank_server, other).json == CONFIRMED
-    day = f'{datetime.date.today():%Y%m%d}'
+    day = f'{clock.mexico_today():%Y%m%d}'
     assert transfers_of(portal)[f'{day}-{TRACKING}-ND'][:3] == (
         'same-key', '10.00', (f'{day}-{TRACKING}-40012',))
 
 
 def abono_fields(clabe, **changes):
-    today = datetime.date.today()
+    today = clock.mexico_today()
     fields = {'id': 1, 'fechaOperacion': int(f'{today:%Y%m%d}'), 'institucionOrdenante': 40012,
               'claveRastreo': TRACKING, 'monto': 27794.52, 'cuentaOrdenante': '012180001234567899',
               'cuentaBeneficiario': clabe, 'referenciaNumerica': 229,
-              'tsLiquidacion': str(int(datetime.datetime.now().timestamp() * 1000))}
+              'tsLiquidacion': str(int(clock.utcnow().timestamp() * 1000))}
     fields.update(changes)
     return json.dumps(fields).encode()
 

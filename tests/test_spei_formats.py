@@ -113,15 +113,15 @@ def test_an_abono_without_the_right_signature_is_refused_before_it_is_read():
     for bad_header, bad_body in ((None, body), ('', body), (signed(ABONO, 'other')[0], body),
                                  (header, body + b' '), ('sha256=' + 'ff' * 32, body)):
         with pytest.raises(abono.AbonoRejected):
-            abono.read_abono(SECRET, bad_header, bad_body)
+            abono.read_abono(SECRET, bad_header, bad_body, DAY)
     with pytest.raises(abono.AbonoRejected):
-        abono.read_abono('', header, body)                # no secret configured: nothing passes
+        abono.read_abono('', header, body, DAY)                # no secret configured: nothing passes
     huge = b'{"x": "' + b'a' * abono.MAX_BODY + b'"}'
     with pytest.raises(abono.AbonoRejected):
-        abono.read_abono(SECRET, abono.signature(SECRET, huge), huge)
+        abono.read_abono(SECRET, abono.signature(SECRET, huge), huge, DAY)
     for not_an_object in (b'[1]', b'null', b'{'):
         with pytest.raises(abono.AbonoRejected):
-            abono.read_abono(SECRET, abono.signature(SECRET, not_an_object), not_an_object)
+            abono.read_abono(SECRET, abono.signature(SECRET, not_an_object), not_an_object, DAY)
 
 
 # -- statements -------------------------------------------------------------------------------
@@ -237,11 +237,11 @@ def test_an_abono_settled_outside_the_operation_dates_bounds_is_refused(stamp):
 def test_a_signed_body_nested_deep_is_refused_before_it_is_parsed():
     for body in (b'[' * 8000 + b']' * 8000, b'{"a":' * 5 + b'1' + b'}' * 5):
         with pytest.raises(abono.AbonoRejected) as refused:
-            abono.read_abono(SECRET, abono.signature(SECRET, body), body)
+            abono.read_abono(SECRET, abono.signature(SECRET, body), body, DAY)
         assert refused.value.reason == 'nested too deep' and refused.value.status == 400
     assert abono.nesting(b'{"conceptoPago": "[[[[[[{{{{\\"]]]"}') == 1
     with pytest.raises(abono.AbonoRejected) as unsigned:
-        abono.read_abono(SECRET, 'sha256=00', b'[' * 8000)
+        abono.read_abono(SECRET, 'sha256=00', b'[' * 8000, DAY)
     assert unsigned.value.status == 403
 
 

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import unicodedata
 
+from ..csvdialect import sniff_delimiter
 from ..i18n import _
 
 CHUNK = 1024 * 1024
@@ -179,19 +180,6 @@ class Column:
     @property
     def names(self):
         return {normalize_header(self.header)} | {normalize_header(a) for a in self.aliases}
-
-
-def sniff_delimiter(line):
-    """Comma, semicolon or tab: whichever the header line uses most (outside quotes)."""
-    counts = {',': 0, ';': 0, '\t': 0}
-    quoted = False
-    for char in line:
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char in counts:
-            counts[char] += 1
-    best = max(counts, key=lambda d: (counts[d], d == ','))
-    return best if counts[best] else ','
 
 
 class Table:

@@ -23,6 +23,7 @@ Settings::
 """
 import datetime
 
+from .. import clock
 from ..bankdays import business_deadline
 from ..spei import clabes
 from ..spei.abono import SIGNATURE_HEADER, read_abono
@@ -96,7 +97,8 @@ class SpeiGateway(Gateway):
 
     def read_abono(self, headers, body):
         """An authenticated deposit notification as a Transfer (AbonoRejected otherwise)."""
-        return read_abono(self.secret, header(headers, SIGNATURE_HEADER), body)
+        return read_abono(self.secret, header(headers, SIGNATURE_HEADER), body,
+                          clock.mexico_today())
 
     def deadline(self, created):
         """When a payment created at ``created`` (aware UTC) stops waiting: the end of the

@@ -26,6 +26,7 @@ from pyramid.traversal import find_root
 from .. import clock
 from ..money import ZERO
 from ..resources import customer_of
+from ..resources.customer import APPROVAL_NEVER
 from ..resources.folder import numbered_keys_descending
 from ..resources.payment import (
     APPLIED, APPROVED, PENDING, REQUESTED, REVIEW, reference_order,
@@ -120,7 +121,7 @@ def decide(customer, preparer_id, may_approve, selection, now, settings):
     if may_approve:
         return Decision(False, total, ())
     related = ()
-    if customer.approval_policy != 'never':
+    if customer.approval_policy != APPROVAL_NEVER:
         related = related_payments(customer, preparer_id,
                                    [line.key for line in selection.chosen],
                                    window_start(now, window_days(settings)))

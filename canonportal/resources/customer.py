@@ -88,6 +88,13 @@ class Customers(Folder):
             self.by_email[customer.email] = customer.rfc
 
 
+#: Whether payments a Captura user prepares wait for an approver (``Customer.approval_policy``).
+APPROVAL_NEVER = 'never'
+APPROVAL_ALWAYS = 'always'
+APPROVAL_ABOVE = 'above'                # above the customer's approval_threshold (MXN)
+APPROVAL_POLICIES = (APPROVAL_NEVER, APPROVAL_ALWAYS, APPROVAL_ABOVE)
+
+
 class Customer(Credentials):
     """A company with an RFC, one or more ERP accounts and its documents.
 
@@ -108,9 +115,9 @@ class Customer(Credentials):
     #: The customer's own credentials (the RFC) are the company's first administrator.
     role = ADMINISTRADOR
     accounts_limit = ()
-    #: Payments prepared by a Captura user need an approver: 'never', 'always' or 'above'
-    #: ``approval_threshold`` MXN (its administrators choose).
-    approval_policy = 'never'
+    #: Payments prepared by a Captura user need an approver: never, always or above
+    #: ``approval_threshold`` MXN (its administrators choose; see APPROVAL_POLICIES).
+    approval_policy = APPROVAL_NEVER
     approval_threshold = None
 
     def __init__(self, rfc, name, accounts=(), email=None):
@@ -176,9 +183,9 @@ class Customer(Credentials):
 
     def needs_approval(self, total_mxn):
         """Whether a payment of ``total_mxn`` prepared by a Captura user waits for an approver."""
-        if self.approval_policy == 'always':
+        if self.approval_policy == APPROVAL_ALWAYS:
             return True
-        return (self.approval_policy == 'above' and self.approval_threshold is not None
+        return (self.approval_policy == APPROVAL_ABOVE and self.approval_threshold is not None
                 and total_mxn > self.approval_threshold)
 
     def add_user(self, user):

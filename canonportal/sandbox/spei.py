@@ -96,8 +96,10 @@ class SpeiBankSandbox(App):
     )
 
     def __init__(self, ledger, notification_url, secret, account, company='CANON MEXICANA',
-                 transport=None):
+                 transport=None, now=None):
         super().__init__()
+        #: The bank's own clock (tests set the portal's frozen one, so both agree on the day).
+        self.now = now or (lambda: datetime.datetime.now(datetime.timezone.utc))
         self.ledger = ledger
         self.notification_url = notification_url
         self.secret = secret
@@ -153,7 +155,7 @@ class SpeiBankSandbox(App):
         error = self._problem(values)
         if error:
             return self.form_page(request, error, values)
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = self.now()
         local_day = (now - datetime.timedelta(hours=6)).date()    # Mexico City, no DST
         tracking = f'SBX{local_day:%Y%m%d}{secrets.randbelow(10 ** 9):09d}'
         amount = Decimal(values['monto']).quantize(Decimal('0.01'))
@@ -227,7 +229,7 @@ class SpeiBankSandbox(App):
 
     def statement(self, request):
         day = request.GET.get('fecha') or (
-            datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=6)).date().isoformat()
+            self.now() - datetime.timedelta(hours=6)).date().isoformat()
         try:
             datetime.date.fromisoformat(day)
         except ValueError:
@@ -383,8 +385,9 @@ def cep_pdf(transfer):
     return out.getvalue()
 
 
-def make_apps(notification_url, secret, account, company='CANON MEXICANA', transport=None):
-    """``(bank, cep)`` sharing one ledger."""
+def make_apps(notification_url, secret, account, company='CANON MEXICANA', transport=None,
+              now=None):
+    """``(bank, cep)`` sharing one ledger; ``now()``: the bank's clock (default: the real one)."""
     ledger = Ledger()
-    return (SpeiBankSandbox(ledger, notification_url, secret, account, company, transport),
+    return (SpeiBankSandbox(ledger, notification_url, secret, account, company, transport, now),
             CepSandbox(ledger))

@@ -59,7 +59,7 @@ def signature(secret, body):
     return 'sha256=' + hmac.new(secret.encode('utf-8'), body, hashlib.sha256).hexdigest()
 
 
-def read_abono(secret, header_value, body, today=None):
+def read_abono(secret, header_value, body, today):
     """Authenticate and parse one abono; a :class:`Transfer` or :class:`AbonoRejected`."""
     if not secret:
         raise AbonoRejected('no shared secret configured')
@@ -80,7 +80,6 @@ def read_abono(secret, header_value, body, today=None):
         transfer = transfer_from_abono(data)
     except TransferError as error:
         raise AbonoRejected(f'bad field: {error}', signed=True)
-    today = today or datetime.date.today()
     earliest, latest = today - datetime.timedelta(days=MAX_AGE_DAYS), today + datetime.timedelta(days=1)
     if not earliest <= transfer.operation_date <= latest:
         raise AbonoRejected('operation date out of range', signed=True)
@@ -156,7 +155,9 @@ def transfer_from_abono(data):
 
 def abono_body(transfer, company='CANON', abono_id=1):
     """An abono for ``transfer`` as the bank would post it (the sandbox and tests use it)."""
-    settled = transfer.settled_at or datetime.datetime.now(datetime.timezone.utc)
+    # Without a settlement time: noon of the operation day in Mexico City (18:00 UTC).
+    settled = transfer.settled_at or datetime.datetime.combine(
+        transfer.operation_date, datetime.time(18), datetime.timezone.utc)
     return json.dumps({
         'id': abono_id,
         'fechaOperacion': int(transfer.operation_date.strftime('%Y%m%d')),

@@ -37,6 +37,7 @@ import threading
 
 from lxml import etree
 
+from ..csvdialect import sniff_delimiter
 from .transfers import (
     SOURCE_CAMT053, SOURCE_CSV, SOURCE_MT940, Transfer, TransferError, parse_amount,
 )
@@ -284,9 +285,8 @@ def read_csv(data):
     except UnicodeDecodeError:
         read.problems.append(('', 'the CSV is not UTF-8'))
         return read
-    first = text.split('\n', 1)[0]
-    dialect = ';' if first.count(';') > first.count(',') else ','
-    rows = _bounded_rows(csv.reader(io.StringIO(text, newline=''), delimiter=dialect))
+    delimiter = sniff_delimiter(text.split('\n', 1)[0])
+    rows = _bounded_rows(csv.reader(io.StringIO(text, newline=''), delimiter=delimiter))
     _line, header, problem = next(rows, (1, [], None))
     if problem:
         read.problems.append(('1', problem))

@@ -24,7 +24,8 @@ MAX_AMOUNT = Decimal('999999999999.99')
 #: The ordering institution of a transfer whose statement does not say it.
 UNKNOWN_INSTITUTION = 'ND'
 MAX_CONCEPT = 210
-_TRACKING_KEY = re.compile(r'^[A-Za-z0-9]{1,30}$')
+#: A clave de rastreo: up to 30 letters and digits, unique per ordering bank and day.
+TRACKING_KEY = re.compile(r'^[A-Za-z0-9]{1,30}$')
 _ACCOUNT = re.compile(r'^[0-9]{10,18}$')
 _REFERENCE_IN_TEXT = re.compile(r'(?<![0-9])([0-9]{7})(?![0-9])')
 
@@ -51,7 +52,7 @@ class Transfer:
     source: str = ''
 
     def __post_init__(self):
-        if not _TRACKING_KEY.match(self.tracking_key or ''):
+        if not TRACKING_KEY.match(self.tracking_key or ''):
             raise TransferError('clave de rastreo: 1 to 30 letters and digits')
         if not isinstance(self.operation_date, datetime.date) or not (
                 dates.EARLIEST <= self.operation_date <= dates.LATEST):

@@ -19,6 +19,7 @@ from ..accountmail import EMAIL_RE, ROLE_LABELS, send_invitation
 from ..i18n import _
 from ..money import ZERO, AmountError, parse_amount
 from ..resources import Customer
+from ..resources.customer import APPROVAL_ABOVE, APPROVAL_POLICIES
 from ..resources.companyuser import (
     ADMINISTRADOR, CAPTURA, COMPANY_ROLES, CONSULTA, PAGO, CompanyUser, new_user_id,
 )
@@ -110,7 +111,6 @@ def invite(context, request):
     return HTTPSeeOther(request.resource_url(context, VIEW_NAME))
 
 
-POLICIES = ('never', 'always', 'above')
 MAX_THRESHOLD = Decimal('999999999.99')
 
 
@@ -120,7 +120,7 @@ def approval_policy(context, request):
     policy = request.POST.get('politica', '')
     text = (request.POST.get('monto') or '')[:40]
     threshold = None
-    if policy == 'above':
+    if policy == APPROVAL_ABOVE:
         try:
             threshold = parse_amount(text, trailing_zeros=True)
         except AmountError:
@@ -129,7 +129,7 @@ def approval_policy(context, request):
             return _refuse(context, request, {'approval': _(
                 'Escriba el monto a partir del cual se pide aprobación, por ejemplo 10000.00.')},
                 None)
-    elif policy not in POLICIES:
+    elif policy not in APPROVAL_POLICIES:
         return _refuse(context, request, {'approval': _('Elija una opción de la lista.')}, None)
     before = f'{context.approval_policy} {context.approval_threshold or ""}'.strip()
     context.approval_policy, context.approval_threshold = policy, threshold

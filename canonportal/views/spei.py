@@ -16,7 +16,6 @@ and the process's cap on CEP queries (:mod:`canonportal.payments.transfers.claim
 import datetime
 import json
 import logging
-import re
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
@@ -33,6 +32,7 @@ from ..resources.payment import PENDING
 from ..spei import clabes
 from ..spei.abono import ACKNOWLEDGEMENT, REFUSAL, AbonoRejected
 from ..spei.cep import CepError, Query, parse_cep_xml
+from ..spei.transfers import TRACKING_KEY
 from . import receipt_sender, settings_of
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,6 @@ def cep_pdf(context, request):
 ORDERING_BANKS = ('40002', '40012', '40014', '40021', '40072', '40030', '40036', '40058',
                   '40044', '40127', '40137', '90646', '90722')
 MAX_CEP_UPLOAD = 256 * 1024
-_TRACKING = re.compile(r'^[A-Za-z0-9]{1,30}$')
 
 
 def ordering_banks():
@@ -177,7 +176,7 @@ def _claim_problem(request, payment):
         except CepError:
             return None, _('El archivo no es el XML de un CEP de Banxico.')
         sender = clabes.participant_code(cep.ordering_account)
-        if not sender or not _TRACKING.match(cep.tracking_key or ''):
+        if not sender or not TRACKING_KEY.match(cep.tracking_key or ''):
             return None, _('El CEP no trae la clave de rastreo o la cuenta del banco ordenante.')
         # Only what identifies the transfer is taken from the file: Banxico is asked for the rest.
         return Query(cep.operation_date, cep.tracking_key, sender,
@@ -188,7 +187,7 @@ def _claim_problem(request, payment):
         day = datetime.date.fromisoformat((request.POST.get('fecha') or '').strip()[:10])
     except ValueError:
         day = None
-    if not _TRACKING.match(tracking):
+    if not TRACKING_KEY.match(tracking):
         return None, _('Escriba la clave de rastreo: hasta 30 letras y números, como la da su banco.')
     if bank not in ORDERING_BANKS:
         return None, _('Elija el banco desde el que hizo la transferencia.')
