@@ -2,11 +2,11 @@
 transfer the portal answers "confirmar" for is recorded (a second, different transfer
 under a known date and clave de rastreo too, for staff), and a signed notice the portal
 cannot use is refused with "rechazado", recording nothing."""
+import json
 
 import pytest
 
 from canonportal import clock
-import json
 
 from manage_support import audit_entries, staff_client, table_rows
 from payment_support import state_of
