@@ -147,10 +147,10 @@ def import_bank_statements(db, settings, paths, dry_run, stdout, stderr):
     from pyramid_mailer.mailer import Mailer
 
     from .. import clock, mail
-    from ..gateways import gateways_from_settings
+    from ..banking import configured_gateways
     from ..payments import receipts
     from ..payments import transfers as spei_payments
-    gateway = gateways_from_settings(settings).get(spei_payments.SPEI)
+    gateway = configured_gateways(settings).get(spei_payments.SPEI)
     if gateway is None:
         print('SPEI no está configurado: agregue spei a canonportal.banks y sus ajustes spei.*',
               file=stderr)
