@@ -9,6 +9,7 @@ an administrator and signing in with their email.
 import secrets
 
 from .credentials import Credentials
+from .ownership import customer_of, lacks_account_principal
 
 #: Roles of a company's users, each allowing what the previous one does and more.
 CONSULTA = 'consulta'        # statements, invoices, balances, history; downloads
@@ -29,18 +30,6 @@ ROLE_PERMISSIONS = {
 def company_role_principal(rfc, role):
     """The principal a company user of ``rfc`` with ``role`` carries."""
     return f'customer-role:{rfc}:{role}'
-
-
-def lacks_account_principal(rfc, account):
-    """Carried by a user of ``rfc`` limited to other accounts than ``account``: the invoices,
-    statements and payments of that account deny it everything."""
-    return f'customer-lacks:{rfc}:{account}'
-
-
-def account_denials(rfc, accounts):
-    """The ACL entries that keep account-limited users out of ``accounts``' documents."""
-    from pyramid.authorization import ALL_PERMISSIONS, Deny
-    return [(Deny, lacks_account_principal(rfc, account), ALL_PERMISSIONS) for account in accounts]
 
 
 def new_user_id():
@@ -67,7 +56,8 @@ class CompanyUser(Credentials):
 
     @property
     def customer(self):
-        return self.__parent__.__parent__
+        """The company this person belongs to."""
+        return customer_of(self)
 
     @property
     def title(self):
