@@ -7,7 +7,7 @@ from .demo_documents import add_demo_documents
 from .clock import MEXICO_CITY
 from .money import to_money
 from .resources import Allocation, Customer, Invoice, Payment, PortalRoot, Statement
-from .resources.companyuser import CAPTURA, CompanyUser
+from .resources.company_user import CAPTURA, CompanyUser
 from .resources.payment import APPROVED
 
 DEMO_RATE = '18.8869'

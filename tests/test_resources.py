@@ -392,7 +392,7 @@ def test_customer_may_view_and_pay_its_own_subtree_only(root):
 
 def test_a_person_limited_to_an_account_is_kept_out_of_the_others_documents(root):
     from canonportal.resources import customer_of
-    from canonportal.resources.companyuser import PAGO, CompanyUser
+    from canonportal.resources.company_user import PAGO, CompanyUser
     canon = activated(root.customers['CME930812PW3'])
     canon.accounts = ('005300', '005301')
     own = [canon.add_invoice(Invoice('F-301', '005301', D(2017, 10, 6), D(2017, 11, 5), MXN,
@@ -466,7 +466,7 @@ def test_unknown_staff_role_is_refused():
 
 
 def test_root_acl_ends_with_deny_all_and_customers_grant_only_their_principals(root):
-    from canonportal.resources.companyuser import COMPANY_ROLES, company_role_principal
+    from canonportal.resources.company_user import COMPANY_ROLES, company_role_principal
     assert root.__acl__[-1] == DENY_ALL
     canon = root.customers['CME930812PW3']
     # Its own credentials (the first administrator) and its users' roles, nobody else's.

@@ -3,7 +3,7 @@ from pyramid.authorization import Allow
 from pyramid.traversal import find_root
 from zope.interface import implementer
 
-from .companyuser import COMPANY_ROLES, ROLE_PERMISSIONS, ADMINISTRADOR, company_role_principal
+from .company_user import COMPANY_ROLES, ROLE_PERMISSIONS, ADMINISTRADOR, company_role_principal
 from .credentials import Credentials, LoginAttempts
 from .folder import Folder
 from .interfaces import ICustomer

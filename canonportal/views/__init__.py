@@ -10,6 +10,8 @@ from pyramid.events import BeforeRender
 from pyramid.renderers import get_renderer
 
 from ..formatting import Formatter
+from ..resources import Customer
+from ..resources.company_user import CompanyUser
 from ..security import Identity
 
 
@@ -49,8 +51,6 @@ def receipt_sender(request):
 
 def home_url(request, user):
     """Where a signed-in user lands."""
-    from ..resources import Customer
-    from ..resources.companyuser import CompanyUser
     if isinstance(user, Customer):
         if not user.activated:
             return request.resource_url(request.root, 'activar')

@@ -19,7 +19,7 @@ from ..accountmail import EMAIL_RE, ROLE_LABELS, send_invitation
 from ..i18n import _
 from ..money import ZERO, AmountError, parse_amount
 from ..resources import Customer
-from ..resources.companyuser import (
+from ..resources.company_user import (
     ADMINISTRADOR, CAPTURA, COMPANY_ROLES, CONSULTA, PAGO, CompanyUser, new_user_id,
 )
 from . import settings_of
