@@ -12,7 +12,7 @@ import re
 
 from . import clock, mail, tokens
 from .i18n import _
-from .resources.companyuser import ADMINISTRADOR, CAPTURA, CONSULTA, PAGO
+from .resources.company_user import ADMINISTRADOR, CAPTURA, CONSULTA, PAGO
 
 EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 

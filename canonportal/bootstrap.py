@@ -4,10 +4,11 @@ import uuid
 
 from . import clock, passwords
 from .demo_documents import add_demo_documents
+from .evolve import mark_all_done
 from .clock import MEXICO_CITY
 from .money import to_money
 from .resources import Allocation, Customer, Invoice, Payment, PortalRoot, Statement
-from .resources.companyuser import CAPTURA, CompanyUser
+from .resources.company_user import CAPTURA, CompanyUser
 from .resources.customer import APPROVAL_ABOVE
 from .resources.payment import APPROVED
 
@@ -18,7 +19,6 @@ _UUID_NAMESPACE = uuid.UUID('6f1c1f0e-3c2b-4e53-9d3e-2a4f6b8c0d11')
 def ensure_root(zodb_root):
     """Create the portal root in a fresh database; return it either way."""
     if 'app_root' not in zodb_root:
-        from .evolve import mark_all_done
         zodb_root['app_root'] = PortalRoot()
         mark_all_done(zodb_root['app_root'])
         # Attach it now, so code in this same transaction can ask what the storage supports.

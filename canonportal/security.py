@@ -21,7 +21,7 @@ from pyramid.settings import asbool
 
 from . import clock
 from .resources import PENDING_ACTIVATION, portal_root, Customer, StaffUser, customer_principal, role_principal
-from .resources.companyuser import CompanyUser
+from .resources.company_user import CompanyUser
 
 SESSION_USER = 'uid'
 #: A page of the portal to show after the next sign-in (a bank return seen signed out).

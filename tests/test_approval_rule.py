@@ -14,7 +14,7 @@ from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
 from canonportal.passwords import hash_password
 from canonportal.payments import approval_rule
 from canonportal.payments.reconciliation import reconcile
-from canonportal.resources.companyuser import CAPTURA, PAGO, CompanyUser
+from canonportal.resources.company_user import CAPTURA, PAGO, CompanyUser
 from payment_support import (
     CANON, FIRST, accept, confirmation, in_transit, new_payer, paying_portal, state_of, with_root,
 )

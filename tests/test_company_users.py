@@ -1,10 +1,16 @@
 """Company accounts: the administrator (the RFC's credentials) invites colleagues, who sign
 in with their email and their role; disabling ends their sessions at once."""
+import sys
+import types
 from urllib.parse import urlsplit
 
 import pytest
+import transaction
 
-from portal_support import CANON, IXTAPA, Client, last_form, link_in, with_root
+from portal_support import (
+    CANON, DEMO_DAY, IXTAPA, Client, file_storage_uri, last_form, link_in, open_database,
+    use_database, with_root,
+)
 from manage_support import audit_entries, staff_client
 from payment_support import accept as press_accept, confirmation, new_payer, snapshot, state_of
 
@@ -454,7 +460,7 @@ def test_the_evolve_step_frees_the_addresses_of_invitations_never_accepted(admin
 
 
 def test_a_person_added_with_a_password_cannot_take_an_address_someone_signs_in_with(app):
-    from canonportal.resources.companyuser import CompanyUser
+    from canonportal.resources.company_user import CompanyUser
 
     def add_to_ixtapa(root):
         user = CompanyUser('compras@example.com', 'Impostor', 'admin')
@@ -464,3 +470,40 @@ def test_a_person_added_with_a_password_cannot_take_an_address_someone_signs_in_
             ixtapa.add_user(user)
         return len(ixtapa.users), root.customers.user_emails['compras@example.com']
     assert with_root(app, add_to_ixtapa) == (0, 'company-user:CME930812PW3:u0demo0captura')
+
+
+def test_a_database_written_when_company_users_lived_in_companyuser_py_still_loads(
+        app, monkeypatch, tmp_path):
+    """Before the module was called company_user.py, the ZODB recorded each company user (and
+    each reference to one) as ``canonportal.resources.companyuser.CompanyUser``; such a
+    database loads, and the demo's colleague signs in to it."""
+    from canonportal.bootstrap import (
+        DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD, add_demo_data, ensure_root)
+    from canonportal.resources.company_user import CompanyUser
+    folder = tmp_path / 'written-before-the-rename'
+    folder.mkdir()
+    old = open_database(file_storage_uri(folder))
+    with monkeypatch.context() as before_the_rename:
+        # The class where it lived then (a module of its own: this test does not lean on the
+        # alias to write the records, only to read them).
+        then = types.ModuleType('canonportal.resources.companyuser')
+        then.CompanyUser = CompanyUser
+        before_the_rename.setitem(sys.modules, then.__name__, then)
+        before_the_rename.setattr(CompanyUser, '__module__', then.__name__)
+        manager = transaction.TransactionManager(explicit=True)
+        conn = old.open(transaction_manager=manager)
+        with manager:
+            add_demo_data(ensure_root(conn.root()), today=DEMO_DAY)
+        conn.close()
+    old.close()
+    records = (folder / 'Data.fs').read_bytes()
+    assert b'canonportal.resources.companyuser' in records
+    assert b'canonportal.resources.company_user' not in records
+
+    use_database(app, open_database(file_storage_uri(folder)))
+    colleague = Client(app)
+    landed = colleague.login(DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD, status=303)
+    assert landed.location.endswith(f'/customers/{CANON}/estados-de-cuenta')
+    assert 'Ana Compras' in landed.follow().text
+    assert with_root(app, lambda root: type(root.customers[CANON].users['u0demo0captura'])) \
+        is CompanyUser

@@ -14,9 +14,9 @@ import httpx
 import pytest
 import webtest
 
+from canonportal.banking import configured_gateways
 from canonportal.gateways import (
     APPROVED, CANCELLED, DECLINED, UNKNOWN, GatewayError, PaymentInfo, RejectedMessage,
-    gateways_from_settings,
 )
 from canonportal.gateways.banamex import BanamexGateway, mask_card
 from canonportal.gateways.http import get_with_retries
@@ -318,7 +318,7 @@ def test_mask_card_never_lets_a_full_number_through():
     assert mask_card('512345xxxxxx0008') == '512345xxxxxx0008'
 
 
-def test_gateways_from_settings_reads_secrets_from_the_environment(monkeypatch, transport):
+def test_the_portal_reads_the_banks_secrets_from_the_environment(monkeypatch, transport):
     monkeypatch.setenv('TEST_BANAMEX_PASSWORD', PASSWORD)
     settings = {
         'canonportal.banks': 'banamex',
@@ -326,11 +326,11 @@ def test_gateways_from_settings_reads_secrets_from_the_environment(monkeypatch, 
         'banamex.api_password': 'env:TEST_BANAMEX_PASSWORD',
         'banamex.notification_secret': WEBHOOK_SECRET, 'banamex.merchant_name': 'Canon Mexicana',
     }
-    gateways = gateways_from_settings(settings, transport={'banamex': transport})
+    gateways = configured_gateways(settings, transport={'banamex': transport})
     assert gateways['banamex'].start(info()).stored['session_id']
     monkeypatch.delenv('TEST_BANAMEX_PASSWORD')
     with pytest.raises(RuntimeError):
-        gateways_from_settings(settings)
-    assert gateways_from_settings({}) == {}
+        configured_gateways(settings)
+    assert configured_gateways({}) == {}
     with pytest.raises(ValueError):
-        gateways_from_settings({'canonportal.banks': 'paypal'})
+        configured_gateways({'canonportal.banks': 'paypal'})

@@ -265,10 +265,12 @@ def test_drop_delivers_nothing(gateway, bank_browser, sandbox, recorder):
     assert back is None and recorder.calls == [] and 'Pago aprobado' in res.text
 
 
-def test_gateways_from_settings(monkeypatch):
-    monkeypatch.setenv('TEST_BBVA_SECRET', SECRET)
-    gateways = gateways_from_settings({
-        'canonportal.banks': 'bbva', 'bbva.endpoint_url': ENDPOINT, 'bbva.account': '8001',
-        'bbva.secret': 'env:TEST_BBVA_SECRET'})
+def test_gateways_from_settings_take_the_secret_from_the_callers_resolve(monkeypatch):
+    monkeypatch.setenv('TEST_BBVA_SECRET', 'not-this-one')
+    settings = {'canonportal.banks': 'bbva', 'bbva.endpoint_url': ENDPOINT,
+                'bbva.account': '8001', 'bbva.secret': 'vault:bbva'}
+    gateways = gateways_from_settings(settings, {'vault:bbva': SECRET}.__getitem__)
     fields = dict(gateways['bbva'].start(info()).fields)
     assert fields['mp_signature'] == hand_sign(SECRET, '228', 'CME930812PW3', '36870.80')
+    with pytest.raises(TypeError):      # no caller can forget to resolve the secrets
+        gateways_from_settings(settings)

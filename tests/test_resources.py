@@ -392,6 +392,41 @@ def test_customer_may_view_and_pay_its_own_subtree_only(root):
             assert not allowed(resource, canon, permission), (resource, permission)
 
 
+def test_a_person_limited_to_an_account_is_kept_out_of_the_others_documents(root):
+    from canonportal.resources import customer_of
+    from canonportal.resources.company_user import PAGO, CompanyUser
+    canon = activated(root.customers['CME930812PW3'])
+    canon.accounts = ('005300', '005301')
+    own = [canon.add_invoice(Invoice('F-301', '005301', D(2017, 10, 6), D(2017, 11, 5), MXN,
+                                     '500.00')),
+           canon.add_statement(Statement('171002', '005301', NOW)),
+           canon.add_payment(Payment(root.next_payment_reference(), canon.rfc, 'bbva', [
+               Allocation('F-301', '005301', MXN, Decimal('500.00'), Decimal('500.00'), None,
+                          Decimal('500.00'), 1)], NOW))]
+    other = [canon.invoices['F-CME'], canon.statements['171001'],
+             canon.add_payment(Payment(root.next_payment_reference(), canon.rfc, 'bbva', [
+                 Allocation('F-CME', '005300', MXN, Decimal('10.00'), Decimal('10.00'), None,
+                            Decimal('1000.00'), 1)], NOW))]
+    mar = CompanyUser('mar@example.mx', 'Mar', PAGO, accounts=('005301',))
+    mar.__name__ = 'u0mar'
+    canon.add_user(mar)
+    assert customer_of(mar) is mar.customer is canon
+    assert all(customer_of(document) is canon for document in own + other)
+    for document in own:
+        assert allowed(document, mar, 'view') and allowed(document, mar, 'pay')
+        assert allowed(document, canon, 'view')
+    for document in other:
+        assert not allowed(document, mar, 'view') and not allowed(document, mar, 'pay')
+        assert allowed(document, canon, 'view')
+    # A colleague of every account, and a document no customer holds, deny nobody.
+    everyone = CompanyUser('eva@example.mx', 'Eva', PAGO)
+    everyone.__name__ = 'u0eva'
+    canon.add_user(everyone)
+    assert all(allowed(document, everyone, 'view') for document in own + other)
+    loose = Invoice('F-9', '005300', D(2017, 10, 6), D(2017, 11, 5), MXN, '1.00')
+    assert customer_of(loose) is None and loose.__acl__ == []
+
+
 def test_principals_of_an_activated_customer(root):
     canon = activated(root.customers['CME930812PW3'])
     assert set(principals_for(Identity(canon))) == {
@@ -433,7 +468,7 @@ def test_unknown_staff_role_is_refused():
 
 
 def test_root_acl_ends_with_deny_all_and_customers_grant_only_their_principals(root):
-    from canonportal.resources.companyuser import COMPANY_ROLES, company_role_principal
+    from canonportal.resources.company_user import COMPANY_ROLES, company_role_principal
     assert root.__acl__[-1] == DENY_ALL
     canon = root.customers['CME930812PW3']
     # Its own credentials (the first administrator) and its users' roles, nobody else's.

@@ -3,7 +3,7 @@ role allows answers 2xx; the rest is 403 (and the other customer reaches nothing
 import pytest
 
 from canonportal.passwords import hash_password
-from canonportal.resources.companyuser import CompanyUser
+from canonportal.resources.company_user import CompanyUser
 from portal_support import CANON, IXTAPA, with_root
 from payment_support import new_payer
 

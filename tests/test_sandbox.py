@@ -395,8 +395,8 @@ def test_development_ini_serves_the_portal_with_the_sandboxes(tmp_path):
     app = get_app(str(copy), options={'http_port': '6543'})
     assert sorted(path for path, _ in app.mounts) == [
         '/sandbox/banamex', '/sandbox/bbva', '/sandbox/cep', '/sandbox/spei']
-    from canonportal.gateways import gateways_from_settings
-    assert sorted(gateways_from_settings(settings)) == ['banamex', 'bbva', 'spei']
+    from canonportal.banking import configured_gateways
+    assert sorted(configured_gateways(settings)) == ['banamex', 'bbva', 'spei']
     database = app.default.registry._zodb_databases['']
     database.close()
 

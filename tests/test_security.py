@@ -23,7 +23,7 @@ from canonportal.resources.customer import Customers
 from canonportal.resources.exports import ExportRecord
 from canonportal.resources.imports import ImportRecord
 from canonportal.resources.staff import StaffFolder
-from canonportal.resources.companyuser import CompanyUser
+from canonportal.resources.company_user import CompanyUser
 from canonportal.resources.transfer import IncomingTransfer, Transfers
 from canonportal.views import PUBLIC_VIEWS
 from portal_support import (

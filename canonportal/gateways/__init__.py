@@ -15,8 +15,10 @@ Settings::
     bbva.account = 1234
     bbva.secret = env:CANONPORTAL_BBVA_SECRET
 
-A value written ``env:NAME`` is read from the environment variable NAME.
-This package knows nothing of the portal's resources or views.
+Secret settings go through the ``resolve`` the caller hands to
+:func:`gateways_from_settings`: the portal's (``canonportal.banking``) reads a value
+written ``env:NAME`` from the environment variable NAME. This package knows nothing of
+the portal's resources, views or security.
 """
 from . import banamex, bbva, spei
 from .base import (  # noqa: F401 - the public interface
@@ -42,17 +44,14 @@ FACTORIES = {
 }
 
 
-def _resolve(value):
-    from ..security import resolve_secret
-    return resolve_secret(value)
-
-
-def gateways_from_settings(settings, transport=None):
+def gateways_from_settings(settings, resolve, transport=None):
     """``{name: Gateway}`` for the banks named in ``canonportal.banks``.
 
-    ``transport`` (an httpx transport) routes server-to-server calls, e.g.
-    ``httpx.WSGITransport(app=sandbox_app)`` in tests; or a dict
-    ``{name: transport}`` to give each bank its own.
+    ``resolve(value)`` turns each secret setting (passwords, signing secrets) into the
+    secret itself; it is required, so that no caller sends a bank the setting's text by
+    forgetting it. ``transport`` (an httpx transport) routes server-to-server calls, e.g.
+    ``httpx.WSGITransport(app=sandbox_app)`` in tests; or a dict ``{name: transport}``
+    to give each bank its own.
     """
     names = (settings.get('canonportal.banks') or '').split()
     gateways = {}
@@ -61,5 +60,5 @@ def gateways_from_settings(settings, transport=None):
             raise ValueError(f'canonportal.banks: unknown bank {name!r}')
         own = transport.get(name) if isinstance(transport, dict) else transport
         gateways[name] = FACTORIES[name](settings, prefix=f'{name}.', transport=own,
-                                         resolve=_resolve)
+                                         resolve=resolve)
     return gateways

@@ -1,24 +1,19 @@
-"""The receipt of an approved payment: the mail, and the lines the receipt page shows."""
+"""The mails of a payment: its receipt once approved, a SPEI payment's instructions and the
+notice that it expired. The lines they list come from :mod:`canonportal.reports.receipt_data`
+and the attached PDFs from :mod:`canonportal.reports`."""
 import logging
+
+from pyramid_mailer.message import Attachment
 
 from ..formatting import money, timestamp
 from ..gateways import bank_label
 from ..i18n import _
+from ..reports.receipt_data import is_partial
+from ..reports.receipt_pdf import receipt_pdf
+from ..reports.spei_pdf import instruction_facts, instructions_pdf
 from ..resources import customer_of
 
 log = logging.getLogger(__name__)
-
-
-def receipt_lines(payment):
-    """``[(invoice key, currency, amount in MXN, amount in currency, rate)]`` of a payment."""
-    return [(a.invoice_key, a.currency, a.amount_mxn, a.amount_currency, a.exchange_rate)
-            for a in payment.allocations]
-
-
-def is_partial(allocation):
-    """Whether this payment left part of the invoice's balance unpaid."""
-    before = allocation.balance_before
-    return before is not None and allocation.amount_currency < before
 
 
 def receipt_mail(payment, customer, company, public_url, translate, locale_name='es'):
@@ -67,8 +62,6 @@ def send_receipt(payment, deliver, company, public_url, translate, locale_name='
         log.info('payment %s: no confirmed email, receipt not mailed', payment.reference)
         return
     subject, body = receipt_mail(payment, customer, company, public_url, translate, locale_name)
-    from pyramid_mailer.message import Attachment
-    from ..reports.receipt_pdf import receipt_pdf   # the reports use this module's lines
     pdf = Attachment(f'recibo-{customer.rfc}-{payment.reference}.pdf', 'application/pdf',
                      receipt_pdf(payment, customer, company, translate, locale_name))
     deliver(address, subject, body, [pdf])
@@ -102,8 +95,6 @@ def send_instructions(payment, instructions, deliver, company, public_url, trans
     customer = customer_of(payment)
     if not customer.email:
         return
-    from pyramid_mailer.message import Attachment
-    from ..reports.spei_pdf import instruction_facts, instructions_pdf
     facts = '\n'.join(f'  {label}: {value}' for label, value in
                       instruction_facts(instructions, payment, customer, translate, locale_name))
     subject = translate(_('Datos para pagar por SPEI: pago ${reference}',

@@ -2,27 +2,23 @@
 import io
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer
 
 from ..formatting import money, rate, timestamp
-from ..i18n import _
 from ..gateways import bank_label
-from ..payments.receipts import receipt_lines
-from .statement_pdf import _interpolate
+from ..i18n import _
+from .pdf import facts_table, headed_table, interpolate, letter_document
+from .receipt_data import receipt_lines
 
 
 def receipt_pdf(payment, customer, company, translate=None, locale_name='es'):
     """The receipt of ``payment`` as PDF bytes."""
-    tr = translate or _interpolate
+    tr = translate or interpolate
     styles = getSampleStyleSheet()
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=letter, leftMargin=18 * mm, rightMargin=18 * mm,
-                            topMargin=18 * mm, bottomMargin=18 * mm,
-                            title=f'{tr(_("Recibo de pago"))} {payment.reference}', author=company)
+    doc = letter_document(buffer, f'{tr(_("Recibo de pago"))} {payment.reference}', company)
     facts = [
         (tr(_('RFC:')), customer.rfc),
         (tr(_('Nombre:')), customer.name),
@@ -41,18 +37,11 @@ def receipt_pdf(payment, customer, company, translate=None, locale_name='es'):
     for key, currency, mxn, amount, exchange_rate in receipt_lines(payment):
         rows.append([key, money(mxn, 'MXN', locale_name), money(amount, currency, locale_name),
                      rate(exchange_rate, locale_name) if exchange_rate else ''])
-    invoices = Table(rows, colWidths=[40 * mm, 40 * mm, 50 * mm, 40 * mm])
-    invoices.setStyle(TableStyle([
-        ('BACKGROUND', (0, 0), (-1, 0), colors.HexColor('#ececec')),
-        ('GRID', (0, 0), (-1, -1), 0.5, colors.HexColor('#bbbbbb')),
-        ('ALIGN', (1, 1), (-1, -1), 'RIGHT'),
-        ('FONTNAME', (0, 0), (-1, 0), 'Helvetica-Bold'),
-    ]))
+    invoices = headed_table(rows, [40 * mm, 40 * mm, 50 * mm, 40 * mm])
     story = [
         Paragraph(escape(company), styles['Title']),
         Paragraph(escape(tr(_('Recibo de pago'))), styles['Heading2']),
-        Table([[k, v] for k, v in facts], colWidths=[50 * mm, 110 * mm],
-              style=[('FONTNAME', (0, 0), (0, -1), 'Helvetica-Bold')]),
+        facts_table(facts),
         Spacer(1, 8 * mm),
         invoices,
         Spacer(1, 8 * mm),

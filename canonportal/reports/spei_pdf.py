@@ -2,16 +2,14 @@
 import io
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer
 
 from ..formatting import money, timestamp
 from ..i18n import _
-from ..payments.receipts import receipt_lines
-from .statement_pdf import _interpolate
+from .pdf import facts_table, headed_table, interpolate, letter_document
+from .receipt_data import receipt_lines
 
 
 def instruction_facts(instructions, payment, customer, translate, locale_name='es'):
@@ -34,23 +32,15 @@ def instruction_facts(instructions, payment, customer, translate, locale_name='e
 
 def instructions_pdf(instructions, payment, customer, company, translate=None, locale_name='es'):
     """The instructions of a SPEI payment as PDF bytes."""
-    tr = translate or _interpolate
+    tr = translate or interpolate
     styles = getSampleStyleSheet()
     buffer = io.BytesIO()
     title = tr(_('Instrucciones para la transferencia SPEI'))
-    doc = SimpleDocTemplate(buffer, pagesize=letter, leftMargin=18 * mm, rightMargin=18 * mm,
-                            topMargin=18 * mm, bottomMargin=18 * mm,
-                            title=f'{title} {payment.reference}', author=company)
+    doc = letter_document(buffer, f'{title} {payment.reference}', company)
     rows = [[tr(_('Factura')), tr(_('Monto MXN'))]]
     for key, _currency, mxn, _amount, _rate in receipt_lines(payment):
         rows.append([key, money(mxn, 'MXN', locale_name)])
-    invoices = Table(rows, colWidths=[60 * mm, 50 * mm])
-    invoices.setStyle(TableStyle([
-        ('BACKGROUND', (0, 0), (-1, 0), colors.HexColor('#ececec')),
-        ('GRID', (0, 0), (-1, -1), 0.5, colors.HexColor('#bbbbbb')),
-        ('ALIGN', (1, 1), (-1, -1), 'RIGHT'),
-        ('FONTNAME', (0, 0), (-1, 0), 'Helvetica-Bold'),
-    ]))
+    invoices = headed_table(rows, [60 * mm, 50 * mm])
     facts = instruction_facts(instructions, payment, customer, tr, locale_name)
     story = [
         Paragraph(escape(company), styles['Title']),
@@ -59,9 +49,7 @@ def instructions_pdf(instructions, payment, customer, company, translate=None, l
                               'SPEI con estos datos exactos. Las facturas quedan reservadas como '
                               '"Pago en Tránsito" hasta que llegue.'))), styles['Normal']),
         Spacer(1, 5 * mm),
-        Table([[k, v] for k, v in facts], colWidths=[50 * mm, 110 * mm],
-              style=[('FONTNAME', (0, 0), (0, -1), 'Helvetica-Bold'),
-                     ('FONTNAME', (1, 2), (1, 4), 'Courier-Bold')]),
+        facts_table(facts, [('FONTNAME', (1, 2), (1, 4), 'Courier-Bold')]),
         Spacer(1, 8 * mm),
         invoices,
     ]

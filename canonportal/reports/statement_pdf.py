@@ -19,6 +19,7 @@ from ..formatting import amount as fmt_amount
 from ..formatting import day as _day
 from ..formatting import timestamp as fmt_timestamp
 from ..i18n import _
+from .pdf import interpolate
 from .statement_data import (
     BALANCE_RULE, BUCKET_KEYS, BUCKETS, INVOICE, PAYMENT, build_statement, empty_aging,
     statement_period,
@@ -26,12 +27,6 @@ from .statement_data import (
 
 
 # --- rendering -------------------------------------------------------------
-
-def _interpolate(message):
-    """Translation when there is no request: the Spanish msgid with its mapping applied."""
-    interpolate = getattr(message, 'interpolate', None)
-    return interpolate() if interpolate else str(message)
-
 
 def _styles():
     sheet = getSampleStyleSheet()
@@ -74,7 +69,7 @@ def _table(rows, widths, numeric_from, bold_rows=()):
 
 def render_pdf(data, company_name, translate=None, locale_name='es', compress=True):
     """Render :class:`StatementData` as PDF bytes (US letter)."""
-    t = translate or _interpolate
+    t = translate or interpolate
     styles = _styles()
 
     def money(value):

@@ -2,9 +2,10 @@
 
 Resources know nothing of views, templates or banks.
 """
-from .customer import ACTIVE, NEW, Customer, Customers, customer_of, customer_principal  # noqa: F401
+from .customer import ACTIVE, NEW, Customer, Customers, customer_principal  # noqa: F401
 from .folder import Folder, validate_name  # noqa: F401
 from .invoice import MXN, USD, Invoice  # noqa: F401
+from .ownership import customer_of  # noqa: F401
 from .payment import Allocation, Payment  # noqa: F401
 from .root import PENDING_ACTIVATION, PortalRoot, get_root_from_connection  # noqa: F401
 from .staff import ADMIN, AUDITOR, OPERATOR, ROLES, StaffUser, role_principal  # noqa: F401

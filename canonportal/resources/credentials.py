@@ -97,7 +97,7 @@ class Credentials(Persistent):
         """Whether this principal is kept out of the portal: no session, no sign-in, no
         mailed link (reset, activation, invitation) works. The one predicate for every
         such check; a company's people are also shut out while their company is
-        (:class:`~canonportal.resources.companyuser.CompanyUser`)."""
+        (:class:`~canonportal.resources.company_user.CompanyUser`)."""
         return bool(self.disabled)
 
     def _attempts(self):

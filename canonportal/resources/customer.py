@@ -1,10 +1,12 @@
 """Customers: the RFC-identified companies that sign in and pay."""
 from pyramid.authorization import Allow
-from pyramid.traversal import find_interface, find_root
+from pyramid.traversal import find_root
+from zope.interface import implementer
 
-from .companyuser import COMPANY_ROLES, ROLE_PERMISSIONS, ADMINISTRADOR, company_role_principal
+from .company_user import COMPANY_ROLES, ROLE_PERMISSIONS, ADMINISTRADOR, company_role_principal
 from .credentials import Credentials, LoginAttempts
 from .folder import Folder
+from .interfaces import ICustomer
 from .openinvoices import OpenInvoices
 
 #: Sign-in states of a customer.
@@ -95,6 +97,7 @@ APPROVAL_ABOVE = 'above'                # above the customer's approval_threshol
 APPROVAL_POLICIES = (APPROVAL_NEVER, APPROVAL_ALWAYS, APPROVAL_ABOVE)
 
 
+@implementer(ICustomer)
 class Customer(Credentials):
     """A company with an RFC, one or more ERP accounts and its documents.
 
@@ -234,8 +237,3 @@ def _child(folder, name, parent, title):
     folder.__parent__ = parent
     folder.title = title
     return folder
-
-
-def customer_of(resource):
-    """The customer whose subtree holds ``resource`` (an invoice, statement or payment)."""
-    return find_interface(resource, Customer)

@@ -2,6 +2,7 @@
 from persistent import Persistent
 
 from ..money import ZERO, to_money, to_rate, usd_to_mxn
+from .ownership import AccountDocument, customer_of
 
 MXN = 'MXN'
 USD = 'USD'
@@ -19,7 +20,7 @@ def folio_order(folio):
     return (len(folio), folio) if folio.isdigit() else (0, folio)
 
 
-class Invoice(Persistent):
+class Invoice(AccountDocument, Persistent):
     """One invoice of one customer account.
 
     Amounts are in the invoice's currency unless their name says MXN.
@@ -38,14 +39,6 @@ class Invoice(Persistent):
     applied = ()          # ((payment reference, amount in invoice currency), ...)
     metodo_pago = None    # PUE / PPD from the CFDI
 
-    @property
-    def __acl__(self):
-        """Users of the customer limited to other accounts may not reach this one's."""
-        from .companyuser import account_denials
-        customer = self.__parent__.__parent__ if self.__parent__ is not None else None
-        rfc = getattr(customer, 'rfc', None)
-        return account_denials(rfc, (self.account,)) if rfc else []
-
     def __init__(self, folio, account, issued, due, currency, amount,
                  exchange_rate=None, serie='', uuid=None, balance=None):
         if currency not in CURRENCIES:
@@ -62,6 +55,11 @@ class Invoice(Persistent):
         self.exchange_rate = to_rate(exchange_rate) if exchange_rate is not None else None
         self.uuid = uuid.upper() if uuid else None
         self.balance = to_money(balance if balance is not None else amount)
+
+    @property
+    def accounts(self):
+        """The ERP accounts this invoice belongs to: its own."""
+        return (self.account,)
 
     @property
     def key(self):
@@ -104,8 +102,8 @@ class Invoice(Persistent):
     def reindex(self):
         """Tell the customer that ``balance`` or ``due`` changed, so SALDOS lists this invoice
         at its new place (or no longer). Call it after changing either directly."""
-        customer = getattr(self.__parent__, '__parent__', None)
-        if customer is not None and hasattr(customer, 'invoice_changed'):
+        customer = customer_of(self)
+        if customer is not None:
             customer.invoice_changed(self)
 
     def status(self, today):

@@ -2,6 +2,7 @@
 from persistent import Persistent
 
 from ..money import ZERO
+from .ownership import AccountDocument
 
 PENDING = 'pending'
 REQUESTED = 'requested'           # prepared by a colleague, waiting for an approver
@@ -79,7 +80,7 @@ def reference_order(reference):
     return (0, int(reference), '') if reference.isdigit() else (1, 0, reference)
 
 
-class Payment(Persistent):
+class Payment(AccountDocument, Persistent):
     """A payment with its "Referencia de pago", bank and allocations."""
 
     __name__ = None
@@ -105,14 +106,6 @@ class Payment(Persistent):
     approved_by = None      # (principal id, name) of who approved a request
     approved_at = None
 
-    @property
-    def __acl__(self):
-        """Users of the customer limited to other accounts may not reach this one's."""
-        from .companyuser import account_denials
-        customer = self.__parent__.__parent__ if self.__parent__ is not None else None
-        rfc = getattr(customer, 'rfc', None)
-        return account_denials(rfc, self.accounts) if rfc else []
-
     def __init__(self, reference, customer_rfc, bank, allocations, created):
         self.reference = str(reference)
         self.customer_rfc = customer_rfc
@@ -130,6 +123,7 @@ class Payment(Persistent):
 
     @property
     def accounts(self):
+        """The ERP accounts of the invoices this payment pays."""
         return tuple(sorted({a.account for a in self.allocations}))
 
     def transition(self, new_state, when, source, note=''):

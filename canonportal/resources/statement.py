@@ -1,8 +1,10 @@
 """Account statements (estados de cuenta) issued by the ERP."""
 from persistent import Persistent
 
+from .ownership import AccountDocument
 
-class Statement(Persistent):
+
+class Statement(AccountDocument, Persistent):
     """A statement such as 171001 for account 005300, issued at a UTC time.
 
     ``pdf`` holds the ERP's PDF as a ZODB blob when it sent one; otherwise
@@ -15,20 +17,17 @@ class Statement(Persistent):
     period_start = None
     period_end = None
 
-    @property
-    def __acl__(self):
-        """Users of the customer limited to other accounts may not reach this one's."""
-        from .companyuser import account_denials
-        customer = self.__parent__.__parent__ if self.__parent__ is not None else None
-        rfc = getattr(customer, 'rfc', None)
-        return account_denials(rfc, (self.account,)) if rfc else []
-
     def __init__(self, statement_id, account, issued, period_start=None, period_end=None):
         self.statement_id = str(statement_id)
         self.account = account
         self.issued = issued
         self.period_start = period_start
         self.period_end = period_end
+
+    @property
+    def accounts(self):
+        """The ERP accounts this statement belongs to: its own."""
+        return (self.account,)
 
     @property
     def title(self):

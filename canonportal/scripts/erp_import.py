@@ -20,7 +20,7 @@ from zc.lockfile import LockError
 
 from .. import mail
 from ..erp.imports import KINDS, run_import
-from ..gateways import gateways_from_settings
+from ..banking import configured_gateways
 from ..payments import receipts
 from ..payments import transfers as spei_payments
 from ..resources import get_root_from_connection
@@ -149,7 +149,7 @@ def main(argv=None, stdout=None, stderr=None):
 def import_bank_statements(db, settings, paths, dry_run, stdout, stderr):
     """Each statement in its own transaction, all or nothing; receipts mailed on commit and
     the CEPs of the matched transfers asked for afterwards."""
-    gateway = gateways_from_settings(settings).get(spei_payments.SPEI)
+    gateway = configured_gateways(settings).get(spei_payments.SPEI)
     if gateway is None:
         print('SPEI no está configurado: agregue spei a canonportal.banks y sus ajustes spei.*',
               file=stderr)

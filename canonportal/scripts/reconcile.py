@@ -13,7 +13,7 @@ import httpx
 from pyramid_mailer.mailer import Mailer
 from zc.lockfile import LockError
 
-from ..gateways import gateways_from_settings
+from ..banking import configured_gateways
 from ..payments.reconciliation import TOKEN_HEADER, reconcile, reconcile_token
 from .common import (
     add_ini_variables, ini_settings, open_database, parse_command_line, public_host_headers,
@@ -31,7 +31,7 @@ def main(argv=None):
     except LockError:
         return ask_the_server(args.config_uri, options)
     try:
-        counts = reconcile(db, settings, gateways_from_settings(settings),
+        counts = reconcile(db, settings, configured_gateways(settings),
                            Mailer.from_settings(settings))
     finally:
         db.close()

@@ -9,7 +9,11 @@ import datetime
 from pyramid.events import BeforeRender
 from pyramid.renderers import get_renderer
 
+from .. import mail
 from ..formatting import Formatter
+from ..payments import receipts
+from ..resources import Customer
+from ..resources.company_user import CompanyUser
 from ..security import Identity
 
 
@@ -36,8 +40,6 @@ def settings_of(request):
 def receipt_sender(request):
     """``send(payment)``: mail a payment's receipt in the request's language, once the
     transaction that approved it commits."""
-    from .. import mail
-    from ..payments import receipts
     settings = settings_of(request)
 
     def send(payment):
@@ -49,8 +51,6 @@ def receipt_sender(request):
 
 def home_url(request, user):
     """Where a signed-in user lands."""
-    from ..resources import Customer
-    from ..resources.companyuser import CompanyUser
     if isinstance(user, Customer):
         if not user.activated:
             return request.resource_url(request.root, 'activar')

@@ -25,7 +25,7 @@ from ..payments import requests
 from ..payments.form import rate_for, read_selection
 from ..payments.transactions import in_own_transaction
 from ..resources import Payment, customer_of
-from ..resources.companyuser import ADMINISTRADOR, PAGO
+from ..resources.company_user import ADMINISTRADOR, PAGO
 from ..resources.payment import REQUESTED
 from . import settings_of
 from .bank_start import go_to_bank

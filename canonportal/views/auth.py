@@ -6,7 +6,7 @@ from pyramid.view import view_config
 
 from .. import accountmail, audit, clock, mail, passwords, signin, tokens
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
-from ..resources.companyuser import CompanyUser
+from ..resources.company_user import CompanyUser
 from ..resources import ACTIVE, Customer, PortalRoot, StaffUser
 from ..security import AFTER_SIGN_IN
 from . import home_url, settings_of

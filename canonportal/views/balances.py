@@ -20,7 +20,7 @@ from ..i18n import _
 from ..money import ZERO
 from ..payments import selection as sel
 from ..payments.form import configured_banks, read_selection
-from ..resources import USD, Customer
+from ..resources import USD, Customer, customer_of
 from ..resources.payment import REQUESTED
 from .customer import INVOICE_COUNT, page, visible_accounts
 
@@ -123,8 +123,8 @@ class Row:
 
 def _holder(invoice, reference, awaiting):
     """'229', or '230 (Ana Compras, por aprobar)' for a colleague's request waiting."""
-    payments = invoice.__parent__.__parent__.payments if invoice.__parent__ is not None else None
-    payment = payments.get(reference) if payments is not None else None
+    customer = customer_of(invoice)
+    payment = customer.payments.get(reference) if customer is not None else None
     if payment is not None and payment.state == REQUESTED and payment.prepared_by:
         return f'{reference} ({payment.prepared_by[1]}, {awaiting})'
     return reference

@@ -20,7 +20,7 @@ from ..i18n import _
 from ..money import ZERO, AmountError, parse_amount
 from ..resources import Customer
 from ..resources.customer import APPROVAL_ABOVE, APPROVAL_POLICIES
-from ..resources.companyuser import (
+from ..resources.company_user import (
     ADMINISTRADOR, CAPTURA, COMPANY_ROLES, CONSULTA, PAGO, CompanyUser, new_user_id,
 )
 from . import settings_of

@@ -17,10 +17,12 @@ from pyramid.view import view_config
 from .. import clock
 from ..gateways import GatewayError, RejectedMessage, bank_label
 from ..i18n import _
-from ..payments import approval_rule, bank_query, receipts, starting
+from ..payments import approval_rule, bank_query, starting
 from ..payments import service as payments
 from ..payments.form import RETRY_PARAM, configured_banks, read_selection
 from ..payments.transactions import in_own_transaction
+from ..reports.receipt_data import receipt_lines
+from ..reports.receipt_pdf import receipt_pdf as render_receipt
 from ..resources import Customer, Payment, PortalRoot, customer_of
 from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REQUESTED,
@@ -271,7 +273,7 @@ def payment_page(context, request):
     retry = context.state in (DECLINED, CANCELLED, EXPIRED)
     return page(customer, request, 'historial-de-pagos', _('Resultado del pago'),
                 payment=context, bank_label=bank_label(context.bank),
-                lines=receipts.receipt_lines(context),
+                lines=receipt_lines(context),
                 paid=context.state in (APPROVED, APPLIED),
                 bank_reason=bank_reason(context), spei=spei,
                 transfer=spei_views.transfer_facts(context),
@@ -300,16 +302,15 @@ def receipt_page(context, request):
     customer = customer_of(context)
     return page(customer, request, 'historial-de-pagos', _('Recibo de pago'),
                 payment=context, bank_label=bank_label(context.bank),
-                lines=receipts.receipt_lines(context))
+                lines=receipt_lines(context))
 
 
 @view_config(context=Payment, name='recibo.pdf', permission='view')
 def receipt_pdf(context, request):
     if context.state not in (APPROVED, APPLIED):
         raise HTTPNotFound()
-    from ..reports.receipt_pdf import receipt_pdf as render
     customer = customer_of(context)
-    body = render(context, customer, settings_of(request)['company_name'],
+    body = render_receipt(context, customer, settings_of(request)['company_name'],
                   translate=request.localizer.translate, locale_name=request.locale_name)
     response = Response(body=body, content_type='application/pdf')
     response.content_disposition = (

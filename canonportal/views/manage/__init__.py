@@ -15,6 +15,7 @@ and ``erp`` (imports and exports).
 """
 import math
 
+from pyramid.location import lineage
 from pyramid.traversal import resource_path_tuple
 
 from ... import dates
@@ -48,12 +49,8 @@ def manage_url(request, resource, *elements, query=None):
 
 def breadcrumbs(request, context):
     """``[(title, url), ...]`` from the root down to ``context``."""
-    crumbs = []
-    node = context
-    while node is not None:
-        title = getattr(node, 'title', None) or node.__name__ or _('Portal')
-        crumbs.append((title, manage_url(request, node)))
-        node = node.__parent__
+    crumbs = [(getattr(node, 'title', None) or node.__name__ or _('Portal'), manage_url(request, node))
+              for node in lineage(context)]
     crumbs.reverse()
     return crumbs
 

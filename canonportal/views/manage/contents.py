@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from persistent import Persistent
 from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.location import lineage
 from pyramid.view import view_config
 
 from ...i18n import _
@@ -83,10 +84,8 @@ def object_values(request, context, **values):
     customer = customer_of(context)
     if customer is not None and 'tabs' not in values:
         values['tabs'] = customer_tabs(request, customer)
-        current = context
-        while current.__parent__ is not customer and current is not customer:
-            current = current.__parent__
-        values['current_tab'] = '' if current is customer else current.__name__
+        values['current_tab'] = next((node.__name__ for node in lineage(context)
+                                      if node.__parent__ is customer), '')
     values.setdefault('error', None)
     return manage_globals(request, context, **values)
 

@@ -21,6 +21,7 @@ from pyramid.view import view_config
 
 from ... import audit, clock
 from ...erp.exports import exportable_payments, export_payments
+from ...erp.imports import run_import
 from ...gateways import bank_label
 from ...i18n import _, ngettext
 from ...money import ZERO
@@ -97,8 +98,6 @@ def uploaded_files(request, field='files'):
 @view_config(route_name=ROUTE, context=PortalRoot, name='importar', permission=MANAGE,
              request_method='POST', renderer=IMPORT_TEMPLATE)
 def import_files(context, request):
-    from ...erp.imports import run_import
-
     kind = request.POST.get('kind', '').strip()
     files = uploaded_files(request)
     error = None

@@ -4,7 +4,7 @@ from pyramid.view import view_config
 
 from ... import audit, clock
 from ...i18n import _
-from ...resources.companyuser import CompanyUser
+from ...resources.company_user import CompanyUser
 from ...accountmail import ROLE_LABELS, send_invitation
 from . import MANAGE, ROUTE, VIEW, manage_url
 from .contents import back_to, object_values, refuse
