@@ -8,6 +8,7 @@ from webob.multidict import MultiDict
 from canonportal import clock
 from canonportal.bootstrap import add_demo_data
 from canonportal.payments import selection as sel
+from canonportal.payments.day_rate import MSG_NO_RATE, DayRate, day_rate
 from canonportal.resources import Invoice, PortalRoot
 from portal_support import CANON
 
@@ -27,7 +28,7 @@ def demo_canon(root):
 
 @pytest.fixture
 def rate(root):
-    return sel.day_rate(root.rates, 30, today=TODAY)
+    return day_rate(root.rates, 30, today=TODAY)
 
 
 def text(message):
@@ -50,13 +51,13 @@ def test_the_days_rate_is_todays_stored_rate(rate):
 
 def test_an_older_rate_is_used_within_the_allowed_age(root):
     later = TODAY + datetime.timedelta(days=30)
-    rate = sel.day_rate(root.rates, 30, today=later)
+    rate = day_rate(root.rates, 30, today=later)
     assert rate.usable and rate.day == TODAY and rate.rate == RATE
 
 
 def test_a_stale_rate_makes_usd_invoices_unselectable_with_the_reason(root, demo_canon):
     later = TODAY + datetime.timedelta(days=31)
-    rate = sel.day_rate(root.rates, 30, today=later)
+    rate = day_rate(root.rates, 30, today=later)
     assert not rate.usable
     assert '29-11-2026' in text(rate.reason) and 'USD' in text(rate.reason)
     usd, mxn = demo_canon.invoices['1233076'], demo_canon.invoices['6212976']
@@ -69,8 +70,8 @@ def test_a_stale_rate_makes_usd_invoices_unselectable_with_the_reason(root, demo
 
 
 def test_no_rate_at_all(demo_canon):
-    rate = sel.day_rate(PortalRoot().rates, 30, today=TODAY)
-    assert not rate.usable and rate.reason == sel.MSG_NO_RATE
+    rate = day_rate(PortalRoot().rates, 30, today=TODAY)
+    assert not rate.usable and rate.reason == MSG_NO_RATE
     assert sel.validate_selection(demo_canon, rate, pick('1233080')).lines['1233080'].errors
 
 
@@ -156,7 +157,7 @@ def test_usd_to_mxn_truncates_and_mxn_to_usd_rounds_half_up(demo_canon, rate):
 
 
 def test_rounding_at_half_a_cent(demo_canon):
-    rate = sel.DayRate.fixed('18.8500', TODAY)
+    rate = DayRate.fixed('18.8500', TODAY)
     # 0.10 USD × 18.85 = 1.885 MXN: USD → MXN truncates, 1.88.
     line = sel.validate_selection(demo_canon, rate, pick('1233080', usd_1233080='0.10',
                                                     edited_1233080='usd')).lines['1233080']
@@ -165,7 +166,7 @@ def test_rounding_at_half_a_cent(demo_canon):
     line = sel.validate_selection(demo_canon, rate, pick('1233080', mxn_1233080='0.95')).lines['1233080']
     assert line.amount_usd == Decimal('0.05')
     # MXN → USD on an exact half: 0.50 / 20 = 0.025 → 0.03 (half even would say 0.02).
-    line = sel.validate_selection(demo_canon, sel.DayRate.fixed('20.0000', TODAY),
+    line = sel.validate_selection(demo_canon, DayRate.fixed('20.0000', TODAY),
                                   pick('1233080', mxn_1233080='0.50')).lines['1233080']
     assert (line.amount_mxn, line.amount_usd) == (Decimal('0.50'), Decimal('0.03'))
 

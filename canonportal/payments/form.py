@@ -13,6 +13,7 @@ from ..gateways import bank_label
 from ..resources.invoice import USD
 from ..resources.payment import CANCELLED, DECLINED, EXPIRED
 from . import selection as sel
+from .day_rate import DEFAULT_RATE_MAX_AGE_DAYS, day_rate
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,10 @@ def configured_banks(request):
 
 
 def rate_for(request):
-    """The day's :class:`~canonportal.payments.selection.DayRate` from the stored series."""
+    """The day's :class:`~canonportal.payments.day_rate.DayRate` from the stored series."""
     max_age = request.registry.settings.get('canonportal.rate_max_age_days',
-                                            sel.DEFAULT_RATE_MAX_AGE_DAYS)
-    return sel.day_rate(request.root.rates, int(max_age))
+                                            DEFAULT_RATE_MAX_AGE_DAYS)
+    return day_rate(request.root.rates, int(max_age))
 
 
 def retried_entries(customer, reference):

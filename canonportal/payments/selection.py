@@ -1,5 +1,5 @@
-"""Choosing what to pay: the day's exchange rate, the payable invoices, and the
-server-side validation of what the browser sent.
+"""Choosing what to pay: the payable invoices and the server-side validation of what
+the browser sent, at the day's rate (:mod:`.day_rate`).
 
 A pure service module: no Pyramid, no request. The SALDOS page ("Calcular")
 and the pay view both call :func:`validate_selection`, so the amounts a
@@ -10,25 +10,22 @@ Conversions are those of :mod:`canonportal.money` (and of ``static/saldos.js``,
 which mirrors them): USD → MXN is ``usd × rate`` truncated to the cent, as the
 ERP and the manual do; MXN → USD is ``mxn / rate`` rounded half up.
 """
-import datetime
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from translationstring import TranslationStringFactory
 
-from .. import clock
 from ..formatting import money as format_money
 from ..money import (
     ZERO, AmountError, TooManyDecimals, mxn_to_usd, parse_amount, to_money, usd_to_mxn,
 )
 from ..resources.invoice import MXN, USD
+from .day_rate import DayRate, as_day_rate
 
 # The same domain as canonportal.i18n, without importing Pyramid.
 _ = TranslationStringFactory('canonportal')
 
-#: Default for the setting ``canonportal.rate_max_age_days``.
-DEFAULT_RATE_MAX_AGE_DAYS = 30
 
 #: Which amount of a row the customer typed last.
 EDITED_MXN = 'mxn'
@@ -54,58 +51,6 @@ MSG_DECIMALS = _('Use a lo más 2 decimales.')
 MSG_NOT_NUMBER = _('Escriba una cantidad válida, por ejemplo 1234.56.')
 MSG_UNKNOWN = _('Esta factura no existe o ya no tiene saldo por pagar.')
 MSG_TOO_SMALL_USD = _('La cantidad es menor que un centavo de dólar al tipo de cambio del día.')
-MSG_NO_RATE = _('No hay un tipo de cambio registrado: las facturas en USD no se pueden pagar por ahora.')
-
-
-@dataclass(frozen=True)
-class DayRate:
-    """The USD→MXN rate that applies today, or why there is none.
-
-    ``day`` and ``rate`` are those of the newest stored rate (even a stale one,
-    so the page can say how old it is); ``usable`` says whether USD invoices
-    may be selected with it, and ``reason`` why not.
-    """
-
-    today: datetime.date
-    day: datetime.date = None
-    rate: Decimal = None
-    usable: bool = False
-    reason: str = None
-
-    @classmethod
-    def fixed(cls, rate, day=None):
-        """A usable rate, for callers (and tests) that already have one."""
-        day = day or clock.mexico_today()
-        return cls(today=day, day=day, rate=Decimal(rate), usable=True)
-
-
-def day_rate(rates, max_age_days=DEFAULT_RATE_MAX_AGE_DAYS, today=None):
-    """The rate for ``today`` (Mexico City) from the stored series ``rates``.
-
-    ``rates`` is the root's ``ExchangeRates``. The newest rate on or before
-    today is used if it is at most ``max_age_days`` old.
-    """
-    today = today or clock.mexico_today()
-    found = rates.latest_on_or_before(today)
-    if found is None:
-        return DayRate(today=today, reason=MSG_NO_RATE)
-    day, rate = found
-    age = (today - day).days
-    if age > int(max_age_days):
-        reason = _('El último tipo de cambio registrado es del ${day} (hace ${age} días, más de '
-                   '${max} permitidos): las facturas en USD no se pueden pagar por ahora.',
-                   mapping={'day': day.strftime('%d-%m-%Y'), 'age': str(age),
-                            'max': str(int(max_age_days))})
-        return DayRate(today=today, day=day, rate=rate, usable=False, reason=reason)
-    return DayRate(today=today, day=day, rate=rate, usable=True)
-
-
-def _as_day_rate(rate):
-    if isinstance(rate, DayRate):
-        return rate
-    if rate is None:
-        return DayRate(today=clock.mexico_today(), reason=MSG_NO_RATE)
-    return DayRate.fixed(rate)
 
 
 def payable_invoices(customer):
@@ -142,7 +87,7 @@ def payable_positions(customer, keys):
 
 def is_selectable(invoice, rate):
     """Whether ``invoice`` may be selected with ``rate`` (a :class:`DayRate`)."""
-    return invoice.left_to_pay > ZERO and (invoice.currency == MXN or _as_day_rate(rate).usable)
+    return invoice.left_to_pay > ZERO and (invoice.currency == MXN or as_day_rate(rate).usable)
 
 
 def left_amounts(invoice, rate):
@@ -150,7 +95,7 @@ def left_amounts(invoice, rate):
 
     For a USD invoice without a usable rate the MXN amount is None.
     """
-    rate = _as_day_rate(rate)
+    rate = as_day_rate(rate)
     left = invoice.left_to_pay
     if invoice.currency == MXN:
         return left, None
@@ -278,7 +223,7 @@ def _plain(value):
 
 def validate_line(invoice, rate, entry):
     """Validate one ticked entry against ``invoice`` (which may be None)."""
-    rate = _as_day_rate(rate)
+    rate = as_day_rate(rate)
     line = Line(key=entry.key, invoice=invoice, ticked=True, mxn_text=(entry.mxn or '').strip(),
                 usd_text=(entry.usd or '').strip(), edited=entry.edited)
     if invoice is None or invoice.left_to_pay <= ZERO:
@@ -333,7 +278,7 @@ def validate_selection(customer, rate, entries, accounts=None):
     key → Entry). Unticked entries are ignored. Nothing is written. With ``accounts``
     (a person limited to some ERP accounts), another account's invoice is as unknown.
     """
-    rate = _as_day_rate(rate)
+    rate = as_day_rate(rate)
     if isinstance(entries, dict):
         entries = entries.values()
     lines, errors = {}, []
