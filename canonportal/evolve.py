@@ -171,7 +171,7 @@ def spei_transfers(root):
     """SPEI: every customer gets a number (its own CLABE is made from it), and the root
     a folder for the transfers received."""
     from BTrees.IOBTree import IOBTree
-    from .resources.transfer import Transfers
+    from .resources.incoming_transfer import Transfers
     customers = root.customers
     if customers.numbers is None:
         customers.numbers = IOBTree()
@@ -219,7 +219,7 @@ def spei_transfer_keys(root):
     (SPEI's identity), not the date and clave alone: each transfer is moved to its new
     key; the payment it paid and the audit log follow it."""
     from . import audit
-    from .spei.transfers import institution_of, transfer_key
+    from .spei.credit import institution_of, transfer_key
     transfers = root.transfers
     if transfers is None:
         return

@@ -12,7 +12,7 @@ from canonportal import clock
 from canonportal.sandbox import spei as spei_sandbox
 from canonportal.sandbox.mount import Mount
 from canonportal.spei import abono, clabes
-from canonportal.spei.transfers import Transfer
+from canonportal.spei.credit import Transfer
 from portal_support import CANON, GOOD_PASSWORD, database_of, with_root
 from payment_support import PORTAL, Banks, _not_found, built_paying_portal, paying_copy
 

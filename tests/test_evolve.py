@@ -296,8 +296,8 @@ OLD_TRANSFERS = {
 
 def make_old_transfers(root, zodb_root):
     """Transfers as the code before issue 20 kept them: under date and clave de rastreo."""
-    from canonportal.resources.transfer import IncomingTransfer
-    from canonportal.spei.transfers import Transfer
+    from canonportal.resources.incoming_transfer import IncomingTransfer
+    from canonportal.spei.credit import Transfer
     received = datetime.datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
     for key, (bank, account, amount, state) in OLD_TRANSFERS.items():
         transfer = Transfer(key.split('-')[1], datetime.date(2026, 11, 30), Decimal(amount),
@@ -315,7 +315,7 @@ def make_old_transfers(root, zodb_root):
 def test_transfers_keyed_the_old_way_get_their_ordering_institution(ini, tmp_path, capsys,
                                                                      ticking_clock):
     from canonportal.payments import transfers as spei_payments
-    from canonportal.spei.transfers import Transfer
+    from canonportal.spei.credit import Transfer
     init.main([ini, '--demo'])
     capsys.readouterr()
     on_db(tmp_path, make_old_transfers, commit=True)

@@ -509,3 +509,43 @@ def test_a_customers_payment_numbers_are_walked_newest_first_in_a_few_lookups():
     assert list(numbered_keys_descending(tree, 1000)) == [
         str(n) for n in sorted(numbers, reverse=True) if n <= 1000]
     assert list(numbered_keys_descending(tree, 0)) == []
+
+
+def test_transfers_written_when_their_module_was_transfer_py_still_load(tmp_path, monkeypatch):
+    """Before the module was called incoming_transfer.py, the ZODB recorded the transfers and
+    their folder as ``canonportal.resources.transfer.*``; such records load (the alias)."""
+    import sys
+    import types
+
+    import transaction
+    from ZODB import DB
+    from ZODB.FileStorage import FileStorage
+
+    from canonportal.resources.incoming_transfer import IncomingTransfer, Transfers
+    path = str(tmp_path / 'Data.fs')
+    with monkeypatch.context() as before_the_rename:
+        then = types.ModuleType('canonportal.resources.transfer')
+        then.IncomingTransfer, then.Transfers = IncomingTransfer, Transfers
+        before_the_rename.setitem(sys.modules, then.__name__, then)
+        for cls in (IncomingTransfer, Transfers):
+            before_the_rename.setattr(cls, '__module__', then.__name__)
+        db = DB(FileStorage(path))
+        with db.transaction() as conn:
+            folder = conn.root()['transfers'] = Transfers()
+            folder.add_transfer(IncomingTransfer('20261129-CLAVE1-40012', {'amount': '1.00'},
+                                                 None, 'camt053'))
+        db.close()
+    with open(path, 'rb') as records:
+        written = records.read()
+    assert b'canonportal.resources.transfer' in written
+    assert b'canonportal.resources.incoming_transfer' not in written
+    db = DB(FileStorage(path))
+    try:
+        with db.transaction() as conn:
+            folder = conn.root()['transfers']
+            assert type(folder) is Transfers
+            assert type(folder['20261129-CLAVE1-40012']) is IncomingTransfer
+            assert folder['20261129-CLAVE1-40012'].data == {'amount': '1.00'}
+    finally:
+        db.close()
+        transaction.abort()

@@ -24,7 +24,7 @@ from canonportal.resources.exports import ExportRecord
 from canonportal.resources.imports import ImportRecord
 from canonportal.resources.staff import StaffFolder
 from canonportal.resources.company_user import CompanyUser
-from canonportal.resources.transfer import IncomingTransfer, Transfers
+from canonportal.resources.incoming_transfer import IncomingTransfer, Transfers
 from canonportal.views import PUBLIC_VIEWS
 from portal_support import (
     BASE_SETTINGS, CANON, GOOD_PASSWORD, IXTAPA, Client, database_of,

@@ -246,7 +246,7 @@ def test_a_webhook_and_a_statement_of_the_same_transfer_at_once_make_one_payment
     from ZODB.POSException import ConflictError
 
     from canonportal.resources import get_root_from_connection
-    from canonportal.spei.transfers import Transfer
+    from canonportal.spei.credit import Transfer
     pay_by_spei(payer, '6212976')
     transfer = Transfer('BNET0100261130000009', datetime.date(2026, 11, 30), Decimal('27794.52'),
                         customer_clabe(portal), ordering_bank='40012',

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from canonportal.spei import abono, clabes, statements
-from canonportal.spei.transfers import Transfer, TransferError
+from canonportal.spei.credit import Transfer, TransferError
 from spei_samples import COMPANY_ACCOUNT, camt053, camt_entry, mt940
 
 SECRET = 's3cret'

@@ -10,7 +10,7 @@ from .payment import Allocation, Payment  # noqa: F401
 from .root import PENDING_ACTIVATION, PortalRoot, get_root_from_connection  # noqa: F401
 from .staff import ADMIN, AUDITOR, OPERATOR, ROLES, StaffUser, role_principal  # noqa: F401
 from .statement import Statement  # noqa: F401
-from .transfer import IncomingTransfer, Transfers  # noqa: F401
+from .incoming_transfer import IncomingTransfer, Transfers  # noqa: F401
 
 
 def portal_root(request):

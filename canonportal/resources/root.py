@@ -11,7 +11,7 @@ from .customer import Customers
 from .folder import Folder
 from .staff import ADMIN, AUDITOR, OPERATOR, StaffFolder, role_principal
 from .throttle import Throttle
-from .transfer import Transfers
+from .incoming_transfer import Transfers
 
 #: Principal of a customer that still has to register email and password.
 PENDING_ACTIVATION = 'state:pending-activation'

@@ -17,7 +17,7 @@ import hmac
 import json
 
 from .. import dates
-from .transfers import SOURCE_ABONO, Transfer, TransferError, parse_amount
+from .credit import SOURCE_ABONO, Transfer, TransferError, parse_amount
 
 SIGNATURE_HEADER = 'X-Spei-Signature'
 #: A real abono is about 1 kB.

@@ -38,7 +38,7 @@ import threading
 from lxml import etree
 
 from ..csvdialect import sniff_delimiter
-from .transfers import (
+from .credit import (
     SOURCE_CAMT053, SOURCE_CSV, SOURCE_MT940, Transfer, TransferError, parse_amount,
 )
 

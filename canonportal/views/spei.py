@@ -32,7 +32,7 @@ from ..resources.payment import PENDING
 from ..spei import clabes
 from ..spei.abono import ACKNOWLEDGEMENT, REFUSAL, AbonoRejected
 from ..spei.cep import CepError, Query, parse_cep_xml
-from ..spei.transfers import TRACKING_KEY
+from ..spei.credit import TRACKING_KEY
 from . import receipt_sender, settings_of
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ class _StatementRefused(Exception):
 
 
 def take_transfer(tm, root_of, gateway, transfer, actor, send_receipt, reopen=True):
-    """Receive one ``transfer`` (:class:`~canonportal.spei.transfers.Transfer`) and prove
+    """Receive one ``transfer`` (:class:`~canonportal.spei.credit.Transfer`) and prove
     it; returns the :class:`~.matching.Received`."""
     def work():
         root = root_of()

@@ -13,7 +13,7 @@ import dataclasses
 import datetime
 
 from ...spei.cep import CepBusy, CepError
-from ...spei.transfers import SOURCE_CEP, Transfer, TransferError
+from ...spei.credit import SOURCE_CEP, Transfer, TransferError
 from ..transactions import in_own_transaction
 from .cep import record_cep
 from .matching import receive

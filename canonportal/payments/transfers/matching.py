@@ -35,10 +35,10 @@ from ...gateways import BankResult
 from ...money import ZERO
 from ...resources.invoice import MXN
 from ...resources.payment import APPROVED, PENDING
-from ...resources.transfer import (
+from ...resources.incoming_transfer import (
     MATCHED, REVIEW as TRANSFER_REVIEW, SAME_KEY, UNMATCHED, IncomingTransfer,
 )
-from ...spei.transfers import Transfer, TransferError
+from ...spei.credit import Transfer, TransferError
 from .. import selection as sel
 from .. import service
 from .cep import await_cep

@@ -12,8 +12,8 @@ import dataclasses
 
 from ... import audit
 from ...i18n import _
-from ...resources.transfer import ASSIGNED, NOT_FOR_PORTAL, QUEUED
-from ...spei.transfers import Transfer
+from ...resources.incoming_transfer import ASSIGNED, NOT_FOR_PORTAL, QUEUED
+from ...spei.credit import Transfer
 from .. import selection as sel
 from .. import service
 from .matching import SPEI, pay

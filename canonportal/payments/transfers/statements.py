@@ -9,7 +9,7 @@ one clave de rastreo and different amounts) is recorded for staff, never counted
 import dataclasses
 
 from ... import audit
-from ...resources.transfer import MATCHED, REVIEW as TRANSFER_REVIEW, SAME_KEY, UNMATCHED
+from ...resources.incoming_transfer import MATCHED, REVIEW as TRANSFER_REVIEW, SAME_KEY, UNMATCHED
 from ...spei.statements import read_statement
 from .matching import receive
 

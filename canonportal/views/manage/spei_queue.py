@@ -17,7 +17,7 @@ from ...i18n import _
 from ...payments import service
 from ...payments import transfers as spei_payments
 from ...resources.folder import keys_descending
-from ...resources.transfer import SAME_KEY, STATES, IncomingTransfer, Transfers
+from ...resources.incoming_transfer import SAME_KEY, STATES, IncomingTransfer, Transfers
 from ...spei import clabes
 from .. import receipt_sender
 from . import MANAGE, ROUTE, VIEW, manage_globals, manage_url
