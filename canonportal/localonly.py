@@ -1,7 +1,9 @@
-"""Endpoints for this machine's console scripts only: ``local_only=True`` on a view.
+"""Endpoints for this machine's console scripts only: ``local_only=True`` on a view, and
+the token each script proves itself with.
 
-``canonportal-reconcile`` and ``canonportal-pack`` ask the waitress process that holds
-the embedded FileStorage (``POST /reconciliar``, ``POST /empaquetar``). Such a view
+``canonportal-reconcile``, ``canonportal-pack`` and ``canonportal-adduser`` ask the
+waitress process that holds the embedded FileStorage (``POST /reconciliar``,
+``POST /empaquetar``, ``POST /alta-personal``; :mod:`.views.maintenance`). Such a view
 answers only a request made straight to waitress from this machine:
 
 * the peer (``REMOTE_ADDR``) is a loopback address, and
@@ -14,11 +16,18 @@ that is not its ``trusted_proxy``, but never ``X-Real-IP``), and with ``trusted_
 spelling of the URL the proxy lets through, a request from outside does not reach the
 view: the predicate does not match and the answer is our 404 page, the same as for a URL
 that does not exist.
+
+Then the script proves it may ask: :data:`TOKEN_HEADER` carries :func:`script_token`, an
+HMAC of the script's name under the session secret, which only whoever reads the ini file
+(or its environment) has; one script's token opens no other script's endpoint.
 """
+import hashlib
+import hmac
 import ipaddress
 import logging
 
 from .paths import loggable
+from .security import resolve_secret
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +37,23 @@ log = logging.getLogger(__name__)
 PROXY_HEADERS = ('X-Forwarded-For', 'X-Real-IP', 'Forwarded', 'X-Forwarded-Host', 'Via')
 #: ``REMOTE_ADDR`` of a peer on waitress's Unix socket listener.
 UNIX_SOCKET_PEER = 'localhost'
+#: The header that carries :func:`script_token`.
+TOKEN_HEADER = 'X-Script-Token'
+#: The scripts that may ask the serving portal, each at its own endpoint.
+RECONCILE, PACK, ADDUSER = 'canonportal-reconcile', 'canonportal-pack', 'canonportal-adduser'
+
+
+def script_token(settings, script):
+    """The token that lets ``script`` (e.g. :data:`PACK`) ask the server: derived from the
+    session secret (``canonportal.session_secret``, or the environment it names)."""
+    secret = resolve_secret(settings.get('canonportal.session_secret', '')) or ''
+    return hmac.new(secret.encode(), script.encode(), hashlib.sha256).hexdigest()
+
+
+def has_script_token(request, script):
+    """Whether ``request`` carries ``script``'s token (compared in constant time)."""
+    expected = script_token(request.registry.settings, script)
+    return hmac.compare_digest(request.headers.get(TOKEN_HEADER, '').encode(), expected.encode())
 
 
 def is_loopback(address):

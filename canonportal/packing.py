@@ -3,23 +3,10 @@
 FileStorage can be packed only by the process that holds it. ``canonportal-pack``
 packs directly when it can open the storage (server stopped, or ZEO/RelStorage,
 whose clients may all pack); when the running portal holds the embedded
-FileStorage it asks that server (``POST /empaquetar`` with a token derived from
-the session secret, like ``/reconciliar``).
+FileStorage it asks that server (``POST /empaquetar``, :mod:`.localonly`).
 """
-import hashlib
-import hmac
-
-from .security import resolve_secret
-
-TOKEN_HEADER = 'X-Pack-Token'
 #: Bounds of ``--days``: 0 keeps only the current state; ten years is plenty of history.
 MAX_DAYS = 3650
-
-
-def pack_token(settings):
-    """The shared token that lets ``canonportal-pack`` ask the server to pack."""
-    secret = resolve_secret(settings.get('canonportal.session_secret', '')) or ''
-    return hmac.new(secret.encode(), b'canonportal-pack', hashlib.sha256).hexdigest()
 
 
 def read_days(value):

@@ -41,7 +41,8 @@ pytestmark = [
 DEBIAN_HTTP_DEFAULTS = ('    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n'
                         '    ssl_prefer_server_ciphers on;\n')
 #: The rule that keeps the scripts' endpoints from the outside, as the site writes it.
-INTERNAL_RULE = 'location ~ ^/(@@)?(reconciliar|empaquetar)(/|$) {\n        return 404;\n    }'
+INTERNAL_RULE = ('location ~ ^/(@@)?(reconciliar|empaquetar|alta-personal)(/|$) {\n'
+                 '        return 404;\n    }')
 
 
 def render_site(folder, http_port, https_port, app_port, drop_internal_rule=False):
@@ -190,14 +191,21 @@ def send(port, method, path, headers=None, body=None, source='127.0.0.1', tls=Tr
         connection.close()
 
 
-def script_tokens(portal):
-    """The headers canonportal-reconcile and canonportal-pack send, with the server's tokens."""
+def script_tokens(portal, script):
+    """The header ``script`` (canonportal-reconcile, -pack, -adduser) sends, with the
+    server's token."""
     from pyramid.paster import get_appsettings
 
-    from canonportal import packing
-    from canonportal.payments.reconciliation import TOKEN_HEADER, reconcile_token
+    from canonportal.localonly import TOKEN_HEADER, script_token
     settings = get_appsettings(str(portal.ini), name='main', options={'http_port': str(portal.port)})
-    return {TOKEN_HEADER: reconcile_token(settings), packing.TOKEN_HEADER: packing.pack_token(settings)}
+    return {TOKEN_HEADER: script_token(settings, script)}
+
+
+#: Each endpoint of the console scripts, the script that asks it, and what it is sent.
+ENDPOINTS = {'reconciliar': ('canonportal-reconcile', ''),
+             'empaquetar': ('canonportal-pack', 'days=0'),
+             'alta-personal': ('canonportal-adduser',
+                               'username=mallory&role=admin&password=una+frase+larga+de+mallory')}
 
 
 def spellings(name):
@@ -206,13 +214,14 @@ def spellings(name):
 
 
 def test_the_scripts_endpoints_are_refused_under_every_spelling(proxied, portal):
-    tokens = script_tokens(portal)
-    for name in ('reconciliar', 'empaquetar'):
+    for name, (script, body) in ENDPOINTS.items():
+        tokens = script_tokens(portal, script)
         for path in spellings(name):
-            status, _, text = send(proxied['port'], 'POST', path, tokens, body='days=0')
+            status, _, text = send(proxied['port'], 'POST', path, tokens, body=body)
             assert status == 404, (path, status)
-            assert 'reconciled' not in text and 'packed' not in text, path
+            assert not any(word in text for word in ('reconciled', 'packed', 'staff user')), path
     assert not (portal.folder / 'var' / 'Data.fs.old').exists()       # never packed
+    assert 'staff user' not in portal.log()                           # nobody was made
 
 
 def test_without_the_proxy_rule_the_app_still_refuses_what_a_proxy_forwards(
@@ -225,15 +234,19 @@ def test_without_the_proxy_rule_the_app_still_refuses_what_a_proxy_forwards(
     http_port, https_port = free_port(), free_port()
     render_site(folder, http_port, https_port, portal.port, drop_internal_rule=True)
     nginx = start_nginx(folder, https_port)
-    tokens = script_tokens(portal)
     try:
-        for path in ('/reconciliar', '/@@reconciliar/', '/empaquetar', '/%40%40empaquetar'):
-            status, _, text = send(https_port, 'POST', path, tokens, body='days=0')
+        for path in ('/reconciliar', '/@@reconciliar/', '/empaquetar', '/%40%40empaquetar',
+                     '/alta-personal', '/@@alta-personal/'):
+            script, body = ENDPOINTS[path.strip('/').removeprefix('@@').removeprefix('%40%40')]
+            status, _, text = send(https_port, 'POST', path, script_tokens(portal, script),
+                                   body=body)
             assert status == 404 and 'Página no encontrada' in text, (path, status, text[:200])
     finally:
         stop_nginx(nginx)
     assert 'not straight from this machine' in portal.log()
-    status, _, text = send(portal.port, 'POST', '/reconciliar', tokens, tls=False)
+    assert 'staff user' not in portal.log()
+    status, _, text = send(portal.port, 'POST', '/reconciliar',
+                           script_tokens(portal, 'canonportal-reconcile'), tls=False)
     assert status == 200 and text.startswith('reconciled: '), text
 
 

@@ -1,6 +1,7 @@
 """The console scripts' endpoints answer only straight from this machine (issue 20).
 
-``/reconciliar`` and ``/empaquetar`` take a token, but a token is not all: whatever the
+``/reconciliar``, ``/empaquetar`` and ``/alta-personal`` take a token, but a token is not
+all: whatever the
 proxy in front lets through, and under every spelling Pyramid answers (``/name``,
 ``/@@name``, ``/name/``, ``/name/anything``), a request that did not come from loopback
 to waitress itself, or that a proxy forwarded, gets our 404 page and changes nothing.
@@ -10,13 +11,20 @@ import os
 import pytest
 import webtest
 
-from canonportal import localonly, packing
-from canonportal.payments.reconciliation import TOKEN_HEADER, reconcile_token
+from canonportal import localonly
+from canonportal.localonly import ADDUSER, PACK, RECONCILE, TOKEN_HEADER, script_token
 from payment_support import accept, confirmation, misbehave, receipts, state_of
+from portal_support import Client, with_root
 
 HOST = 'portal.example.mx'
 NOT_FOUND = 'Página no encontrada'
-INTERNAL = {('PortalRoot', 'reconciliar'), ('PortalRoot', 'empaquetar')}
+INTERNAL = {('PortalRoot', 'reconciliar'), ('PortalRoot', 'empaquetar'),
+            ('PortalRoot', 'alta-personal')}
+STAFF_PASSWORD = 'la mesa de tesorería abre a las nueve'
+
+
+def token(app, script):
+    return {TOKEN_HEADER: script_token(app.registry.settings, script)}
 
 
 def spellings(name):
@@ -80,9 +88,8 @@ def lost_payment(payer, portal, banks, frozen_clock):
 def test_reconciliar_from_outside_is_not_found_under_every_spelling(
         portal, portal_mailer, lost_payment, remote_addr, headers):
     outsider = client_from(portal, remote_addr)
-    token = {TOKEN_HEADER: reconcile_token(portal.registry.settings)}
     for path in spellings('reconciliar'):
-        answer = outsider.post(path, headers=dict(token, **headers), status='*')
+        answer = outsider.post(path, headers=dict(token(portal, RECONCILE), **headers), status='*')
         assert answer.status_int == 404 and NOT_FOUND in answer.text, path
         assert 'reconciled' not in answer.text
     assert state_of(portal, lost_payment) == 'pending'
@@ -90,10 +97,10 @@ def test_reconciliar_from_outside_is_not_found_under_every_spelling(
 
 
 def test_reconciliar_straight_from_loopback_settles_the_lost_payment(portal, portal_mailer, lost_payment):
-    token = {TOKEN_HEADER: reconcile_token(portal.registry.settings)}
     script = client_from(portal, '127.0.0.1')
     # The script's own headers (Host and X-Forwarded-Proto of the public URL) are not a proxy's.
-    answer = script.post('/reconciliar', headers=dict(token, **{'X-Forwarded-Proto': 'https'}))
+    answer = script.post('/reconciliar',
+                         headers=dict(token(portal, RECONCILE), **{'X-Forwarded-Proto': 'https'}))
     assert f'payment {lost_payment}: approved' in answer.text
     assert state_of(portal, lost_payment) == 'approved'
     assert [m.subject for m in receipts(portal_mailer)] == [f'Recibo de pago {lost_payment}']
@@ -101,14 +108,16 @@ def test_reconciliar_straight_from_loopback_settles_the_lost_payment(portal, por
 
 @pytest.mark.parametrize('address', ['::1', '[::1]', '127.0.0.2', '::ffff:127.0.0.1'])
 def test_reconciliar_answers_every_loopback_address(portal, address):
-    token = {TOKEN_HEADER: reconcile_token(portal.registry.settings)}
-    answer = client_from(portal, address).post('/@@reconciliar/', headers=token)
+    answer = client_from(portal, address).post('/@@reconciliar/', headers=token(portal, RECONCILE))
     assert answer.text.startswith('reconciled: ')
 
 
 def test_a_wrong_token_from_loopback_is_still_refused(portal, portal_mailer, lost_payment):
     script = client_from(portal, '127.0.0.1')
-    assert script.post('/reconciliar', headers={TOKEN_HEADER: 'x' * 64}, status=403).text == 'forbidden'
+    assert script.post('/reconciliar', headers={TOKEN_HEADER: 'x' * 64}, status=403).text == 'forbidden\n'
+    # Another script's token is not this one's.
+    for other in (PACK, ADDUSER):
+        assert script.post('/reconciliar', headers=token(portal, other), status=403)
     assert state_of(portal, lost_payment) == 'pending'
 
 
@@ -121,15 +130,83 @@ def _packed_copy(app):
 @pytest.mark.parametrize('remote_addr, headers', FROM_OUTSIDE)
 def test_empaquetar_from_outside_is_not_found_under_every_spelling(app, remote_addr, headers):
     outsider = client_from(app, remote_addr)
-    token = {packing.TOKEN_HEADER: packing.pack_token(app.registry.settings)}
     for path in spellings('empaquetar'):
-        answer = outsider.post(path, {'days': '0'}, headers=dict(token, **headers), status='*')
+        answer = outsider.post(path, {'days': '0'}, headers=dict(token(app, PACK), **headers),
+                               status='*')
         assert answer.status_int == 404 and NOT_FOUND in answer.text, path
     assert not _packed_copy(app)
 
 
 def test_empaquetar_straight_from_loopback_packs(app):
-    token = {packing.TOKEN_HEADER: packing.pack_token(app.registry.settings)}
-    answer = client_from(app, '127.0.0.1').post('/empaquetar', {'days': '0'}, headers=token)
+    answer = client_from(app, '127.0.0.1').post('/empaquetar', {'days': '0'},
+                                                headers=token(app, PACK))
     assert answer.text.startswith('packed, keeping 0 days of history')
     assert _packed_copy(app)
+
+
+# -- /alta-personal: canonportal-adduser while the portal serves ----------------------------
+
+def staff_and_audit(app):
+    """What an /alta-personal request may change: the staff accounts and the audit log."""
+    return with_root(app, lambda root: (
+        {name: (user.role, user.password_hash) for name, user in root.staff.items()},
+        len(list(root.audit_log.search()))))
+
+
+ALICE = {'username': 'Alice', 'role': 'admin', 'email': 'alice@canon.com.mx',
+         'password': STAFF_PASSWORD}
+
+
+@pytest.mark.parametrize('remote_addr, headers', FROM_OUTSIDE)
+def test_alta_personal_from_outside_is_not_found_under_every_spelling(app, remote_addr, headers):
+    before = staff_and_audit(app)
+    outsider = client_from(app, remote_addr)
+    for path in spellings('alta-personal'):
+        answer = outsider.post(path, ALICE, headers=dict(token(app, ADDUSER), **headers),
+                               status='*')
+        assert answer.status_int == 404 and NOT_FOUND in answer.text, path
+        assert 'staff user' not in answer.text
+    assert staff_and_audit(app) == before
+
+
+@pytest.mark.parametrize('wrong', [None, 'x' * 64, RECONCILE, PACK])
+def test_alta_personal_without_its_own_token_is_refused_and_changes_nothing(app, wrong):
+    before = staff_and_audit(app)
+    headers = {} if wrong is None else (
+        {TOKEN_HEADER: wrong} if wrong.startswith('x') else token(app, wrong))
+    answer = client_from(app, '127.0.0.1').post('/alta-personal', ALICE, headers=headers,
+                                                status=403)
+    assert answer.text == 'forbidden\n'
+    assert staff_and_audit(app) == before
+
+
+def test_alta_personal_straight_from_loopback_makes_an_account_that_signs_in(app):
+    answer = client_from(app, '127.0.0.1').post('/alta-personal', ALICE, headers=token(app, ADDUSER))
+    assert answer.text == 'created staff user alice (admin)\n'
+    assert STAFF_PASSWORD not in answer.text
+    audit = with_root(app, lambda root: [(e.actor, e.action) for e in root.audit_log.search()
+                                         if e.action.startswith('staff.')])
+    assert audit == [('console:canonportal-adduser', 'staff.created')]
+    browser = Client(app, extra_environ={'HTTP_HOST': HOST})
+    signed_in = browser.login('alice', STAFF_PASSWORD)
+    assert signed_in.status_int == 303 and signed_in.location.endswith('/manage')
+    assert 'Panel del personal' in browser.get('/manage').text
+
+
+@pytest.mark.parametrize('change, reason', [
+    ({'password': 'corta'}, '12 caracteres'),
+    ({'password': 'x' * 1025 + ' frase'}, 'demasiado larga'),
+    ({'username': 'cme930812pw3'}, 'RFC de un cliente'),
+    ({'username': 'ana maría'}, 'El usuario debe tener'),
+    ({'username': 'a' * 65}, 'El usuario debe tener'),
+    ({'role': 'root'}, 'Elija un rol'),
+    ({'email': 'no es un correo'}, 'correo electrónico válido'),
+])
+def test_alta_personal_checks_everything_again_and_refuses_without_a_change(app, change, reason):
+    """The portal does not trust that the script checked: a bad request is a 400 that says
+    why, with nothing written."""
+    before = staff_and_audit(app)
+    answer = client_from(app, '127.0.0.1').post('/alta-personal', dict(ALICE, **change),
+                                                headers=token(app, ADDUSER), status=400)
+    assert reason in answer.text
+    assert staff_and_audit(app) == before

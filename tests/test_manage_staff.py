@@ -122,9 +122,9 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(staff_app, admin):
 
 
 @pytest.mark.parametrize('fields, field, message', [
-    ({'username': 'al'}, 'username', 'El usuario debe tener 3 o más'),
-    ({'username': 'bad name'}, 'username', 'El usuario debe tener 3 o más'),
-    ({'username': 'niño'}, 'username', 'El usuario debe tener 3 o más'),
+    ({'username': 'al'}, 'username', 'El usuario debe tener de 3 a 64'),
+    ({'username': 'bad name'}, 'username', 'El usuario debe tener de 3 a 64'),
+    ({'username': 'niño'}, 'username', 'El usuario debe tener de 3 a 64'),
     ({'username': 'ALICE'}, 'username', 'Ya existe un usuario con ese nombre.'),
     ({'username': IXTAPA.lower()}, 'username', 'es el RFC de un cliente'),
     ({'email': 'no-es-correo'}, 'email', 'Escriba un correo electrónico válido.'),

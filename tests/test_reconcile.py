@@ -206,16 +206,16 @@ def test_the_running_server_reconciles_when_the_script_asks_with_the_token(
         payer, portal, banks, portal_mailer, frozen_clock):
     """The embedded FileStorage admits one process: canonportal-reconcile then asks the
     server that holds it (POST /reconciliar with a token derived from the session secret)."""
-    from canonportal.payments.reconciliation import TOKEN_HEADER, reconcile_token
+    from canonportal.localonly import RECONCILE, TOKEN_HEADER, script_token
     misbehave(banks, 'banamex', 'drop', 'no_return')
     lost(payer, 'banamex', ['6212976'])
     frozen_clock.advance(minutes=10)
     script = {'REMOTE_ADDR': '127.0.0.1'}      # straight to waitress (tests/test_localonly.py)
     forged = payer.post('/reconciliar', headers={TOKEN_HEADER: 'not-the-token'}, status=403,
                         extra_environ=script)
-    assert forged.text == 'forbidden' and state_of(portal, '229') == 'pending'
+    assert forged.text == 'forbidden\n' and state_of(portal, '229') == 'pending'
     payer.post('/reconciliar', status=403, extra_environ=script)
-    answer = payer.post('/reconciliar', headers={TOKEN_HEADER: reconcile_token(portal.registry.settings)},
+    answer = payer.post('/reconciliar', headers={TOKEN_HEADER: script_token(portal.registry.settings, RECONCILE)},
                         extra_environ=script)
     assert 'payment 229: approved' in answer.text
     assert state_of(portal, '229') == 'approved'

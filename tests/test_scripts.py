@@ -1,5 +1,8 @@
-"""The console scripts against a real ini file and a FileStorage in a temporary folder."""
+"""The console scripts against a real ini file and a FileStorage in a temporary folder,
+and canonportal-adduser against what ``make run`` serves."""
 import io
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +13,11 @@ from pyramid.paster import get_app
 from canonportal.scripts import adduser, init
 from portal_support import CANON, Client, database_of, signed_in_home
 from script_support import read_root
+from server_support import Browser, free_port
 
 STAFF_PASSWORD = 'la mesa de tesorería abre a las nueve'
-
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
 
 
 def counts(root):
@@ -157,19 +162,37 @@ def test_adduser_refuses_a_weak_password_and_creates_nothing(ini, capsys, passwo
     assert read_root(ini, counts)['staff'] == 0
 
 
-def test_adduser_refuses_a_username_that_is_a_customer_rfc(ini):
+def test_adduser_refuses_a_username_that_is_a_customer_rfc(ini, capsys):
     init.main([ini, '--demo'])
-    with pytest.raises(SystemExit):
-        add_staff(ini, CANON.lower())
+    assert add_staff(ini, CANON.lower()) == 1
+    assert 'RFC de un cliente' in capsys.readouterr().err
     assert read_root(ini, counts)['staff'] == 0
 
 
-@pytest.mark.parametrize('username', ['ab', 'ana maría', 'a/b', '../x'])
+@pytest.mark.parametrize('username', ['ab', 'ana maría', 'a/b', '../x', 'maría', 'a' * 65])
 def test_adduser_refuses_usernames_that_cannot_sign_in(ini, username):
     init.main([ini])
     with pytest.raises(SystemExit):
         add_staff(ini, username)
     assert read_root(ini, counts)['staff'] == 0
+
+
+def test_adduser_without_its_ini_file_says_so_before_asking_for_a_password(tmp_path, capsys):
+    stdin = io.StringIO(STAFF_PASSWORD + '\n')
+    assert adduser.main([str(tmp_path / 'nope.ini'), 'alice', '--password-stdin'], stdin=stdin) == 1
+    said = capsys.readouterr().err
+    assert 'cannot read' in said and 'nope.ini' in said
+    assert stdin.read() == STAFF_PASSWORD + '\n'          # the password was not even asked
+
+
+def test_adduser_before_the_database_exists_says_how_to_make_it(tmp_path, capsys):
+    from script_support import INI
+    ini_path = tmp_path / 'fresh.ini'
+    ini_path.write_text(INI.format(folder=tmp_path / 'var'))    # var/ not made yet
+    assert add_staff(str(ini_path), 'alice') == 1
+    said = capsys.readouterr().err
+    assert 'cannot open the database' in said and 'make run' in said
+    assert not (tmp_path / 'var').exists()
 
 
 def test_console_script_reads_the_password_from_stdin(ini, open_portal):
@@ -202,3 +225,108 @@ def test_new_password_from_adduser_ends_the_staff_members_sessions(ini, open_por
     assert again.get('/manage').location == 'http://localhost:6543/'
     assert again.login('alice', STAFF_PASSWORD, status=400)
     assert again.login('alice', 'otra frase larga del personal').status_int == 303
+
+
+# -- canonportal-adduser while `make run` serves (issue 22) -----------------------------------
+
+@pytest.fixture(scope='module')
+def served(tmp_path_factory):
+    """What ``make run`` serves: development.ini, the demo data, pserve on a free port."""
+    from devserver_support import start_dev_server
+    server = start_dev_server(tmp_path_factory.mktemp('served'))
+    yield server
+    server.stop()
+
+
+def readme_adduser_command():
+    """The README's command for the first staff account, as a new user copies it."""
+    section = (ROOT / 'README.md').read_text().split('There is no staff account by default.', 1)[1]
+    line = re.search(r'^(\.venv/bin/canonportal-adduser .+?)\s+# asks for the password$',
+                     section, re.M)
+    assert line, 'the README no longer shows how to create the first staff account'
+    return shlex.split(line.group(1))
+
+
+def adduser_on(server, args, stdin, port=None):
+    """canonportal-adduser in the served portal's folder, told its port as ``make run
+    PORT=…`` users are (the last http_port wins), with no terminal: getpass reads stdin."""
+    return subprocess.run(
+        [str(BIN / 'canonportal-adduser'), *args, f'http_port={port or server.port}'],
+        input=stdin, capture_output=True, text=True, timeout=120, cwd=server.folder,
+        start_new_session=True)
+
+
+def sign_in(server, login, password):
+    """``(browser, answer)`` of the sign-in form on the served portal's own address."""
+    browser = Browser()
+    return browser, browser.submit(browser.get(server.url('/')), {'login': login,
+                                                                   'password': password})
+
+
+def signs_in(server, login, password):
+    return sign_in(server, login, password)[1].status_code == 303
+
+
+def test_the_readmes_adduser_works_while_the_portal_serves(served):
+    command = readme_adduser_command()
+    assert command[:2] == ['.venv/bin/canonportal-adduser', 'development.ini'], command
+    done = adduser_on(served, command[1:], stdin=f'{STAFF_PASSWORD}\n{STAFF_PASSWORD}\n')
+    assert done.returncode == 0, done.stderr
+    assert f'asking it: http://localhost:{served.port}/alta-personal' in done.stdout
+    assert 'created staff user alice (admin)' in done.stdout
+    assert 'Traceback' not in done.stderr
+    # The password went in the body of the request: in no URL, no output, no log.
+    assert STAFF_PASSWORD not in done.stdout + done.stderr + served.log()
+    browser, signed_in = sign_in(served, 'alice', STAFF_PASSWORD)
+    assert signed_in.status_code == 303 and signed_in.headers['location'].endswith('/manage')
+    panel = browser.get(served.url('/manage'))
+    assert 'Panel del personal' in panel.text and 'alice' in panel.text
+
+
+def other_secret_ini(server):
+    """The served portal's ini file with another session secret (the same database)."""
+    path = server.folder / 'other-secret.ini'
+    text = server.ini.read_text()
+    path.write_text(re.sub(r'(?m)^canonportal\.session_secret = .*$',
+                           'canonportal.session_secret = not-the-portals-secret-0123456789abcdef',
+                           text))
+    return path.name
+
+
+@pytest.mark.parametrize('case', ['customer RFC', 'wrong port', 'other secret', 'weak password'])
+def test_adduser_against_the_served_portal_says_what_to_do_and_changes_nothing(served, case):
+    username, ini, port, password = 'bob', 'development.ini', None, STAFF_PASSWORD
+    if case == 'customer RFC':
+        username = CANON.lower()
+    elif case == 'wrong port':
+        port = free_port()                      # nobody serves there
+    elif case == 'other secret':
+        ini = other_secret_ini(served)
+    else:
+        password = 'corta'
+    done = adduser_on(served, [ini, username, '--role', 'admin', '--password-stdin'],
+                      stdin=password + '\n', port=port)
+    said = done.stderr
+    assert done.returncode != 0 and 'Traceback' not in said, said
+    assert {'customer RFC': 'RFC de un cliente', 'wrong port': 'add http_port=PORT',
+            'other secret': 'another canonportal.session_secret',
+            'weak password': 'al menos 12 caracteres'}[case] in said
+    assert 'created' not in done.stdout
+    assert not signs_in(served, username, password)
+
+
+def test_adduser_through_a_proxy_or_without_the_token_makes_nobody(served):
+    """Only the script, straight to waitress with its token, is answered: not a request
+    deploy/'s nginx forwarded (it sends X-Real-IP; waitress drops an untrusted
+    X-Forwarded-For itself), nor one without the token."""
+    from canonportal.localonly import ADDUSER, TOKEN_HEADER, script_token
+    from canonportal.scripts.common import ini_settings
+    token = script_token(ini_settings(str(served.ini), {'http_port': str(served.port)}), ADDUSER)
+    form = {'username': 'mallory', 'role': 'admin', 'password': STAFF_PASSWORD}
+    http = Browser().http
+    proxied = http.post(served.url('/alta-personal'), data=form,
+                        headers={TOKEN_HEADER: token, 'X-Real-IP': '203.0.113.7',
+                                 'X-Forwarded-For': '203.0.113.7'})
+    assert proxied.status_code == 404
+    assert http.post(served.url('/alta-personal'), data=form).status_code == 403
+    assert not signs_in(served, 'mallory', STAFF_PASSWORD)

@@ -47,6 +47,9 @@ CSRF_EXEMPT = {
     ('PortalRoot', 'reconciliar'),
     # /empaquetar: canonportal-pack asking that server to pack it; the same kind of token.
     ('PortalRoot', 'empaquetar'),
+    # /alta-personal: canonportal-adduser asking that server to make a staff account; the
+    # same kind of token, its own.
+    ('PortalRoot', 'alta-personal'),
     # /spei/abono: the receiving bank's deposit notifications, signed with the shared secret
     # (a forged one is refused in test_spei.py).
     ('PortalRoot', 'spei'),

@@ -4,10 +4,8 @@ CEPs that were not available yet.
 
 Used by ``canonportal-reconcile`` (cron) and, when the embedded FileStorage is
 held by the running server, by that server on the script's request
-(``POST /reconciliar`` with a token derived from the session secret).
+(``POST /reconciliar``, :mod:`canonportal.localonly`).
 """
-import hashlib
-import hmac
 import sys
 
 import transaction
@@ -15,15 +13,6 @@ import transaction
 from .. import clock, mail
 from . import bank_query, receipts, service, transfers
 from ..resources.payment import EXPIRED, PENDING, REQUESTED
-from ..security import resolve_secret
-
-TOKEN_HEADER = 'X-Reconcile-Token'
-
-
-def reconcile_token(settings):
-    """The shared token that lets the console script ask the server to reconcile."""
-    secret = resolve_secret(settings.get('canonportal.session_secret', '')) or ''
-    return hmac.new(secret.encode(), b'canonportal-reconcile', hashlib.sha256).hexdigest()
 
 
 def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):

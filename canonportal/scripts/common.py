@@ -1,15 +1,17 @@
 """What the console scripts share: their command line, reading the ini file, opening the
-database, and reaching the waitress server that holds it."""
+database, and asking the waitress server that holds it (:func:`ask_the_portal`)."""
 import logging.config
 import re
 import sys
 from urllib.parse import urlsplit
 
+import httpx
 import transaction
 from pyramid.paster import get_appsettings, setup_logging
 from pyramid_zodbconn import db_from_uri
 
 from ..bootstrap import ensure_root
+from ..localonly import TOKEN_HEADER, script_token
 
 
 #: Values the ini files may interpolate that pserve passes on its command line.
@@ -71,7 +73,7 @@ def run_in_transaction(db, work):
         connection.close()
 
 
-__all__ = ['open_database', 'run_in_transaction', 'logging']
+__all__ = ['open_database', 'run_in_transaction', 'ask_the_portal', 'logging']
 
 
 def waitress_url(config_uri, options=None):
@@ -99,3 +101,49 @@ def public_host_headers(settings):
     if not public.netloc:
         return {}
     return {'Host': public.netloc, 'X-Forwarded-Proto': public.scheme}
+
+
+#: What to do when the portal does not do what the script asked, by its answer's status.
+_WHAT_TO_DO = {
+    403: 'the portal refused the token: it runs with another canonportal.session_secret '
+         'than this ini file gives (another ini file, or another environment). Run this '
+         'with the ini file and environment the portal was started with.',
+    404: 'the server at {url} does not offer /{endpoint} to this machine: give the address '
+         'of the portal\'s own waitress (not a proxy), e.g. http_port=PORT, or stop the '
+         'portal and run this again.',
+}
+#: When nobody answers at the waitress address.
+_UNREACHABLE = ('could not reach the portal: {error}\n'
+                'Another process holds the database. If it is the portal serving on another '
+                'port, add http_port=PORT to this command (as pserve and make run PORT=... '
+                'were given it); otherwise wait until that process ends, or stop it, and '
+                'run this again.')
+
+
+def ask_the_portal(url, settings, endpoint, script, data=None, timeout=120, out=None, err=None):
+    """The embedded FileStorage is held by the portal serving at ``url`` (its waitress
+    address, :func:`waitress_url`): ask it to do ``script``'s work, ``POST url/endpoint``
+    straight to waitress with the script's token (:mod:`canonportal.localonly`) and ``data``
+    in the body, never in the URL. Prints the answer, or what to do; returns the exit
+    status (0: done)."""
+    out, err = out or sys.stdout, err or sys.stderr
+    target = f'{url.rstrip("/")}/{endpoint}'
+    print(f'the database is in use by the running portal; asking it: {target}', file=out)
+    headers = {TOKEN_HEADER: script_token(settings, script), **public_host_headers(settings)}
+    try:
+        response = httpx.post(target, data=data or {}, headers=headers, timeout=timeout)
+    except httpx.HTTPError as error:
+        print(_UNREACHABLE.format(error=error), file=err)
+        return 1
+    answer = response.text.strip()
+    if response.status_code == 200:
+        print(answer, file=out)
+        return 0
+    if response.status_code in _WHAT_TO_DO:
+        print(_WHAT_TO_DO[response.status_code].format(url=url, endpoint=endpoint), file=err)
+    elif response.status_code == 400 and response.headers.get('content-type', '').startswith(
+            'text/plain'):
+        print(answer, file=err)
+    else:
+        print(f'the portal answered {response.status_code}; its log says why.', file=err)
+    return 1

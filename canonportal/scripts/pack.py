@@ -12,13 +12,13 @@ import argparse
 import contextlib
 import sys
 
-import httpx
 from zc.lockfile import LockError
 
 from .. import packing
+from ..localonly import PACK
 from .backup import BUSY, NotAFileStorage, file_storage_paths, maintenance_lock
 from .common import (
-    add_ini_variables, ini_settings, open_database, parse_command_line, public_host_headers,
+    add_ini_variables, ask_the_portal, ini_settings, open_database, parse_command_line,
     waitress_url,
 )
 
@@ -28,16 +28,8 @@ SERVER_TIMEOUT = 6 * 3600
 
 def ask_the_server(url, settings, days):
     """Let the server holding the FileStorage pack it; returns the exit status."""
-    headers = {packing.TOKEN_HEADER: packing.pack_token(settings), **public_host_headers(settings)}
-    print(f'the database is in use by the running portal; asking it: {url}/empaquetar')
-    try:
-        response = httpx.post(url + '/empaquetar', data={'days': str(days)}, headers=headers,
-                              timeout=SERVER_TIMEOUT)
-    except httpx.HTTPError as error:
-        print(f'could not reach the portal: {error}', file=sys.stderr)
-        return 1
-    print(response.text.strip())
-    return 0 if response.status_code == 200 else 1
+    return ask_the_portal(url, settings, 'empaquetar', PACK, data={'days': str(days)},
+                          timeout=SERVER_TIMEOUT)
 
 
 def main(argv=None):

@@ -9,14 +9,14 @@ payments found approved are mailed, once, when the transaction commits.
 import argparse
 import sys
 
-import httpx
 from pyramid_mailer.mailer import Mailer
 from zc.lockfile import LockError
 
 from ..banking import configured_gateways
-from ..payments.reconciliation import TOKEN_HEADER, reconcile, reconcile_token
+from ..localonly import RECONCILE
+from ..payments.reconciliation import reconcile
 from .common import (
-    add_ini_variables, ini_settings, open_database, parse_command_line, public_host_headers,
+    add_ini_variables, ask_the_portal, ini_settings, open_database, parse_command_line,
     waitress_url,
 )
 
@@ -41,19 +41,10 @@ def main(argv=None):
 
 
 def ask_the_server(config_uri, options=None):
-    """The embedded FileStorage is held by the running server: let it reconcile."""
-    settings = ini_settings(config_uri, options)
-    # Straight to waitress: the proxy in front does not pass /reconciliar on.
-    url = waitress_url(config_uri, options) + '/reconciliar'
-    print(f'the database is in use by the running portal; asking it: {url}')
-    try:
-        response = httpx.post(url, headers={TOKEN_HEADER: reconcile_token(settings),
-                                            **public_host_headers(settings)}, timeout=120)
-    except httpx.HTTPError as error:
-        print(f'could not reach the portal: {error}', file=sys.stderr)
-        return 1
-    print(response.text.strip())
-    return 0 if response.status_code == 200 else 1
+    """The embedded FileStorage is held by the running server: let it reconcile (straight
+    to waitress: the proxy in front does not pass /reconciliar on)."""
+    return ask_the_portal(waitress_url(config_uri, options), ini_settings(config_uri, options),
+                          'reconciliar', RECONCILE)
 
 
 if __name__ == '__main__':  # pragma: no cover

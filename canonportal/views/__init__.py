@@ -23,8 +23,9 @@ PUBLIC_VIEWS = {
     ('PortalRoot', 'restablecer'), ('PortalRoot', 'activar'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
     ('PortalRoot', 'logout'), ('PortalRoot', 'banco'), ('PortalRoot', 'reconciliar'),
     ('PortalRoot', 'spei'),   # the receiving bank's deposit notifications (signed)
-    # The load balancer's health check and canonportal-pack asking the server.
-    ('health', ''), ('PortalRoot', 'empaquetar'),
+    # The load balancer's health check; canonportal-pack and canonportal-adduser asking the
+    # server (loopback only, with their tokens: views/maintenance.py).
+    ('health', ''), ('PortalRoot', 'empaquetar'), ('PortalRoot', 'alta-personal'),
 }
 
 

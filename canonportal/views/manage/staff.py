@@ -11,18 +11,16 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import remember
 from pyramid.view import view_config
 
-from ... import audit, clock, passwords, signin
+from ... import audit, clock, passwords, signin, staff_accounts
 from ...i18n import _
 from ...resources import ADMIN, ROLES, StaffUser
 from ...resources.staff import StaffFolder
-from ...accountmail import EMAIL_RE
 from . import MANAGE_STAFF, ROLE_LABELS, ROUTE, VIEW, manage_globals, manage_url
 from .listing import Column, Kind, register_listing
 
 LIST_TEMPLATE = 'canonportal:templates/manage/staff.pt'
 NEW_TEMPLATE = 'canonportal:templates/manage/staff_new.pt'
 USER_TEMPLATE = 'canonportal:templates/manage/staff_user.pt'
-USERNAME_CHARS = frozenset('abcdefghijklmnopqrstuvwxyz0123456789._-')
 
 
 STAFF_COLUMNS = (
@@ -38,14 +36,12 @@ register_listing(Kind('staff', _('Usuario'), STAFF_COLUMNS), folder_type=StaffFo
 def username_problem(root, username):
     """Why ``username`` cannot name a new staff account (Spanish), or None.
 
-    The rules of ``canonportal-adduser``: three or more letters, digits, dots,
-    dashes or underscores; not taken; not a customer's RFC (both sign in at
-    the same form).
+    The rules of ``canonportal-adduser`` (:func:`staff_accounts.username_problem`); not
+    taken; not a customer's RFC (both sign in at the same form).
     """
-    if len(username) < 3 or not set(username) <= USERNAME_CHARS \
-            or not username.replace('.', '').replace('-', '').replace('_', '').isalnum():
-        return _('El usuario debe tener 3 o más letras sin acentos, dígitos, puntos, guiones '
-                 'o guiones bajos.')
+    problem = staff_accounts.username_problem(username)
+    if problem:
+        return problem
     if root.staff.find(username) is not None:
         return _('Ya existe un usuario con ese nombre.')
     if root.customers.find_by_rfc(username) is not None:
@@ -123,8 +119,9 @@ def create(context, request):
         errors['username'] = problem
     if role not in ROLES:
         errors['role'] = _('Elija un rol.')
-    if email and (not EMAIL_RE.match(email) or len(email) > 254):
-        errors['email'] = _('Escriba un correo electrónico válido.')
+    problem = staff_accounts.email_problem(email)
+    if problem:
+        errors['email'] = problem
     problem = passwords.password_problem(password, forbidden=(username,))
     if problem:
         errors['password'] = problem
