@@ -99,6 +99,20 @@ def test_staff_browse_from_the_root_to_a_customer_an_invoice_and_its_payment(sta
     assert 'Pagos' in follow(staff, payment, 'Pagos', within='nav.crumbs').html.find('h1').text
 
 
+@pytest.mark.parametrize('path', ['/manage', f'/manage/customers/{CANON}',
+                                  f'/manage/customers/{CANON}/users', '/manage/staff',
+                                  '/manage/@@buscar'])
+def test_management_pages_name_the_customer_pages_icon_and_it_is_served(staff, client, path):
+    """The browser tab of /manage shows the portal's icon, as the customer pages do."""
+    customer_icon = client.get('/').html.find('link', rel='icon')['href']
+    icon = staff.get(path).html.find('link', rel='icon')
+    assert icon is not None and icon['type'] == 'image/svg+xml'
+    assert icon['href'] == customer_icon
+    served = staff.get(icon['href'].replace('https://portal.example.mx', '').replace(
+        'http://portal.example.mx', ''))
+    assert served.content_type == 'image/svg+xml' and b'<svg' in served.body
+
+
 def test_statement_page_downloads_the_pdf_the_customer_gets(staff, app):
     customer = staff.get(f'/manage/customers/{CANON}')
     statements = follow(staff, customer, 'Estados de cuenta', within='nav.tabs')
