@@ -107,7 +107,7 @@ def add_demo_data(root, today=None):
     colleague = CompanyUser(DEMO_CAPTURA_EMAIL, 'Ana Compras', CAPTURA,
                             created=mexico_time(2017, 10, 1, 9, 0, 0))
     colleague.__name__ = 'u0demo0captura'
-    colleague.invited_by = canon.rfc
+    colleague.invited_by = canon.name      # the main administrator: the company's name
     colleague.password_hash = passwords.hash_password(DEMO_CAPTURA_PASSWORD)
     canon.add_user(colleague)
 

@@ -75,5 +75,6 @@ def includeme(config):
     # The management views: /manage + the path of any object in the tree.
     from .resources import root_factory
     config.add_route('manage', '/manage*traverse', factory=root_factory)
+    config.include('.views.manage')
     config.scan('.views')
     config.add_subscriber(refuse_a_database_that_is_behind, ApplicationCreated)

@@ -238,3 +238,32 @@ def spei_transfer_keys(root):
                                    for event in payment.events)
         audit.record(root, 'console:canonportal-evolve', 'spei.rekeyed', record, old, record.key,
                      'key: operation date, clave de rastreo and ordering institution')
+
+
+@step('invited-by-names')
+def invited_by_names(root):
+    """"Invitado por" names a person: invitations the demo data (or a principal id) signed
+    with the company's RFC or an id name the company, or the colleague who invited."""
+    for customer in root.customers.values():
+        if customer.users is None:
+            continue
+        for user in customer.users.values():
+            name = inviter_name(root, customer, user.invited_by or '')
+            if name is not None and name != user.invited_by:
+                user.invited_by = name
+
+
+def inviter_name(root, customer, recorded):
+    """The person's name for an "invited by" recorded as the RFC or a principal id, or None
+    when it is a name already."""
+    if recorded.upper() == customer.rfc:
+        return customer.name
+    kind, _, key = recorded.partition(':')
+    if kind == 'customer':                      # the audit log's spelling of the RFC's actor
+        recorded = f'customer-user:{key}'
+    elif kind not in ('customer-user', 'company-user', 'staff'):
+        return None
+    person = root.find_principal(recorded)
+    if person is None:
+        return customer.name
+    return getattr(person, 'name', None) or getattr(person, 'username', None) or customer.name

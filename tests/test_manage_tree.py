@@ -62,7 +62,7 @@ def test_staff_browse_from_the_root_to_a_customer_an_invoice_and_its_payment(sta
     assert facts(customer)['Razón social'] == 'Canon Mexicana SA de CV'
     assert facts(customer)['Cuentas ERP'] == '005300, 005301'
     tabs = [a.get_text(strip=True) for a in customer.html.select('nav.tabs a')]
-    assert tabs == ['Cliente', 'Facturas', 'Estados de cuenta', 'Pagos']
+    assert tabs == ['Cliente', 'Facturas', 'Estados de cuenta', 'Pagos', 'Usuarios']
 
     invoices = follow(staff, customer, 'Facturas', within='nav.tabs')
     assert invoices.html.select_one('nav.tabs a.current').get_text(strip=True) == 'Facturas'

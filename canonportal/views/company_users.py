@@ -87,8 +87,10 @@ def _refuse(customer, request, errors, form):
 
 
 def who(request):
+    """The inviter as "Invitado por" names them: a colleague's own name; for the company's
+    own credentials (the main administrator) the company's name, never its RFC or an id."""
     user = request.identity.user
-    return getattr(user, 'name', None) or getattr(user, 'rfc', '')
+    return getattr(user, 'name', None) or getattr(user, 'username', '')
 
 
 @view_config(context=Customer, name=VIEW_NAME, permission=PERMISSION, request_method='POST')

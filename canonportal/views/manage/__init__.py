@@ -21,6 +21,7 @@ from pyramid.traversal import resource_path_tuple
 from ... import dates
 from ...i18n import _
 from ...resources import ADMIN, AUDITOR, OPERATOR
+from ...resources.interfaces import ICustomer
 
 ROUTE = 'manage'
 VIEW = 'manage-view'
@@ -120,6 +121,29 @@ def manage_globals(request, context, **values):
         can_manage_staff=request.has_permission(MANAGE_STAFF, request.root),
     )
     return values
+
+
+class CustomerFolderPredicate:
+    """The view predicate ``customer_folder='users'``: the context is the customer's child
+    folder of that name. A customer's invoices, statements, payments and people are plain
+    folders told apart by their name (as :func:`.listing.register_listing` does with
+    ``under`` and ``name``); a view for one of them says which."""
+
+    def __init__(self, value, config):
+        self.value = value
+
+    def text(self):
+        return f'customer_folder = {self.value}'
+
+    phash = text
+
+    def __call__(self, context, request):
+        return (getattr(context, '__name__', None) == self.value
+                and ICustomer.providedBy(getattr(context, '__parent__', None)))
+
+
+def includeme(config):
+    config.add_view_predicate('customer_folder', CustomerFolderPredicate)
 
 
 def read_day(errors, name, text):

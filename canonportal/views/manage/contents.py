@@ -70,13 +70,16 @@ def _plain(value, cells):
 # -- shared by the per-type pages ---------------------------------------------------------------
 
 def customer_tabs(request, customer):
-    """The tabs of a customer's pages: summary, invoices, statements, payments."""
-    return (
+    """The tabs of a customer's pages: summary, invoices, statements, payments, people."""
+    tabs = (
         ('', manage_url(request, customer), _('Cliente')),
         ('invoices', manage_url(request, customer.invoices), _('Facturas')),
         ('statements', manage_url(request, customer.statements), _('Estados de cuenta')),
         ('payments', manage_url(request, customer.payments), _('Pagos')),
     )
+    if customer.users is None:          # a database the evolve step has not reached yet
+        return tabs
+    return tabs + (('users', manage_url(request, customer.users), _('Usuarios')),)
 
 
 def object_values(request, context, **values):
