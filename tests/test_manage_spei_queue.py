@@ -72,6 +72,41 @@ def test_assigning_pays_the_invoices_named(portal):
     assert audit_entries(portal, 'spei.assigned')[0][5].startswith(CANON)
 
 
+def test_a_payment_staff_assign_is_the_staff_members_in_the_audit_and_on_its_pages(
+        portal, payer):
+    """Issue 22: the payment "Asignar" creates is prepared by the operator, who the audit log
+    names for its creation and its approval — not the customer, a bank or the system."""
+    staff = staff_client(portal, 'oscar', role='operator')
+    invoices = open_mxn(portal, CANON, 1)
+    upload(staff, camt053(camt_entry(f'{invoices[0][1]:.2f}', 'BNET0100261130000009',
+                                     COMPANY_ACCOUNT)))
+    page = staff.get(PAGE)
+
+    def everything(root):
+        return (len(root.audit_log), len(root.payments_by_reference),
+                [(i.key, i.left_to_pay) for i in root.customers[CANON].open_invoices])
+    before = with_root(portal, everything)
+    form = next(f for f in page.forms.values() if f.action.endswith('@@asignar'))
+    form['rfc'], form['facturas'], form['comentario'] = CANON, invoices[0][0], ''
+    form.submit(status=400)                     # no comment: refused, nothing written
+    assert with_root(portal, everything) == before
+    form['comentario'] = 'por teléfono'
+    form.submit(status=303)
+    assert state_of(portal, '229') == 'approved'
+    trail = [(actor, before, after) for actor, action, target, before, after, _note
+             in reversed(audit_entries(portal, 'payment.transition'))
+             if target == f'/customers/{CANON}/payments/229']
+    assert trail == [('staff:oscar', '', 'pending'), ('staff:oscar', 'pending', 'approved')]
+    assert with_root(portal, lambda root: root.payments_by_reference['229'].prepared_by) == (
+        'staff:oscar', 'oscar')
+    staff_page = staff.get(f'/manage/customers/{CANON}/payments/229')
+    facts = {dt.get_text(strip=True): dt.find_next_sibling('dd').get_text(strip=True)
+             for dt in staff_page.html.find('dl', class_='props').find_all('dt')}
+    assert facts['Preparó'] == 'oscar'
+    customer_page = payer.get(f'/customers/{CANON}/payments/229')
+    assert 'oscar' in customer_page.text
+
+
 def test_a_bad_statement_shows_its_problems_and_changes_nothing(portal):
     staff = staff_client(portal)
     page = upload(staff, b'<Document><nada/></Document>', status=400)

@@ -130,12 +130,14 @@ class Settlement:
         return self.changed and self.after == APPROVED
 
 
-def settle(root, payment, result, now):
+def settle(root, payment, result, now, actor=None):
     """Apply a bank result to ``payment``; idempotent and never backwards.
 
     Unverified data change nothing. Verified data that disagree with our
     record (amount, currency, reference, customer) send the payment to review
     instead of approving it. K copies of one event make one transition.
+    ``actor`` is who the audit log names for the transition (default: the bank);
+    staff assigning a transfer name themselves.
     """
     before = payment.state
     if result is None or not result.verified:
@@ -153,12 +155,12 @@ def settle(root, payment, result, now):
         note = (f'verified {result.bank} data disagree on {", ".join(problems)}: '
                 f'bank {result.amount} {result.currency} ref {result.reference}, '
                 f'ours {payment.total_mxn} MXN ref {payment.reference}')
-        record_transition(payment, REVIEW, now, source, note, result)
+        record_transition(payment, REVIEW, now, source, note, result, actor)
         log.warning('payment %s to review: %s', payment.reference, note)
         return Settlement(before, REVIEW, note)
 
     if before == PENDING:
-        record_transition(payment, target, now, source, result.message or '', result)
+        record_transition(payment, target, now, source, result.message or '', result, actor)
         if target == APPROVED:
             payment.bank_reference = result.bank_reference
             payment.paid_at = now
@@ -170,7 +172,7 @@ def settle(root, payment, result, now):
         # and the invoices are held again (as far as they are still free) so the
         # customer is not invited to pay them a second time meanwhile.
         note = f'approval arrived after the payment was {before}'
-        record_transition(payment, REVIEW, now, source, note, result)
+        record_transition(payment, REVIEW, now, source, note, result, actor)
         payment.bank_reference = result.bank_reference
         reserve_again(payment)
         log.warning('payment %s to review: %s', payment.reference, note)

@@ -211,14 +211,16 @@ def _payment_for_open_invoices(root, customer, transfer, now):
     return payment
 
 
-def pay(root, gateway, transfers, record, payment, transfer, now, actor):
-    """Settle ``payment`` with ``record``'s money; the record says what became of it."""
+def pay(root, gateway, transfers, record, payment, transfer, now, actor, settled_by=None):
+    """Settle ``payment`` with ``record``'s money; the record says what became of it.
+    ``settled_by``: who the audit log names for the payment's transition (default: the
+    bank; the staff member who assigned the transfer)."""
     result = BankResult(
         bank=SPEI, reference=payment.reference, outcome=BANK_APPROVED, amount=transfer.amount,
         currency='MXN', authorization=None, bank_reference=f'SPEI {transfer.tracking_key}',
         event_id=record.key, verified=True, source=transfer.source, raw=transfer.as_dict())
     before = payment.state
-    settlement = service.settle(root, payment, result, now)
+    settlement = service.settle(root, payment, result, now, actor=settled_by)
     if before != PENDING and not settlement.changed:
         # Settled before (another transfer paid it): this money is not for it.
         return _unmatched(transfers, record, now, actor,

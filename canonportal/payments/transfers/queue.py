@@ -36,13 +36,16 @@ def _still_queued(record, comment):
         raise service.PaymentRefused(_('Escriba un comentario para la bitácora.'))
 
 
-def assign(root, gateway, record, customer, invoice_keys, now, actor, comment,
+def assign(root, gateway, record, customer, invoice_keys, now, staff, comment,
            other_customer=False):
     """An operator says whose the transfer is and which invoices it pays: a payment is
     created for them (each for what is left of it) and paid with the transfer, which must
-    add up exactly. A transfer to another customer's own CLABE needs ``other_customer``
-    (the operator's confirmation). Returns :class:`~.matching.Received`; raises
-    PaymentRefused with the reason, having changed nothing."""
+    add up exactly. ``staff`` is the operator's ``(principal id, name)``: the payment is
+    theirs — prepared by them, and created and approved by them in the audit log. A
+    transfer to another customer's own CLABE needs ``other_customer`` (the operator's
+    confirmation). Returns :class:`~.matching.Received`; raises PaymentRefused with the
+    reason, having changed nothing."""
+    actor = staff[0]
     _still_queued(record, comment)
     comment = comment.strip()
     owner = clabe_owner(root, gateway, record)
@@ -60,9 +63,10 @@ def assign(root, gateway, record, customer, invoice_keys, now, actor, comment,
         raise service.PaymentRefused(_(
             'Las facturas suman ${total} MXN y la transferencia es de ${amount} MXN.',
             mapping={'total': selection.total_mxn, 'amount': record.amount}))
-    payment = service.create_payment(root, customer, SPEI, selection, now)
+    payment = service.create_payment(root, customer, SPEI, selection, now, prepared_by=staff)
     transfer = Transfer.from_dict(record.data, source='staff')
-    received = pay(root, gateway, root.transfers, record, payment, transfer, now, actor)
+    received = pay(root, gateway, root.transfers, record, payment, transfer, now, actor,
+                   settled_by=actor)
     if foreign:
         _mark_other_customer(root, record, owner, customer, payment, now, actor, comment)
     record.move(ASSIGNED, now, actor, comment)

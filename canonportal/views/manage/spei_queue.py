@@ -135,7 +135,7 @@ def assign_transfer(context, request):
     before = context.state
     try:
         received = spei_payments.assign(request.root, gateway, context, customer, keys,
-                                        clock.utcnow(), audit.actor_of(request), comment,
+                                        clock.utcnow(), request.identity.signature, comment,
                                         other_customer=other_customer)
     except service.PaymentRefused as refused:
         return _back_with(request, context, refused.message, form)
