@@ -122,8 +122,8 @@ def nothing_changes(app, but=None, audited=()):
     the state nor the audit log), no audit entry, no mail.
 
     What a refusal records by design, and only that, may change: ``but``, a function of
-    the root, gives the objects it writes (a failed sign-in's :func:`login_record`, the
-    :func:`throttle`); ``audited`` lists the ``(action, after)`` of the audit entries it
+    the root (or a tuple of them), gives the objects it writes (a failed sign-in's
+    :func:`login_record`, the :func:`throttle`); ``audited`` lists the ``(action, after)`` of the audit entries it
     appends, oldest first (a staff member's refused sign-in). Yields the footprint before."""
     before = footprint(app)
     yield before
@@ -140,7 +140,8 @@ def nothing_changes(app, but=None, audited=()):
         assert after.audit == before.audit, 'a refused action wrote to the audit log'
     if after.transaction != before.transaction:
         def allowed(root):
-            objects = list(but(root)) if but else []
+            objects = [obj for find in (but if isinstance(but, tuple) else (but,)) if find
+                       for obj in find(root)]
             if audited:
                 log = root.audit_log
                 objects += [log, log.entries, log._count]     # noqa: SLF001 - its parts
