@@ -123,8 +123,9 @@ def nothing_changes(app, but=None, audited=()):
 
     What a refusal records by design, and only that, may change: ``but``, a function of
     the root (or a tuple of them), gives the objects it writes (a failed sign-in's
-    :func:`login_record`, the :func:`throttle`); ``audited`` lists the ``(action, after)`` of the audit entries it
-    appends, oldest first (a staff member's refused sign-in). Yields the footprint before."""
+    :func:`login_record`, the :func:`throttle`); ``audited`` lists the ``(action, after)``
+    of the audit entries it appends, oldest first (a staff member's refused sign-in).
+    Yields the footprint before."""
     before = footprint(app)
     yield before
     after = footprint(app)
