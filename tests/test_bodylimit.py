@@ -47,14 +47,6 @@ def test_the_staff_upload_limit_is_only_for_signed_in_staff(app, client):
                           content_type='application/octet-stream').status_int == 400
 
 
-@pytest.fixture(scope='module')
-def served(tmp_path_factory):
-    from devserver_support import start_dev_server
-    server = start_dev_server(tmp_path_factory.mktemp('served'))
-    yield server
-    server.stop()
-
-
 def post_huge_body(base_port, length, send_at_most):
     """POST ``length`` declared bytes, sending at most ``send_at_most``; the status line."""
     with socket.create_connection(('127.0.0.1', base_port), timeout=10) as sock:
@@ -76,11 +68,11 @@ def post_huge_body(base_port, length, send_at_most):
             return 'closed'
 
 
-def test_a_400_mb_anonymous_post_does_not_grow_the_server(served):
-    before = served.peak_rss_kb()
-    status = post_huge_body(served.port, 400 * 1024 * 1024, 64 * 1024 * 1024)
+def test_a_400_mb_anonymous_post_does_not_grow_the_server(dev_server):
+    before = dev_server.peak_rss_kb()
+    status = post_huge_body(dev_server.port, 400 * 1024 * 1024, 64 * 1024 * 1024)
     assert status.startswith('HTTP/1.1 413') or status == 'closed', status
     time.sleep(0.5)
-    grown_mb = (served.peak_rss_kb() - before) / 1024
+    grown_mb = (dev_server.peak_rss_kb() - before) / 1024
     assert grown_mb < 40, grown_mb          # was 168 -> 1,359 MB
-    assert httpx.get(served.url('/'), timeout=5).status_code == 200
+    assert httpx.get(dev_server.url('/'), timeout=5).status_code == 200

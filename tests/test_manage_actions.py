@@ -17,7 +17,7 @@ from canonportal.resources.payment import REVIEW
 from portal_support import (
     CANON, GOOD_PASSWORD, IXTAPA, Client, last_form, link_in, nothing_changes, throttle,
     with_root)
-from payment_support import accept, confirmation, misbehave, receipts
+from payment_support import accept, confirmation, in_transit, misbehave, receipts, state_of
 from manage_support import (
     HOST, audit_entries, facts, flash_text, follow, path_of, staff_client)
 
@@ -237,10 +237,6 @@ def test_operator_and_admin_see_the_actions(app, operator):
 
 # -- payment: resolve review -------------------------------------------------------------------------
 
-def in_transit(app, folio='1233074'):
-    return str(with_root(app, lambda root: root.customers[CANON].invoices[folio].in_transit))
-
-
 @pytest.mark.parametrize('decision, label, transit', [
     ('approved', 'Aprobado', '1.00'),
     ('declined', 'Rechazado', '0.00'),
@@ -257,7 +253,7 @@ def test_operator_resolves_a_review(app, operator, decision, label, transit):
     assert f'quedó como «{label}»' in flash_text(done)
     assert facts(done)['Estado'] == label
     assert 'resolver-revision' not in action_names(done)
-    assert in_transit(app) == transit
+    assert str(in_transit(app, '1233074')) == transit
     history = [[c.get_text(' ', strip=True) for c in tr.find_all('td')]
                for tr in done.html.select('table.history tbody tr')]
     assert history[-1][1:] == ['En revisión', label, 'personal', 'Confirmado con el banco por teléfono']
@@ -348,10 +344,6 @@ def lost_payment(payer, banks, bank, folio='6212976', **card):
     assert 'SANDBOX' in page.text
 
 
-def state_of(app, reference='229'):
-    return with_root(app, lambda root: root.payments_by_reference[reference].state)
-
-
 def query(staff, reference='229'):
     page = staff.get(f'{CUSTOMER}/payments/{reference}')
     done = action_form(page, 'consultar-banco').submit()
@@ -391,7 +383,7 @@ def test_querying_a_declined_card_releases_the_invoice(portal, banks, payer):
     staff = staff_client(portal, 'olga', 'operator')
     page = query(staff)
     assert 'pasó de «Pendiente» a «Rechazado»' in flash_text(page)
-    assert str(with_root(portal, lambda r: r.customers[CANON].invoices['6212976'].in_transit)) == '0.00'
+    assert str(in_transit(portal, '6212976')) == '0.00'
 
 
 def test_bbva_offers_no_query_so_the_payment_waits_and_then_expires(
@@ -408,7 +400,7 @@ def test_bbva_offers_no_query_so_the_payment_waits_and_then_expires(
     page = query(staff)
     assert 'no ofrece consulta' in flash_text(page)
     assert state_of(portal) == 'expired' and facts(page)['Estado'] == 'Vencido'
-    assert str(with_root(portal, lambda r: r.customers[CANON].invoices['6212976'].in_transit)) == '0.00'
+    assert str(in_transit(portal, '6212976')) == '0.00'
 
 
 def test_a_bank_that_cannot_be_reached_changes_nothing(portal, banks, payer):

@@ -19,17 +19,12 @@ def test_a_path_that_is_not_utf8_gets_our_400_page_with_headers(client, path, ca
     assert not [r for r in caplog.records if r.exc_info], 'no traceback for a bad path'
 
 
-def test_a_served_portal_answers_a_bad_path_with_its_page(tmp_path):
-    from devserver_support import start_dev_server
-    server = start_dev_server(tmp_path)
-    try:
-        for path in ('/%ff', '/customers/%ff', '/static/%c0%ae%c0%ae/x'):
-            answer = httpx.get(server.url(path), timeout=10)
-            assert answer.status_code == 400, path
-            assert 'Content-Security-Policy' in answer.headers
-        assert 'Traceback' not in server.log()
-    finally:
-        server.stop()
+def test_a_served_portal_answers_a_bad_path_with_its_page(dev_server):
+    for path in ('/%ff', '/customers/%ff', '/static/%c0%ae%c0%ae/x'):
+        answer = httpx.get(dev_server.url(path), timeout=10)
+        assert answer.status_code == 400, path
+        assert 'Content-Security-Policy' in answer.headers
+    assert 'Traceback' not in dev_server.log()
 
 
 class Catch(logging.Handler):

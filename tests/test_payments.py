@@ -21,8 +21,8 @@ from canonportal.payments import service as payments
 from portal_support import CANON, GOOD_PASSWORD, IXTAPA, nothing_changes, with_root
 from payment_support import (
     BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, FIRST, MANUAL_SELECTION, accept, backwards,
-    bank_answer, bbva_postback, bbva_sign, confirmation, facts, in_transit, misbehave, new_payer,
-    payment_of, paying_portal, receipts, result_page, state_of, transitions,
+    bank_answer, bbva_postback, bbva_sign, confirmation, facts, in_transit, make_paying_portal,
+    misbehave, new_payer, payment_of, receipts, result_page, state_of, transitions,
 )
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
@@ -587,7 +587,7 @@ class CountingTransport(httpx.BaseTransport):
 def counted(tmp_path, banks, frozen_clock):
     """A portal whose bank calls are counted; returns (portal, transport)."""
     transport = CountingTransport(httpx.WSGITransport(app=banks.site))
-    return paying_portal(tmp_path, banks, **{'canonportal.bank_transport': transport}), transport
+    return make_paying_portal(tmp_path, banks, **{'canonportal.bank_transport': transport}), transport
 
 
 def test_a_conflict_on_the_pay_request_does_not_call_the_bank_twice(counted, banks,

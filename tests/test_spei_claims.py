@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from portal_support import nothing_changes, throttle
-from payment_support import new_payer, paying_portal, state_of
+from payment_support import make_paying_portal, new_payer, state_of
 from spei_support import (
     a_transfer, claim, customer_clabe, on_real_time, pay_by_spei, post_abono, sign_in_again,
     spei_settings, total_of, transfers_of)
@@ -54,7 +54,7 @@ def test_claims_are_limited_per_company_across_its_payments(payer, portal, banks
 
 def test_the_process_caps_its_questions_to_banxico(tmp_path, banks, frozen_clock):
     settings = dict(spei_settings(), **{'spei.cep_max_queries_per_minute': '2'})
-    portal = paying_portal(tmp_path, banks, **settings)
+    portal = make_paying_portal(tmp_path, banks, **settings)
     payer = new_payer(portal, banks)
     payer.sign_in_active()
     pay_by_spei(payer, '6212976')
