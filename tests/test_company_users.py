@@ -144,6 +144,53 @@ def test_a_bad_invitation_says_why_and_changes_nothing(admin, app, mailer, email
     assert message in page.text
 
 
+def test_a_company_at_the_most_people_invites_nobody_more(admin, app, mailer):
+    from canonportal.resources.company_user import CompanyUser
+    from canonportal.views.company_users import MAX_USERS
+
+    def fill(root):
+        customer = root.customers[CANON]
+        for number in range(MAX_USERS - len(customer.users)):
+            person = CompanyUser(f'persona{number}@example.mx', f'Persona {number}', 'consulta')
+            person.__name__ = f'u0lleno{number:04d}'
+            customer.add_user(person)
+    with_root(app, fill)
+    with nothing_changes(app):
+        page = invite(admin, email='una.mas@example.mx', status=400)
+    assert 'La empresa ya tiene el máximo de usuarios' in page.text
+
+
+def test_a_bad_role_or_account_for_a_colleague_changes_nothing(admin, app, mailer):
+    invite(admin)
+    user_id = user_id_of(app, 'ana@example.mx')
+    token = admin.csrf()
+    with nothing_changes(app):
+        for fields, message in (({'role': 'jefe'}, 'Elija un rol de la lista'),
+                                ({'role': 'pago', 'accounts': '999999'}, 'Elija cuentas')):
+            page = admin.post(f'/customers/{CANON}/users/{user_id}/@@cambiar',
+                              dict(fields, csrf_token=token), status=400)
+            assert message in page.html.find(class_='field-error').get_text(), fields
+    assert with_root(app, lambda root: root.customers[CANON].users[user_id].role) == 'captura'
+
+
+def test_an_unknown_approval_policy_changes_nothing(admin, app):
+    token = admin.csrf()
+    with nothing_changes(app):
+        page = admin.post(f'/customers/{CANON}/aprobacion',
+                          {'csrf_token': token, 'politica': 'a-veces', 'monto': '5'}, status=400)
+    assert 'Elija una opción de la lista' in page.text
+
+
+def test_resending_to_a_colleague_who_accepted_sends_nothing(admin, app, mailer):
+    invite(admin)
+    accept(app, mailer)
+    user_id = user_id_of(app, 'ana@example.mx')
+    token = admin.csrf()
+    with nothing_changes(app):
+        admin.post(f'/customers/{CANON}/users/{user_id}/@@reenviar', {'csrf_token': token},
+                   status=303)
+
+
 def test_the_same_email_cannot_be_invited_twice_by_one_company(admin, app, mailer):
     invite(admin)
     with nothing_changes(app):
@@ -244,6 +291,11 @@ def test_staff_disable_and_resend_an_invitation_audited(admin, app, mailer):
     form = next(f for f in page.forms.values() if f.action.endswith('@@deshabilitar'))
     form.submit(status=303)
     assert with_root(app, lambda root: root.customers[CANON].users[user_id].disabled) is True
+    # Disabled: no invitation goes out again.
+    with nothing_changes(app):
+        refused = staff.post(f'{url}/@@reenviar-invitacion', {'csrf_token': staff.csrf('/manage')},
+                             status=400)
+    assert 'Solo se reenvía la invitación' in refused.text
     actions = [entry[1] for entry in audit_entries(app) if entry[0] == 'staff:oscar']
     assert 'staff.company-user.disable' in actions and 'staff.company-user.invite' in actions
 

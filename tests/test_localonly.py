@@ -131,6 +131,16 @@ def test_empaquetar_from_outside_is_not_found_under_every_spelling(app, remote_a
     assert not _packed_copy(app)
 
 
+@pytest.mark.parametrize('days', ['', '-1', 'x', '99999'])
+def test_empaquetar_with_the_token_but_a_bad_number_of_days_packs_nothing(app, days):
+    token = {packing.TOKEN_HEADER: packing.pack_token(app.registry.settings)}
+    with nothing_changes(app):
+        answer = client_from(app, '127.0.0.1').post('/empaquetar', {'days': days},
+                                                    headers=token, status=400)
+    assert answer.text.startswith('days must be a whole number')
+    assert not _packed_copy(app)
+
+
 def test_empaquetar_straight_from_loopback_packs(app):
     token = {packing.TOKEN_HEADER: packing.pack_token(app.registry.settings)}
     answer = client_from(app, '127.0.0.1').post('/empaquetar', {'days': '0'}, headers=token)

@@ -166,6 +166,21 @@ def test_disabling_ends_the_sessions_and_refuses_sign_in_until_enabled(app, oper
     assert audit_entries(app, 'customer.enable')[0][:2] == ('staff:olga', 'customer.enable')
 
 
+def test_a_stale_disable_enable_or_reset_form_changes_nothing(app, operator, mailer):
+    signed_in_customer(app, mailer)
+    token = operator.csrf('/manage')
+    with nothing_changes(app):
+        stale = operator.post(f'{CUSTOMER}/@@habilitar', {'csrf_token': token}, status=400)
+    assert 'ya está habilitada' in stale.text
+    action_form(operator.get(CUSTOMER), 'deshabilitar').submit()
+    with nothing_changes(app):
+        again = operator.post(f'{CUSTOMER}/@@deshabilitar', {'csrf_token': token}, status=400)
+        reset = operator.post(f'{CUSTOMER}/@@enviar-restablecimiento', {'csrf_token': token},
+                              status=400)
+    assert 'ya está deshabilitada' in again.text
+    assert 'habilítela antes de enviar el enlace' in reset.text
+
+
 def test_disabling_voids_reset_links_already_mailed(app, operator, mailer):
     signed_in_customer(app, mailer)
     page = operator.get(CUSTOMER)
@@ -287,6 +302,15 @@ def test_only_a_payment_in_review_can_be_resolved(app, operator):
                                 {'csrf_token': token, 'decision': 'declined', 'comment': 'no'},
                                 status=409)
     assert 'no está en revisión' in refused.text
+
+
+def test_asking_a_bank_the_portal_does_not_have_changes_nothing(app, operator):
+    """The demo's payment 228 went through Citibanamex; this portal has no bank configured."""
+    token = operator.csrf('/manage')
+    with nothing_changes(app):
+        refused = operator.post(f'{PAYMENT_228}/@@consultar-banco', {'csrf_token': token},
+                                status=409)
+    assert 'no está configurado en este portal' in refused.text
 
 
 # -- statement: replace the PDF --------------------------------------------------------------------
