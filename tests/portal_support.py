@@ -6,8 +6,9 @@ test process, keeps the demo database as a template, and ``app`` gives every tes
 its own copy of that database in the same app (Kotti's and the cookiecutter's
 habit). Tests that need other settings build their own with :func:`make_app`.
 
-Helpers (``Client``, ``with_root``, the demo's constants) are imported from this
-module; fixtures are never imported: pytest registers this module as a plugin.
+Helpers (``Client``, ``with_root``, the demo's constants, ``nothing_changes`` for the
+tests of refused actions) are imported from this module; fixtures are never imported:
+pytest registers this module as a plugin.
 """
 import contextlib
 import datetime
@@ -130,30 +131,36 @@ def nothing_changes(app, but=None, audited=()):
     yield before
     after = footprint(app)
     assert after.mails == before.mails, 'a refused action sent mail'
-    added = after.audit[0] - before.audit[0]
-
-    def appended(root):
-        entries = itertools.islice(root.audit_log.newest_first(), max(added, 0))
-        return [(entry.action, entry.after) for entry in entries][::-1]
     if audited:
-        assert with_root(app, appended) == list(audited)
+        added = after.audit[0] - before.audit[0]
+        assert with_root(app, lambda root: _newest_entries(root, added)) == list(audited)
     else:
         assert after.audit == before.audit, 'a refused action wrote to the audit log'
     if after.transaction != before.transaction:
-        def allowed(root):
-            objects = [obj for find in (but if isinstance(but, tuple) else (but,)) if find
-                       for obj in find(root)]
-            if audited:
-                log = root.audit_log
-                objects += [log, log.entries, log._count]     # noqa: SLF001 - its parts
-                bucket = log.entries._firstbucket             # noqa: SLF001
-                while bucket is not None:
-                    objects.append(bucket)
-                    bucket = bucket._next                     # noqa: SLF001
-            return {obj._p_oid for obj in objects}
         written = written_since(app, before.transaction)
-        assert set(written) <= with_root(app, allowed), (
-            f'a refused action wrote {sorted(written.values())}')
+        allowed = with_root(app, lambda root: _may_write(root, but, audited))
+        assert set(written) <= allowed, f'a refused action wrote {sorted(written.values())}'
+
+
+def _newest_entries(root, count):
+    """``(action, after)`` of the audit log's ``count`` newest entries, oldest first."""
+    entries = itertools.islice(root.audit_log.newest_first(), max(count, 0))
+    return [(entry.action, entry.after) for entry in entries][::-1]
+
+
+def _may_write(root, but, audited):
+    """The oids of what a refusal may write: ``but``'s objects, the audit log's when it
+    audits (the log, its count and its BTree's buckets)."""
+    objects = [obj for find in (but if isinstance(but, tuple) else (but,)) if find
+               for obj in find(root)]
+    if audited:
+        log = root.audit_log
+        objects += [log, log.entries, log._count]     # noqa: SLF001 - the log's own parts
+        bucket = log.entries._firstbucket             # noqa: SLF001
+        while bucket is not None:
+            objects.append(bucket)
+            bucket = bucket._next                     # noqa: SLF001
+    return {obj._p_oid for obj in objects}
 
 
 def throttle(root):
