@@ -9,6 +9,7 @@ os.makedirs(os.environ['CHAMELEON_CACHE'], exist_ok=True)
 
 # Fixtures shared by the test modules live in these plugins (a test module never imports
 # a fixture, nor this file): the portal on a fresh database and its clients
-# (portal_support), paying through the sandbox banks, browsers, served clusters, scripts.
+# (portal_support), paying through the sandbox banks, browsers, served clusters, what
+# `make run` serves, scripts, the banks' notification recorder.
 pytest_plugins = ('portal_support', 'payment_support', 'spei_support', 'browser_support',
-                  'server_support', 'script_support')
+                  'server_support', 'devserver_support', 'script_support', 'recorder')

@@ -1,7 +1,7 @@
 """What ``make run`` serves, as a subprocess: development.ini (sandbox banks included)
 copied into a temporary folder, the demo data of ``canonportal-init --demo`` in its
 ``var/``, and ``pserve`` on a free port. For the attack tests that need a real server:
-its memory, its threads, its log."""
+its memory, its threads, its log: the ``dev_server`` fixture, one per test module."""
 import contextlib
 import shutil
 import subprocess
@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from server_support import _DIE_WITH_PARENT, AppServer, free_port, stop_process
 
@@ -73,3 +74,11 @@ def start_dev_server(folder):
     server = DevServer(folder)
     server.run_script('canonportal-init', '--demo')
     return server.start()
+
+
+@pytest.fixture(scope='module')
+def dev_server(tmp_path_factory):
+    """What ``make run`` serves, started once for the test module that asks for it."""
+    server = start_dev_server(tmp_path_factory.mktemp('dev-server'))
+    yield server
+    server.stop()

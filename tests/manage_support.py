@@ -6,11 +6,19 @@ from portal_support import GOOD_PASSWORD, Client, add_staff_user, with_root
 HOST = {'HTTP_HOST': 'portal.example.mx'}
 
 
-def staff_client(app, username='alice', role='admin'):
-    add_staff_user(app, username, role=role)
+def staff_browser(app, username=None, password=GOOD_PASSWORD):
+    """A browser showing Spanish pages, signed in as the staff user ``username`` if given."""
     client = Client(app, extra_environ=dict(HOST))
-    assert client.login(username, GOOD_PASSWORD).status_int == 303
+    client.set_cookie('lang', 'es')
+    if username:
+        assert client.login(username, password).status_int == 303
     return client
+
+
+def staff_client(app, username='alice', role='admin'):
+    """A new staff user ``username`` with ``role``, signed in."""
+    add_staff_user(app, username, role=role)
+    return staff_browser(app, username)
 
 
 def path_of(url):
@@ -54,7 +62,8 @@ def flash_text(page):
 
 
 def audit_entries(app, action=None):
-    def read(root):
-        return [(e.actor, e.action, e.target, e.before, e.after, e.note)
-                for e in root.audit_log.newest_first() if action is None or e.action == action]
-    return with_root(app, read)
+    """The audit log's entries (of ``action``), newest first, as
+    ``(actor, action, target, before, after, note)``."""
+    return with_root(app, lambda root: [
+        (e.actor, e.action, e.target, e.before, e.after, e.note)
+        for e in root.audit_log.search(action=action)])

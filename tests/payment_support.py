@@ -34,7 +34,8 @@ MANUAL_SELECTION = ('6212976', '1233076', '1233080')
 FIRST = '229'
 
 
-def _not_found(environ, start_response):
+def no_bank_page(environ, start_response):
+    """What a bank's site answers at any other address."""
     start_response('404 Not Found', [('Content-Type', 'text/plain')])
     return [b'no such bank page']
 
@@ -48,7 +49,7 @@ class Banks:
             notification_url=f'{PORTAL}/banco/banamex/notificacion',
             notification_secret=BANAMEX_WEBHOOK_SECRET)
         self.bbva = bbva_sandbox.make_app(BBVA_ACCOUNT, BBVA_SECRET)
-        self.site = Mount(_not_found, {'/sandbox/banamex': self.banamex, '/sandbox/bbva': self.bbva})
+        self.site = Mount(no_bank_page, {'/sandbox/banamex': self.banamex, '/sandbox/bbva': self.bbva})
         self.browser = webtest.TestApp(self.site)
 
     def connect_to(self, portal_app):
@@ -83,7 +84,7 @@ def bank_settings(transport):
     }
 
 
-def paying_portal(folder, banks, today=datetime.date(2026, 11, 29), **overrides):
+def make_paying_portal(folder, banks, today=datetime.date(2026, 11, 29), **overrides):
     """The portal with the demo data, talking to ``banks``."""
     settings = bank_settings(httpx.WSGITransport(app=banks.site))
     settings['zodbconn.uri'] = file_storage_uri(folder)

@@ -6,12 +6,16 @@ test process, keeps the demo database as a template, and ``app`` gives every tes
 its own copy of that database in the same app (Kotti's and the cookiecutter's
 habit). Tests that need other settings build their own with :func:`make_app`.
 
-Helpers (``Client``, ``with_root``, the demo's constants) are imported from this
-module; fixtures are never imported: pytest registers this module as a plugin.
+Helpers (``Client``, ``with_root``, the demo's constants, ``nothing_changes`` for the
+tests of refused actions) are imported from this module; fixtures are never imported:
+pytest registers this module as a plugin.
 """
+import contextlib
 import datetime
+import itertools
 import re
 import shutil
+from typing import NamedTuple
 
 import pytest
 import transaction
@@ -20,9 +24,11 @@ from pyramid_mailer import get_mailer
 
 import zodburi
 from ZODB import DB
+from ZODB.utils import get_pickle_metadata, p64, u64
 
-from canonportal import banking, clock, configure, main
+from canonportal import banking, clock, configure, main, signin
 from canonportal.bootstrap import add_demo_data, ensure_root
+from canonportal.resources import StaffUser
 
 CANON = 'CME930812PW3'
 IXTAPA = 'DIS010203AB1'
@@ -79,6 +85,96 @@ def with_root(app, work):
             return work(ensure_root(conn.root()))
     finally:
         conn.close()
+
+
+class Footprint(NamedTuple):
+    """What an action leaves behind that someone would notice."""
+    #: the last committed transaction: the state, the audit log included
+    transaction: bytes
+    #: the audit log's length and its newest entry's action and target
+    audit: tuple
+    #: the mails sent: recipients and subject of each
+    mails: tuple
+
+
+def footprint(app):
+    """The app's :class:`Footprint` now."""
+    def audit(root):
+        log = root.audit_log
+        newest = next(iter(log.newest_first()), None)
+        return (len(log), newest and (newest.action, newest.target))
+    outbox = get_mailer(app.registry).outbox
+    return Footprint(database_of(app).lastTransaction(), with_root(app, audit),
+                     tuple((tuple(m.recipients), m.subject) for m in outbox))
+
+
+def written_since(app, tid):
+    """``{oid: class name}`` of the objects the transactions committed after ``tid`` wrote."""
+    written = {}
+    for record in database_of(app).storage.iterator(p64(u64(tid) + 1)):
+        for data in record:
+            written[data.oid] = get_pickle_metadata(data.data)[1]
+    return written
+
+
+@contextlib.contextmanager
+def nothing_changes(app, but=None, audited=()):
+    """Assert that what runs inside changes nothing: no transaction committed (so neither
+    the state nor the audit log), no audit entry, no mail.
+
+    What a refusal records by design, and only that, may change: ``but``, a function of
+    the root (or a tuple of them), gives the objects it writes (a failed sign-in's
+    :func:`login_record`, the :func:`throttle`); ``audited`` lists the ``(action, after)``
+    of the audit entries it appends, oldest first (a staff member's refused sign-in).
+    Yields the footprint before."""
+    before = footprint(app)
+    yield before
+    after = footprint(app)
+    assert after.mails == before.mails, 'a refused action sent mail'
+    if audited:
+        added = after.audit[0] - before.audit[0]
+        assert with_root(app, lambda root: _newest_entries(root, added)) == list(audited)
+    else:
+        assert after.audit == before.audit, 'a refused action wrote to the audit log'
+    if after.transaction != before.transaction:
+        written = written_since(app, before.transaction)
+        allowed = with_root(app, lambda root: _may_write(root, but, audited))
+        assert set(written) <= allowed, f'a refused action wrote {sorted(written.values())}'
+
+
+def _newest_entries(root, count):
+    """``(action, after)`` of the audit log's ``count`` newest entries, oldest first."""
+    entries = itertools.islice(root.audit_log.newest_first(), max(count, 0))
+    return [(entry.action, entry.after) for entry in entries][::-1]
+
+
+def _may_write(root, but, audited):
+    """The oids of what a refusal may write: ``but``'s objects, the audit log's when it
+    audits (the log, its count and its BTree's buckets)."""
+    objects = [obj for find in (but if isinstance(but, tuple) else (but,)) if find
+               for obj in find(root)]
+    if audited:
+        log = root.audit_log
+        objects += [log, log.entries, log._count]     # noqa: SLF001 - the log's own parts
+        bucket = log.entries._firstbucket             # noqa: SLF001
+        while bucket is not None:
+            objects.append(bucket)
+            bucket = bucket._next                     # noqa: SLF001
+    return {obj._p_oid for obj in objects}
+
+
+def throttle(root):
+    """What counting an account mail or an unknown name's failed sign-in writes."""
+    return (root.throttle, root.throttle.sent)
+
+
+def login_record(login):
+    """What a failed sign-in of ``login`` writes: the user's failed-sign-in record (the
+    user too, when it makes its first one)."""
+    def records(root):
+        user = signin.find_user(root, login)
+        return (user, user.login_attempts)
+    return records
 
 
 class Client(webtest.TestApp):
@@ -231,9 +327,6 @@ def last_form(page):
 
 def add_staff_user(app, username='alice', password=GOOD_PASSWORD, role='admin'):
     """Create a staff account directly in the database, as ``canonportal-adduser`` does."""
-    from canonportal import signin
-    from canonportal.resources import StaffUser
-
     def work(root):
         user = root.staff.add(username, StaffUser(username, role))
         signin.set_password(user, password)

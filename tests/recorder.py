@@ -1,6 +1,7 @@
 """A WSGI app standing for the portal's notification endpoint: it records what the banks POST."""
 import threading
 
+import pytest
 from webob import Request
 
 
@@ -18,3 +19,9 @@ class Recorder:
                                'body': request.body, 'form': dict(request.POST)})
         start_response('200 OK', [('Content-Type', 'text/plain')])
         return [b'ok']
+
+
+@pytest.fixture
+def recorder():
+    """A fresh :class:`Recorder` for the sandbox banks to notify."""
+    return Recorder()

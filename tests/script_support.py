@@ -44,6 +44,16 @@ def uri_of(ini_path):
     return f'file://{folder}/Data.fs?blobstorage_dir={folder}/blobs'
 
 
+def last_tid(ini_path):
+    """The last transaction committed to the ini's database: a script that changed nothing
+    (the audit log is in the database too) leaves it as it was."""
+    db = db_from_uri(uri_of(ini_path), 'unnamed', {})
+    try:
+        return db.lastTransaction()
+    finally:
+        db.close()
+
+
 def read_root(ini_path, work):
     """Run ``work(portal_root)`` on the ini's database and close it again."""
     db = db_from_uri(uri_of(ini_path), 'unnamed', {})

@@ -43,6 +43,7 @@ import transaction
 
 from browser_support import serve, stop
 from canonportal.sandbox import mount
+from payment_support import no_bank_page
 
 POSTGRES_ENV = 'CANONPORTAL_TEST_POSTGRES'
 BIN = Path(sys.executable).parent
@@ -280,16 +281,11 @@ class AppServer:
         return found
 
 
-def _not_found(environ, start_response):
-    start_response('404 Not Found', [('Content-Type', 'text/plain')])
-    return [b'no such bank page']
-
-
 class BankServer:
     """Both sandbox banks on one waitress server in this process, like a bank's site."""
 
     def __init__(self):
-        self.site = mount.with_sandboxes(_not_found, {
+        self.site = mount.with_sandboxes(no_bank_page, {
             'banamex.merchant_id': BANAMEX['merchant_id'],
             'banamex.api_password': BANAMEX['api_password'],
             'banamex.notification_secret': BANAMEX['notification_secret'],

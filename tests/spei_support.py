@@ -14,7 +14,7 @@ from canonportal.sandbox.mount import Mount
 from canonportal.spei import abono, clabes
 from canonportal.spei.credit import Transfer
 from portal_support import CANON, GOOD_PASSWORD, database_of, with_root
-from payment_support import PORTAL, Banks, _not_found, built_paying_portal, paying_copy
+from payment_support import PORTAL, Banks, built_paying_portal, no_bank_page, paying_copy
 
 SPEI_SECRET = 'test-spei-notification-secret'
 CLABE_PREFIX = '6461801570'
@@ -32,7 +32,7 @@ class SpeiBanks(Banks):
         self.spei, self.cep = spei_sandbox.make_apps(f'{PORTAL}/spei/abono', SPEI_SECRET,
                                                      COMPANY_CLABE, now=lambda: clock.utcnow())
         self.cep_queries = []
-        self.site = Mount(_not_found, {'/sandbox/banamex': self.banamex, '/sandbox/bbva': self.bbva,
+        self.site = Mount(no_bank_page, {'/sandbox/banamex': self.banamex, '/sandbox/bbva': self.bbva,
                                        '/sandbox/spei': self.spei, '/sandbox/cep': self.counted_cep})
         import webtest
         self.browser = webtest.TestApp(self.site)

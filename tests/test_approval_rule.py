@@ -16,7 +16,8 @@ from canonportal.payments import approval_rule
 from canonportal.payments.reconciliation import reconcile
 from canonportal.resources.company_user import CAPTURA, PAGO, CompanyUser
 from payment_support import (
-    CANON, FIRST, accept, confirmation, in_transit, new_payer, paying_portal, state_of, with_root,
+    CANON, FIRST, accept, confirmation, in_transit, make_paying_portal, new_payer, state_of,
+    with_root,
 )
 from spei_support import SpeiBanks, spei_settings
 
@@ -138,7 +139,7 @@ def test_a_payment_paid_without_approval_counts(payer, portal, banks, portal_mai
 
 def test_a_spei_transfer_awaited_counts(tmp_path, frozen_clock):
     banks = SpeiBanks()
-    portal = paying_portal(tmp_path, banks, **spei_settings())
+    portal = make_paying_portal(tmp_path, banks, **spei_settings())
     ana = sign_in(portal, banks)
     assert pay(ana, NINE, bank='spei') == 'bank'
     assert state_of(portal, FIRST) == 'pending'        # waiting for the transfer
@@ -254,7 +255,7 @@ def test_the_day_ends_at_midnight_in_mexico_city(payer, portal, banks, frozen_cl
 
 
 def test_a_window_of_two_days_counts_yesterday(tmp_path, banks, frozen_clock):
-    portal = paying_portal(tmp_path, banks, **{approval_rule.WINDOW_SETTING: '2'})
+    portal = make_paying_portal(tmp_path, banks, **{approval_rule.WINDOW_SETTING: '2'})
     new_payer(portal, banks).sign_in_active()          # the administrator, with an email
     mailer = get_mailer(portal.registry)
     frozen_clock.now = datetime.datetime(2026, 11, 29, 6, 0, tzinfo=UTC)     # 00:00, the 29th
@@ -276,7 +277,7 @@ def test_a_window_of_two_days_counts_yesterday(tmp_path, banks, frozen_clock):
 @pytest.mark.parametrize('value', ['0', '32', '-1', 'uno', '1.5', ''])
 def test_a_mistyped_window_stops_the_portal_from_starting(tmp_path, banks, value):
     with pytest.raises(ValueError, match='approval_window_days'):
-        paying_portal(tmp_path, banks, **{approval_rule.WINDOW_SETTING: value})
+        make_paying_portal(tmp_path, banks, **{approval_rule.WINDOW_SETTING: value})
 
 
 # -- who sees the related payments ---------------------------------------------------------------

@@ -1,11 +1,10 @@
 """Maker-checker: above the company's threshold a Captura user's payment waits for another
 person with Pago or Administrador, who may lower it, reject it or approve it and pay."""
 import datetime
-from decimal import Decimal
 from urllib.parse import urlsplit
 
 from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
-from portal_support import CANON, with_root
+from portal_support import CANON, nothing_changes, with_root
 from payment_support import (
     FIRST, MANUAL_SELECTION, in_transit, new_payer, payment_of, receipts, state_of,
 )
@@ -40,8 +39,10 @@ def test_above_the_threshold_a_captura_prepares_and_an_administrator_approves_an
     assert state_of(portal) == 'requested' and in_transit(portal, '6212976') > 0
     # The preparer cannot approve: no form, and a forged POST changes nothing.
     assert decide_forms(page) == {'@@aprobar': None, '@@rechazar': None}
-    ana.post(f'{RESULT}@@aprobar', {'csrf_token': ana.csrf(), 'keep': '6212976'}, status=403)
-    assert state_of(portal) == 'requested'
+    token = ana.csrf()
+    with nothing_changes(portal):
+        ana.post(f'{RESULT}@@aprobar', {'csrf_token': token, 'keep': '6212976'}, status=403)
+        ana.post(f'{RESULT}@@rechazar', {'csrf_token': token, 'comentario': 'no'}, status=403)
     # The approver got a mail; the request is not a bank payment yet.
     [mail] = [m for m in portal_mailer.outbox if 'por aprobar' in m.subject]
     assert mail.recipients == [f'{CANON.lower()}@example.mx'] and 'Ana Compras' in mail.body
@@ -75,9 +76,9 @@ def test_an_approver_may_not_raise_an_amount(payer, portal, banks):
     prepare(captura(portal, banks), '6212976')
     form = decide_forms(payer.get(RESULT))['@@aprobar']
     form['amount-6212976'] = '99999.00'
-    page = form.submit(status=303).follow()
+    with nothing_changes(portal):
+        page = form.submit(status=303).follow()
     assert 'solo puede bajar la cantidad' in page.text
-    assert state_of(portal) == 'requested' and str(in_transit(portal, '6212976')) == '27794.52'
 
 
 def test_a_rejected_request_frees_its_invoices_with_the_reason(payer, portal, banks):
@@ -119,7 +120,8 @@ def test_two_approvers_racing_one_wins(payer, portal, banks):
     first = decide_forms(payer.get(RESULT))['@@aprobar']
     second = decide_forms(payer.get(RESULT))['@@aprobar']   # the same page in another tab
     assert first.submit().status_int == 200
-    late = second.submit(status=303).follow()
+    with nothing_changes(portal):
+        late = second.submit(status=303).follow()
     assert 'ya no espera aprobación' in late.text
     assert state_of(portal) == 'pending'
 
@@ -134,9 +136,12 @@ def test_the_preparer_cannot_approve_even_after_becoming_an_approver(payer, port
     with_root(portal, promote)
     page = ana.get(RESULT)
     assert decide_forms(page) == {'@@aprobar': None, '@@rechazar': None}
-    refused = ana.post(f'{RESULT}@@aprobar', {'csrf_token': ana.csrf(), 'keep': '6212976',
-                                              'amount-6212976': '27794.52'}, status=303).follow()
-    assert 'Solo otra persona' in refused.text and state_of(portal) == 'requested'
+    token = ana.csrf()
+    with nothing_changes(portal):
+        refused = ana.post(f'{RESULT}@@aprobar', {'csrf_token': token, 'keep': '6212976',
+                                                  'amount-6212976': '27794.52'},
+                           status=303).follow()
+    assert 'Solo otra persona' in refused.text
 
 
 def test_historial_names_who_prepared_and_filters_by_person(payer, portal, banks):
@@ -167,17 +172,16 @@ def test_saldos_says_whose_request_holds_an_invoice(payer, portal, banks):
 
 def test_amounts_that_are_not_amounts_are_refused_with_a_message(payer, portal, banks):
     prepare(captura(portal, banks), '6212976')
-    for typed in ('NaN', 'Infinity', '1e400', '-5', 'x' * 5000, '12,34', ''):
-        form = decide_forms(payer.get(RESULT))['@@aprobar']
-        form['amount-6212976'] = typed
-        page = form.submit(status=303).follow()
-        assert 'solo puede bajar la cantidad' in page.text, typed
-    assert state_of(portal) == 'requested'
-    users = payer.get(f'/customers/{CANON}/usuarios')
-    form = next(f for f in users.forms.values() if f.action.endswith('@@aprobacion'))
-    for typed in ('NaN', 'Infinity', '-1', '0', '1e400', 'x' * 5000, '99999999999999'):
-        form['politica'] = 'above'
-        form['monto'] = typed
-        refused = form.submit(status=400)
-        assert 'Escriba el monto a partir del cual' in refused.text, typed
-    assert with_root(portal, lambda root: root.customers[CANON].approval_threshold) == Decimal('10000.00')
+    with nothing_changes(portal):
+        for typed in ('NaN', 'Infinity', '1e400', '-5', 'x' * 5000, '12,34', ''):
+            form = decide_forms(payer.get(RESULT))['@@aprobar']
+            form['amount-6212976'] = typed
+            page = form.submit(status=303).follow()
+            assert 'solo puede bajar la cantidad' in page.text, typed
+        users = payer.get(f'/customers/{CANON}/usuarios')
+        form = next(f for f in users.forms.values() if f.action.endswith('@@aprobacion'))
+        for typed in ('NaN', 'Infinity', '-1', '0', '1e400', 'x' * 5000, '99999999999999'):
+            form['politica'] = 'above'
+            form['monto'] = typed
+            refused = form.submit(status=400)
+            assert 'Escriba el monto a partir del cual' in refused.text, typed

@@ -113,9 +113,12 @@ def test_resolving_a_review_needs_a_comment_and_is_recorded(tree):
     payments.settle(tree, payment, bank_says(payment, gw.APPROVED, Decimal('999.99')), NOW)
     assert payment.state == REVIEW and invoice.in_transit == Decimal('1000.00')
     assert list(tree.review_payments) == [payment.reference]
+    entries, history = len(tree.audit_log), payment.history
     with pytest.raises(ValueError):
         payments.resolve_review(payment, APPROVED, '  ', 'staff:alice', NOW)
-    assert payment.state == REVIEW
+    assert payment.state == REVIEW and payment.history == history
+    assert list(tree.review_payments) == [payment.reference]
+    assert invoice.in_transit == Decimal('1000.00') and len(tree.audit_log) == entries
     payments.resolve_review(payment, REFUND_NEEDED, 'Banco cobró 999.99; se devuelve', 'staff:alice', NOW)
     assert payment.state == REFUND_NEEDED
     assert list(tree.review_payments) == []
@@ -123,8 +126,11 @@ def test_resolving_a_review_needs_a_comment_and_is_recorded(tree):
     latest = next(tree.audit_log.newest_first())
     assert (latest.actor, latest.before, latest.after) == ('staff:alice', REVIEW, REFUND_NEEDED)
     assert 'se devuelve' in latest.note
+    entries = len(tree.audit_log)
     with pytest.raises(InvalidTransition):
         payments.resolve_review(payment, APPROVED, 'otra vez', 'staff:alice', NOW)
+    assert payment.state == REFUND_NEEDED and len(tree.audit_log) == entries
+    assert invoice.in_transit == 0
 
 
 def test_approving_a_review_keeps_the_invoice_in_transit_and_declining_releases_it(tree):

@@ -5,22 +5,25 @@ import time
 import httpx
 import pytest
 
-from portal_support import CANON, GOOD_PASSWORD, Client, add_staff_user, last_form
+from portal_support import CANON, GOOD_PASSWORD, Client, add_staff_user, last_form, nothing_changes
 
 BIG = 2 * 1024 * 1024
 
 
-def test_an_anonymous_post_over_the_limit_is_refused_with_our_page(client):
-    refused = client.post('/login', b'login=x&password=' + b'a' * BIG, status=413,
-                          content_type='application/x-www-form-urlencoded')
+def test_an_anonymous_post_over_the_limit_is_refused_with_our_page(app, client):
+    with nothing_changes(app):
+        refused = client.post('/login', b'login=x&password=' + b'a' * BIG, status=413,
+                              content_type='application/x-www-form-urlencoded')
     assert 'demasiado grande' in refused.text
     assert refused.headers['Content-Security-Policy']
 
 
-def test_a_customer_post_over_the_limit_is_refused(client):
+def test_a_customer_post_over_the_limit_is_refused(app, client):
     client.sign_in_active()
-    refused = client.post(f'/customers/{CANON}/saldos', b'pick=' + b'1' * BIG, status=413,
-                          content_type='application/x-www-form-urlencoded')
+    with nothing_changes(app):
+        for page in ('saldos', 'pagar'):
+            refused = client.post(f'/customers/{CANON}/{page}', b'pick=' + b'1' * BIG,
+                                  status=413, content_type='application/x-www-form-urlencoded')
     assert 'demasiado grande' in refused.text
 
 
@@ -28,24 +31,20 @@ def test_the_staff_upload_limit_is_only_for_signed_in_staff(app, client):
     add_staff_user(app, 'oscar', role='operator')
     body = b'x' * BIG
     # Anonymous, or a customer: the small limit applies under /manage too.
-    client.post('/manage/@@importar', body, status=413, content_type='application/octet-stream')
+    with nothing_changes(app):
+        client.post('/manage/@@importar', body, status=413,
+                    content_type='application/octet-stream')
     client.sign_in_active()
-    client.post('/manage/@@importar', body, status=413, content_type='application/octet-stream')
     staff = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
     page = last_form(staff.get('/'))
     page['login'], page['password'] = 'oscar', GOOD_PASSWORD
     page.submit()
-    # Past the size check: refused for what it is (no CSRF token), not for its size.
-    assert staff.post('/manage/@@importar', body, status='*',
-                      content_type='application/octet-stream').status_int == 400
-
-
-@pytest.fixture(scope='module')
-def served(tmp_path_factory):
-    from devserver_support import start_dev_server
-    server = start_dev_server(tmp_path_factory.mktemp('served'))
-    yield server
-    server.stop()
+    with nothing_changes(app):
+        client.post('/manage/@@importar', body, status=413,
+                    content_type='application/octet-stream')
+        # Past the size check: refused for what it is (no CSRF token), not for its size.
+        assert staff.post('/manage/@@importar', body, status='*',
+                          content_type='application/octet-stream').status_int == 400
 
 
 def post_huge_body(base_port, length, send_at_most):
@@ -69,11 +68,11 @@ def post_huge_body(base_port, length, send_at_most):
             return 'closed'
 
 
-def test_a_400_mb_anonymous_post_does_not_grow_the_server(served):
-    before = served.peak_rss_kb()
-    status = post_huge_body(served.port, 400 * 1024 * 1024, 64 * 1024 * 1024)
+def test_a_400_mb_anonymous_post_does_not_grow_the_server(dev_server):
+    before = dev_server.peak_rss_kb()
+    status = post_huge_body(dev_server.port, 400 * 1024 * 1024, 64 * 1024 * 1024)
     assert status.startswith('HTTP/1.1 413') or status == 'closed', status
     time.sleep(0.5)
-    grown_mb = (served.peak_rss_kb() - before) / 1024
+    grown_mb = (dev_server.peak_rss_kb() - before) / 1024
     assert grown_mb < 40, grown_mb          # was 168 -> 1,359 MB
-    assert httpx.get(served.url('/'), timeout=5).status_code == 200
+    assert httpx.get(dev_server.url('/'), timeout=5).status_code == 200

@@ -8,11 +8,11 @@ import pytest
 import transaction
 
 from portal_support import (
-    CANON, DEMO_DAY, IXTAPA, Client, file_storage_uri, last_form, link_in, open_database,
-    use_database, with_root,
+    CANON, DEMO_DAY, IXTAPA, Client, file_storage_uri, last_form, link_in, login_record,
+    nothing_changes, open_database, throttle, use_database, with_root,
 )
 from manage_support import audit_entries, staff_client
-from payment_support import accept as press_accept, confirmation, new_payer, snapshot, state_of
+from payment_support import accept as press_accept, confirmation, new_payer, state_of
 
 USERS = f'/customers/{CANON}/usuarios'
 SALDOS = f'/customers/{CANON}/saldos'
@@ -91,8 +91,10 @@ def test_consulta_sees_balances_but_cannot_pay(admin, app, mailer):
     saldos = colleague.get(SALDOS)
     assert saldos.html.find(id='view-only') is not None
     assert saldos.html.find('section', class_='banks') is None
-    colleague.post(f'/customers/{CANON}/pagar', {'csrf_token': colleague.csrf(), 'bank': 'bbva',
-                                                   'pick': '6212976'}, status=403)
+    token = colleague.csrf()
+    with nothing_changes(app):
+        colleague.post(f'/customers/{CANON}/pagar', {'csrf_token': token, 'bank': 'bbva',
+                                                       'pick': '6212976'}, status=403)
     colleague.get(f'/customers/{CANON}/facturas', status=200)
 
 
@@ -105,7 +107,8 @@ def test_disabling_ends_the_colleagues_sessions_at_once(admin, app, mailer):
     form = next(f for f in page.forms.values() if f.action.endswith(f'{user_id}/@@deshabilitar'))
     assert 'ya no puede entrar' in form.submit(status=303).follow().text
     assert colleague.get(SALDOS, status=302).location.rstrip('/').endswith('portal.example.mx')
-    refused = colleague.login('ana@example.mx', OTHER_PASSWORD, status=403)
+    with nothing_changes(app):
+        refused = colleague.login('ana@example.mx', OTHER_PASSWORD, status=403)
     assert 'deshabilitada' in refused.text
 
 
@@ -129,38 +132,80 @@ def test_a_role_change_takes_effect_at_once(admin, app, mailer):
     ('ana@example.mx', 'Ana', 'jefe', 'Elija un rol de la lista'),
 ])
 def test_a_bad_invitation_says_why_and_changes_nothing(admin, app, mailer, email, name, role, message):
-    page = invite(admin, email=email, name=name, role=role, status=400) if role in (
-        'captura',) else None
-    if page is None:
-        admin_page = admin.get(USERS)
-        form = next(f for f in admin_page.forms.values() if f.action.endswith('/usuarios'))
-        fields = dict(form.submit_fields())
-        fields.update(email=email, name=name, role=role)
-        page = admin.post(USERS, fields, status=400)
+    with nothing_changes(app):
+        page = invite(admin, email=email, name=name, role=role, status=400) if role in (
+            'captura',) else None
+        if page is None:
+            admin_page = admin.get(USERS)
+            form = next(f for f in admin_page.forms.values() if f.action.endswith('/usuarios'))
+            fields = dict(form.submit_fields())
+            fields.update(email=email, name=name, role=role)
+            page = admin.post(USERS, fields, status=400)
     assert message in page.text
-    assert with_root(app, lambda root: len(root.customers[CANON].users)) == 1   # the demo's
-    assert mailer.outbox == []
+
+
+def test_a_company_at_the_most_people_invites_nobody_more(admin, app, mailer, monkeypatch):
+    from canonportal.views import company_users
+    invite(admin)                                   # the demo's colleague and Ana: two
+    monkeypatch.setattr(company_users, 'MAX_USERS', 2)
+    with nothing_changes(app):
+        page = invite(admin, email='una.mas@example.mx', status=400)
+    assert 'La empresa ya tiene el máximo de usuarios' in page.text
+
+
+def test_a_bad_role_or_account_for_a_colleague_changes_nothing(admin, app, mailer):
+    invite(admin)
+    user_id = user_id_of(app, 'ana@example.mx')
+    token = admin.csrf()
+    with nothing_changes(app):
+        for fields, message in (({'role': 'jefe'}, 'Elija un rol de la lista'),
+                                ({'role': 'pago', 'accounts': '999999'}, 'Elija cuentas')):
+            page = admin.post(f'/customers/{CANON}/users/{user_id}/@@cambiar',
+                              dict(fields, csrf_token=token), status=400)
+            assert message in page.html.find(class_='field-error').get_text(), fields
+    assert with_root(app, lambda root: root.customers[CANON].users[user_id].role) == 'captura'
+
+
+def test_an_unknown_approval_policy_changes_nothing(admin, app):
+    token = admin.csrf()
+    with nothing_changes(app):
+        page = admin.post(f'/customers/{CANON}/aprobacion',
+                          {'csrf_token': token, 'politica': 'a-veces', 'monto': '5'}, status=400)
+    assert 'Elija una opción de la lista' in page.text
+
+
+def test_resending_to_a_colleague_who_accepted_sends_nothing(admin, app, mailer):
+    invite(admin)
+    accept(app, mailer)
+    user_id = user_id_of(app, 'ana@example.mx')
+    token = admin.csrf()
+    with nothing_changes(app):
+        admin.post(f'/customers/{CANON}/users/{user_id}/@@reenviar', {'csrf_token': token},
+                   status=303)
 
 
 def test_the_same_email_cannot_be_invited_twice_by_one_company(admin, app, mailer):
     invite(admin)
-    before = people_of(app), len(mailer.outbox)
-    page = invite(admin, name='Otra Ana', status=400)
+    with nothing_changes(app):
+        page = invite(admin, name='Otra Ana', status=400)
     assert 'Ese correo ya es de una persona de su empresa' in page.text
     # Nor the address the company's own credentials confirmed.
-    page = invite(admin, email=f'{CANON.lower()}@example.mx', name='Yo', status=400)
+    with nothing_changes(app):
+        page = invite(admin, email=f'{CANON.lower()}@example.mx', name='Yo', status=400)
     assert 'Ese correo ya es de una persona de su empresa' in page.text
-    assert (people_of(app), len(mailer.outbox)) == before
 
 
 def test_another_customer_reaches_nothing_of_the_users(admin, app, other_client):
     invite(admin)
     user_id = user_id_of(app, 'ana@example.mx')
     other = other_client.sign_in_active(rfc=IXTAPA)
-    other.get(USERS, status=403)
-    other.post(f'/customers/{CANON}/users/{user_id}/@@deshabilitar', {'csrf_token': other.csrf()},
-               status=403)
-    assert with_root(app, lambda root: root.customers[CANON].users[user_id].disabled) is False
+    token = other.csrf()
+    with nothing_changes(app):
+        other.get(USERS, status=403)
+        other.post(f'/customers/{CANON}/users/{user_id}/@@deshabilitar', {'csrf_token': token},
+                   status=403)
+        other.post(USERS, {'csrf_token': token, 'email': 'x@example.mx', 'name': 'X',
+                           'role': 'admin'}, status=403)
     # Its own USUARIOS lists only its own people.
     assert 'ana@example.mx' not in other.get(f'/customers/{IXTAPA}/usuarios').text
 
@@ -202,7 +247,9 @@ def test_a_user_limited_to_one_account_sees_and_pays_nothing_of_the_other(admin,
     assert [tr['data-key'] for tr in saldos.html.select('tr.invoice-row')] == ['6213050']
     form = saldos.forms['saldos-form']
     fields = form.submit_fields() + [('pick', '6212976'), ('accion', 'calcular')]
-    refused = mar.post(f'{base}/saldos', fields, status=400)
+    with nothing_changes(app):
+        refused = mar.post(f'{base}/saldos', fields, status=400)
+        mar.post(f'{base}/pagar', fields + [('bank', 'bbva')], status=400)
     errors = ' '.join(refused.html.find(id='saldos-errors').get_text(' ').split())
     assert '6212976' in errors, errors
     # HISTORIAL: payment 228 paid 005300's invoice: not listed, its page refused.
@@ -237,6 +284,11 @@ def test_staff_disable_and_resend_an_invitation_audited(admin, app, mailer):
     form = next(f for f in page.forms.values() if f.action.endswith('@@deshabilitar'))
     form.submit(status=303)
     assert with_root(app, lambda root: root.customers[CANON].users[user_id].disabled) is True
+    # Disabled: no invitation goes out again.
+    with nothing_changes(app):
+        refused = staff.post(f'{url}/@@reenviar-invitacion', {'csrf_token': staff.csrf('/manage')},
+                             status=400)
+    assert 'Solo se reenvía la invitación' in refused.text
     actions = [entry[1] for entry in audit_entries(app) if entry[0] == 'staff:oscar']
     assert 'staff.company-user.disable' in actions and 'staff.company-user.invite' in actions
 
@@ -252,9 +304,11 @@ def test_a_colleague_recovers_the_password_with_the_email_and_locks_like_anyone(
     form.submit()
     [message] = mailer.outbox
     assert message.recipients == ['ana@example.mx'] and '/restablecer/' in message.body
-    for _attempt in range(5):
-        anonymous.login('ana@example.mx', 'not the password', status='*')
-    locked = anonymous.login('ana@example.mx', OTHER_PASSWORD, status=403)
+    with nothing_changes(app, but=login_record('ana@example.mx')):
+        for _attempt in range(5):
+            anonymous.login('ana@example.mx', 'not the password', status='*')
+    with nothing_changes(app):
+        locked = anonymous.login('ana@example.mx', OTHER_PASSWORD, status=403)
     assert 'bloqueada' in locked.text
 
 
@@ -263,23 +317,6 @@ def test_a_colleague_recovers_the_password_with_the_email_and_locks_like_anyone(
 CUSTOMER_PAGE = f'/manage/customers/{CANON}'
 FACTURAS = f'/customers/{CANON}/facturas'
 LOGIN_PAGE = 'http://portal.example.mx/'
-
-
-def people_of(app):
-    """What sign-in state the portal keeps of every company's people, the email index, the
-    outstanding tokens and the audit log: unchanged means a refusal changed nothing."""
-    def read(root):
-        people = {}
-        for customer in root.customers.values():
-            for person in customer.people():
-                attempts = person.login_attempts
-                people[person.principal_id] = (
-                    getattr(person, 'email', None), person.password_hash, person.disabled,
-                    person.session_generation, person.last_sign_in, getattr(person, 'state', None),
-                    attempts.failures if attempts is not None else ())
-        return {'people': people, 'index': dict(root.customers.user_emails.items()),
-                'tokens': dict(root.tokens.items()), 'audit': len(root.audit_log)}
-    return with_root(app, read)
 
 
 def staff_action(staff, name):
@@ -309,26 +346,27 @@ def test_a_disabled_company_shuts_out_all_its_people_until_staff_enable_it(admin
     done = staff_action(staff, 'deshabilitar')
     assert 'nadie de ella podrá entrar' in done.text
     mailer.outbox.clear()
-    before = people_of(app)
-
-    # The Administrador's open session neither manages the people nor sees USUARIOS.
-    refused = boss.post(USERS, {'csrf_token': boss_token, 'email': 'x@example.mx', 'name': 'X',
-                                'role': 'admin'}, status=403)
-    assert 'x@example.mx' not in refused.text
-    assert boss.get(USERS, status=302).location == LOGIN_PAGE
-    # The Pago colleague's open session gets no FACTURAS.
-    assert paco.get(FACTURAS, status=302).location == LOGIN_PAGE
-    # No fresh sign-in, no recovery mail, no invitation accepted.
-    for email in ('dir@example.mx', 'paco@example.mx'):
-        assert 'deshabilitada' in paco.login(email, OTHER_PASSWORD, status=403).text
-        assert 'le enviamos un enlace' in recover(app, email).text      # the same answer
     newcomer = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
-    assert 'no es válido' in newcomer.get(link, status=400).text
-    newcomer.post(link, {'csrf_token': newcomer.csrf(), 'password': OTHER_PASSWORD,
-                         'password_confirmation': OTHER_PASSWORD}, status=400)
-    assert newcomer.login('nuevo@example.mx', OTHER_PASSWORD, status=400)
-    assert mailer.outbox == []
-    assert people_of(app) == before
+    newcomer_token = newcomer.csrf()
+
+    # Nothing but the client address's count of mails asked (the recovery's same answer)
+    # and of an unknown name's failed sign-in (the invitation was never accepted).
+    with nothing_changes(app, but=throttle):
+        # The Administrador's open session neither manages the people nor sees USUARIOS.
+        refused = boss.post(USERS, {'csrf_token': boss_token, 'email': 'x@example.mx',
+                                    'name': 'X', 'role': 'admin'}, status=403)
+        assert 'x@example.mx' not in refused.text
+        assert boss.get(USERS, status=302).location == LOGIN_PAGE
+        # The Pago colleague's open session gets no FACTURAS.
+        assert paco.get(FACTURAS, status=302).location == LOGIN_PAGE
+        # No fresh sign-in, no recovery mail, no invitation accepted.
+        for email in ('dir@example.mx', 'paco@example.mx'):
+            assert 'deshabilitada' in paco.login(email, OTHER_PASSWORD, status=403).text
+            assert 'le enviamos un enlace' in recover(app, email).text      # the same answer
+        assert 'no es válido' in newcomer.get(link, status=400).text
+        newcomer.post(link, {'csrf_token': newcomer_token, 'password': OTHER_PASSWORD,
+                             'password_confirmation': OTHER_PASSWORD}, status=400)
+        assert newcomer.login('nuevo@example.mx', OTHER_PASSWORD, status=400)
 
     staff_action(staff, 'habilitar')
     # Sessions from before stay ended (a copied cookie too); everyone signs in afresh.
@@ -361,12 +399,10 @@ def test_a_pago_colleague_of_a_disabled_company_pays_nothing_and_the_bank_return
     assert state_of(portal, '229') == 'pending'
     staff_action(staff_client(portal, 'olga', role='operator'), 'deshabilitar')
     portal_mailer.outbox.clear()
-    before = snapshot(portal)
 
     # ACEPTAR on the open confirmation: no payment, no invoice reserved, no mail.
-    assert press_accept(confirm).status_int == 403
-    assert snapshot(portal) == before
-    assert portal_mailer.outbox == []
+    with nothing_changes(portal):
+        assert press_accept(confirm).status_int == 403
 
     # The card is paid at the bank: the money is recorded, but the bank's return sends
     # Paco's browser to the sign-in page, not to the payment, and signing in is refused.
@@ -374,8 +410,9 @@ def test_a_pago_colleague_of_a_disabled_company_pays_nothing_and_the_bank_return
     banks.wait_for_deliveries()
     assert state_of(portal, '229') == 'approved'
     assert back.status_int == 303 and back.location == LOGIN_PAGE
-    assert paco.get(f'/customers/{CANON}/payments/229/', status=302).location == LOGIN_PAGE
-    assert paco.login('paco@example.mx', OTHER_PASSWORD, status=403)
+    with nothing_changes(portal):
+        assert paco.get(f'/customers/{CANON}/payments/229/', status=302).location == LOGIN_PAGE
+        assert paco.login('paco@example.mx', OTHER_PASSWORD, status=403)
 
     staff_action(staff_client(portal, 'alba', role='operator'), 'habilitar')
     landed = paco.login('paco@example.mx', OTHER_PASSWORD, status=303)
@@ -406,15 +443,15 @@ def test_inviting_an_address_of_another_company_answers_as_for_any_address(admin
         'company-user:CME930812PW3:u0demo0captura'
     # Ixtapa's invitation reaches the person, who is told it cannot be accepted.
     link = invitation_link(mailer, 'compras@example.com', rfc=IXTAPA)
-    before = people_of(app), len(mailer.outbox)
     visitor = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
-    page = visitor.get(link, status=409)
+    token = visitor.csrf()
+    with nothing_changes(app):
+        page = visitor.get(link, status=409)
+        answer = visitor.post(link, {'csrf_token': token, 'password': OTHER_PASSWORD,
+                                     'password_confirmation': OTHER_PASSWORD}, status=409)
     assert 'ya entra al portal con la cuenta de otra empresa' in page.text
     assert page.html.find('input', attrs={'name': 'password'}) is None
-    answer = visitor.post(link, {'csrf_token': visitor.csrf(), 'password': OTHER_PASSWORD,
-                                 'password_confirmation': OTHER_PASSWORD}, status=409)
     assert 'ya entra al portal con la cuenta de otra empresa' in answer.text
-    assert (people_of(app), len(mailer.outbox)) == before
 
 
 def test_an_invitation_squats_nothing_the_first_acceptance_wins(admin, app, mailer,
@@ -431,14 +468,15 @@ def test_an_invitation_squats_nothing_the_first_acceptance_wins(admin, app, mail
     assert landed.location.endswith(f'/customers/{CANON}/estados-de-cuenta')
     # Ixtapa's invitation can no longer be accepted: the invitee is told, nothing changes.
     link = invitation_link(mailer, 'ana@example.mx', rfc=IXTAPA)
-    before = people_of(app), len(mailer.outbox)
     visitor = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
-    assert 'otra empresa' in visitor.get(link, status=409).text
-    visitor.post(link, {'csrf_token': visitor.csrf(), 'password': 'Otra-Clave-Ixtapa-26',
-                        'password_confirmation': 'Otra-Clave-Ixtapa-26'}, status=409)
-    assert (people_of(app), len(mailer.outbox)) == before
-    # ana@ signs in to Canon only.
-    assert visitor.login('ana@example.mx', 'Otra-Clave-Ixtapa-26', status=400)
+    token = visitor.csrf()
+    with nothing_changes(app):
+        assert 'otra empresa' in visitor.get(link, status=409).text
+        visitor.post(link, {'csrf_token': token, 'password': 'Otra-Clave-Ixtapa-26',
+                            'password_confirmation': 'Otra-Clave-Ixtapa-26'}, status=409)
+    # ana@ signs in to Canon only: that password is a failed sign-in of Canon's Ana.
+    with nothing_changes(app, but=login_record('ana@example.mx')):
+        assert visitor.login('ana@example.mx', 'Otra-Clave-Ixtapa-26', status=400)
     assert colleague.get(f'/customers/{IXTAPA}/facturas', status=403)
 
 

@@ -68,17 +68,9 @@ def test_an_unlock_wins_over_a_concurrent_failure(database):
         assert not attempts.is_locked(later) and attempts.recent(later) == ()
 
 
-@pytest.fixture(scope='module')
-def served(tmp_path_factory):
-    from devserver_support import start_dev_server
-    server = start_dev_server(tmp_path_factory.mktemp('served'))
-    yield server
-    server.stop()
-
-
-def test_150_parallel_wrong_passwords_get_no_500_and_lock_the_account(served):
+def test_150_parallel_wrong_passwords_get_no_500_and_lock_the_account(dev_server):
     def attempt(n):
-        with httpx.Client(base_url=served.base_url, timeout=60) as browser:
+        with httpx.Client(base_url=dev_server.base_url, timeout=60) as browser:
             page = browser.get('/')
             token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
             return browser.post('/login', data={'csrf_token': token, 'login': CANON,

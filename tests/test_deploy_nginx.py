@@ -96,19 +96,11 @@ def make_certificate(folder):
 
 
 @pytest.fixture(scope='module')
-def portal(tmp_path_factory):
-    from devserver_support import start_dev_server
-    server = start_dev_server(tmp_path_factory.mktemp('portal'))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope='module')
-def proxied(tmp_path_factory, portal):
+def proxied(tmp_path_factory, dev_server):
     folder = tmp_path_factory.mktemp('nginx')
     make_certificate(folder)
     http_port, https_port = free_port(), free_port()
-    render_site(folder, http_port, https_port, portal.port)
+    render_site(folder, http_port, https_port, dev_server.port)
     nginx = start_nginx(folder, https_port)
     yield {'https': f'https://localhost:{https_port}', 'http': f'http://localhost:{http_port}',
            'port': https_port, 'http_port': http_port}
@@ -191,13 +183,13 @@ def send(port, method, path, headers=None, body=None, source='127.0.0.1', tls=Tr
         connection.close()
 
 
-def script_tokens(portal, script):
+def script_tokens(server, script):
     """The header ``script`` (canonportal-reconcile, -pack, -adduser) sends, with the
     server's token."""
     from pyramid.paster import get_appsettings
 
     from canonportal.localonly import TOKEN_HEADER, script_token
-    settings = get_appsettings(str(portal.ini), name='main', options={'http_port': str(portal.port)})
+    settings = get_appsettings(str(server.ini), name='main', options={'http_port': str(server.port)})
     return {TOKEN_HEADER: script_token(settings, script)}
 
 
@@ -213,40 +205,40 @@ def spellings(name):
             f'/./{name}', f'/static/../{name}', '/%40%40' + name, f'/{name}%2F']
 
 
-def test_the_scripts_endpoints_are_refused_under_every_spelling(proxied, portal):
+def test_the_scripts_endpoints_are_refused_under_every_spelling(proxied, dev_server):
     for name, (script, body) in ENDPOINTS.items():
-        tokens = script_tokens(portal, script)
+        tokens = script_tokens(dev_server, script)
         for path in spellings(name):
             status, _, text = send(proxied['port'], 'POST', path, tokens, body=body)
             assert status == 404, (path, status)
             assert not any(word in text for word in ('reconciled', 'packed', 'staff user')), path
-    assert not (portal.folder / 'var' / 'Data.fs.old').exists()       # never packed
-    assert 'staff user' not in portal.log()                           # nobody was made
+    assert not (dev_server.folder / 'var' / 'Data.fs.old').exists()       # never packed
+    assert 'staff user' not in dev_server.log()                           # nobody was made
 
 
 def test_without_the_proxy_rule_the_app_still_refuses_what_a_proxy_forwards(
-        tmp_path_factory, proxied, portal):
+        tmp_path_factory, proxied, dev_server):
     """Whatever the proxy lets through: deploy/'s site without its rule for the scripts'
     endpoints passes them on, and the app answers its 404 page (the request came through a
     proxy); straight to waitress from this machine, as the scripts ask, the token works."""
     folder = tmp_path_factory.mktemp('nginx-without-rule')
     make_certificate(folder)
     http_port, https_port = free_port(), free_port()
-    render_site(folder, http_port, https_port, portal.port, drop_internal_rule=True)
+    render_site(folder, http_port, https_port, dev_server.port, drop_internal_rule=True)
     nginx = start_nginx(folder, https_port)
     try:
         for path in ('/reconciliar', '/@@reconciliar/', '/empaquetar', '/%40%40empaquetar',
                      '/alta-personal', '/@@alta-personal/'):
             script, body = ENDPOINTS[path.strip('/').removeprefix('@@').removeprefix('%40%40')]
-            status, _, text = send(https_port, 'POST', path, script_tokens(portal, script),
+            status, _, text = send(https_port, 'POST', path, script_tokens(dev_server, script),
                                    body=body)
             assert status == 404 and 'Página no encontrada' in text, (path, status, text[:200])
     finally:
         stop_nginx(nginx)
-    assert 'not straight from this machine' in portal.log()
-    assert 'staff user' not in portal.log()
-    status, _, text = send(portal.port, 'POST', '/reconciliar',
-                           script_tokens(portal, 'canonportal-reconcile'), tls=False)
+    assert 'not straight from this machine' in dev_server.log()
+    assert 'staff user' not in dev_server.log()
+    status, _, text = send(dev_server.port, 'POST', '/reconciliar',
+                           script_tokens(dev_server, 'canonportal-reconcile'), tls=False)
     assert status == 200 and text.startswith('reconciled: '), text
 
 
@@ -267,7 +259,7 @@ def test_every_spelling_of_the_sign_in_is_rate_limited(proxied, method, path, so
     assert send(proxied['port'], method, path, body='login=x&password=y', source='127.0.0.8')[0] != 429
 
 
-def test_the_server_header_names_no_version(proxied, portal):
+def test_the_server_header_names_no_version(proxied, dev_server):
     for port, path, tls in ((proxied['port'], '/', True), (proxied['port'], '/reconciliar', True),
                             (proxied['http_port'], '/saldos', False)):
         status, headers, text = send(port, 'GET', path, tls=tls)

@@ -24,9 +24,9 @@ from canonportal.money import to_money
 from canonportal.resources import Allocation, Payment
 from canonportal.resources.payment import APPLIED, APPROVED, DECLINED
 from canonportal.scripts import erp_export
-from portal_support import CANON, database_of, with_root
+from portal_support import CANON, database_of, nothing_changes, with_root
 from payment_support import MANUAL_SELECTION
-from script_support import read_root
+from script_support import last_tid, read_root
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
 STAFF = 'staff:alice'
@@ -221,9 +221,8 @@ def test_only_payments_not_yet_exported_go_out_and_an_empty_export_records_nothi
     assert [r['referencia_pago'] for r in rows_of(second)] == [reference]
     # Nothing new: no record, no audit entry, nothing marked.
     frozen_clock.advance(minutes=5)
-    before = with_root(portal, lambda root: (len(root.exports), len(root.audit_log)))
-    assert export(portal) is None
-    assert with_root(portal, lambda root: (len(root.exports), len(root.audit_log))) == before
+    with nothing_changes(portal):
+        assert export(portal) is None
     assert with_root(portal, lambda root: sorted(root.exports)) == sorted([first_name, second_name])
     assert with_root(portal, lambda root: root.payments_by_reference['228'].exported) == (first_name,)
 
@@ -360,13 +359,14 @@ def test_console_export_writes_the_file_records_it_and_then_finds_nothing_new(
     assert stored == out.read_bytes()      # kept in a blob, as written
 
     # Nothing new: no file, no record, the old file untouched.
+    tid = last_tid(demo_ini)
     again = tmp_path / 'nada.csv'
     assert erp_export.main([demo_ini, '-o', str(again)]) == 0
     assert 'no payments to export' in capsys.readouterr().err
     assert not again.exists()
     assert erp_export.main([demo_ini, '-o', str(out)]) == 0
     assert out.read_bytes() == stored
-    assert read_root(demo_ini, lambda root: len(root.exports)) == 1
+    assert last_tid(demo_ini) == tid
 
 
 def test_console_all_and_date_range_re_export_to_stdout(demo_ini, tmp_path, capsys, frozen_clock):
@@ -392,10 +392,11 @@ def test_console_all_and_date_range_re_export_to_stdout(demo_ini, tmp_path, caps
     ['--since', '10/10/2017'], ['--until', '2017-13-01'],
     ['--since', '2017-10-11', '--until', '2017-10-10'], ['--all', '--new-only']])
 def test_console_refuses_bad_arguments_and_changes_nothing(demo_ini, tmp_path, capsys, arguments):
+    tid = last_tid(demo_ini)
     with pytest.raises(SystemExit) as refused:
         erp_export.main([demo_ini, *arguments])
     assert refused.value.code == 2
-    assert read_root(demo_ini, lambda root: (len(root.exports), root.payments_by_reference['228'].exported)) == (0, ())
+    assert last_tid(demo_ini) == tid
 
 
 def test_the_installed_console_script(demo_ini, tmp_path):

@@ -10,7 +10,7 @@ from canonportal.erp import imports as erp_imports
 from canonportal.erp import job as erp_job
 from canonportal.erp.imports import KINDS, detect_kind, run_import
 from canonportal.resources.payment import APPLIED
-from portal_support import CANON, IXTAPA, Client, database_of, signed_in_home, with_root
+from portal_support import CANON, IXTAPA, Client, nothing_changes, signed_in_home, with_root
 from erp_samples import (
     a_uuid, balances_csv, cfdi_xml, csv_bytes, customer_row, customers_csv, invoice_row,
     invoices_csv, named_files, pdf_bytes, rates_csv, statements_csv,
@@ -37,10 +37,6 @@ def run(app, files, kind=None, **options):
 
 def read(app, work):
     return with_root(app, work)
-
-
-def last_tid(app):
-    return database_of(app).lastTransaction()
 
 
 def counts(report):
@@ -95,21 +91,20 @@ def test_customers_are_created_and_updated_and_new_ones_can_sign_in(app, client)
 
 
 def test_rfc_format_errors_stop_the_file_and_check_digits_only_warn(app):
-    tid = last_tid(app)
-    report = run(app, {'clientes.csv': customers_csv(
-        customer_row('CME930812PW4', 'Dígito verificador malo', '009200'),
-        customer_row('XAXX010101000', 'Público en general', '009300'),
-        customer_row('CME931312PW3', 'Mes 13', '009400'),
-        customer_row('', 'Sin RFC', '009500'),
-    )})
-    assert not report.ok
-    assert reasons(report) == [
-        ('clientes.csv', 4, 'El RFC CME931312PW3 no tiene un formato válido.'),
-        ('clientes.csv', 5, 'Falta el RFC.'),
-    ]
-    assert ('clientes.csv', 2, 'El dígito verificador del RFC CME930812PW4 no coincide; revise '
-            'que esté bien escrito.') in warnings_of(report)
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        report = run(app, {'clientes.csv': customers_csv(
+            customer_row('CME930812PW4', 'Dígito verificador malo', '009200'),
+            customer_row('XAXX010101000', 'Público en general', '009300'),
+            customer_row('CME931312PW3', 'Mes 13', '009400'),
+            customer_row('', 'Sin RFC', '009500'),
+        )})
+        assert not report.ok
+        assert reasons(report) == [
+            ('clientes.csv', 4, 'El RFC CME931312PW3 no tiene un formato válido.'),
+            ('clientes.csv', 5, 'Falta el RFC.'),
+        ]
+        assert ('clientes.csv', 2, 'El dígito verificador del RFC CME930812PW4 no coincide; revise '
+                'que esté bien escrito.') in warnings_of(report)
 
     report = run(app, {'clientes.csv': customers_csv(
         customer_row('CME930812PW4', 'Dígito verificador malo', '009200'),
@@ -121,16 +116,15 @@ def test_rfc_format_errors_stop_the_file_and_check_digits_only_warn(app):
 
 
 def test_an_account_belongs_to_one_customer(app):
-    tid = last_tid(app)
-    report = run(app, {'clientes.csv': customers_csv(
-        customer_row('GODE561231GR8', 'Eduardo', '005300'),
-        customer_row('CME930812PW4', 'Otro', '009200 009201'),
-        customer_row('XAXX010101000', 'Público', '009201'))})
-    assert reasons(report) == [
-        ('clientes.csv', 4, 'La cuenta 009201 también está en la línea 3 (RFC CME930812PW4).'),
-        ('clientes.csv', 2, 'La cuenta 005300 ya es del cliente CME930812PW3 en el portal.'),
-    ]
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        report = run(app, {'clientes.csv': customers_csv(
+            customer_row('GODE561231GR8', 'Eduardo', '005300'),
+            customer_row('CME930812PW4', 'Otro', '009200 009201'),
+            customer_row('XAXX010101000', 'Público', '009201'))})
+        assert reasons(report) == [
+            ('clientes.csv', 4, 'La cuenta 009201 también está en la línea 3 (RFC CME930812PW4).'),
+            ('clientes.csv', 2, 'La cuenta 005300 ya es del cliente CME930812PW3 en el portal.'),
+        ]
 
 
 # --- invoices: CSV --------------------------------------------------------------------
@@ -216,14 +210,13 @@ def test_an_invoice_sent_again_with_a_new_due_date_and_balance_is_updated(app):
 
 def test_the_amount_of_an_invoice_with_portal_payments_is_never_changed(app):
     """Demo payment 228 holds 1.00 USD of invoice 1233074."""
-    tid = last_tid(app)
-    report = run(app, {'facturas.csv': invoices_csv(
-        invoice_row('1233074', serie='', uuid='', currency='USD', rate='18.8869', total='170.00',
-                    issued='2017-10-05', due='2017-11-04'))})
-    assert reasons(report) == [('facturas.csv', 2, (
-        'La factura 1233074 tiene pagos del portal (228); no se cambia su importe, moneda ni tipo '
-        'de cambio (Total 160.71 → 170.00). Revísela con tesorería antes de importar.'))]
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        report = run(app, {'facturas.csv': invoices_csv(
+            invoice_row('1233074', serie='', uuid='', currency='USD', rate='18.8869', total='170.00',
+                        issued='2017-10-05', due='2017-11-04'))})
+        assert reasons(report) == [('facturas.csv', 2, (
+            'La factura 1233074 tiene pagos del portal (228); no se cambia su importe, moneda ni tipo '
+            'de cambio (Total 160.71 → 170.00). Revísela con tesorería antes de importar.'))]
     # Its due date may still change.
     report = run(app, {'facturas.csv': invoices_csv(
         invoice_row('1233074', serie='', uuid='', currency='USD', rate='18.8869', total='160.71',
@@ -280,13 +273,12 @@ def test_a_csv_row_and_its_cfdi_are_one_invoice_and_must_agree(app):
                                    root.invoices_by_key['A-4410'].cfdi_xml is not None)) == (
         '005301', datetime.date(2027, 2, 1), a_uuid('A-4410'), True)
 
-    tid = last_tid(app)
-    report = run(app, {'facturas.csv': invoices_csv(invoice_row('4411', total='999.00')),
-                       'A-4411.xml': cfdi_xml('4411', total='1160.00')})
-    assert reasons(report) == [('facturas.csv', 2, (
-        'La fila no coincide con el CFDI A-4411.xml: Total 999.00 en la fila y 1160.00 en el XML.'
-    ))]
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        report = run(app, {'facturas.csv': invoices_csv(invoice_row('4411', total='999.00')),
+                           'A-4411.xml': cfdi_xml('4411', total='1160.00')})
+        assert reasons(report) == [('facturas.csv', 2, (
+            'La fila no coincide con el CFDI A-4411.xml: Total 999.00 en la fila y 1160.00 en el XML.'
+        ))]
 
 
 def test_credit_notes_and_payment_cfdis_are_skipped_with_a_warning(app):
@@ -331,17 +323,16 @@ BAD_INVOICE_ROWS = [
 @pytest.mark.parametrize('bad_row, reason', BAD_INVOICE_ROWS,
                          ids=[row['Folio'] for row, _ in BAD_INVOICE_ROWS])
 def test_one_bad_invoice_row_refuses_the_whole_file(app, bad_row, reason):
-    tid = last_tid(app)
-    files = {'facturas.csv': invoices_csv(invoice_row('9001'), invoice_row('9002'), bad_row),
-             'A-9001.pdf': pdf_bytes()}
-    report = run(app, files)
-    assert not report.ok
-    assert report.kept is None and report.record is None
-    [(source, line, text)] = reasons(report)
-    assert (source, line) == ('facturas.csv', 4)
-    assert text.startswith(reason), text
-    assert 'no se importó nada' in report.lines and 'facturas.csv, línea 4: ' in report.lines
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        files = {'facturas.csv': invoices_csv(invoice_row('9001'), invoice_row('9002'), bad_row),
+                 'A-9001.pdf': pdf_bytes()}
+        report = run(app, files)
+        assert not report.ok
+        assert report.kept is None and report.record is None
+        [(source, line, text)] = reasons(report)
+        assert (source, line) == ('facturas.csv', 4)
+        assert text.startswith(reason), text
+        assert 'no se importó nada' in report.lines and 'facturas.csv, línea 4: ' in report.lines
     assert read(app, lambda root: ('A-9001' in root.invoices_by_key, len(root.imports))) == (
         False, 0)
 
@@ -352,7 +343,8 @@ def test_every_error_of_the_file_is_reported_with_its_line(app):
     rows[3]['Total'] = '-1'
     rows[3]['Fecha de emisión'] = 'ayer'
     rows.append(invoice_row('9200'))   # repeated
-    report = run(app, {'facturas.csv': invoices_csv(*rows)})
+    with nothing_changes(app):
+        report = run(app, {'facturas.csv': invoices_csv(*rows)})
     assert [(line, text[:30]) for _, line, text in reasons(report)] == [
         (3, 'El RFC MALO no tiene un format'),
         (5, '«Fecha de emisión»: la fecha «'),
@@ -363,19 +355,18 @@ def test_every_error_of_the_file_is_reported_with_its_line(app):
 
 
 def test_missing_columns_and_unknown_headers(app):
-    tid = last_tid(app)
-    header = ['RFC', 'Folio', 'Total', 'Fecha de emisión']
-    report = run(app, {'facturas.csv': csv_bytes(header, [[CANON, '1', '10.00', '2026-11-01']])},
-                 kind='invoices')
-    assert reasons(report) == [('facturas.csv', 1, 'Falta la columna «Moneda».')]
-    report = run(app, {'datos.csv': csv_bytes(['Uno', 'Dos'], [['1', '2']])})
-    assert reasons(report) == [('datos.csv', 1, (
-        'No se reconoce el tipo de archivo por su encabezado; vea las columnas de cada tipo en la '
-        'documentación de archivos del ERP.'))]
-    report = run(app, {'facturas.csv': invoices_csv(invoice_row('1')),
-                       'clientes.csv': customers_csv(customer_row(CANON, 'Canon', '005300'))})
-    assert 'Los archivos son de tipos distintos' in reasons(report)[0][2]
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        header = ['RFC', 'Folio', 'Total', 'Fecha de emisión']
+        report = run(app, {'facturas.csv': csv_bytes(header, [[CANON, '1', '10.00', '2026-11-01']])},
+                     kind='invoices')
+        assert reasons(report) == [('facturas.csv', 1, 'Falta la columna «Moneda».')]
+        report = run(app, {'datos.csv': csv_bytes(['Uno', 'Dos'], [['1', '2']])})
+        assert reasons(report) == [('datos.csv', 1, (
+            'No se reconoce el tipo de archivo por su encabezado; vea las columnas de cada tipo en la '
+            'documentación de archivos del ERP.'))]
+        report = run(app, {'facturas.csv': invoices_csv(invoice_row('1')),
+                           'clientes.csv': customers_csv(customer_row(CANON, 'Canon', '005300'))})
+        assert 'Los archivos son de tipos distintos' in reasons(report)[0][2]
 
 
 @pytest.mark.parametrize('xml, reason', [
@@ -386,24 +377,22 @@ def test_missing_columns_and_unknown_headers(app):
     (cfdi_xml('6212976', serie=''), 'El folio 6212976 ya existe con otro UUID'),
 ])
 def test_a_bad_cfdi_refuses_the_import(app, xml, reason):
-    tid = last_tid(app)
-    report = run(app, {'bueno.xml': cfdi_xml('9300'), 'malo.xml': xml})
-    [(source, _line, text)] = reasons(report)
-    assert source == 'malo.xml' and text.startswith(reason), text
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        report = run(app, {'bueno.xml': cfdi_xml('9300'), 'malo.xml': xml})
+        [(source, _line, text)] = reasons(report)
+        assert source == 'malo.xml' and text.startswith(reason), text
 
 
 def test_a_pdf_that_is_not_a_pdf_or_claimed_twice(app):
-    tid = last_tid(app)
-    report = run(app, {'facturas.csv': invoices_csv(invoice_row('9001', pdf='x.pdf'),
-                                                    invoice_row('9002', pdf='x.pdf')),
-                       'x.pdf': pdf_bytes()})
-    assert reasons(report)[0][:2] == ('facturas.csv', 3)
-    assert 'corresponde a más de un documento' in reasons(report)[0][2]
-    report = run(app, {'facturas.csv': invoices_csv(invoice_row('9001')),
-                       'A-9001.pdf': b'<html>not a pdf</html>'})
-    assert reasons(report) == [('A-9001.pdf', None, 'El archivo A-9001.pdf no es un PDF.')]
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        report = run(app, {'facturas.csv': invoices_csv(invoice_row('9001', pdf='x.pdf'),
+                                                        invoice_row('9002', pdf='x.pdf')),
+                           'x.pdf': pdf_bytes()})
+        assert reasons(report)[0][:2] == ('facturas.csv', 3)
+        assert 'corresponde a más de un documento' in reasons(report)[0][2]
+        report = run(app, {'facturas.csv': invoices_csv(invoice_row('9001')),
+                           'A-9001.pdf': b'<html>not a pdf</html>'})
+        assert reasons(report) == [('A-9001.pdf', None, 'El archivo A-9001.pdf no es un PDF.')]
 
 
 def test_a_pdf_nobody_claims_is_a_warning(app):
@@ -485,11 +474,10 @@ def test_the_erp_applies_payment_228_and_its_transit_leaves_saldos(app, canon):
     ({'Saldo': '5.00'}, 'La fila no indica factura (Folio o UUID) ni referencia de pago.'),
 ])
 def test_bad_balance_rows_refuse_the_file(app, row, reason):
-    tid = last_tid(app)
-    report = run(app, {'saldos.csv': balances_csv({'Folio': '1233075', 'Saldo': '100.00'}, row)})
-    assert reason in [text for _, _, text in reasons(report)], reasons(report)
-    assert all(line == 3 for _, line, _ in reasons(report))
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        report = run(app, {'saldos.csv': balances_csv({'Folio': '1233075', 'Saldo': '100.00'}, row)})
+        assert reason in [text for _, _, text in reasons(report)], reasons(report)
+        assert all(line == 3 for _, line, _ in reasons(report))
     assert read(app, lambda root: root.payments_by_reference['228'].state) == 'approved'
 
 
@@ -532,18 +520,17 @@ def test_statements_with_their_pdfs(app, canon):
 
 
 def test_bad_statement_rows(app):
-    tid = last_tid(app)
-    report = run(app, {'estados.csv': statements_csv(
-        {'Estado de cuenta': '171101', 'Cuenta': '999999', 'Fecha de emisión': '2017-11-01'},
-        {'Estado de cuenta': '171102', 'Cuenta': '005300', 'Fecha de emisión': 'noviembre'},
-        {'Estado de cuenta': '171103', 'Cuenta': '005300', 'Fecha de emisión': '2017-11-01',
-         'Archivo PDF': 'falta.pdf'})})
-    assert [(line, text[:40]) for _, line, text in reasons(report)] == [
-        (2, 'La cuenta 999999 no es de ningún cliente'),
-        (3, '«Fecha de emisión»: la fecha y hora «nov'),
-        (4, 'El PDF falta.pdf que indica la fila no e'),
-    ]
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        report = run(app, {'estados.csv': statements_csv(
+            {'Estado de cuenta': '171101', 'Cuenta': '999999', 'Fecha de emisión': '2017-11-01'},
+            {'Estado de cuenta': '171102', 'Cuenta': '005300', 'Fecha de emisión': 'noviembre'},
+            {'Estado de cuenta': '171103', 'Cuenta': '005300', 'Fecha de emisión': '2017-11-01',
+             'Archivo PDF': 'falta.pdf'})})
+        assert [(line, text[:40]) for _, line, text in reasons(report)] == [
+            (2, 'La cuenta 999999 no es de ningún cliente'),
+            (3, '«Fecha de emisión»: la fecha y hora «nov'),
+            (4, 'El PDF falta.pdf que indica la fila no e'),
+        ]
 
 
 # --- exchange rates ------------------------------------------------------------------------------
@@ -563,15 +550,14 @@ def test_exchange_rates_are_set_and_a_changed_one_is_audited(app):
 
 
 def test_bad_rates(app):
-    tid = last_tid(app)
-    report = run(app, {'fix.csv': rates_csv(['2026-11-27', '18.12345'], ['2026-11-28', '18.1'],
-                                            ['2026-11-28', '18.2'], ['2026-11-31', '18.1'])})
-    assert [(line, text[:45]) for _, line, text in reasons(report)] == [
-        (2, 'El tipo de cambio «18.12345» tiene más de 4 d'),
-        (4, 'El tipo de cambio del 2026-11-28 ya aparece e'),
-        (5, '«Fecha»: la fecha «2026-11-31» no es válida; '),
-    ]
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        report = run(app, {'fix.csv': rates_csv(['2026-11-27', '18.12345'], ['2026-11-28', '18.1'],
+                                                ['2026-11-28', '18.2'], ['2026-11-31', '18.1'])})
+        assert [(line, text[:45]) for _, line, text in reasons(report)] == [
+            (2, 'El tipo de cambio «18.12345» tiene más de 4 d'),
+            (4, 'El tipo de cambio del 2026-11-28 ya aparece e'),
+            (5, '«Fecha»: la fecha «2026-11-31» no es válida; '),
+        ]
 
 
 # --- the record, the summary, dry runs, batches ------------------------------------------------
@@ -605,12 +591,11 @@ def test_a_successful_import_leaves_one_record_and_one_audit_entry(app):
 
 
 def test_a_dry_run_counts_and_writes_nothing(app):
-    tid = last_tid(app)
-    report = run(app, {'facturas.csv': invoices_csv(invoice_row('9001'), invoice_row('9002'))},
-                 dry_run=True)
-    assert report.ok and counts(report) == (2, 0, 0) and report.record is None
-    assert 'Prueba sin cambios' in report.lines
-    assert last_tid(app) == tid
+    with nothing_changes(app):
+        report = run(app, {'facturas.csv': invoices_csv(invoice_row('9001'), invoice_row('9002'))},
+                     dry_run=True)
+        assert report.ok and counts(report) == (2, 0, 0) and report.record is None
+        assert 'Prueba sin cambios' in report.lines
 
 
 def test_big_files_are_written_in_batches_with_progress(app, monkeypatch):
@@ -647,8 +632,9 @@ def test_detect_kind_reads_headers_and_rewinds():
 
 
 def test_unknown_kind_and_no_files(app):
-    assert 'Tipo de importación desconocido' in run(app, {'a.csv': b'x'}, kind='nope').lines
-    assert 'No se recibió ningún archivo.' in run(app, {}).lines
+    with nothing_changes(app):
+        assert 'Tipo de importación desconocido' in run(app, {'a.csv': b'x'}, kind='nope').lines
+        assert 'No se recibió ningún archivo.' in run(app, {}).lines
 
 
 def test_a_non_seekable_upload_is_read_twice_all_the_same(app):

@@ -18,6 +18,7 @@ from canonportal.resources.payment import APPROVED, DECLINED
 from canonportal.scripts import evolve as evolve_script
 from canonportal.scripts import init
 from portal_support import CANON, saldos_order
+from script_support import last_tid
 
 
 STEP_NAMES = [name for name, _ in evolve.STEPS]
@@ -84,11 +85,10 @@ def test_a_fresh_database_has_every_step_done_and_nothing_to_run(ini, tmp_path, 
     done = on_db(tmp_path, lambda root, _: dict(root.evolve_done))
     assert sorted(done) == sorted(STEP_NAMES) and len(STEP_NAMES) >= 2
     assert all(when >= ticking_clock for when in done.values())
-    audit_before = on_db(tmp_path, lambda root, _: len(root.audit_log))
+    tid = last_tid(ini)
     assert run(ini, capsys) == ['nothing to do: every evolve step is done']
     assert run(ini, capsys, '--dry-run') == ['nothing to do: every evolve step is done']
-    assert on_db(tmp_path, lambda root, _: (dict(root.evolve_done), len(root.audit_log))) == (
-        done, audit_before)
+    assert last_tid(ini) == tid
 
 
 def test_an_empty_database_is_left_to_canonportal_init(ini, tmp_path, capsys):
@@ -149,9 +149,9 @@ def old_database(ini, tmp_path, monkeypatch, capsys):
 
 def test_dry_run_lists_the_pending_steps_and_changes_nothing(old_database, tmp_path, capsys,
                                                              ticking_clock):
-    before = on_db(tmp_path, shape)
+    tid = last_tid(old_database)
     assert run(old_database, capsys, '--dry-run') == [f'would run {name}' for name in STEP_NAMES]
-    assert on_db(tmp_path, shape) == before
+    assert last_tid(old_database) == tid
 
 
 def test_evolve_brings_an_old_database_up_to_date_once(old_database, tmp_path, capsys,
@@ -182,16 +182,19 @@ def test_evolve_brings_an_old_database_up_to_date_once(old_database, tmp_path, c
     assert after['open'] == expected and len(expected) == 2
     assert '6212901' in expected[CANON] and '1233075' not in expected[CANON]
     # A second run finds nothing to do and writes nothing.
+    tid = last_tid(old_database)
     assert run(old_database, capsys) == ['nothing to do: every evolve step is done']
-    assert on_db(tmp_path, shape) == after
+    assert last_tid(old_database) == tid
 
 
 def test_the_portal_refuses_to_start_on_a_database_that_misses_steps(old_database, tmp_path,
                                                                      capsys):
     from pyramid.paster import get_app
     from canonportal.configure import DatabaseBehind
+    tid = last_tid(old_database)
     with pytest.raises(DatabaseBehind) as refused:
         get_app(old_database)
+    assert last_tid(old_database) == tid
     assert 'open-invoices-index' in str(refused.value)
     assert 'run canonportal-evolve' in str(refused.value)
     run(old_database, capsys)

@@ -21,7 +21,6 @@ from canonportal.gateways import (
 from canonportal.gateways.banamex import BanamexGateway, mask_card
 from canonportal.gateways.http import get_with_retries
 from canonportal.sandbox.banamex import BanamexSandbox
-from recorder import Recorder
 
 MERCHANT = 'TESTCANON01'
 PASSWORD = 'sandbox-api-password'
@@ -57,11 +56,6 @@ class Mounted:
     def __call__(self, environ, start_response):
         from canonportal.sandbox.mount import Mount
         return Mount(None, {'/sandbox/banamex': self.app})(environ, start_response)
-
-
-@pytest.fixture
-def recorder():
-    return Recorder()
 
 
 @pytest.fixture

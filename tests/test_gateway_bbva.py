@@ -15,15 +15,9 @@ from canonportal.gateways import (
 )
 from canonportal.gateways.bbva import BBVAGateway
 from canonportal.sandbox.bbva import BBVASandbox
-from recorder import Recorder
 
 SECRET = 'sandbox-bbva-secret'
 ENDPOINT = 'http://bank.test/clb/endpoint/canon'
-
-
-@pytest.fixture
-def recorder():
-    return Recorder()
 
 
 @pytest.fixture

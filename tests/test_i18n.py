@@ -19,7 +19,7 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
 from canonportal import formatting
-from portal_support import CANON, Client, last_form, with_root
+from portal_support import CANON, Client, last_form, login_record, nothing_changes, with_root
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / 'canonportal'
 LOCALE = PACKAGE / 'locale'
@@ -176,13 +176,14 @@ def test_login_page_in_english(client, spanish_phrases):
     assert page.html.find('title').get_text().startswith('Customer Portal')
 
 
-def test_a_refused_login_says_so_in_english(client, spanish_phrases):
+def test_a_refused_login_says_so_in_english(app, client, spanish_phrases):
     choose(client, 'en')
-    page = client.login(CANON, 'not the password')
+    with nothing_changes(app, but=login_record(CANON)):
+        page = client.login(CANON, 'not the password')
     assert_english(page, spanish_phrases, present=['Incorrect username or password.'])
 
 
-def test_activation_page_in_english(client, mailer, spanish_phrases):
+def test_activation_page_in_english(app, client, mailer, spanish_phrases):
     choose(client, 'en')
     sent = client.login(CANON, CANON)
     assert_english(sent, spanish_phrases, present=['We sent a link to activate your account'])
@@ -196,7 +197,8 @@ def test_activation_page_in_english(client, mailer, spanish_phrases):
                    absent=['Activar cuenta', 'Contraseña nueva', 'Guardar y continuar'])
     form = last_form(page)
     form['password'] = form['password_confirmation'] = 'short'
-    refused = form.submit(status=400)
+    with nothing_changes(app):
+        refused = form.submit(status=400)
     assert_english(refused, spanish_phrases, present=['The password must have at least 12 characters.'])
 
 
@@ -332,9 +334,10 @@ def test_an_unknown_language_changes_nothing(client):
     assert 'Sign in' in visible_text(client.get('/'))
 
 
-def test_the_language_form_needs_its_csrf_token(client):
+def test_the_language_form_needs_its_csrf_token(app, client):
     client.get('/')
-    client.post('/idioma', {'lang': 'en', 'came_from': '/'}, status=400)
+    with nothing_changes(app):
+        client.post('/idioma', {'lang': 'en', 'came_from': '/'}, status=400)
     assert 'lang' not in client.cookies
     assert 'Iniciar sesión' in visible_text(client.get('/'))
 

@@ -14,7 +14,7 @@ import webtest
 from canonportal import localonly
 from canonportal.localonly import ADDUSER, PACK, RECONCILE, TOKEN_HEADER, script_token
 from payment_support import accept, confirmation, misbehave, receipts, state_of
-from portal_support import Client, with_root
+from portal_support import Client, nothing_changes, with_root
 
 HOST = 'portal.example.mx'
 NOT_FOUND = 'Página no encontrada'
@@ -88,10 +88,12 @@ def lost_payment(payer, portal, banks, frozen_clock):
 def test_reconciliar_from_outside_is_not_found_under_every_spelling(
         portal, portal_mailer, lost_payment, remote_addr, headers):
     outsider = client_from(portal, remote_addr)
-    for path in spellings('reconciliar'):
-        answer = outsider.post(path, headers=dict(token(portal, RECONCILE), **headers), status='*')
-        assert answer.status_int == 404 and NOT_FOUND in answer.text, path
-        assert 'reconciled' not in answer.text
+    with nothing_changes(portal):
+        for path in spellings('reconciliar'):
+            answer = outsider.post(path, headers=dict(token(portal, RECONCILE), **headers),
+                                   status='*')
+            assert answer.status_int == 404 and NOT_FOUND in answer.text, path
+            assert 'reconciled' not in answer.text
     assert state_of(portal, lost_payment) == 'pending'
     assert receipts(portal_mailer) == []
 
@@ -114,10 +116,12 @@ def test_reconciliar_answers_every_loopback_address(portal, address):
 
 def test_a_wrong_token_from_loopback_is_still_refused(portal, portal_mailer, lost_payment):
     script = client_from(portal, '127.0.0.1')
-    assert script.post('/reconciliar', headers={TOKEN_HEADER: 'x' * 64}, status=403).text == 'forbidden\n'
-    # Another script's token is not this one's.
-    for other in (PACK, ADDUSER):
-        assert script.post('/reconciliar', headers=token(portal, other), status=403)
+    with nothing_changes(portal):
+        assert script.post('/reconciliar', headers={TOKEN_HEADER: 'x' * 64},
+                           status=403).text == 'forbidden\n'
+        # Another script's token is not this one's.
+        for other in (PACK, ADDUSER):
+            assert script.post('/reconciliar', headers=token(portal, other), status=403)
     assert state_of(portal, lost_payment) == 'pending'
 
 
@@ -130,10 +134,20 @@ def _packed_copy(app):
 @pytest.mark.parametrize('remote_addr, headers', FROM_OUTSIDE)
 def test_empaquetar_from_outside_is_not_found_under_every_spelling(app, remote_addr, headers):
     outsider = client_from(app, remote_addr)
-    for path in spellings('empaquetar'):
-        answer = outsider.post(path, {'days': '0'}, headers=dict(token(app, PACK), **headers),
-                               status='*')
-        assert answer.status_int == 404 and NOT_FOUND in answer.text, path
+    with nothing_changes(app):
+        for path in spellings('empaquetar'):
+            answer = outsider.post(path, {'days': '0'}, headers=dict(token(app, PACK), **headers),
+                                   status='*')
+            assert answer.status_int == 404 and NOT_FOUND in answer.text, path
+    assert not _packed_copy(app)
+
+
+@pytest.mark.parametrize('days', ['', '-1', 'x', '99999'])
+def test_empaquetar_with_the_token_but_a_bad_number_of_days_packs_nothing(app, days):
+    with nothing_changes(app):
+        answer = client_from(app, '127.0.0.1').post('/empaquetar', {'days': days},
+                                                    headers=token(app, PACK), status=400)
+    assert answer.text.startswith('days must be a whole number')
     assert not _packed_copy(app)
 
 

@@ -5,18 +5,12 @@ import io
 
 import pytest
 
-from portal_support import CANON, GOOD_PASSWORD, IXTAPA, Client, database_of, with_root
+from portal_support import CANON, IXTAPA, Client, nothing_changes, with_root
+from manage_support import staff_browser
 
 HOST = 'portal.example.mx'
 UTC = datetime.timezone.utc
 BASE = datetime.datetime(2026, 11, 1, 18, 0, tzinfo=UTC)
-
-
-def browser(app, username):
-    client = Client(app, extra_environ={'HTTP_HOST': HOST})
-    client.set_cookie('lang', 'es')
-    assert client.login(username, GOOD_PASSWORD).status_int == 303
-    return client
 
 
 def seed(app, entries):
@@ -62,7 +56,7 @@ def seeded_rows(page):
 
 
 def test_newest_first_with_mexico_city_times_and_links_to_live_objects(audited_app):
-    page = browser(audited_app, 'aurora').get('/manage/audit')
+    page = staff_browser(audited_app, 'aurora').get('/manage/audit')
     rows = seeded_rows(page)
     assert [row[2] for row in rows] == ['staff.unlock', 'payment.transition',
                                         'payment.transition', 'staff.role']
@@ -89,12 +83,12 @@ def test_newest_first_with_mexico_city_times_and_links_to_live_objects(audited_a
     ('actor=nadie', []),
 ])
 def test_filters(audited_app, query, expected):
-    page = browser(audited_app, 'aurora').get('/manage/audit?' + query)
+    page = staff_browser(audited_app, 'aurora').get('/manage/audit?' + query)
     assert [row[2] for row in seeded_rows(page)] == expected
 
 
 def test_dates_filter_by_the_mexico_city_day(audited_app):
-    client = browser(audited_app, 'aurora')
+    client = staff_browser(audited_app, 'aurora')
     on_27 = seeded_rows(client.get('/manage/audit?since=2026-11-27&until=2026-11-27'))
     assert [row[3] for row in on_27] == [f'/customers/{IXTAPA}/payments/300']
 
@@ -102,7 +96,7 @@ def test_dates_filter_by_the_mexico_city_day(audited_app):
 @pytest.mark.parametrize('query', ['since=28-11-2026', 'until=ma%C3%B1ana',
                                    'since=2026-11-28&until=2026-11-01'])
 def test_bad_dates_are_a_clear_400(audited_app, query):
-    client = browser(audited_app, 'aurora')
+    client = staff_browser(audited_app, 'aurora')
     response = client.get('/manage/audit?' + query, status=400)
     assert response.html.find(class_='error', role='alert')
     assert response.html.find('table', id='audit-table') is None
@@ -112,7 +106,7 @@ def test_bad_dates_are_a_clear_400(audited_app, query):
 def test_pages_of_fifty(audited_app):
     seed(audited_app, [(BASE - datetime.timedelta(minutes=n), 'system:test', 'test.bulk',
                       '/customers', '', str(n), '') for n in range(70, 0, -1)])
-    client = browser(audited_app, 'aurora')
+    client = staff_browser(audited_app, 'aurora')
     first = client.get('/manage/audit?action=test.bulk')
     assert [row[5] for row in rows_of(first)] == [str(n) for n in range(1, 51)]
     next_link = first.html.find('a', rel='next')['href']
@@ -133,7 +127,7 @@ def read_csv(response):
 
 
 def test_csv_of_the_filtered_entries_with_formulas_escaped(audited_app):
-    client = browser(audited_app, 'aurora')
+    client = staff_browser(audited_app, 'aurora')
     page = client.get('/manage/audit?actor=staff:oscar')
     response = client.get(page.html.find('a', string='Descargar CSV')['href'])
     rows = read_csv(response)
@@ -150,25 +144,21 @@ def test_csv_of_the_filtered_entries_with_formulas_escaped(audited_app):
 def test_csv_of_everything_spans_more_than_one_chunk(audited_app):
     seed(audited_app, [(BASE - datetime.timedelta(seconds=n), 'system:test', 'test.bulk',
                       '/customers', '', str(n), '') for n in range(1200, 0, -1)])
-    rows = read_csv(browser(audited_app, 'aurora').get('/manage/audit/@@csv?action=test.bulk'))
+    rows = read_csv(staff_browser(audited_app, 'aurora').get('/manage/audit/@@csv?action=test.bulk'))
     assert len(rows) == 1201
     assert [row[5] for row in rows[1:]] == [str(n) for n in range(1, 1201)]
     assert rows.count(rows[0]) == 1  # the header once
 
 
 def test_the_log_cannot_be_changed_through_the_web(audited_app):
-    client = browser(audited_app, 'alice')
+    client = staff_browser(audited_app, 'alice')
     token = client.get('/manage/audit').html.find('input', {'name': 'csrf_token'})['value']
-    db = database_of(audited_app)
-    before_tid = db.lastTransaction()
-    before = with_root(audited_app, lambda root: len(root.audit_log))
-    for path in ('/manage/audit', '/manage/audit/', '/manage/audit/@@csv',
-                 '/manage/audit/@@delete', '/manage/audit/@@edit'):
-        for method in ('post', 'put', 'delete'):
-            response = getattr(client, method)(path, {'csrf_token': token}, status='*')
-            assert response.status_int in (403, 404, 405), (method, path)
-    assert db.lastTransaction() == before_tid
-    assert with_root(audited_app, lambda root: len(root.audit_log)) == before
+    with nothing_changes(audited_app):
+        for path in ('/manage/audit', '/manage/audit/', '/manage/audit/@@csv',
+                     '/manage/audit/@@delete', '/manage/audit/@@edit'):
+            for method in ('post', 'put', 'delete'):
+                response = getattr(client, method)(path, {'csrf_token': token}, status='*')
+                assert response.status_int in (403, 404, 405), (method, path)
 
 
 def test_customers_never_see_the_log(audited_app):
@@ -178,7 +168,7 @@ def test_customers_never_see_the_log(audited_app):
 
 
 def test_the_staff_page_links_to_its_entries(audited_app):
-    client = browser(audited_app, 'alice')
+    client = staff_browser(audited_app, 'alice')
     page = client.get('/manage/staff/alice')
     link = page.html.find('a', string='Ver su historial en la bitácora')['href']
     rows = rows_of(client.get(link))

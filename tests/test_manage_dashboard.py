@@ -9,8 +9,9 @@ from canonportal.money import to_money
 from canonportal.resources import Allocation, Payment, PortalRoot
 from canonportal.resources.payment import APPROVED, DECLINED, PENDING, REVIEW
 from canonportal.views.manage.root import RecentPayments
-from portal_support import (CANON, GOOD_PASSWORD, IXTAPA, Client, add_staff_user, file_storage_uri,
-                      make_app, with_root)
+from portal_support import (
+    CANON, IXTAPA, Client, add_staff_user, file_storage_uri, make_app, nothing_changes, with_root)
+from manage_support import staff_browser, staff_client
 from canonportal.bootstrap import add_demo_data
 
 UTC = datetime.timezone.utc
@@ -64,13 +65,9 @@ def seed(app):
 
 @pytest.fixture
 def staff(app, frozen_clock):
-    add_staff_user(app, 'alice', role='admin')
     add_staff_user(app, 'aurora', role='auditor')
-    references = seed(app)
-    browser = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
-    browser.login('alice', GOOD_PASSWORD)
-    browser.set_cookie('lang', 'es')
-    browser.references = references
+    browser = staff_client(app, 'alice', role='admin')
+    browser.references = seed(app)
     return browser
 
 
@@ -157,19 +154,15 @@ def test_the_alert_time_is_a_setting(tmp_path, frozen_clock):
     app = make_app(**{'zodbconn.uri': file_storage_uri(tmp_path),
                       'canonportal.pending_alert_minutes': '5'})
     with_root(app, lambda root: add_demo_data(root, today=datetime.date(2026, 11, 29)))
-    add_staff_user(app, 'alice')
+    browser = staff_client(app)
     references = seed(app)
-    browser = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
-    browser.login('alice', GOOD_PASSWORD)
     table = browser.get('/manage').html.find('table', id='stale-table')
     assert [tr.td.get_text(strip=True) for tr in table.tbody.find_all('tr')] == [
         references[3], references[-1]]
 
 
 def test_an_auditor_sees_the_dashboard_without_action_buttons(staff, app):
-    auditor = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
-    auditor.login('aurora', GOOD_PASSWORD)
-    page = auditor.get('/manage')
+    page = staff_browser(app, 'aurora').get('/manage')
     assert chart_values(page, 'chart-today')[1]['banamex'] == 3
     assert '@@importar' not in page.text and '@@exportar' not in page.text
     assert '@@importar' in staff.get('/manage').text
@@ -178,14 +171,14 @@ def test_an_auditor_sees_the_dashboard_without_action_buttons(staff, app):
 def test_a_customer_never_sees_the_dashboard(app, frozen_clock):
     customer = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
     customer.sign_in_active(rfc=IXTAPA)
-    assert customer.get('/manage', status=403).status_int == 403
+    with nothing_changes(app):
+        assert customer.get('/manage', status=403).status_int == 403
+        customer.post('/manage/@@exportar', {'csrf_token': customer.csrf(), 'mode': 'pending'},
+                      status=403)
 
 
 def test_an_empty_portal_says_so(app, frozen_clock):
-    add_staff_user(app, 'alice')
-    browser = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
-    browser.login('alice', GOOD_PASSWORD)
-    page = browser.get('/manage')
+    page = staff_client(app).get('/manage')
     assert chart_values(page, 'chart-today')[0] == {}
     assert 'Ningún pago hoy.' in page.text
     assert 'Ningún pago espera una decisión.' in page.text
@@ -204,10 +197,7 @@ def test_the_newest_imports_and_exports_come_first(app, frozen_clock):
             root.exports.add(f'{when:%Y%m%d-%H%M%S}', ExportRecord(
                 f'pagos-erp-{day}.csv', when, 'staff:alice', ('228',)))
     with_root(app, work)
-    add_staff_user(app, 'alice')
-    browser = Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
-    browser.login('alice', GOOD_PASSWORD)
-    page = browser.get('/manage')
+    page = staff_client(app).get('/manage')
     imports = [a['href'].rsplit('/', 1)[-1] for a in page.html.find(id='last-imports').ul('a')]
     assert imports == [f'202611{day:02d}-120000-ab{day:02d}' for day in (7, 6, 5, 4, 3)]
     exports = [a['href'].rsplit('/', 1)[-1] for a in page.html.find(id='last-exports').ul('a')]

@@ -1,27 +1,12 @@
 """Staff accounts managed from /manage/staff: only admins change them, and never into no admin."""
 import pytest
 
-from portal_support import (GOOD_PASSWORD, IXTAPA, Client, database_of, last_form,
-                      signed_in_home, with_root)
+from portal_support import (
+    GOOD_PASSWORD, IXTAPA, last_form, login_record, nothing_changes, signed_in_home, with_root)
+from manage_support import audit_entries, staff_browser
 
 HOST = 'portal.example.mx'
 NEW_PASSWORD = 'otra frase larga para el personal'
-
-
-def browser(app):
-    client = Client(app, extra_environ={'HTTP_HOST': HOST})
-    client.set_cookie('lang', 'es')
-    return client
-
-
-def signed_in(app, username, password=GOOD_PASSWORD):
-    client = browser(app)
-    assert client.login(username, password).status_int == 303
-    return client
-
-
-def last_tid(app):
-    return database_of(app).lastTransaction()
 
 
 def staff_state(app, username):
@@ -35,12 +20,6 @@ def staff_state(app, username):
     return with_root(app, read)
 
 
-def audit_entries(app, action=None):
-    return with_root(app, lambda root: [
-        (e.actor, e.action, e.target, e.before, e.after, e.note)
-        for e in root.audit_log.search(action=action)])
-
-
 def post(client, path, fields, status='*'):
     """POST ``fields`` with the CSRF token of a management page."""
     token = client.get('/manage/staff').html.find('input', {'name': 'csrf_token'})['value']
@@ -49,7 +28,7 @@ def post(client, path, fields, status='*'):
 
 @pytest.fixture
 def admin(staff_app):
-    return signed_in(staff_app, 'alice')
+    return staff_browser(staff_app, 'alice')
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -73,7 +52,7 @@ def test_the_list_shows_role_and_state_of_every_account(staff_app, admin, frozen
 
 def test_operator_and_auditor_may_read_the_list_but_not_the_admin_forms(staff_app):
     for name in ('oscar', 'aurora'):
-        client = signed_in(staff_app, name)
+        client = staff_browser(staff_app, name)
         page = client.get('/manage/staff')
         assert 'alice' in page.text
         assert '@@nuevo' not in page.text
@@ -83,7 +62,7 @@ def test_operator_and_auditor_may_read_the_list_but_not_the_admin_forms(staff_ap
 
 
 def test_a_customer_gets_nothing_of_the_staff_pages(staff_app):
-    customer = browser(staff_app).sign_in_active(rfc=IXTAPA)
+    customer = staff_browser(staff_app).sign_in_active(rfc=IXTAPA)
     for path in ('/manage/staff', '/manage/staff/alice', '/manage/staff/@@nuevo'):
         assert customer.get(path, status='*').status_int == 403
 
@@ -110,7 +89,7 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(staff_app, admin):
     assert state['role'] == 'operator' and state['email'] == 'bruno@canon.example'
     assert state['hash'].startswith('$argon2id$')
 
-    bruno = signed_in(staff_app, 'bruno', NEW_PASSWORD)
+    bruno = staff_browser(staff_app, 'bruno', NEW_PASSWORD)
     assert signed_in_home(bruno) == f'http://{HOST}/manage'
     assert bruno.get('/manage').status_int == 200
 
@@ -134,29 +113,27 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(staff_app, admin):
     ({'password_confirmation': 'otra cosa distinta'}, 'password_confirmation', 'no coinciden'),
 ])
 def test_bad_input_creates_nothing(staff_app, admin, fields, field, message):
-    before = last_tid(staff_app)
-    response = new_user(admin, **fields)
+    with nothing_changes(staff_app):
+        response = new_user(admin, **fields)
     assert response.status_int == 400
     field_id = {'password_confirmation': 'password2'}.get(field, field)
     assert message in response.html.find(id=f'staff-{field_id}-error').get_text()
-    assert last_tid(staff_app) == before
-    assert with_root(staff_app, lambda root: sorted(root.staff)) == ['alice', 'aurora', 'oscar']
 
 
 def test_a_bad_role_creates_nothing(staff_app, admin):
-    before = last_tid(staff_app)
-    response = post(admin, '/manage/staff/@@nuevo', {
-        'username': 'bruno', 'role': 'root', 'password': NEW_PASSWORD,
-        'password_confirmation': NEW_PASSWORD}, status=400)
+    with nothing_changes(staff_app):
+        response = post(admin, '/manage/staff/@@nuevo', {
+            'username': 'bruno', 'role': 'root', 'password': NEW_PASSWORD,
+            'password_confirmation': NEW_PASSWORD}, status=400)
     assert 'Elija un rol.' in response.text
-    assert last_tid(staff_app) == before
 
 
 # -- changing ----------------------------------------------------------------------------------
 
 def test_an_admin_changes_a_role(staff_app, admin):
-    oscar = signed_in(staff_app, 'oscar')
-    assert oscar.get('/manage/staff/@@nuevo', status=403)
+    oscar = staff_browser(staff_app, 'oscar')
+    with nothing_changes(staff_app):
+        oscar.get('/manage/staff/@@nuevo', status=403)
     form = last_form(admin.get('/manage/staff/oscar'))
     assert form.action.endswith('/manage/staff/oscar/@@contrasena')
     page = admin.get('/manage/staff/oscar')
@@ -173,18 +150,19 @@ def test_an_admin_changes_a_role(staff_app, admin):
 
 
 def test_disabling_ends_the_sessions_and_refuses_sign_in_until_enabled(staff_app, admin):
-    oscar = signed_in(staff_app, 'oscar')
+    oscar = staff_browser(staff_app, 'oscar')
     assert oscar.get('/manage').status_int == 200
     response = post(admin, '/manage/staff/oscar/@@deshabilitar', {})
     assert response.status_int == 303
     assert staff_state(staff_app, 'oscar')['disabled'] is True
     assert oscar.get('/manage', status='*').status_int in (302, 403)
     assert signed_in_home(oscar) is None
-    assert browser(staff_app).login('oscar', GOOD_PASSWORD).status_int == 403
+    with nothing_changes(staff_app, audited=[('staff.login', 'disabled')]):
+        assert staff_browser(staff_app).login('oscar', GOOD_PASSWORD).status_int == 403
 
     post(admin, '/manage/staff/oscar/@@habilitar', {})
     assert staff_state(staff_app, 'oscar')['disabled'] is False
-    assert signed_in(staff_app, 'oscar').get('/manage').status_int == 200
+    assert staff_browser(staff_app, 'oscar').get('/manage').status_int == 200
     actions = [(e[1], e[3], e[4]) for e in audit_entries(staff_app) if e[1].startswith('staff.')
                and e[1] not in ('staff.login', 'staff.logout')]
     assert actions == [('staff.enable', 'disabled', 'enabled'),
@@ -193,27 +171,30 @@ def test_disabling_ends_the_sessions_and_refuses_sign_in_until_enabled(staff_app
 
 def test_unlock_lets_a_locked_user_in_again(staff_app, admin, frozen_clock):
     for _ in range(5):
-        browser(staff_app).login('oscar', 'not the password')
-    assert browser(staff_app).login('oscar', GOOD_PASSWORD).status_int == 403
+        staff_browser(staff_app).login('oscar', 'not the password')
+    with nothing_changes(staff_app, audited=[('staff.login', 'locked')]):
+        assert staff_browser(staff_app).login('oscar', GOOD_PASSWORD).status_int == 403
     page = admin.get('/manage/staff/oscar')
     assert page.html.find(id='staff-status')['data-status'] == 'locked'
     post(admin, '/manage/staff/oscar/@@desbloquear', {})
     assert staff_state(staff_app, 'oscar')['locked_until'] is None
-    assert browser(staff_app).login('oscar', GOOD_PASSWORD).status_int == 303
+    assert staff_browser(staff_app).login('oscar', GOOD_PASSWORD).status_int == 303
     (entry,) = audit_entries(staff_app, 'staff.unlock')
     assert entry[:3] == ('staff:alice', 'staff.unlock', '/staff/oscar')
     assert entry[3].startswith('locked until 2026-11-29') and entry[4] == 'unlocked'
 
 
 def test_an_admin_sets_a_new_password_which_ends_the_users_sessions(staff_app, admin):
-    oscar = signed_in(staff_app, 'oscar')
+    oscar = staff_browser(staff_app, 'oscar')
     old_hash = staff_state(staff_app, 'oscar')['hash']
     response = post(admin, '/manage/staff/oscar/@@contrasena', {
         'password': NEW_PASSWORD, 'password_confirmation': NEW_PASSWORD})
     assert response.status_int == 303
     assert signed_in_home(oscar) is None
-    assert browser(staff_app).login('oscar', GOOD_PASSWORD).status_int == 400
-    assert signed_in(staff_app, 'oscar', NEW_PASSWORD)
+    with nothing_changes(staff_app, but=login_record('oscar'),
+                         audited=[('staff.login', 'bad-credentials')]):
+        assert staff_browser(staff_app).login('oscar', GOOD_PASSWORD).status_int == 400
+    assert staff_browser(staff_app, 'oscar', NEW_PASSWORD)
     new_hash = staff_state(staff_app, 'oscar')['hash']
     (entry,) = audit_entries(staff_app, 'staff.password')
     assert entry[:3] == ('staff:alice', 'staff.password', '/staff/oscar')
@@ -223,7 +204,7 @@ def test_an_admin_sets_a_new_password_which_ends_the_users_sessions(staff_app, a
 
 
 def test_an_admin_changing_their_own_password_stays_signed_in(staff_app, admin):
-    other = signed_in(staff_app, 'alice')
+    other = staff_browser(staff_app, 'alice')
     post(admin, '/manage/staff/alice/@@contrasena', {
         'password': NEW_PASSWORD, 'password_confirmation': NEW_PASSWORD})
     assert admin.get('/manage').status_int == 200
@@ -231,25 +212,22 @@ def test_an_admin_changing_their_own_password_stays_signed_in(staff_app, admin):
 
 
 def test_a_weak_password_is_refused_and_nothing_changes(staff_app, admin):
-    before = last_tid(staff_app)
-    response = post(admin, '/manage/staff/oscar/@@contrasena', {
-        'password': 'oscar123456789', 'password_confirmation': 'oscar123456789'}, status=400)
-    assert 'no puede contener' in response.text
-    response = post(admin, '/manage/staff/oscar/@@contrasena', {
-        'password': NEW_PASSWORD, 'password_confirmation': NEW_PASSWORD + 'x'}, status=400)
-    assert 'no coinciden' in response.text
-    assert last_tid(staff_app) == before
+    with nothing_changes(staff_app):
+        weak = post(admin, '/manage/staff/oscar/@@contrasena', {
+            'password': 'oscar123456789', 'password_confirmation': 'oscar123456789'}, status=400)
+        mismatched = post(admin, '/manage/staff/oscar/@@contrasena', {
+            'password': NEW_PASSWORD, 'password_confirmation': NEW_PASSWORD + 'x'}, status=400)
+    assert 'no puede contener' in weak.text
+    assert 'no coinciden' in mismatched.text
 
 
 # -- the last admin ----------------------------------------------------------------------------
 
 def test_the_last_admin_can_neither_demote_nor_disable_themselves(staff_app, admin):
-    before = last_tid(staff_app)
-    for path, fields in (('@@rol', {'role': 'operator'}), ('@@deshabilitar', {})):
-        response = post(admin, f'/manage/staff/alice/{path}', fields, status=400)
-        assert 'Debe quedar al menos un administrador activo' in response.text
-    assert last_tid(staff_app) == before
-    assert staff_state(staff_app, 'alice')['role'] == 'admin'
+    with nothing_changes(staff_app):
+        for path, fields in (('@@rol', {'role': 'operator'}), ('@@deshabilitar', {})):
+            response = post(admin, f'/manage/staff/alice/{path}', fields, status=400)
+            assert 'Debe quedar al menos un administrador activo' in response.text
     assert admin.get('/manage/staff/@@nuevo').status_int == 200
 
 
@@ -259,11 +237,13 @@ def test_with_a_second_admin_the_first_may_step_down(staff_app, admin):
     assert staff_state(staff_app, 'alice')['role'] == 'auditor'
     admin.get('/manage/staff/@@nuevo', status=403)
     # Now oscar is the last admin, and a disabled admin does not count.
-    oscar = signed_in(staff_app, 'oscar')
-    post(oscar, '/manage/staff/oscar/@@deshabilitar', {}, status=400)
+    oscar = staff_browser(staff_app, 'oscar')
+    with nothing_changes(staff_app):
+        post(oscar, '/manage/staff/oscar/@@deshabilitar', {}, status=400)
     post(oscar, '/manage/staff/alice/@@rol', {'role': 'admin'})
     post(oscar, '/manage/staff/alice/@@deshabilitar', {})
-    response = post(oscar, '/manage/staff/oscar/@@rol', {'role': 'operator'}, status=400)
+    with nothing_changes(staff_app):
+        response = post(oscar, '/manage/staff/oscar/@@rol', {'role': 'operator'}, status=400)
     assert 'Debe quedar al menos un administrador activo' in response.text
 
 
@@ -284,21 +264,16 @@ CHANGES = (
 
 @pytest.mark.parametrize('role_user', ['oscar', 'aurora'])
 def test_operator_and_auditor_are_refused_every_change(staff_app, role_user):
-    client = signed_in(staff_app, role_user)
-    before = last_tid(staff_app)
-    states = {name: staff_state(staff_app, name) for name in ('alice', 'oscar', 'aurora')}
-    for path, fields in CHANGES:
-        assert post(client, path, fields).status_int == 403, path
-    assert last_tid(staff_app) == before
-    assert {name: staff_state(staff_app, name) for name in states} == states
-    assert staff_state(staff_app, 'mallory') is None
+    client = staff_browser(staff_app, role_user)
+    with nothing_changes(staff_app):
+        for path, fields in CHANGES:
+            assert post(client, path, fields).status_int == 403, path
     assert client.get('/manage').status_int == 200  # still signed in
 
 
 def test_changes_need_the_csrf_token(staff_app, admin):
-    before = last_tid(staff_app)
-    for path, fields in CHANGES:
-        response = admin.post(path, fields, status='*')
-        assert response.status_int == 400, path
-    assert last_tid(staff_app) == before
+    with nothing_changes(staff_app):
+        for path, fields in CHANGES:
+            response = admin.post(path, fields, status='*')
+            assert response.status_int == 400, path
 

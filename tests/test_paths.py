@@ -5,6 +5,7 @@ import httpx
 import pytest
 
 from canonportal.paths import loggable
+from portal_support import Client, nothing_changes
 
 
 @pytest.mark.parametrize('path', ['/%ff', '/customers/%ff', '/static/%c0%ae%c0%ae/x',
@@ -18,17 +19,12 @@ def test_a_path_that_is_not_utf8_gets_our_400_page_with_headers(client, path, ca
     assert not [r for r in caplog.records if r.exc_info], 'no traceback for a bad path'
 
 
-def test_a_served_portal_answers_a_bad_path_with_its_page(tmp_path):
-    from devserver_support import start_dev_server
-    server = start_dev_server(tmp_path)
-    try:
-        for path in ('/%ff', '/customers/%ff', '/static/%c0%ae%c0%ae/x'):
-            answer = httpx.get(server.url(path), timeout=10)
-            assert answer.status_code == 400, path
-            assert 'Content-Security-Policy' in answer.headers
-        assert 'Traceback' not in server.log()
-    finally:
-        server.stop()
+def test_a_served_portal_answers_a_bad_path_with_its_page(dev_server):
+    for path in ('/%ff', '/customers/%ff', '/static/%c0%ae%c0%ae/x'):
+        answer = httpx.get(dev_server.url(path), timeout=10)
+        assert answer.status_code == 400, path
+        assert 'Content-Security-Policy' in answer.headers
+    assert 'Traceback' not in dev_server.log()
 
 
 class Catch(logging.Handler):
@@ -43,15 +39,17 @@ class Catch(logging.Handler):
         self.records.append(record)
 
 
-def test_tokens_never_reach_the_log(client):
+def test_tokens_never_reach_the_log(app, client):
     token = 'Zx9-secret-token-value'
     catch, logger = Catch(), logging.getLogger('canonportal')
     level = logger.level
     logger.addHandler(catch)
     logger.setLevel(logging.DEBUG)
     try:
-        for path in ('restablecer', 'activar', 'confirmar-correo'):
-            client.post(f'/{path}/{token}', {'password': 'x', 'csrf_token': 'forged'}, status=400)
+        with nothing_changes(app):
+            for path in ('restablecer', 'activar', 'confirmar-correo'):
+                client.post(f'/{path}/{token}', {'password': 'x', 'csrf_token': 'forged'},
+                            status=400)
     finally:
         logger.removeHandler(catch)
         logger.setLevel(level)
@@ -69,10 +67,11 @@ def test_loggable_masks_only_the_token():
 @pytest.mark.parametrize('host', ['evil.example', 'evil.example:80', 'portal.example.mx.evil.example',
                                   'bad host'])
 def test_a_foreign_host_is_refused_and_never_reflected(app, host):
-    from portal_support import Client
     stranger = Client(app, extra_environ={'HTTP_HOST': host})
-    for answer in (stranger.get('/', status='*'), stranger.get('/activar/x', status='*'),
-                   stranger.post('/login', {'login': 'x'}, status='*')):
+    with nothing_changes(app):
+        answers = (stranger.get('/', status='*'), stranger.get('/activar/x', status='*'),
+                   stranger.post('/login', {'login': 'x'}, status='*'))
+    for answer in answers:
         assert answer.status_int == 400
         assert 'evil' not in answer.text and 'evil' not in str(answer.headers)
 

@@ -18,11 +18,11 @@ from pyramid_mailer import get_mailer
 from ZODB.POSException import ConflictError
 
 from canonportal.payments import service as payments
-from portal_support import CANON, GOOD_PASSWORD, IXTAPA, with_root
+from portal_support import CANON, GOOD_PASSWORD, IXTAPA, nothing_changes, with_root
 from payment_support import (
     BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, FIRST, MANUAL_SELECTION, accept, backwards,
-    bank_answer, bbva_postback, bbva_sign, confirmation, facts, in_transit, misbehave, new_payer,
-    payment_of, paying_portal, receipts, result_page, snapshot, state_of, transitions,
+    bank_answer, bbva_postback, bbva_sign, confirmation, facts, in_transit, make_paying_portal,
+    misbehave, new_payer, payment_of, receipts, result_page, state_of, transitions,
 )
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
@@ -206,13 +206,12 @@ def test_a_declined_after_approved_changes_nothing(payer, portal, banks, portal_
     approval = bank_answer(banks)
     assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', approval).status_int == 303
     assert state_of(portal) == 'approved'
-    before = snapshot(portal)
-    # Correctly signed, but older news: a decline without authorization, and a cancel.
-    for response in ('05', '99'):
-        late = bbva_postback(amount=approval['mp_amount'], authorization='', response=response)
-        assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', late).status_int == 303
-        assert bank_server.post('/banco/bbva/notificacion', late).status_int == 200
-    assert snapshot(portal) == before
+    with nothing_changes(portal):
+        # Correctly signed, but older news: a decline without authorization, and a cancel.
+        for response in ('05', '99'):
+            late = bbva_postback(amount=approval['mp_amount'], authorization='', response=response)
+            assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', late).status_int == 303
+            assert bank_server.post('/banco/bbva/notificacion', late).status_int == 200
     assert backwards(portal) == [] and state_of(portal) == 'approved'
     assert len(receipts(portal_mailer)) == 1
 
@@ -222,13 +221,13 @@ def test_a_stale_citibanamex_webhook_body_cannot_undo_an_approval(payer, portal,
     back = payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
     banks.wait_for_deliveries()
     assert state_of(portal) == 'approved'
-    before = snapshot(portal)
-    body = {'order': {'id': FIRST, 'status': 'FAILED', 'amount': 1.0, 'currency': 'MXN'},
-            'result': 'FAILURE', 'response': {'gatewayCode': 'DECLINED'}}
-    answer = bank_server.post_json('/banco/banamex/notificacion', body,
-                                   headers={'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET})
-    assert answer.status_int == 200   # accepted, but the retrieved order is the truth
-    assert snapshot(portal) == before and backwards(portal) == []
+    with nothing_changes(portal):
+        body = {'order': {'id': FIRST, 'status': 'FAILED', 'amount': 1.0, 'currency': 'MXN'},
+                'result': 'FAILURE', 'response': {'gatewayCode': 'DECLINED'}}
+        answer = bank_server.post_json('/banco/banamex/notificacion', body,
+                                       headers={'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET})
+        assert answer.status_int == 200   # accepted, but the retrieved order is the truth
+    assert backwards(portal) == []
     assert len(receipts(portal_mailer)) == 1
     result_page(payer, back)
 
@@ -239,20 +238,19 @@ def test_replaying_the_approval_changes_nothing_and_mails_nothing(payer, portal,
     back = payer.at_bank(accept(confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))))
     banks.wait_for_deliveries()
     assert state_of(portal) == 'approved'
-    before = snapshot(portal)
-    for _ in range(3):
-        if bank == 'bbva':
-            replay = bank_server.post(f'/banco/bbva/retorno/{FIRST}', bank_answer(banks))
-            assert replay.status_int == 303
-            assert bank_server.post('/banco/bbva/notificacion', bank_answer(banks)).status_int == 200
-        else:
-            replay = payer.get(back.request.path_qs)
-            assert replay.status_int == 303
-            webhook = bank_server.post_json(
-                '/banco/banamex/notificacion', {'order': {'id': FIRST}},
-                headers={'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET})
-            assert webhook.status_int == 200
-    assert snapshot(portal) == before
+    with nothing_changes(portal):
+        for _ in range(3):
+            if bank == 'bbva':
+                replay = bank_server.post(f'/banco/bbva/retorno/{FIRST}', bank_answer(banks))
+                assert replay.status_int == 303
+                assert bank_server.post('/banco/bbva/notificacion', bank_answer(banks)).status_int == 200
+            else:
+                replay = payer.get(back.request.path_qs)
+                assert replay.status_int == 303
+                webhook = bank_server.post_json(
+                    '/banco/banamex/notificacion', {'order': {'id': FIRST}},
+                    headers={'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET})
+                assert webhook.status_int == 200
     assert len(receipts(portal_mailer)) == 1
 
 
@@ -306,19 +304,19 @@ def test_forged_bbva_post_backs_are_refused_and_change_nothing(payer, portal, ba
     banks.behave('bbva', 'drop')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
     approval = bank_answer(banks)
-    before = snapshot(portal)
-    caplog.set_level(logging.WARNING)
-    tried = 0
-    for name, forged in forgeries(approval).items():
-        for path in (f'/banco/bbva/retorno/{FIRST}', '/banco/bbva/notificacion'):
-            answer = bank_server.post(path, forged, status='*')
-            tried += 1
-            assert answer.status_int == 403, (name, path, answer.status)
-    # A signature made up by someone else for a payment of their own choosing.
-    made_up = bbva_postback(secret='guessed')
-    assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', made_up, status='*').status_int == 403
-    tried += 1
-    assert snapshot(portal) == before and state_of(portal) == 'pending'
+    with nothing_changes(portal):
+        caplog.set_level(logging.WARNING)
+        tried = 0
+        for name, forged in forgeries(approval).items():
+            for path in (f'/banco/bbva/retorno/{FIRST}', '/banco/bbva/notificacion'):
+                answer = bank_server.post(path, forged, status='*')
+                tried += 1
+                assert answer.status_int == 403, (name, path, answer.status)
+        # A signature made up by someone else for a payment of their own choosing.
+        made_up = bbva_postback(secret='guessed')
+        assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', made_up, status='*').status_int == 403
+        tried += 1
+    assert state_of(portal) == 'pending'
     assert receipts(portal_mailer) == []
     rejected = [r for r in caplog.records if 'rejected bbva' in r.getMessage()]
     assert len(rejected) == tried
@@ -331,16 +329,16 @@ def test_forged_bbva_post_backs_are_refused_and_change_nothing(payer, portal, ba
 def test_forged_citibanamex_webhooks_are_refused(payer, portal, banks, portal_mailer, bank_server):
     misbehave(banks, 'banamex', 'drop', 'no_return')
     payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
-    before = snapshot(portal)
-    body = {'order': {'id': FIRST, 'status': 'CAPTURED', 'amount': 36870.80, 'currency': 'MXN'},
-            'result': 'SUCCESS'}
-    for headers in ({}, {'X-Notification-Secret': 'guess'},
-                    {'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET + 'x'},
-                    {'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET[:-1]}):
-        answer = bank_server.post_json('/banco/banamex/notificacion', body, headers=headers,
-                                       status='*')
-        assert answer.status_int == 403 and answer.content_type == 'text/plain'
-    assert snapshot(portal) == before and receipts(portal_mailer) == []
+    with nothing_changes(portal):
+        body = {'order': {'id': FIRST, 'status': 'CAPTURED', 'amount': 36870.80, 'currency': 'MXN'},
+                'result': 'SUCCESS'}
+        for headers in ({}, {'X-Notification-Secret': 'guess'},
+                        {'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET + 'x'},
+                        {'X-Notification-Secret': BANAMEX_WEBHOOK_SECRET[:-1]}):
+            answer = bank_server.post_json('/banco/banamex/notificacion', body, headers=headers,
+                                           status='*')
+            assert answer.status_int == 403 and answer.content_type == 'text/plain'
+    assert receipts(portal_mailer) == []
 
 
 def total_paid(history):
@@ -354,11 +352,11 @@ def test_a_post_back_that_differs_from_what_we_sent_is_refused_and_the_real_one_
     nothing, and the genuine answer still approves afterwards."""
     banks.behave('bbva', 'drop')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
-    before = snapshot(portal)
-    one_cent_less = bbva_postback(amount='36870.79')
-    assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', one_cent_less,
-                            status='*').status_int == 403
-    assert snapshot(portal) == before and state_of(portal) == 'pending'
+    with nothing_changes(portal):
+        one_cent_less = bbva_postback(amount='36870.79')
+        assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', one_cent_less,
+                                status='*').status_int == 403
+    assert state_of(portal) == 'pending'
     bank_server.post(f'/banco/bbva/retorno/{FIRST}', bank_answer(banks))
     assert state_of(portal) == 'approved' and len(receipts(portal_mailer)) == 1
 
@@ -369,12 +367,12 @@ def test_a_signed_message_recut_to_fit_another_payment_is_refused(payer, portal,
     the same bytes as order 229 with reference "0CME930812PW3". It moved 229 to review."""
     banks.behave('bbva', 'drop')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
-    before = snapshot(portal)
-    genuine_for_2290 = bbva_postback(order='2290')
-    recut = dict(genuine_for_2290, mp_order=FIRST, mp_reference='0' + CANON)
-    for endpoint in (f'/banco/bbva/retorno/{FIRST}', '/banco/bbva/notificacion'):
-        assert bank_server.post(endpoint, recut, status='*').status_int == 403
-    assert snapshot(portal) == before and state_of(portal) == 'pending'
+    with nothing_changes(portal):
+        genuine_for_2290 = bbva_postback(order='2290')
+        recut = dict(genuine_for_2290, mp_order=FIRST, mp_reference='0' + CANON)
+        for endpoint in (f'/banco/bbva/retorno/{FIRST}', '/banco/bbva/notificacion'):
+            assert bank_server.post(endpoint, recut, status='*').status_int == 403
+    assert state_of(portal) == 'pending'
     bank_server.post(f'/banco/bbva/retorno/{FIRST}', bank_answer(banks))
     assert state_of(portal) == 'approved'
 
@@ -384,10 +382,10 @@ def test_signed_data_for_another_customer_or_currency_are_refused(
         payer, portal, banks, portal_mailer, bank_server, change):
     banks.behave('bbva', 'drop')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
-    before = snapshot(portal)
-    answer = bank_server.post('/banco/bbva/notificacion', bbva_postback(**change), status='*')
-    assert answer.status_int == 403
-    assert snapshot(portal) == before and state_of(portal) == 'pending'
+    with nothing_changes(portal):
+        answer = bank_server.post('/banco/bbva/notificacion', bbva_postback(**change), status='*')
+        assert answer.status_int == 403
+    assert state_of(portal) == 'pending'
     assert receipts(portal_mailer) == []
 
 
@@ -396,52 +394,51 @@ def test_a_currency_flipped_replay_leaves_an_approved_payment_approved(payer, po
     """mp_currency is not signed: a replay with mp_currency=2 moved the payment to review."""
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
     assert state_of(portal) == 'approved'
-    before = snapshot(portal)
-    flipped = dict(bank_answer(banks), mp_currency='2')
-    for endpoint in (f'/banco/bbva/retorno/{FIRST}', '/banco/bbva/notificacion'):
-        assert bank_server.post(endpoint, flipped, status='*').status_int == 403
-    assert state_of(portal) == 'approved' and snapshot(portal) == before
+    with nothing_changes(portal):
+        flipped = dict(bank_answer(banks), mp_currency='2')
+        for endpoint in (f'/banco/bbva/retorno/{FIRST}', '/banco/bbva/notificacion'):
+            assert bank_server.post(endpoint, flipped, status='*').status_int == 403
+    assert state_of(portal) == 'approved'
     assert len(receipts(portal_mailer)) == 1
 
 
 def test_a_signed_post_back_for_an_unknown_order_changes_nothing(payer, portal, banks,
                                                                 bank_server):
-    before = snapshot(portal)
-    answer = bank_server.post('/banco/bbva/notificacion', bbva_postback(order='99999'), status='*')
-    assert answer.status_int == 403
-    assert bank_server.post('/banco/bbva/retorno/99999', bbva_postback(order='99999'),
-                            status='*').status_int == 404
-    assert snapshot(portal) == before
+    with nothing_changes(portal):
+        answer = bank_server.post('/banco/bbva/notificacion', bbva_postback(order='99999'), status='*')
+        assert answer.status_int == 403
+        assert bank_server.post('/banco/bbva/retorno/99999', bbva_postback(order='99999'),
+                                status='*').status_int == 404
 
 
 def test_a_forged_return_with_made_up_parameters_pays_nothing(payer, portal, banks, portal_mailer):
     answer = accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION)))
     assert answer.status_int == 303 and answer.location.startswith('https://bank.test/')
     # The customer never pays at the bank but comes back with made-up parameters.
-    before = snapshot(portal)
-    for query in ('resultIndicator=made-up', 'resultIndicator=', 'resultIndicator=made-up&status=CAPTURED'
-                  '&amount=36870.80', ''):
-        back = payer.get(f'/banco/banamex/retorno/{FIRST}?{query}')
-        assert back.status_int == 303
-        page = result_page(payer, back)
-        assert page.html.find('h2').get_text(strip=True) == 'Esperando la confirmación del banco'
-        assert page.headers['Refresh'] == '5'
-    # A POST with BBVA-looking fields on a Citibanamex payment is nothing either.
-    back = payer.post(f'/banco/banamex/retorno/{FIRST}', bbva_postback(), status='*')
-    assert back.status_int in (303, 403)
-    assert snapshot(portal) == before and receipts(portal_mailer) == []
+    with nothing_changes(portal):
+        for query in ('resultIndicator=made-up', 'resultIndicator=', 'resultIndicator=made-up&status=CAPTURED'
+                      '&amount=36870.80', ''):
+            back = payer.get(f'/banco/banamex/retorno/{FIRST}?{query}')
+            assert back.status_int == 303
+            page = result_page(payer, back)
+            assert page.html.find('h2').get_text(strip=True) == 'Esperando la confirmación del banco'
+            assert page.headers['Refresh'] == '5'
+        # A POST with BBVA-looking fields on a Citibanamex payment is nothing either.
+        back = payer.post(f'/banco/banamex/retorno/{FIRST}', bbva_postback(), status='*')
+        assert back.status_int in (303, 403)
+    assert receipts(portal_mailer) == []
 
 
 def test_a_forged_bbva_return_without_a_signature_says_pending(payer, portal, banks, portal_mailer):
     banks.behave('bbva', 'no_return')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
-    before = snapshot(portal)
-    back = payer.get(f'/banco/bbva/retorno/{FIRST}?mp_response=00&mp_authorization=123456',
-                     status='*')
-    assert back.status_int == 403
-    page = payer.get(RESULT)
-    assert 'Esperando la confirmación del banco' in page.text
-    assert snapshot(portal) == before and receipts(portal_mailer) == []
+    with nothing_changes(portal):
+        back = payer.get(f'/banco/bbva/retorno/{FIRST}?mp_response=00&mp_authorization=123456',
+                         status='*')
+        assert back.status_int == 403
+        page = payer.get(RESULT)
+        assert 'Esperando la confirmación del banco' in page.text
+    assert receipts(portal_mailer) == []
 
 
 # -- two tabs, two customers' sessions, concurrency -----------------------------------------
@@ -450,11 +447,10 @@ def test_a_second_tab_cannot_pay_what_is_already_in_transit(payer, portal, banks
     first_tab = confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))
     second_tab = confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))
     assert accept(first_tab).status_int == 200        # the auto-submitted form to BBVA
-    before = snapshot(portal)
-    refused = accept(second_tab, status=409)
-    assert IN_TRANSIT_MESSAGE in refused.text
-    assert 'Actualice la página' in refused.text
-    assert snapshot(portal) == before
+    with nothing_changes(portal):
+        refused = accept(second_tab, status=409)
+        assert IN_TRANSIT_MESSAGE in refused.text
+        assert 'Actualice la página' in refused.text
     assert str(in_transit(portal, '6212976')) == '27794.52'
     assert with_root(portal, lambda root: root.payment_counter.value) == 229
     # SALDOS shows the amount in transit and nothing left to pay.
@@ -469,7 +465,8 @@ def test_a_second_tab_may_pay_what_is_still_left(payer, portal, banks):
     third_tab = confirmation(payer, 'bbva', {'6212976': ('mxn', '0.01')})
     assert accept(first_tab).status_int == 200
     assert accept(second_tab).status_int == 200
-    assert IN_TRANSIT_MESSAGE in accept(third_tab, status=409).text
+    with nothing_changes(portal):
+        assert IN_TRANSIT_MESSAGE in accept(third_tab, status=409).text
     assert str(in_transit(portal, '6212976')) == '27794.52'
 
 
@@ -590,7 +587,7 @@ class CountingTransport(httpx.BaseTransport):
 def counted(tmp_path, banks, frozen_clock):
     """A portal whose bank calls are counted; returns (portal, transport)."""
     transport = CountingTransport(httpx.WSGITransport(app=banks.site))
-    return paying_portal(tmp_path, banks, **{'canonportal.bank_transport': transport}), transport
+    return make_paying_portal(tmp_path, banks, **{'canonportal.bank_transport': transport}), transport
 
 
 def test_a_conflict_on_the_pay_request_does_not_call_the_bank_twice(counted, banks,
@@ -680,21 +677,19 @@ def test_crawling_the_pages_with_get_changes_nothing(payer, portal, banks, porta
     banks.wait_for_deliveries()                                         # 230 declined
     banks.behave('bbva', 'no_return')
     payer.at_bank(accept(confirmation(payer, 'bbva', {'1233080': None})))   # 231 pending
-    before, mails = snapshot(portal), len(portal_mailer.outbox)
     seen, queue = set(), [SALDOS, HISTORY, RESULT, f'/customers/{CANON}/payments/230',
                           f'/customers/{CANON}/payments/231']
-    while queue and len(seen) < 60:
-        path = queue.pop(0)
-        if path in seen:
-            continue
-        seen.add(path)
-        response = payer.get(path, status='*')
-        assert response.status_int in (200, 302, 303, 404), (path, response.status)
-        if response.content_type == 'text/html' and response.status_int == 200:
-            queue.extend(link for link in portal_links(response) if link not in seen)
+    with nothing_changes(portal):
+        while queue and len(seen) < 60:
+            path = queue.pop(0)
+            if path in seen:
+                continue
+            seen.add(path)
+            response = payer.get(path, status='*')
+            assert response.status_int in (200, 302, 303, 404), (path, response.status)
+            if response.content_type == 'text/html' and response.status_int == 200:
+                queue.extend(link for link in portal_links(response) if link not in seen)
     assert {RESULT + '/@@recibo', RESULT + '/@@recibo.pdf'} <= {p.rstrip('/') for p in seen}
-    assert snapshot(portal) == before
-    assert len(portal_mailer.outbox) == mails
 
 
 def test_the_receipt_page_and_pdf_exist_for_approved_payments_only(payer, portal, banks):
@@ -725,24 +720,23 @@ def test_the_receipt_page_and_pdf_exist_for_approved_payments_only(payer, portal
 def test_another_customer_sees_nothing_of_canons_payments(payer, portal, banks, portal_mailer):
     back = payer.at_bank(accept(confirmation(payer, 'banamex', dict.fromkeys(MANUAL_SELECTION))))
     banks.wait_for_deliveries()
-    before = snapshot(portal)
     other = new_payer(portal, banks)
     other.sign_in_active(rfc=IXTAPA)
-    for path in (RESULT, RESULT + '/@@recibo', RESULT + '/@@recibo.pdf'):
-        denied = other.get(path, status='*')
-        assert denied.status_int in (403, 404), path
-        assert 'BC-Banamex' not in denied.text and '36,870.80' not in denied.text
-    # Canon's bank return URL tells another customer nothing, not even whose it is.
-    for path in (f'/banco/banamex/retorno/{FIRST}', back.request.path_qs):
-        answer = other.get(path, status='*')
-        assert answer.status_int == 303
-        assert urlsplit(answer.location).path == '/' and CANON not in answer.text
-    shown = other.get(RESULT, status='*')
-    assert shown.status_int == 403
-    assert 'BC-Banamex' not in shown.text and '36,870.80' not in shown.text
-    own = other.get(f'/customers/{IXTAPA}/historial-de-pagos')
-    assert f'payments/{FIRST}' not in own.text and 'BC-Banamex' not in own.text
-    assert snapshot(portal) == before
+    with nothing_changes(portal):
+        for path in (RESULT, RESULT + '/@@recibo', RESULT + '/@@recibo.pdf'):
+            denied = other.get(path, status='*')
+            assert denied.status_int in (403, 404), path
+            assert 'BC-Banamex' not in denied.text and '36,870.80' not in denied.text
+        # Canon's bank return URL tells another customer nothing, not even whose it is.
+        for path in (f'/banco/banamex/retorno/{FIRST}', back.request.path_qs):
+            answer = other.get(path, status='*')
+            assert answer.status_int == 303
+            assert urlsplit(answer.location).path == '/' and CANON not in answer.text
+        shown = other.get(RESULT, status='*')
+        assert shown.status_int == 403
+        assert 'BC-Banamex' not in shown.text and '36,870.80' not in shown.text
+        own = other.get(f'/customers/{IXTAPA}/historial-de-pagos')
+        assert f'payments/{FIRST}' not in own.text and 'BC-Banamex' not in own.text
     # Anonymous visitors are sent to sign in.
     anonymous = webtest.TestApp(portal, extra_environ=dict(HOST))
     assert anonymous.get(RESULT, status='*').status_int == 302
@@ -762,13 +756,14 @@ def test_pay_is_a_post_with_csrf_and_the_bank_endpoints_are_the_exempt_ones(paye
     confirm = confirmation(payer, 'bbva', {'6212976': None})
     fields = [(k, v) for k, v in confirm.forms[len(confirm.forms) - 1].submit_fields()
               if k != 'csrf_token'] + [('confirmado', '1')]
-    before = snapshot(portal)
-    assert payer.post(f'/customers/{CANON}/pagar', fields, status=400).status_int == 400
-    assert snapshot(portal) == before
+    with nothing_changes(portal):
+        assert payer.post(f'/customers/{CANON}/pagar', fields, status=400).status_int == 400
     # Bank endpoints need no CSRF token but also give nothing away without a known payment.
-    assert bank_server.post('/banco/bbva/retorno/12345', {'x': '1'}, status='*').status_int == 404
-    assert bank_server.get('/banco/nobank/retorno/229', status='*').status_int == 404
-    assert bank_server.get('/banco/bbva/notificacion', status='*').status_int == 404
+    with nothing_changes(portal):
+        assert bank_server.post('/banco/bbva/retorno/12345', {'x': '1'},
+                                status='*').status_int == 404
+        assert bank_server.get('/banco/nobank/retorno/229', status='*').status_int == 404
+        assert bank_server.get('/banco/bbva/notificacion', status='*').status_int == 404
 
 
 def test_an_anonymous_return_reveals_no_owner_and_asks_no_bank(payer, portal, banks, bank_server,
@@ -782,14 +777,14 @@ def test_an_anonymous_return_reveals_no_owner_and_asks_no_bank(payer, portal, ba
     monkeypatch.setattr(BanamexGateway, '_retrieve',
                         lambda self, *args: asked.append(args) or real_retrieve(self, *args))
     stranger = new_payer(portal, banks)
-    for path in (f'/banco/banamex/retorno/{FIRST}?resultIndicator=x',
-                 f'/banco/banamex/retorno/{FIRST}'):
-        answer = stranger.get(path)
-        assert answer.status_int == 303
-        assert CANON not in answer.location and '/customers' not in answer.location
-        assert CANON not in answer.text
+    with nothing_changes(portal):
+        for path in (f'/banco/banamex/retorno/{FIRST}?resultIndicator=x',
+                     f'/banco/banamex/retorno/{FIRST}'):
+            answer = stranger.get(path)
+            assert answer.status_int == 303
+            assert CANON not in answer.location and '/customers' not in answer.location
+            assert CANON not in answer.text
     assert asked == []
-    assert state_of(portal) == 'pending'
     # Signing in then shows the payment, to its owner only.
     signed_in = stranger.login(CANON, GOOD_PASSWORD)
     assert urlsplit(signed_in.location).path.rstrip('/') == RESULT
@@ -890,12 +885,12 @@ def test_nobody_else_continues_or_cancels_a_payment(payer, portal, banks):
     stranger = new_payer(portal, banks)
     stranger.sign_in_active(rfc=IXTAPA)
     token = stranger.csrf()
-    for action in ('cancelar', 'continuar'):
-        stranger.post(f'{RESULT}/{action}', {'csrf_token': token}, status=403)
-    assert state_of(portal) == 'pending'
-    # Nor by a GET, nor without the CSRF token.
-    payer.get(f'{RESULT}/cancelar', status=404)
-    payer.post(f'{RESULT}/cancelar', {}, status=400)
+    with nothing_changes(portal):
+        for action in ('cancelar', 'continuar'):
+            stranger.post(f'{RESULT}/{action}', {'csrf_token': token}, status=403)
+        # Nor by a GET, nor without the CSRF token.
+        payer.get(f'{RESULT}/cancelar', status=404)
+        payer.post(f'{RESULT}/cancelar', {}, status=400)
     assert state_of(portal) == 'pending'
 
 
@@ -903,7 +898,9 @@ def test_cancelling_a_payment_that_is_no_longer_pending_changes_nothing(payer, p
     back = payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': None})))
     banks.wait_for_deliveries()
     assert state_of(portal) == 'approved'
-    answer = payer.post(f'{RESULT}/cancelar', {'csrf_token': payer.csrf()}, status=303)
+    token = payer.csrf()
+    with nothing_changes(portal):
+        answer = payer.post(f'{RESULT}/cancelar', {'csrf_token': token}, status=303)
     assert answer.location.rstrip('/').endswith(f'/payments/{FIRST}')
     assert state_of(portal) == 'approved'
 

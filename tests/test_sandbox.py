@@ -14,7 +14,6 @@ from canonportal.sandbox import mount
 from canonportal.sandbox.banamex import BanamexSandbox
 from canonportal.sandbox.bbva import BBVASandbox
 from canonportal.sandbox.common import card_outcome, parse_expiry
-from recorder import Recorder
 
 MERCHANT = 'TESTCANON01'
 PASSWORD = 'sandbox-api-password'
@@ -39,11 +38,6 @@ def session_body(order_id='228', amount='36870.80', cancel_url=None):
     return {'apiOperation': 'INITIATE_CHECKOUT',
             'order': {'id': order_id, 'amount': amount, 'currency': 'MXN', 'description': 'Facturas'},
             'interaction': interaction}
-
-
-@pytest.fixture
-def recorder():
-    return Recorder()
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from canonportal.resources.company_user import CompanyUser
 from canonportal.resources.incoming_transfer import IncomingTransfer, Transfers
 from canonportal.views import PUBLIC_VIEWS
 from portal_support import (
-    BASE_SETTINGS, CANON, GOOD_PASSWORD, IXTAPA, Client, database_of,
-    file_storage_uri, last_form, link_in, make_app, signed_in_home, with_root)
+    BASE_SETTINGS, CANON, GOOD_PASSWORD, IXTAPA, Client, file_storage_uri, last_form, link_in,
+    login_record, make_app, nothing_changes, signed_in_home, throttle, with_root)
 
 HOST = 'portal.example.mx'
 LOGIN_URL = f'http://{HOST}/'
@@ -196,11 +196,6 @@ def requests_to(registry, skip_public=True):
     return found
 
 
-def last_tid(app):
-    """The id of the last committed transaction: unchanged means nothing was written."""
-    return database_of(app).lastTransaction()
-
-
 def new_client(app, **environ):
     return Client(app, extra_environ=dict({'HTTP_HOST': HOST}, **environ))
 
@@ -297,21 +292,19 @@ def _attack(app, attacker, anonymous):
 def test_other_customer_is_refused_on_every_url_of_customer_a_and_of_staff(sampled_app):
     attacker = new_client(sampled_app).sign_in_active(rfc=IXTAPA)
     assert attacker.get(f'/customers/{IXTAPA}/saldos').status_int == 200
-    before = last_tid(sampled_app)
-    leaks, tried = _attack(sampled_app, attacker, anonymous=False)
+    with nothing_changes(sampled_app):
+        leaks, tried = _attack(sampled_app, attacker, anonymous=False)
     assert leaks == []
     assert tried >= len(FIXED_URLS) + 4
-    assert last_tid(sampled_app) == before
     # Still signed in as itself: the refusals did not end the session.
     assert signed_in_home(attacker).endswith(f'/customers/{IXTAPA}/estados-de-cuenta')
 
 
 def test_anonymous_visitor_is_refused_on_every_url_of_customer_a_and_of_staff(sampled_app):
     attacker = new_client(sampled_app)
-    before = last_tid(sampled_app)
-    leaks, _ = _attack(sampled_app, attacker, anonymous=True)
+    with nothing_changes(sampled_app):
+        leaks, _ = _attack(sampled_app, attacker, anonymous=True)
     assert leaks == []
-    assert last_tid(sampled_app) == before
 
 
 class ReplayingBrowser(Client):
@@ -349,11 +342,10 @@ def test_a_colleague_of_a_disabled_company_is_refused_on_every_url_and_writes_no
     def disable(root):
         root.customers[CANON].disabled = True
     with_root(staff_app, disable)
-    before = last_tid(staff_app)
-    leaks, tried = _attack(staff_app, replay, anonymous=True)
+    with nothing_changes(staff_app):
+        leaks, tried = _attack(staff_app, replay, anonymous=True)
     assert leaks == []
     assert tried >= len(FIXED_URLS) + 4
-    assert last_tid(staff_app) == before
     # Enabled again (the flag alone), the same cookie is the colleague's again.
     with_root(staff_app, lambda root: setattr(root.customers[CANON], 'disabled', False))
     assert replay.get(f'/customers/{CANON}/usuarios').status_int == 200
@@ -377,12 +369,11 @@ def test_get_requests_change_nothing_in_the_database(sampled_app):
     owner = new_client(sampled_app).sign_in_active(rfc=CANON)
     staff = new_client(sampled_app)
     staff.login('alice', GOOD_PASSWORD)
-    before = last_tid(sampled_app)
-    for browser in (owner, staff):
-        for method, url, _view in requests_to(sampled_app.registry, skip_public=False):
-            if method == 'GET':
-                assert browser.get(url, status='*').status_int < 500, url
-    assert last_tid(sampled_app) == before
+    with nothing_changes(sampled_app):
+        for browser in (owner, staff):
+            for method, url, _view in requests_to(sampled_app.registry, skip_public=False):
+                if method == 'GET':
+                    assert browser.get(url, status='*').status_int < 500, url
 
 
 # -- CSRF ---------------------------------------------------------------------------------------
@@ -403,62 +394,56 @@ def test_every_post_view_refuses_a_missing_or_wrong_csrf_token_and_changes_nothi
     homes = {name: signed_in_home(c) for name, c in clients.items()}
     assert homes['anonymous'] is None and None not in list(homes.values())[1:]
     attacker_token = new_client(app).csrf()
-    mailer.outbox.clear()
-    before = last_tid(app)
-
     post_views = [v for v in registered_views(app.registry)
                   if v.answers('POST') and not v.is_static and v.key not in CSRF_EXEMPT]
     assert {('PortalRoot', 'login'), ('PortalRoot', 'logout'), ('PortalRoot', 'activar')} <= {
         v.key for v in post_views}
-    for view in post_views:
-        refused_for_csrf = False
-        for url in view_urls(app.registry, view):
-            for name, browser in clients.items():
-                for token in (None, '', 'not-a-token', attacker_token):
-                    fields = dict(PLAUSIBLE_FIELDS)
-                    if token is not None:
-                        fields['csrf_token'] = token
-                    response = browser.post(url, fields, status='*')
-                    assert response.status_int in (400, 403, 404), (view.key, name, url)
-                    assert 'lang=' not in response.headers.get('Set-Cookie', ''), (view.key, name)
-                    if response.status_int == 400 and CSRF_MESSAGE in response.text:
-                        refused_for_csrf = True
-        if not view.route_name:
-            assert refused_for_csrf, f'no client got past the permission check of {view.key}'
-
-    assert last_tid(app) == before
-    assert mailer.outbox == []
+    with nothing_changes(app):
+        for view in post_views:
+            refused_for_csrf = False
+            for url in view_urls(app.registry, view):
+                for name, browser in clients.items():
+                    for token in (None, '', 'not-a-token', attacker_token):
+                        fields = dict(PLAUSIBLE_FIELDS)
+                        if token is not None:
+                            fields['csrf_token'] = token
+                        response = browser.post(url, fields, status='*')
+                        assert response.status_int in (400, 403, 404), (view.key, name, url)
+                        cookies = response.headers.get('Set-Cookie', '')
+                        assert 'lang=' not in cookies, (view.key, name)
+                        if response.status_int == 400 and CSRF_MESSAGE in response.text:
+                            refused_for_csrf = True
+            if not view.route_name:
+                assert refused_for_csrf, f'no client got past the permission check of {view.key}'
     assert {name: signed_in_home(c) for name, c in clients.items()} == homes
 
 
 def test_login_without_csrf_token_neither_signs_in_nor_counts_failures(client, app):
     client.sign_in_active(rfc=CANON)
     client.post_form('/logout', {})
-    for _ in range(6):
-        client.post('/login', {'login': CANON, 'password': 'no es la contraseña'}, status=400)
-    client.post('/login', {'login': CANON, 'password': GOOD_PASSWORD}, status=400)
+    with nothing_changes(app):
+        for _ in range(6):
+            client.post('/login', {'login': CANON, 'password': 'no es la contraseña'}, status=400)
+        client.post('/login', {'login': CANON, 'password': GOOD_PASSWORD}, status=400)
     assert signed_in_home(client) is None
-    assert with_root(app, lambda root: root.customers[CANON].failed_logins) == ()
     assert client.login(CANON, GOOD_PASSWORD).status_int == 303
 
 
 def test_activation_without_csrf_token_changes_nothing(client, app, mailer):
     client.login(CANON, CANON)
     link = client.activation_link()
-    client.post(link, {'password': GOOD_PASSWORD, 'password_confirmation': GOOD_PASSWORD,
-                       'csrf_token': 'forged'}, status=400)
-    state = with_root(app, lambda root: (root.customers[CANON].state,
-                                         root.customers[CANON].password_hash,
-                                         root.customers[CANON].email))
-    assert state == ('new', None, None)
+    with nothing_changes(app):
+        client.post(link, {'password': GOOD_PASSWORD, 'password_confirmation': GOOD_PASSWORD,
+                           'csrf_token': 'forged'}, status=400)
     assert signed_in_home(client) is None
     assert client.get(link).status_int == 200     # the link still works
 
 
-def test_logout_without_csrf_token_keeps_the_session(client):
+def test_logout_without_csrf_token_keeps_the_session(client, app):
     client.sign_in_active(rfc=IXTAPA)
-    client.post('/logout', {}, status=400)
-    client.post('/logout', {'csrf_token': 'forged'}, status=400)
+    with nothing_changes(app):
+        client.post('/logout', {}, status=400)
+        client.post('/logout', {'csrf_token': 'forged'}, status=400)
     assert client.get(f'/customers/{IXTAPA}/saldos').status_int == 200
 
 
@@ -467,8 +452,9 @@ def test_https_post_from_a_foreign_origin_is_refused_even_with_a_valid_token(app
     browser = new_client(app, **{'wsgi.url_scheme': 'https'})
     token = browser.csrf()
     fields = {'login': IXTAPA, 'password': GOOD_PASSWORD, 'csrf_token': token}
-    response = browser.post('/login', fields,
-                            headers={'Origin': 'https://atacante.example'}, status='*')
+    with nothing_changes(app):
+        response = browser.post('/login', fields,
+                                headers={'Origin': 'https://atacante.example'}, status='*')
     assert response.status_int == 400
     assert signed_in_home(browser) is None
     same_site = browser.post('/login', fields,
@@ -577,15 +563,14 @@ def failing_app(tmp_path):
 
 
 def test_server_error_is_a_friendly_spanish_page_with_headers_and_no_traceback(failing_app):
-    counter = with_root(failing_app, lambda root: root.payment_counter.value)
-    response = new_client(failing_app).get('/explota', status=500)
+    with nothing_changes(failing_app):
+        response = new_client(failing_app).get('/explota', status=500)
     assert_security_headers(response)
     assert 'no-store' in response.headers['Cache-Control']
     assert 'Error del sistema' in response.text
     assert 'Ocurrió un error inesperado' in response.text
     for secret in ('Traceback', 'RuntimeError', 'secreto-42', '/srv/canonportal', '.py'):
         assert secret not in response.text
-    assert with_root(failing_app, lambda root: root.payment_counter.value) == counter
 
 
 # -- sessions -----------------------------------------------------------------------------------
@@ -606,19 +591,25 @@ def test_logout_ends_the_session_and_a_copied_cookie_stops_working(client, other
     assert client.get(f'/customers/{IXTAPA}/saldos').status_int == 200
 
 
-def test_asking_again_kills_the_first_link_and_locks_nobody_out(client, other_client, mailer):
+def test_asking_again_kills_the_first_link_and_locks_nobody_out(app, client, other_client,
+                                                                mailer):
     client.login(CANON, CANON)
     first = client.activation_link()
     for _ in range(2):             # repeated: never a lock, each time a new link
         assert other_client.login(CANON, CANON).status_int == 200
     second = other_client.activation_link()
     assert first != second
-    assert 'no es válido' in client.get(first, status=400).text
+    with nothing_changes(app):
+        assert 'no es válido' in client.get(first, status=400).text
+        client.post(first, {'password': GOOD_PASSWORD, 'password_confirmation': GOOD_PASSWORD,
+                            'csrf_token': client.csrf()}, status=400)
     other_client.activate()
     assert other_client.get(f'/customers/{CANON}/saldos').status_int == 200
     assert signed_in_home(client) is None
-    # Once active, the RFC is never a password again.
-    assert client.login(CANON, CANON, status=400).status_int == 400
+    # Once active, the RFC is never a password again: a failed sign-in like any other.
+    with nothing_changes(app, but=login_record(CANON)):
+        assert client.login(CANON, CANON, status=400).status_int == 400
+    assert with_root(app, lambda root: len(root.customers[CANON].failed_logins)) == 1
     assert 'no es válido' in client.get(second, status=400).text
 
 
@@ -695,7 +686,8 @@ def test_login_rotates_the_session_cookie_and_the_csrf_token(client, app):
 ])
 def test_there_are_no_default_staff_credentials(client, app, login, password):
     assert with_root(app, lambda root: len(root.staff)) == 0
-    response = client.login(login, password, status=400)
+    with nothing_changes(app, but=throttle):      # counted like any unknown name
+        response = client.login(login, password, status=400)
     assert 'Usuario o contraseña incorrectos' in response.text
     assert signed_in_home(client) is None
     assert client.get('/manage').location == LOGIN_URL
@@ -710,8 +702,12 @@ def test_login_answers_alike_for_unknown_and_known_users(client, other_client, s
         response = browser.login(login, 'una contraseña equivocada', status='*')
         return response.status_int, response.html.find('main').get_text(' ', strip=True)
 
-    unknown_rfc = attempt('XAXX010101000')
-    assert unknown_rfc[0] == 400
-    assert attempt(CANON) == unknown_rfc            # active customer, wrong password
-    assert attempt(IXTAPA) == unknown_rfc           # never signed in, wrong password
-    assert attempt('alice') == attempt('bob')       # staff: known and unknown username
+    # Each failure is counted where it belongs, nothing else is written; staff's is audited.
+    with nothing_changes(sampled_app, but=(throttle, login_record(CANON), login_record(IXTAPA),
+                                           login_record('alice')),
+                         audited=[('staff.login', 'bad-credentials')]):
+        unknown_rfc = attempt('XAXX010101000')
+        assert unknown_rfc[0] == 400
+        assert attempt(CANON) == unknown_rfc            # active customer, wrong password
+        assert attempt(IXTAPA) == unknown_rfc           # never signed in, wrong password
+        assert attempt('alice') == attempt('bob')       # staff: known and unknown username
