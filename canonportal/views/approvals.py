@@ -8,7 +8,10 @@ the preparer's related payments, which its page lists too; on its page they may 
 amounts or drop invoices (never raise them), reject it with a comment, or approve it
 and go on to the bank or the SPEI instructions. Everything is validated again at
 approval; two approvers at once: the first commits, the second is told it is done.
-A request nobody decides expires after ``canonportal.approval_business_days`` (2)
+A decision refused (an amount that is not one or is more than requested, no invoice
+left, no reason to reject, decided already, the preparer's own) comes back as the
+request's page, rendered by its own view, with the reason in red beside the field and
+the forms as they were typed. A request nobody decides expires after ``canonportal.approval_business_days`` (2)
 business days and frees its invoices.
 """
 import logging
