@@ -71,6 +71,11 @@ AMOUNTS_OUT_OF_SIGHT = '''() => {
   return out;
 }'''
 
+#: The tables wider than their frame, whether the frame scrolls or lets them spill over.
+WIDER_THAN_THEIR_FRAME = '''() => [...document.querySelectorAll('.table-wrap')]
+  .filter(frame => frame.scrollWidth > frame.clientWidth)
+  .map(frame => [frame.querySelector('table').className, frame.scrollWidth, frame.clientWidth])'''
+
 #: SALDOS: the pay bar's box, the column headers' (the cells: they are what stays at the
 #: top while the list scrolls) and each invoice row's.
 SALDOS_BOXES = '''() => {
@@ -123,8 +128,9 @@ def test_on_a_phone_no_box_scrolls_sideways_and_every_amount_is_in_sight(module_
         for name in PAGES:
             response = page.goto(portal.url(f'{BASE}/{name}'))
             assert response.ok, name
-            seen[name] = (page.evaluate(SIDEWAYS), page.evaluate(AMOUNTS_OUT_OF_SIGHT))
-        assert seen == {name: ([], []) for name in PAGES}
+            seen[name] = (page.evaluate(SIDEWAYS), page.evaluate(AMOUNTS_OUT_OF_SIGHT),
+                          page.evaluate(WIDER_THAN_THEIR_FRAME))
+        assert seen == {name: ([], [], []) for name in PAGES}
         # The tables are cards: their cells stacked one under another, named.
         for name, table in (('facturas', 'table.invoice-list'), ('historial-de-pagos', 'table.history-table'),
                             ('payments/228/@@recibo', 'table.payment-lines'),
