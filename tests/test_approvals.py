@@ -169,6 +169,12 @@ def test_rejecting_is_set_apart_from_approving(payer, portal, banks):
     box = reject.find_parent('section', class_='reject-box')
     assert box is not None and box.find('h3').get_text(strip=True) == 'Rechazar la solicitud'
     assert approve.find_parent('section', class_='reject-box') is None
+    assert page.html.find('h1').get_text(strip=True) == f'Solicitud de pago {FIRST}'
+    payer.set_cookie('lang', 'en')
+    english = payer.get(RESULT)
+    assert english.html.find('h1').get_text(strip=True) == f'Payment request {FIRST}'
+    assert english.html.find(id='reject-title').get_text(strip=True) == 'Reject the request'
+    assert english.html.find(id='approve-title').get_text(strip=True) == 'Approve the request'
 
 
 def test_a_rejected_request_frees_its_invoices_with_the_reason(payer, portal, banks):
