@@ -103,6 +103,10 @@ def test_consulta_sees_balances_but_cannot_pay(admin, app, mailer):
     assert 'Cantidad a Pagar MXN' not in headers and 'Cantidad Pendiente' in headers
     assert [len(row.find_all('td')) for row in rows] == [len(headers)] * 9
     assert rows[0].find('strong', class_='key').get_text(strip=True) == rows[0]['data-key']
+    # FACTURAS and an invoice's page offer no "Pagar" either.
+    assert colleague.get(f'/customers/{CANON}/facturas').html.select('a.pay-link') == []
+    assert 'pagar=' not in colleague.get(f'/customers/{CANON}/invoices/6212976').text
+    assert admin.get(f'/customers/{CANON}/facturas').html.select('a.pay-link') != []
     # And the administrator still has every box after the colleague's look.
     assert len(admin.get(SALDOS).html.select('input[name=pick]')) == 9
     colleague.post(f'/customers/{CANON}/pagar', {'csrf_token': colleague.csrf(), 'bank': 'bbva',
