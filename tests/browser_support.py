@@ -205,9 +205,9 @@ def spei_portal_live(tmp_path):
     yield from serve_paying_portal(tmp_path, spei=True)
 
 
-@pytest.fixture
-def browser():
-    """Debian's Chromium through Playwright; FAILS (not skips) when it is missing."""
+def launch_chromium():
+    """Debian's Chromium through Playwright (a generator: yields the browser, closes it
+    when resumed); FAILS (not skips) when it is missing."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f'{CHROMIUM} is missing: install Debian\'s chromium (apt-get install chromium) '
                     'to run the browser tests.', pytrace=False)
@@ -218,6 +218,25 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium through Playwright; FAILS (not skips) when it is missing."""
+    yield from launch_chromium()
+
+
+@pytest.fixture(scope='module')
+def module_browser():
+    """One Chromium for all the tests of a module that only look (each opens its own context)."""
+    yield from launch_chromium()
+
+
+@pytest.fixture(scope='module')
+def module_spei_portal(tmp_path_factory):
+    """``spei_portal_live`` once for a module whose tests set up their states once and only
+    look at them afterwards."""
+    yield from serve_paying_portal(tmp_path_factory.mktemp('spei-portal'), spei=True)
 
 
 def sign_in(page, portal, login=CANON, password=GOOD_PASSWORD):

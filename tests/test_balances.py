@@ -145,8 +145,8 @@ def test_fields_are_labelled_and_the_total_is_a_live_output(canon):
     assert html.find('label', attrs={'for': 'saldos-total'})
     # Static JavaScript and CSS of the package; no inline script.
     scripts = html.find_all('script')
-    assert [s.get('src', '').split('/static/')[-1] for s in scripts] == ['saldos.js']
-    assert scripts[0].has_attr('defer') and not scripts[0].get_text(strip=True)
+    assert [s.get('src', '').split('/static/')[-1] for s in scripts] == ['money.js', 'saldos.js']
+    assert all(s.has_attr('defer') and not s.get_text(strip=True) for s in scripts)
     assert any(link['href'].endswith('/static/saldos.css') for link in html.find_all('link'))
     assert canon.get('/static/saldos.js').content_type in ('application/javascript', 'text/javascript')
 

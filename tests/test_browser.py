@@ -107,50 +107,8 @@ def test_the_javascript_converts_exactly_as_the_server(signed_in, live_portal):
     assert total(page) == '$99.99 MXN'
 
 
-CUSTOMER_PAGES = ('estados-de-cuenta', 'facturas', 'saldos', 'historial-de-pagos', 'usuarios', 'bitacora')
-
-
-def cut_off_headers(page):
-    """The SALDOS column headers not wholly inside the window (nothing should be)."""
-    return page.evaluate('''() => [...document.querySelectorAll('#saldos-form table thead th')]
-        .filter(th => { const r = th.getBoundingClientRect();
-                        return r.right > window.innerWidth + 0.5 || r.left < -0.5
-                               || r.width < 1; })
-        .map(th => th.innerText.trim())''')
-
-
-@pytest.mark.parametrize('width, height', [(1280, 720), (1366, 768), (1920, 1080)])
-def test_every_saldos_column_is_in_view_on_a_desktop(browser, live_portal, width, height):
-    from browser_support import new_page
-    page = new_page(browser, live_portal, viewport={'width': width, 'height': height})
-    try:
-        page.goto(live_portal.url(SALDOS))
-        assert cut_off_headers(page) == []
-        assert page.evaluate('document.documentElement.scrollWidth') <= width
-        # Scrolled to the list, several invoices are in view above the sticky total bar.
-        page.evaluate("document.querySelector('#saldos-form table').scrollIntoView()")
-        rows_in_view = page.evaluate('''() => {
-            const bar = document.querySelector('.total-bar').getBoundingClientRect().top;
-            return [...document.querySelectorAll('tr.invoice-row')]
-                .filter(tr => { const r = tr.getBoundingClientRect();
-                                return r.top >= 0 && r.bottom <= bar; }).length; }''')
-        assert rows_in_view >= 5
-    finally:
-        page.context.close()
-
-
-def test_no_customer_page_needs_sideways_scrolling_on_a_phone(browser, live_portal):
-    from browser_support import new_page
-    page = new_page(browser, live_portal, viewport={'width': 360, 'height': 740})
-    try:
-        for name in CUSTOMER_PAGES:
-            page.goto(live_portal.url(f'/customers/{CANON}/{name}'))
-            assert page.evaluate('document.documentElement.scrollWidth') <= 360, name
-            if name in ('usuarios', 'bitacora'):     # one card per row: nothing scrolls inside either
-                assert page.evaluate('''[...document.querySelectorAll('.table-wrap')]
-                    .every(w => w.scrollWidth <= w.clientWidth)'''), name
-    finally:
-        page.context.close()
+# SALDOS' columns in view at 1280–1920 px and no box scrolling sideways on any customer page,
+# at 360 px too: tests/test_browser_layout.py.
 
 
 def error_of(page, which, folio):

@@ -88,9 +88,27 @@ def test_an_administrator_invites_a_colleague_who_signs_in_with_the_email(admin,
 def test_consulta_sees_balances_but_cannot_pay(admin, app, mailer):
     invite(admin, email='luis@example.mx', name='Luis', role='consulta')
     colleague, landed = accept(app, mailer, email='luis@example.mx')
+    admin.get(SALDOS)                     # rows the administrator saw, kept in the row cache
     saldos = colleague.get(SALDOS)
     assert saldos.html.find(id='view-only') is not None
     assert saldos.html.find('section', class_='banks') is None
+    # Nothing to tick, type or total: the invoices, their amounts and what is in transit.
+    rows = saldos.html.select('tr.invoice-row')
+    assert len(rows) == 9
+    assert saldos.html.select('#saldos-form input:not([type=hidden])') == []
+    assert saldos.html.find(id='saldos-total') is None and saldos.html.find(class_='pay-bar') is None
+    assert saldos.html.find('button', attrs={'value': 'vencidas'}) is None
+    assert saldos.html.find('script', src=lambda src: src and 'saldos.js' in src) is None
+    headers = [th.get_text(strip=True) for th in saldos.html.select('table.saldos-table thead th')]
+    assert 'Cantidad a Pagar MXN' not in headers and 'Cantidad Pendiente' in headers
+    assert [len(row.find_all('td')) for row in rows] == [len(headers)] * 9
+    assert rows[0].find('strong', class_='key').get_text(strip=True) == rows[0]['data-key']
+    # FACTURAS and an invoice's page offer no "Pagar" either.
+    assert colleague.get(f'/customers/{CANON}/facturas').html.select('a.pay-link') == []
+    assert 'pagar=' not in colleague.get(f'/customers/{CANON}/invoices/6212976').text
+    assert admin.get(f'/customers/{CANON}/facturas').html.select('a.pay-link') != []
+    # And the administrator still has every box after the colleague's look.
+    assert len(admin.get(SALDOS).html.select('input[name=pick]')) == 9
     token = colleague.csrf()
     with nothing_changes(app):
         colleague.post(f'/customers/{CANON}/pagar', {'csrf_token': token, 'bank': 'bbva',

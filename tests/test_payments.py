@@ -851,6 +851,21 @@ def test_an_abandoned_payment_is_named_on_every_page_and_cancelling_frees_its_in
     assert state_of(portal) == 'review'
 
 
+def test_a_payment_page_is_headed_by_what_the_payment_is_now(payer, portal, banks, bank_server):
+    """Waiting at the bank, then the result: never "Resultado del pago" before there is one."""
+    banks.behave('bbva', 'no_return')
+    payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': None})))
+    page = payer.get(f'{RESULT}/')
+    assert page.html.find('h1').get_text(strip=True) == f'Pago {FIRST} en proceso en el banco'
+    assert page.html.find('title').get_text(strip=True).startswith(f'Pago {FIRST} en proceso')
+    # A card payment's banner sends the customer back to the bank, from its own page too.
+    assert any(f.action.endswith('/continuar') for f in page.forms.values())
+    assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', bank_answer(banks), status=303)
+    page = payer.get(f'{RESULT}/')
+    assert page.html.find('h1').get_text(strip=True) == f'Resultado del pago {FIRST}'
+    assert page.html.find('h2').get_text(strip=True) == 'Pago aprobado'
+
+
 def test_continuar_sends_the_customer_back_to_the_same_bbva_order(payer, portal, banks):
     banks.behave('bbva', 'no_return')
     first = accept(confirmation(payer, 'bbva', {'6212976': None}))

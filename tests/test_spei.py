@@ -52,6 +52,26 @@ def test_the_manual_invoices_paid_by_spei_end_approved_with_the_cep(
     assert cep == ('verified', 0)
 
 
+def test_a_waiting_transfer_is_headed_as_one_and_its_banner_links_to_the_instructions(
+        payer, portal, banks):
+    """A transfer has no bank page to go back to: no "Continuar el pago" (it would reload
+    the same page); from other pages the banner links to the instructions."""
+    page = pay_by_spei(payer, '6212976')
+    assert page.html.find('h1').get_text(strip=True) == 'Pago 229 por transferencia SPEI'
+    banner = page.html.select_one('section.in-progress')
+    assert not any(f.action.endswith('/continuar') for f in page.forms.values())
+    assert banner.find('a', string='Ver las instrucciones de pago') is None     # it is this page
+    assert any(f.action.endswith('/cancelar') for f in page.forms.values())
+    for path in (SALDOS, f'/customers/{CANON}/facturas'):
+        other = payer.get(path)
+        banner = other.html.select_one('section.in-progress')
+        assert ' '.join(banner.p.get_text().split()) == \
+            'Pago 229 por $27,794.52 MXN en proceso en Transferencia SPEI.'
+        link = banner.find('a', string='Ver las instrucciones de pago')
+        assert link['href'].rstrip('/').endswith(f'/customers/{CANON}/payments/229')
+        assert not any(f.action.endswith('/continuar') for f in other.forms.values())
+
+
 def test_a_forged_abono_is_refused_and_changes_nothing(payer, portal, banks):
     pay_by_spei(payer, '6212976')
     clabe = customer_clabe(portal)

@@ -49,6 +49,12 @@ def test_page_form_has_labelled_fields_and_only_own_accounts(canon):
         assert page.html.find('label', attrs={'for': field['id']}) is not None
     options = [o['value'] for o in page.html.find('select', attrs={'name': 'cuenta'}).find_all('option')]
     assert options == ['005300', '005301']
+    # The limit is said beside the dates before anything is submitted.
+    limit = page.html.find(id='range-limit')
+    assert limit.get_text(strip=True) == 'El periodo puede abarcar hasta 5 años.'
+    assert limit.find_parent('form') is not None
+    for name in ('desde', 'hasta'):
+        assert page.html.find(attrs={'name': name})['aria-describedby'] == 'range-limit'
 
 
 def test_generated_statement_pdf(canon):
@@ -133,7 +139,8 @@ def test_bad_ranges_redisplay_the_page_with_a_message(canon, params, field, mess
     assert not response.body.startswith(b'%PDF')
     error = response.html.find(id=f'{field}-error')
     assert error is not None and message in error.get_text()
-    assert response.html.find(attrs={'name': field})['aria-describedby'] == f'{field}-error'
+    described = f'{field}-error' + (' range-limit' if field in ('desde', 'hasta') else '')
+    assert response.html.find(attrs={'name': field})['aria-describedby'] == described
     # The page is still the whole page, with the customer's statements.
     assert 'Descargar estado de cuenta' in response.text
     # What the customer typed is kept.

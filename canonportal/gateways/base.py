@@ -217,6 +217,9 @@ class Gateway(abc.ABC):
     #: How long after the start "Continuar el pago" may send the customer back
     #: (None: as long as the payment waits). Citibanamex keeps a session an hour.
     resume_window = datetime.timedelta(minutes=55)
+    #: Whether the customer pays on the bank's own page (a card): "Continuar el pago" sends
+    #: them back there. A transfer is sent from the customer's bank with our instructions.
+    has_bank_page = True
 
     @abc.abstractmethod
     def start(self, payment_info):

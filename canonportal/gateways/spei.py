@@ -43,6 +43,8 @@ class SpeiGateway(Gateway):
     title = 'Transferencia SPEI'
     #: Instructions can be shown again for as long as the payment waits.
     resume_window = None
+    #: No bank page: the customer sends the transfer from their own bank.
+    has_bank_page = False
 
     def __init__(self, beneficiary, bank, secret, clabe_prefix=None, clabe=None, bank_rfc='',
                  deadline_days=DEFAULT_DEADLINE_DAYS, cep_url=BANXICO_URL,

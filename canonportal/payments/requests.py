@@ -4,8 +4,9 @@ again) or approved, possibly for less, everything validated again as it stands n
 Called inside a transaction the caller commits (``in_own_transaction``); an approved
 request is then started at its bank like any payment (:mod:`.starting`).
 """
+from ..formatting import money as format_money
 from ..i18n import _
-from ..money import ZERO
+from ..money import ZERO, usd_to_mxn
 from ..resources import customer_of
 from ..resources.invoice import USD
 from ..resources.payment import CANCELLED, PENDING, REQUESTED, Allocation, InvalidTransition
@@ -26,6 +27,50 @@ def reject_request(payment, approver, comment, now):
           actor=approver[0])
     release_reservations(payment)
     return Settlement(REQUESTED, CANCELLED, comment)
+
+
+#: An approver's form may hold one amount per invoice of the request, each this long at most.
+MAX_TYPED = 40
+
+
+def read_decision(payment, kept, typed):
+    """What an approver's form says about ``payment``: ``(amounts, errors)``.
+
+    ``kept`` are the invoice keys left ticked, ``typed(key)`` the text typed for each.
+    Only the request's own invoices are read. ``amounts`` maps each kept invoice whose
+    amount is one, and at most what was requested, to it (in the invoice's currency);
+    ``errors`` maps every other kept invoice to the reason, as SALDOS words it."""
+    amounts, errors = {}, {}
+    for allocation in payment.allocations:
+        key = allocation.invoice_key
+        if key not in kept:
+            continue
+        value, problem = sel.parse_typed((typed(key) or '')[:MAX_TYPED])
+        if problem is None and value > allocation.amount_currency:
+            problem = _('Solo puede bajar la cantidad: se solicitaron ${amount}.',
+                        mapping={'amount': format_money(allocation.amount_currency,
+                                                        allocation.currency)})
+        if problem is None:
+            amounts[key] = value
+        else:
+            errors[key] = problem
+    return amounts, errors
+
+
+def decision_total(payment, amounts, rate):
+    """What approving ``payment`` for ``amounts`` (as :func:`read_decision` reads them)
+    comes to in MXN: USD invoices at ``rate`` (the day's), truncated to the cent as SALDOS
+    converts them. None when a USD invoice is kept and the day has no usable rate."""
+    currencies = {a.invoice_key: a.currency for a in payment.allocations}
+    total = ZERO
+    for key, amount in amounts.items():
+        if currencies[key] != USD:
+            total += amount
+        elif rate is None or not rate.usable:
+            return None
+        else:
+            total += usd_to_mxn(amount, rate.rate)
+    return total
 
 
 def approve_request(root, payment, amounts, approver, rate, now):

@@ -178,7 +178,7 @@ class Selection:
         return [line for line in self.lines.values() if line.errors]
 
 
-def _parse(text):
+def parse_typed(text):
     """``(Decimal, None)`` or ``(None, message)`` for an amount typed by a person:
     ``1234.5``, ``1,234.50``, ``$1,234.50``, ``1 234.50``; zeros after 2 decimals are fine."""
     body = re.sub(r'\s+', '', text or '')     # spaces pasted from a spreadsheet
@@ -198,7 +198,7 @@ def _parse(text):
 def _typed(line, field, text, left, currency):
     """The amount typed in ``field`` if it is one and at most ``left``; else None, with the
     reason on the line."""
-    value, problem = _parse(text)
+    value, problem = parse_typed(text)
     if problem is None and value > left:
         problem = _over_message(left, currency)
     if problem is not None:

@@ -1,83 +1,34 @@
 /* SALDOS: live amounts and total while choosing the invoices to pay.
  *
  * Progressive enhancement of a form that works without JavaScript ("Calcular"
- * asks the server). The arithmetic mirrors canonportal.money exactly: money as
- * integer cents (BigInt), the rate in ten-thousandths, so the total shown here
- * is the one the server computes.
- *   USD -> MXN: usd * rate truncated to the cent (as the ERP and the manual do)
- *   MXN -> USD: mxn / rate rounded half up to the cent
+ * asks the server). The arithmetic is money.js's, which mirrors canonportal.money
+ * exactly, so the total shown here is the one the server computes.
  * The server re-validates everything; nothing here is trusted.
  */
 (function () {
   'use strict';
 
   var form = document.getElementById('saldos-form');
-  if (!form || typeof BigInt === 'undefined') {
+  var M = window.CanonMoney;
+  if (!form || !M) {
     return;
   }
   var output = document.getElementById('saldos-total');
-  var AMOUNT = /^(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?$|^\.[0-9]+$/;
-
-  /* "1,234.5" -> 123450n; null when empty, negative, malformed or > 2 decimals. */
-  function parseCents(text) {
-    var body = (text || '').replace(/\s+/g, '');
-    if (body.charAt(0) === '$') {
-      body = body.slice(1);
-    }
-    if (!body || body.length > 32 || !AMOUNT.test(body)) {
-      return null;
-    }
-    body = body.replace(/,/g, '');
-    var parts = body.split('.');
-    var whole = parts[0] || '0';
-    var fraction = (parts[1] || '').replace(/0+$/, '');
-    if (fraction.length > 2) {
-      return null;
-    }
-    while (fraction.length < 2) {
-      fraction += '0';
-    }
-    return BigInt(whole) * 100n + BigInt(fraction);
-  }
-
-  /* "18.8869" -> 188869n (ten-thousandths); null if absent. */
-  function parseRate(text) {
-    if (!text || !/^[0-9]+(\.[0-9]{1,4})?$/.test(text)) {
-      return null;
-    }
-    var parts = text.split('.');
-    var fraction = (parts[1] || '');
-    while (fraction.length < 4) {
-      fraction += '0';
-    }
-    return BigInt(parts[0]) * 10000n + BigInt(fraction);
-  }
-
-  var rate = parseRate(form.getAttribute('data-rate'));
+  var AMOUNT = M.AMOUNT;
+  var parseCents = M.parseCents;
+  var plain = M.plain;
+  var rate = M.parseRate(form.getAttribute('data-rate'));
 
   function usdToMxn(usdCents) {
-    /* cents × ten-thousandths, back to cents: truncated (BigInt division of positives) */
-    return (usdCents * rate) / 10000n;
+    return M.usdToMxn(usdCents, rate);
   }
 
   function mxnToUsd(mxnCents) {
-    /* round(mxn / rate) in cents = floor((2 * mxn * 10000 + rate) / (2 * rate)) */
-    return (2n * mxnCents * 10000n + rate) / (2n * rate);
-  }
-
-  function plain(cents) {
-    var text = cents.toString();
-    while (text.length < 3) {
-      text = '0' + text;
-    }
-    return text.slice(0, -2) + '.' + text.slice(-2);
+    return M.mxnToUsd(mxnCents, rate);
   }
 
   function money(cents) {
-    var text = plain(cents);
-    var whole = text.slice(0, -3);
-    var grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-    return '$' + grouped + text.slice(-3) + ' MXN';
+    return M.money(cents, 'MXN');
   }
 
   function rowParts(row) {
@@ -170,7 +121,7 @@
   }
 
   /* The server's message for a wrong amount, shown on its row as it is typed
-     (canonportal.payments.selection._parse and validate_line decide the same). */
+     (canonportal.payments.selection.parse_typed and validate_line decide the same). */
   var MESSAGES = {
     number: form.getAttribute('data-msg-number'),
     positive: form.getAttribute('data-msg-positive'),

@@ -8,17 +8,22 @@ the preparer's related payments, which its page lists too; on its page they may 
 amounts or drop invoices (never raise them), reject it with a comment, or approve it
 and go on to the bank or the SPEI instructions. Everything is validated again at
 approval; two approvers at once: the first commits, the second is told it is done.
-A request nobody decides expires after ``canonportal.approval_business_days`` (2)
+A decision refused (an amount that is not one or is more than requested, no invoice
+left, no reason to reject, decided already, the preparer's own) comes back as the
+request's page, rendered by its own view, with the reason in red beside the field and
+the forms as they were typed. A request nobody decides expires after ``canonportal.approval_business_days`` (2)
 business days and frees its invoices.
 """
 import logging
+from dataclasses import dataclass
+
 from pyramid.httpexceptions import HTTPSeeOther
-from pyramid.view import view_config
+from pyramid.view import render_view_to_response, view_config
 
 from .. import bankdays, clock, mail
 from ..formatting import money, timestamp
 from ..i18n import _
-from ..money import ZERO, AmountError, parse_amount
+from ..money import ZERO
 from ..payments import approval_rule
 from ..payments import service as payments
 from ..payments import requests
@@ -137,27 +142,68 @@ def may_decide(request, payment):
             and identity.principal_id != (payment.prepared_by or ('',))[0])
 
 
-def _amounts(request, payment):
-    """What the approver kept: ``{invoice key: amount}`` (None for an unreadable amount)."""
-    kept = set(request.POST.getall('keep'))
-    amounts = {}
-    for allocation in payment.allocations:
-        key = allocation.invoice_key
-        if key not in kept:
-            continue
-        try:
-            amounts[key] = parse_amount((request.POST.get(f'amount-{key}') or '')[:40],
-                                        trailing_zeros=True)
-        except AmountError:
-            amounts[key] = None
-    return amounts
+@dataclass
+class Refusal:
+    """A decision posted and refused, for the request's page to show in red: ``message``
+    above the forms; the approval's ticked invoices (``kept``) and amounts (``typed``,
+    by invoice) as they were typed; the rejection's ``comment`` and what is wrong with it."""
+    message: object = None
+    kept: frozenset = None
+    typed: dict = None
+    comment: str = ''
+    comment_error: object = None
+
+
+def decision_values(request, payment):
+    """What a request's page shows of the approver's side: whether the signed-in person
+    may decide (``may_decide``), the approval form (``approval``: each invoice kept or not,
+    its amount as typed and what is wrong with it, the total at the day's rate), the
+    rejection's comment and its error (``rejection``) and the refusal of the decision just
+    posted (``decision_error``), if this page answers one."""
+    refusal = getattr(request, 'refused_decision', None) or Refusal()
+    decide = may_decide(request, payment)
+    return {'may_decide': decide, 'decision_error': refusal.message,
+            'approval': approval_form(payment, rate_for(request), refusal) if decide else None,
+            'rejection': {'comment': refusal.comment, 'error': refusal.comment_error}}
+
+
+def approval_form(payment, rate, refusal):
+    """The approval form's lines and total: as requested, or as the refused POST left them."""
+    kept = refusal.kept
+    if kept is None:
+        kept = {a.invoice_key for a in payment.allocations}
+    typed = refusal.typed
+    if typed is None:
+        typed = {a.invoice_key: f'{a.amount_currency:.2f}' for a in payment.allocations}
+    amounts, errors = requests.read_decision(payment, kept, typed.get)
+    lines = [{'index': index, 'key': a.invoice_key, 'currency': a.currency,
+              'requested': a.amount_currency, 'kept': a.invoice_key in kept,
+              'typed': typed.get(a.invoice_key, ''), 'error': errors.get(a.invoice_key)}
+             for index, a in enumerate(payment.allocations)]
+    return {'lines': lines, 'total': requests.decision_total(payment, amounts, rate),
+            'rate': f'{rate.rate}' if rate.usable else ''}
+
+
+def _typed(request, payment):
+    """The approval form's amounts, by invoice of the request (nothing else is read)."""
+    return {a.invoice_key: (request.POST.get(f'amount-{a.invoice_key}') or '')[:requests.MAX_TYPED]
+            for a in payment.allocations}
+
+
+def _refused(request, payment, refusal, status=400):
+    """The request's page again (its own view), the refusal in red and the forms as typed."""
+    request.refused_decision = refusal
+    request.response.status_int = status
+    return render_view_to_response(payment, request, '')
 
 
 def _not_yours(request, payment):
     if payment.state != REQUESTED:
-        return _back(request, payment.reference, _('Esta solicitud ya no espera aprobación.'))
-    return _back(request, payment.reference, _('Solo otra persona con rol Pago o Administrador '
-                                               'puede aprobar o rechazar esta solicitud.'))
+        return _refused(request, payment, Refusal(_('Esta solicitud ya no espera aprobación.')),
+                        status=409)
+    return _refused(request, payment, Refusal(_(
+        'Solo otra persona con rol Pago o Administrador puede aprobar o rechazar esta '
+        'solicitud.')), status=403)
 
 
 def _back(request, payment_reference, message):
@@ -172,7 +218,12 @@ def approve(context, request):
     reference = context.reference
     if not may_decide(request, context):
         return _not_yours(request, context)
-    amounts = _amounts(request, context)
+    kept, typed = frozenset(request.POST.getall('keep')), _typed(request, context)
+    amounts, errors = requests.read_decision(context, kept, typed.get)
+    if errors or not amounts:
+        return _refused(request, context, Refusal(
+            _('Revise las cantidades marcadas: la solicitud sigue esperando aprobación.')
+            if errors else _('Deje al menos una factura de la solicitud.'), kept, typed))
     signature = request.identity.signature
 
     def work():
@@ -183,7 +234,9 @@ def approve(context, request):
     try:
         in_own_transaction(request.tm, work, attempts=20)
     except payments.PaymentRefused as refused:
-        return _back(request, reference, refused.message)
+        payment = request.root.payments_by_reference[reference]
+        return _refused(request, payment, Refusal(refused.message, kept, typed),
+                        status=400 if payment.state == REQUESTED else 409)
     payment = request.root.payments_by_reference[reference]
     customer = customer_of(payment)
     return go_to_bank(request, customer, payment, read_selection(customer, request))
@@ -196,7 +249,8 @@ def reject(context, request):
         return _not_yours(request, context)
     comment = (request.POST.get('comentario') or '').strip()[:MAX_COMMENT]
     if not comment:
-        return _back(request, reference, _('Escriba por qué rechaza la solicitud.'))
+        return _refused(request, context, Refusal(
+            comment_error=_('Escriba por qué rechaza la solicitud.')))
     signature = request.identity.signature
     in_own_transaction(request.tm, lambda: requests.reject_request(
         request.root.payments_by_reference[reference], signature, comment, clock.utcnow()))

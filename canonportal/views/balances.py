@@ -147,7 +147,8 @@ def saldos_values(context, request, selection, notice=None):
         _count, shown = sel.payable_page(context, (current - 1) * size, current * size, accounts)
     shown_keys = {inv.key for inv in shown}
 
-    row_html = rows_html(request, shown, selection, rate)
+    may_pay = bool(request.has_permission('pay', context))
+    row_html = rows_html(request, shown, selection, rate, editable=may_pay)
     # Selected rows of other pages travel as hidden inputs; an invoice that is unknown
     # or has nothing left is reported once and dropped, or it could never be unticked.
     off_page = [line for line in selection.lines.values()
@@ -203,20 +204,23 @@ def _has_overdue(customer, rate):
     return next(iter(customer.open_invoices.due_before(rate.today)), None) is not None
 
 
-def rows_html(request, shown, selection, rate):
-    """The rendered ``<tr>`` of each shown invoice.
+def rows_html(request, shown, selection, rate, editable=True):
+    """The rendered ``<tr>`` of each shown invoice; without ``editable`` (a person who
+    may not pay) no checkbox and no amount fields.
 
-    A row nobody has ticked shows only the invoice, the day's rate and the
-    language, so it is kept in :data:`ROW_CACHE` under those (the invoice by
-    its database serial, which every committed change renews): reloading
-    SALDOS, paging back and "Calcular" re-render only the rows that changed.
+    A row nobody has ticked shows only the invoice, the day's rate, the
+    language and whether it is editable, so it is kept in :data:`ROW_CACHE`
+    under those (the invoice by its database serial, which every committed
+    change renews): reloading SALDOS, paging back and "Calcular" re-render
+    only the rows that changed.
     """
     template = get_renderer(ROW_TEMPLATE).implementation()
     fmt = row_labels = None
     html = []
     for index, invoice in enumerate(shown):
         line = selection.lines.get(invoice.key)
-        version = None if line else _row_version(request.locale_name, index, invoice, rate)
+        version = None if line else _row_version(request.locale_name, index, invoice, rate,
+                                                 editable)
         fragment = ROW_CACHE.get(version) if version else None
         if fragment is None:
             if fmt is None:
@@ -225,21 +229,21 @@ def rows_html(request, shown, selection, rate):
                 row_labels = SimpleNamespace(
                     **{name: translate(text) for name, text in ROW_LABELS.items()})
             fragment = template(row=Row(index, invoice, line, rate, fmt, row_labels.awaiting),
-                                row_labels=row_labels)
+                                row_labels=row_labels, editable=editable)
             if version:
                 ROW_CACHE.put(version, fragment)
         html.append(fragment)
     return html
 
 
-def _row_version(locale_name, index, invoice, rate):
+def _row_version(locale_name, index, invoice, rate, editable):
     """Everything an unticked row's HTML depends on, or ``None`` when the invoice
     was changed in this transaction (its serial does not describe it yet)."""
     invoice._p_activate()
     if invoice._p_changed or invoice._p_oid is None:
         return None
-    return (locale_name, index, id(invoice._p_jar.db()), invoice._p_oid, invoice._p_serial,
-            rate.today, rate.rate, rate.usable)
+    return (locale_name, editable, index, id(invoice._p_jar.db()), invoice._p_oid,
+            invoice._p_serial, rate.today, rate.rate, rate.usable)
 
 
 def _anchor(shown, line):

@@ -46,15 +46,29 @@ def page(context, request, current, title, **values):
     return values
 
 
+#: What the banner offers for a payment in progress (besides cancelling it).
+CONTINUE = 'continue'            # back to the bank's page (a card)
+INSTRUCTIONS = 'instructions'    # a transfer: a link to its instructions, from other pages
+
+
 def payments_in_progress(request, customer):
-    """``[(payment, bank label)]`` of ``customer``'s payments pending at the bank, newest first."""
+    """``[(payment, bank label, offer)]`` of ``customer``'s payments pending at the bank,
+    newest first; ``offer`` is :data:`CONTINUE`, :data:`INSTRUCTIONS`, or None for a
+    transfer on its own page (the instructions are the page)."""
     pending = request.root.pending_payments
     accounts = visible_accounts(request)
     mine = [p for p in pending.values()
             if p.customer_rfc == customer.rfc and p.state == 'pending'
             and all(sees(accounts, a) for a in p.accounts)] if pending else []
     mine.sort(key=lambda p: p.created, reverse=True)
-    return [(p, bank_label(p.bank)) for p in mine[:BANNER_LIMIT]]
+    return [(p, bank_label(p.bank), _offer(request, p)) for p in mine[:BANNER_LIMIT]]
+
+
+def _offer(request, payment):
+    gateway = request.registry.gateways.get(payment.bank)
+    if gateway is None or gateway.has_bank_page:
+        return CONTINUE
+    return None if request.context is payment else INSTRUCTIONS
 
 
 @view_config(context=Customer, name='', permission='view')

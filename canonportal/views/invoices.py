@@ -45,7 +45,8 @@ Row = namedtuple('Row', 'invoice status balance waiting')
 
 
 def pay_url(request, customer, invoice):
-    """SALDOS with ``invoice`` ticked, or None when nothing of it is left to pay."""
+    """SALDOS with ``invoice`` ticked, or None when nothing of it is left to pay (the pages
+    offer it only to people who may pay)."""
     if invoice.left_to_pay <= ZERO:
         return None
     return request.resource_url(customer, 'saldos', query={'pagar': invoice.key})
@@ -233,7 +234,8 @@ def list_values(context, request, zip_error=None):
         total=total, balances=sorted(balances.items()),
         count_label=INVOICE_COUNT.format(request, total),
         pager=pager, zip_limit=ZIP_LIMIT, zip_error=zip_error,
-        pay_url=lambda invoice: pay_url(request, context, invoice),
+        pay_url=(lambda invoice: pay_url(request, context, invoice))
+        if request.has_permission('pay', context) else (lambda invoice: None),
         balance_rule=BALANCE_RULE,
         clear_url=request.resource_url(context, 'facturas'),
     )
@@ -273,7 +275,8 @@ def invoice_page(context, request):
         customer, request, 'facturas',
         _('Factura ${key}', mapping={'key': context.key}),
         invoice=context, status=status, status_label=STATUS_LABELS[status],
-        balance=balance, waiting=waiting, pay_url=pay_url(request, customer, context),
+        balance=balance, waiting=waiting,
+        pay_url=pay_url(request, customer, context) if request.has_permission('pay', customer) else None,
         applied=with_payment(context.applied), reservations=with_payment(context.reservations),
         xml_url=request.resource_url(context, '@@xml') if context.cfdi_xml is not None else None,
         pdf_url=request.resource_url(context, '@@pdf') if context.pdf is not None else None,

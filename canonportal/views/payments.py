@@ -271,18 +271,31 @@ def payment_page(context, request):
         # Waiting for a card bank takes seconds; a transfer may take days.
         request.response.headers['Refresh'] = '60' if spei else '5'
     retry = context.state in (DECLINED, CANCELLED, EXPIRED)
-    return page(customer, request, 'historial-de-pagos', _('Resultado del pago'),
+    return page(customer, request, 'historial-de-pagos', page_title(context, spei),
                 payment=context, bank_label=bank_label(context.bank),
                 lines=receipt_lines(context),
                 paid=context.state in (APPROVED, APPLIED),
                 bank_reason=bank_reason(context), spei=spei,
                 transfer=spei_views.transfer_facts(context),
                 ordering_banks=spei_views.ordering_banks() if spei else (),
-                may_decide=approvals.may_decide(request, context),
                 related=approvals.related_on_page(request, context),
                 today=clock.mexico_today(),
                 retry_url=request.resource_url(customer, 'saldos', query={
-                    RETRY_PARAM: context.reference}) if retry else None)
+                    RETRY_PARAM: context.reference}) if retry else None,
+                **approvals.decision_values(request, context))
+
+
+def page_title(payment, spei):
+    """A payment's page is headed by what it is now: a request waiting for an approver,
+    the instructions of a transfer, a payment at the bank, or the result."""
+    mapping = {'reference': payment.reference}
+    if payment.state == REQUESTED:
+        return _('Solicitud de pago ${reference}', mapping=mapping)
+    if payment.state == PENDING and spei:
+        return _('Pago ${reference} por transferencia SPEI', mapping=mapping)
+    if payment.state == PENDING:
+        return _('Pago ${reference} en proceso en el banco', mapping=mapping)
+    return _('Resultado del pago ${reference}', mapping=mapping)
 
 
 def bank_reason(payment):

@@ -17,8 +17,11 @@ TEMPLATE = 'canonportal:templates/statements.pt'
 #: The column headers again, named on each statement's card on a phone.
 CARD_LABELS = (_('Estado de cuenta'), _('# Cliente'), _('Fecha de expedición'))
 
-#: The longest period a customer may ask a statement for.
+#: The longest period a customer may ask a statement for, said beside the dates before
+#: submitting (statements.js checks it as they change) and checked again here.
 MAX_RANGE_YEARS = 5
+RANGE_LIMIT = _('El periodo puede abarcar hasta ${years} años.', mapping={'years': MAX_RANGE_YEARS})
+TOO_LONG = _('El periodo no puede ser mayor a ${years} años.', mapping={'years': MAX_RANGE_YEARS})
 DATE_FORMATS = ('%Y-%m-%d', '%d-%m-%Y', '%d/%m/%Y')
 
 
@@ -44,10 +47,12 @@ def statements_values(context, request, form=None, errors=None):
         mine = own_accounts(context, request)
         form = {'cuenta': mine[0] if mine else '',
                 'desde': today.replace(day=1).isoformat(), 'hasta': today.isoformat()}
+    translate = request.localizer.translate
     return page(context, request, 'estados-de-cuenta', _('Estados de cuenta'),
                 statements=statement_rows(context, visible_accounts(request)), form=form,
                 errors=errors or {},
-                max_day=today.isoformat(), labels=CARD_LABELS)
+                max_day=today.isoformat(), labels=CARD_LABELS, max_years=MAX_RANGE_YEARS,
+                range_limit=translate(RANGE_LIMIT), too_long=translate(TOO_LONG))
 
 
 @view_config(context=Customer, name='estados-de-cuenta', permission='view', renderer=TEMPLATE)
@@ -101,8 +106,7 @@ def validate_range(customer, params, today, accounts=None):
         if start > end:
             errors['hasta'] = _('La fecha final debe ser igual o posterior a la fecha inicial.')
         elif start < years_before(end, MAX_RANGE_YEARS):
-            errors['desde'] = _('El periodo no puede ser mayor a ${years} años.',
-                                mapping={'years': MAX_RANGE_YEARS})
+            errors['desde'] = TOO_LONG
     return form, errors, (account, start, end)
 
 
