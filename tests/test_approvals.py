@@ -1,6 +1,7 @@
 """Maker-checker: above the company's threshold a Captura user's payment waits for another
 person with Pago or Administrador, who may lower it, reject it or approve it and pay."""
 import datetime
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
