@@ -91,11 +91,12 @@ def send_reset(request, user):
     mail.send_after_commit(request, email, translate(_('Restablecer contraseña')), body)
 
 
-#: How each role of a company's people is called.
+#: How each role of a company's people is called (the role "Pago" has a context of its
+#: own: in English the role is "Payer", a payment is "Payment").
 ROLE_LABELS = {
     CONSULTA: _('Consulta'),
     CAPTURA: _('Captura'),
-    PAGO: _('Pago'),
+    PAGO: _('Pago', context='rol'),
     ADMINISTRADOR: _('Administrador'),
 }
 

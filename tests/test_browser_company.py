@@ -64,7 +64,7 @@ def test_invite_accept_prepare_approve_pay(browser, paying_portal):
         expect(admin.locator('.payment-result h2')).to_have_text('Pago aprobado')
         facts = admin.locator('dl.facts').first
         expect(facts).to_contain_text('Ana López')
-        expect(facts).to_contain_text('CME930812PW3')
+        expect(facts).to_contain_text('Aprobó Canon Mexicana SA de CV')
     finally:
         admin.context.close()
         if colleague is not None:

@@ -507,3 +507,10 @@ def test_a_database_written_when_company_users_lived_in_companyuser_py_still_loa
     assert 'Ana Compras' in landed.follow().text
     assert with_root(app, lambda root: type(root.customers[CANON].users['u0demo0captura'])) \
         is CompanyUser
+
+
+def test_the_main_administrator_is_greeted_by_the_companys_name_not_the_rfc(admin):
+    page = admin.get(f'/customers/{CANON}/estados-de-cuenta')
+    ident = ' '.join(page.html.find('p', class_='ident').get_text(' ').split())
+    assert 'Usuario: Canon Mexicana SA de CV (administrador principal)' in ident
+    assert page.html.find('strong', class_='who').get_text(strip=True) != CANON

@@ -39,7 +39,7 @@ def receipt_mail(payment, customer, company, public_url, translate, locale_name=
         'El pago se aplicará a sus facturas cuando nuestro sistema lo registre.\n',
         mapping={'company': company, 'reference': payment.reference,
                  'bank_reference': payment.bank_reference or '',
-                 'bank': bank_label(payment.bank),
+                 'bank': translate(bank_label(payment.bank)),
                  'date': timestamp(payment.paid_at or payment.created, locale_name),
                  'amount': money(payment.total_mxn, 'MXN', locale_name),
                  'rfc': customer.rfc, 'name': customer.name, 'invoices': invoices,

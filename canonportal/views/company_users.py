@@ -87,8 +87,8 @@ def _refuse(customer, request, errors, form):
 
 
 def who(request):
-    user = request.identity.user
-    return getattr(user, 'name', None) or getattr(user, 'rfc', '')
+    """The name of the signed-in person, as an invitation names its inviter."""
+    return request.identity.user.display_name
 
 
 @view_config(context=Customer, name=VIEW_NAME, permission=PERMISSION, request_method='POST')

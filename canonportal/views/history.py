@@ -124,7 +124,7 @@ def read_filters(customer, params, accounts=None):
 
 def people(customer):
     """``[(principal id, name)]`` of who may prepare the customer's payments."""
-    found = [(customer.principal_id, customer.rfc)]
+    found = [(customer.principal_id, customer.display_name)]
     if customer.users is not None:
         found += sorted(((u.principal_id, u.name) for u in customer.users.values()),
                         key=lambda item: item[1].lower())
