@@ -28,7 +28,7 @@ from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REQUESTED,
 )
 from ..security import AFTER_SIGN_IN
-from . import approvals, receipt_sender, settings_of
+from . import approvals, bank_reasons, receipt_sender, settings_of
 from .bank_start import back_to_saldos, blocked_by_transit, gateway_for, go_to_bank
 from .customer import page
 from . import spei as spei_views
@@ -275,7 +275,7 @@ def payment_page(context, request):
                 payment=context, bank_label=bank_label(context.bank),
                 lines=receipt_lines(context),
                 paid=context.state in (APPROVED, APPLIED),
-                bank_reason=bank_reason(context), spei=spei,
+                bank_reason=bank_reasons.explain(context), spei=spei,
                 transfer=spei_views.transfer_facts(context),
                 ordering_banks=spei_views.ordering_banks() if spei else (),
                 may_decide=approvals.may_decide(request, context),
@@ -283,14 +283,6 @@ def payment_page(context, request):
                 today=clock.mexico_today(),
                 retry_url=request.resource_url(customer, 'saldos', query={
                     RETRY_PARAM: context.reference}) if retry else None)
-
-
-def bank_reason(payment):
-    """What the bank said when it declined ``payment`` (its message), or None."""
-    if payment.state != DECLINED or not payment.history:
-        return None
-    _when, _before, state, source, note = payment.history[-1]
-    return note[:200] if state == DECLINED and source != payments.SOURCE_PORTAL and note else None
 
 
 @view_config(context=Payment, name='recibo', permission='view',
