@@ -238,3 +238,22 @@ def spei_transfer_keys(root):
                                    for event in payment.events)
         audit.record(root, 'console:canonportal-evolve', 'spei.rekeyed', record, old, record.key,
                      'key: operation date, clave de rastreo and ordering institution')
+
+
+@step('request-decisions')
+def request_decisions(root):
+    """Who rejected a colleague's request, when and why, kept on the payment (its page and
+    the preparer's mail read them): read back from the transition the rejection recorded,
+    ``rejected by NAME: COMMENT``."""
+    from .resources.payment import CANCELLED, REQUESTED
+    prefix = 'rejected by '
+    for payment in root.payments_by_reference.values():
+        if payment.rejected_by or not payment.was_requested:
+            continue
+        for when, before, state, _source, note in payment.history:
+            if before == REQUESTED and state == CANCELLED and note.startswith(prefix):
+                name, _sep, comment = note[len(prefix):].partition(': ')
+                payment.rejected_by = ('', name)
+                payment.rejected_at = when
+                payment.rejection_comment = comment
+                break

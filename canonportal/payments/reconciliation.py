@@ -13,7 +13,7 @@ import sys
 import transaction
 
 from .. import clock, mail
-from . import bank_query, receipts, service, transfers
+from . import bank_query, receipts, request_notices, service, transfers
 from ..resources.payment import EXPIRED, PENDING, REQUESTED
 from ..security import resolve_secret
 
@@ -51,6 +51,13 @@ def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):
                 payment, lambda *parts: mail.deliver(bound, settings, *parts), company,
                 public_url, lambda message: message.interpolate())
 
+    def notify_preparer(root, payment, settlement):
+        # A request nobody decided: who prepared it learns it expired.
+        if settlement.changed and settlement.after == EXPIRED:
+            request_notices.tell_preparer(
+                payment, lambda *parts: mail.deliver(bound, settings, *parts), public_url,
+                lambda message: message.interpolate())
+
     counts = {}
     try:
         with manager:
@@ -64,7 +71,8 @@ def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):
                 # Waiting for an approver, not for a bank: it only expires.
                 settlement = service.record_answer(
                     manager, app_root, reference, None, now, send_receipt,
-                    expire_after=expire_after, attempts=5, reopen=False)
+                    expire_after=expire_after, attempts=5, and_then=notify_preparer,
+                    reopen=False)
                 outcome = 'request ' + settlement.after
             elif state != PENDING:
                 outcome = state     # settled meanwhile by the bank's notice

@@ -279,6 +279,7 @@ def payment_page(context, request):
                 transfer=spei_views.transfer_facts(context),
                 ordering_banks=spei_views.ordering_banks() if spei else (),
                 may_decide=approvals.may_decide(request, context),
+                decision=approvals.decision(context),
                 related=approvals.related_on_page(request, context),
                 today=clock.mexico_today(),
                 retry_url=request.resource_url(customer, 'saldos', query={
