@@ -133,6 +133,16 @@ def timestamp(value, locale_name='es'):
     return format_datetime(local_time(value), pattern, locale=_locale(babel_locale(locale_name)))
 
 
+def date_of(value, locale_name='es'):
+    """The day of a moment in Mexico City, written as timestamps write it: '12/10/2017'
+    ('2017-10-12' in English), for sentences next to them ("Aplicado … el 12/10/2017")."""
+    if value is None:
+        return ''
+    pattern = TIMESTAMP_PATTERNS.get((locale_name or 'es')[:2], TIMESTAMP_PATTERNS['es'])
+    return format_datetime(local_time(value), pattern.split(' ')[0],
+                           locale=_locale(babel_locale(locale_name)))
+
+
 def deadline(end, locale_name='es'):
     """Every deadline the portal states (a SPEI transfer's, a payment request's): ``end``
     is the first moment that is too late (an aware UTC datetime, often the next midnight),
@@ -171,3 +181,6 @@ class Formatter:
 
     def deadline(self, end):
         return deadline(end, self.locale_name)
+
+    def date_of(self, value):
+        return date_of(value, self.locale_name)

@@ -94,3 +94,12 @@ def test_a_deadline_is_the_last_minute_still_in_time_in_mexico_city():
     assert deadline(datetime.datetime(2026, 12, 1, 20, 30, 15, tzinfo=datetime.timezone.utc)) \
         == 'martes 01/12/2026 a las 02:30 p.m.'
     assert deadline(None) == ''
+
+
+def test_the_day_of_a_moment_is_written_as_timestamps_write_it():
+    import datetime
+    from canonportal.formatting import Formatter, date_of
+    late = datetime.datetime(2017, 10, 13, 3, 0, tzinfo=datetime.timezone.utc)  # 12 Oct in CDMX
+    assert date_of(late) == Formatter('es').date_of(late) == '12/10/2017'
+    assert date_of(late, 'en') == '2017-10-12'
+    assert date_of(None) == ''

@@ -19,6 +19,7 @@ from ..gateways import GatewayError, RejectedMessage, bank_label
 from ..i18n import _
 from ..payments import approval_rule, bank_query, starting
 from ..payments import service as payments
+from ..payments.applied import applied_line
 from ..payments.form import RETRY_PARAM, configured_banks, read_selection
 from ..payments.transactions import in_own_transaction
 from ..reports.receipt_data import receipt_lines
@@ -280,6 +281,8 @@ def payment_page(context, request):
                 ordering_banks=spei_views.ordering_banks() if spei else (),
                 may_decide=approvals.may_decide(request, context),
                 decision=approvals.decision(context),
+                applied=applied_line(context, settings_of(request)['company_name'],
+                                     request.locale_name),
                 related=approvals.related_on_page(request, context),
                 today=clock.mexico_today(),
                 retry_url=request.resource_url(customer, 'saldos', query={
