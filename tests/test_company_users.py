@@ -44,7 +44,7 @@ def invitation_link(mailer, email, rfc=CANON):
     """The path of the invitation ``rfc``'s administrator had mailed to ``email``."""
     [message] = [m for m in mailer.outbox if email in m.recipients and 'Invitación' in m.subject
                  and f'RFC {rfc}' in m.body]
-    return urlsplit(link_in(message, '/restablecer')).path
+    return urlsplit(link_in(message, '/bienvenida')).path
 
 
 def user_id_of(app, email, rfc=CANON):
@@ -54,13 +54,13 @@ def user_id_of(app, email, rfc=CANON):
 
 def accept(app, mailer, email='ana@example.mx', password=OTHER_PASSWORD, rfc=CANON,
            colleague=None):
-    """The colleague opens the mailed link, chooses a password and signs in with the email."""
+    """The colleague opens the mailed link and chooses a password, which signs them in:
+    ``(their client, the answer that lands them on their home)``."""
     link = invitation_link(mailer, email, rfc)
     colleague = colleague or Client(app, extra_environ={'HTTP_HOST': 'portal.example.mx'})
     form = last_form(colleague.get(link))
     form['password'] = form['password_confirmation'] = password
-    form.submit(status=200)
-    landed = colleague.login(email, password, status=303)
+    landed = form.submit(status=303)
     return colleague, landed
 
 
@@ -343,8 +343,10 @@ def test_a_disabled_company_shuts_out_all_its_people_until_staff_enable_it(admin
     assert [m.recipients for m in mailer.outbox] == [['paco@example.mx']]
     form = last_form(newcomer.get(link))
     form['password'] = form['password_confirmation'] = OTHER_PASSWORD
-    assert 'Su contraseña cambió' in form.submit(status=200).text
-    assert newcomer.login('nuevo@example.mx', OTHER_PASSWORD, status=303)
+    landed = form.submit(status=303)
+    assert landed.location.endswith(f'/customers/{CANON}/estados-de-cuenta')
+    assert 'Nuevo' in newcomer.get(urlsplit(landed.location).path).html.find('p', class_='ident').text
+    assert Client(app).login('nuevo@example.mx', OTHER_PASSWORD, status=303)
     actions = [entry[:2] for entry in audit_entries(app) if entry[1].startswith('customer.')]
     assert actions[:2] == [('staff:olga', 'customer.enable'), ('staff:olga', 'customer.disable')]
 

@@ -50,7 +50,7 @@ def test_tokens_never_reach_the_log(client):
     logger.addHandler(catch)
     logger.setLevel(logging.DEBUG)
     try:
-        for path in ('restablecer', 'activar', 'confirmar-correo'):
+        for path in ('restablecer', 'activar', 'confirmar-correo', 'bienvenida', '@@bienvenida'):
             client.post(f'/{path}/{token}', {'password': 'x', 'csrf_token': 'forged'}, status=400)
     finally:
         logger.removeHandler(catch)
@@ -62,6 +62,8 @@ def test_tokens_never_reach_the_log(client):
 
 def test_loggable_masks_only_the_token():
     assert loggable('/restablecer/abc123') == '/restablecer/***'
+    assert loggable('/bienvenida/abc123') == '/bienvenida/***'
+    assert loggable('/@@bienvenida/abc123/') == '/@@bienvenida/***/'
     assert loggable('/activar/abc/más') == '/activar/***/más'
     assert loggable('/customers/CME930812PW3/saldos') == '/customers/CME930812PW3/saldos'
 

@@ -20,7 +20,7 @@ from ..security import Identity
 #: (context type name, view name) of the views open to anonymous users.
 PUBLIC_VIEWS = {
     ('PortalRoot', ''), ('PortalRoot', 'login'), ('PortalRoot', 'recuperar-contrasena'),
-    ('PortalRoot', 'restablecer'), ('PortalRoot', 'activar'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
+    ('PortalRoot', 'restablecer'), ('PortalRoot', 'bienvenida'), ('PortalRoot', 'activar'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
     ('PortalRoot', 'logout'), ('PortalRoot', 'banco'), ('PortalRoot', 'reconciliar'),
     ('PortalRoot', 'spei'),   # the receiving bank's deposit notifications (signed)
     # The load balancer's health check and canonportal-pack asking the server.
