@@ -212,16 +212,6 @@ def test_a_user_limited_to_one_account_sees_and_pays_nothing_of_the_other(admin,
     assert b'063197' not in mar.get(f'{base}/historial-de-pagos.csv').body
 
 
-def test_the_companys_audit_view_shows_who_signed_in_and_invited(admin, app, mailer):
-    invite(admin)
-    colleague, _landed = accept(app, mailer)
-    page = admin.get(f'/customers/{CANON}/bitacora')
-    rows = [' '.join(tr.get_text(' ').split()) for tr in page.html.select('#company-audit tbody tr')]
-    assert any(row.startswith(tuple('0123456789')) and 'Ana López Entró al portal' in row for row in rows)
-    assert any('CME930812PW3 Invitó a una persona' in row and 'ana@example.mx' in row for row in rows)
-    colleague.get(f'/customers/{CANON}/bitacora', status=403)
-
-
 def test_staff_disable_and_resend_an_invitation_audited(admin, app, mailer):
     invite(admin)
     user_id = user_id_of(app, 'ana@example.mx')

@@ -243,8 +243,9 @@ def continue_payment(context, request):
 def cancel_payment(context, request):
     """"Cancelar el pago": the invoices are free at once; a later approval goes to review."""
     reference = context.reference
+    actor = request.identity.principal_id
     settlement = in_own_transaction(request.tm, lambda: payments.cancel_by_customer(
-        request.root.payments_by_reference[reference], clock.utcnow()))
+        request.root.payments_by_reference[reference], clock.utcnow(), actor=actor))
     customer = customer_of(request.root.payments_by_reference[reference])
     if settlement.changed:
         request.session.flash(request.localizer.translate(_(
