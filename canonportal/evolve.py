@@ -257,3 +257,25 @@ def request_decisions(root):
                 payment.rejected_at = when
                 payment.rejection_comment = comment
                 break
+
+
+@step('transfer-note-codes')
+def transfer_note_codes(root):
+    """A received transfer says why it is where it is with a code and its values, which
+    staff read in their language: the English notes of older records become codes (an
+    operator's comment stays as written)."""
+    from .resources.incoming_transfer import legacy_note
+    transfers = getattr(root, 'transfers', None)
+    if transfers is None:
+        return
+    for record in transfers.values():
+        found = legacy_note(record.note, record.payment_reference)
+        if found is not None:
+            record.note, data = found
+            record.note_data = dict(data)
+        history = []
+        for when, before, state, actor, note in record.history:
+            legacy = legacy_note(note, record.payment_reference)
+            history.append((when, before, state, actor, legacy[0] if legacy else note))
+        if tuple(history) != tuple(record.history):
+            record.history = tuple(history)
