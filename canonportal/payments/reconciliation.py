@@ -1,6 +1,7 @@
 """Reconciliation: settle payments whose bank notification never came, expire the
-SPEI payments whose transfer did not arrive in time, and ask Banxico again for the
-CEPs that were not available yet.
+SPEI payments whose transfer did not arrive in time and the colleagues' requests nobody
+decided (who prepared one is mailed), and ask Banxico again for the CEPs that were not
+available yet.
 
 Used by ``canonportal-reconcile`` (cron) and, when the embedded FileStorage is
 held by the running server, by that server on the script's request

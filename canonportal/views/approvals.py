@@ -9,7 +9,8 @@ amounts or drop invoices (never raise them), reject it with a comment, or approv
 and go on to the bank or the SPEI instructions. Everything is validated again at
 approval; two approvers at once: the first commits, the second is told it is done.
 A request nobody decides expires after ``canonportal.approval_business_days`` (2)
-business days and frees its invoices.
+business days and frees its invoices. Whatever becomes of it, who prepared it is mailed
+(:mod:`canonportal.payments.request_notices`) and its page shows the decision.
 """
 import logging
 from pyramid.httpexceptions import HTTPSeeOther
