@@ -66,7 +66,11 @@ def test_invite_accept_prepare_approve_pay(browser, paying_portal):
         expect(admin.locator('.payment-result h2')).to_have_text('Pago aprobado')
         facts = admin.locator('dl.facts').first
         expect(facts).to_contain_text('Ana López')
-        expect(facts).to_contain_text('Aprobó Canon Mexicana SA de CV')
+        expect(facts).to_contain_text('Canon Mexicana SA de CV')
+        # Ana sees the decision on the request's page too.
+        colleague.goto(portal.url(f'/customers/{CANON}/payments/229/'))
+        expect(colleague.locator('#request-decision')).to_contain_text(
+            'Canon Mexicana SA de CV aprobó esta solicitud')
     finally:
         admin.context.close()
         if colleague is not None:
