@@ -91,31 +91,56 @@ def send_reset(request, user):
     mail.send_after_commit(request, email, translate(_('Restablecer contraseña')), body)
 
 
-#: How each role of a company's people is called.
+#: How each role of a company's people is called (the role "Pago" has a context of its
+#: own: in English the role is "Payer", a payment is "Payment").
 ROLE_LABELS = {
     CONSULTA: _('Consulta'),
     CAPTURA: _('Captura'),
-    PAGO: _('Pago'),
+    PAGO: _('Pago', context='rol'),
     ADMINISTRADOR: _('Administrador'),
 }
 
 
+#: What each role lets a person do, as the invitation and the welcome page say it.
+ROLE_ALLOWS = {
+    CONSULTA: _('ver estados de cuenta, facturas, saldos e historial de pagos, y descargarlos'),
+    CAPTURA: _('ver estados de cuenta, facturas, saldos e historial de pagos, y preparar pagos'),
+    PAGO: _('ver todo, preparar y hacer pagos, y aprobar los que preparan otras personas'),
+    ADMINISTRADOR: _('ver todo, preparar, aprobar y hacer pagos, y administrar las personas de '
+                     'la empresa'),
+}
+
+
+def accounts_text(user):
+    """The ERP accounts a company user sees, as a sentence part: '005301', or 'todas las
+    cuentas de la empresa (005300, 005301)' (a translation string)."""
+    if user.accounts:
+        return ', '.join(user.accounts)
+    return _('todas las cuentas de la empresa (${accounts})',
+             mapping={'accounts': ', '.join(user.customer.accounts)})
+
+
 def send_invitation(request, user):
-    """Mail ``user`` a single-use link to choose its password; older links die."""
+    """Mail ``user`` a single-use link to its welcome (choose a password, come in); older
+    links die. The mail names who invited them and what they may do and see."""
     now = clock.utcnow()
     tokens.revoke_all(request.root, tokens.INVITE, user.principal_id)
     token = tokens.issue(request.root, tokens.INVITE, user.principal_id, now)
     company = request.registry.settings.get('canonportal.company_name', 'Canon Mexicana')
     customer = user.customer
-    link = f'{_public_url(request)}/restablecer/{token}'
+    link = f'{_public_url(request)}/bienvenida/{token}'
     translate = request.localizer.translate
     body = translate(_(
         'Hola ${name},\n\n${inviter} le dio acceso al Portal clientes de ${company} para '
-        '${customer} (RFC ${rfc}) con el rol ${role}.\n\nPara elegir su contraseña abra este '
+        '${customer} (RFC ${rfc}).\n\nSu rol: ${role}: puede ${allows}.\n'
+        'Cuentas que puede ver: ${accounts}.\n\nPara elegir su contraseña y entrar abra este '
         'enlace (sirve una sola vez y vence en 72 horas):\n\n${link}\n\n'
-        'Después entre con su correo, ${email}, y esa contraseña.\n',
-        mapping={'name': user.name, 'inviter': user.invited_by, 'company': company,
+        'Su usuario es su correo, ${email}.\n',
+        mapping={'name': user.name, 'inviter': user.invited_by or company, 'company': company,
                  'customer': customer.name, 'rfc': customer.rfc,
-                 'role': translate(ROLE_LABELS[user.role]), 'link': link, 'email': user.email}))
+                 'role': translate(ROLE_LABELS[user.role]),
+                 'allows': translate(ROLE_ALLOWS[user.role]),
+                 'accounts': translate(accounts_text(user)), 'link': link,
+                 'email': user.email}))
     mail.send(request, user.email, translate(_('Invitación al Portal clientes de ${company}',
                                                mapping={'company': company})), body)

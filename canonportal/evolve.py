@@ -267,3 +267,44 @@ def inviter_name(root, customer, recorded):
     if person is None:
         return customer.name
     return getattr(person, 'name', None) or getattr(person, 'username', None) or customer.name
+
+
+@step('request-decisions')
+def request_decisions(root):
+    """Who rejected a colleague's request, when and why, kept on the payment (its page and
+    the preparer's mail read them): read back from the transition the rejection recorded,
+    ``rejected by NAME: COMMENT``."""
+    from .resources.payment import CANCELLED, REQUESTED
+    prefix = 'rejected by '
+    for payment in root.payments_by_reference.values():
+        if payment.rejected_by or not payment.was_requested:
+            continue
+        for when, before, state, _source, note in payment.history:
+            if before == REQUESTED and state == CANCELLED and note.startswith(prefix):
+                name, _sep, comment = note[len(prefix):].partition(': ')
+                payment.rejected_by = ('', name)
+                payment.rejected_at = when
+                payment.rejection_comment = comment
+                break
+
+
+@step('transfer-note-codes')
+def transfer_note_codes(root):
+    """A received transfer says why it is where it is with a code and its values, which
+    staff read in their language: the English notes of older records become codes (an
+    operator's comment stays as written)."""
+    from .resources.incoming_transfer import legacy_note
+    transfers = getattr(root, 'transfers', None)
+    if transfers is None:
+        return
+    for record in transfers.values():
+        found = legacy_note(record.note, record.payment_reference)
+        if found is not None:
+            record.note, data = found
+            record.note_data = dict(data)
+        history = []
+        for when, before, state, actor, note in record.history:
+            legacy = legacy_note(note, record.payment_reference)
+            history.append((when, before, state, actor, legacy[0] if legacy else note))
+        if tuple(history) != tuple(record.history):
+            record.history = tuple(history)

@@ -106,6 +106,9 @@ def rate(value, locale_name='es'):
 #: neither a US nor a British reader misreads and which the date pickers submit.
 DAY_FORMATS = {'es': '%d-%m-%Y', 'en': '%Y-%m-%d'}
 TIMESTAMP_PATTERNS = {'es': 'dd/MM/yyyy hh:mm:ss a', 'en': 'yyyy-MM-dd hh:mm:ss a'}
+#: Deadlines: the weekday, the date and the last minute, with no seconds.
+DEADLINE_PATTERNS = {'es': "EEEE dd/MM/yyyy 'a las' hh:mm a",
+                     'en': "EEEE yyyy-MM-dd 'at' hh:mm a"}
 
 
 def day(value, locale_name='es'):
@@ -128,6 +131,28 @@ def timestamp(value, locale_name='es'):
         return ''
     pattern = TIMESTAMP_PATTERNS.get((locale_name or 'es')[:2], TIMESTAMP_PATTERNS['es'])
     return format_datetime(local_time(value), pattern, locale=_locale(babel_locale(locale_name)))
+
+
+def date_of(value, locale_name='es'):
+    """The day of a moment in Mexico City, written as timestamps write it: '12/10/2017'
+    ('2017-10-12' in English), for sentences next to them ("Aplicado … el 12/10/2017")."""
+    if value is None:
+        return ''
+    pattern = TIMESTAMP_PATTERNS.get((locale_name or 'es')[:2], TIMESTAMP_PATTERNS['es'])
+    return format_datetime(local_time(value), pattern.split(' ')[0],
+                           locale=_locale(babel_locale(locale_name)))
+
+
+def deadline(end, locale_name='es'):
+    """Every deadline the portal states (a SPEI transfer's, a payment request's): ``end``
+    is the first moment that is too late (an aware UTC datetime, often the next midnight),
+    shown as the last minute still in time, in Mexico City: 'martes 08/12/2026 a las
+    11:59 p.m.' ('Tuesday 2026-12-08 at 11:59 PM' in English)."""
+    if end is None:
+        return ''
+    last = local_time(end - datetime.timedelta(microseconds=1)).replace(second=0, microsecond=0)
+    pattern = DEADLINE_PATTERNS.get((locale_name or 'es')[:2], DEADLINE_PATTERNS['es'])
+    return format_datetime(last, pattern, locale=_locale(babel_locale(locale_name)))
 
 
 class Formatter:
@@ -153,3 +178,9 @@ class Formatter:
 
     def timestamp(self, value):
         return timestamp(value, self.locale_name)
+
+    def deadline(self, end):
+        return deadline(end, self.locale_name)
+
+    def date_of(self, value):
+        return date_of(value, self.locale_name)

@@ -8,7 +8,8 @@ waitress answered with its own bare 500. The outermost tween swaps such a path f
 our 400 page with our headers.
 
 Mailed links carry their secret in the path (``/restablecer/<token>``,
-``/activar/<token>``, ``/confirmar-correo/<token>``): :func:`loggable` masks it.
+``/activar/<token>``, ``/confirmar-correo/<token>``, ``/bienvenida/<token>``):
+:func:`loggable` masks it.
 
 Pyramid builds absolute URLs (redirects, form actions) from the request's Host
 header; a forged ``Host: evil.example`` would put the attacker's site into them.
@@ -28,8 +29,8 @@ BAD_HOST = 'canonportal.bad_host'
 MSG_BAD_PATH = _('La dirección no es válida.')
 LOOPBACK = ('localhost', '127.0.0.1', '[::1]')
 #: First path segments whose next segment is a secret token.
-TOKEN_PATHS = ('restablecer', 'activar', 'confirmar-correo')
-_TOKEN_SEGMENT = re.compile(r'^(/(?:%s)/)[^/?#]+' % '|'.join(TOKEN_PATHS))
+TOKEN_PATHS = ('restablecer', 'activar', 'confirmar-correo', 'bienvenida')
+_TOKEN_SEGMENT = re.compile(r'^(/(?:@@)?(?:%s)/)[^/?#]+' % '|'.join(TOKEN_PATHS))
 
 
 def loggable(path):

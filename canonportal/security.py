@@ -72,8 +72,8 @@ class Identity:
     def signature(self):
         """``(principal id, name)`` recorded on what this user does (prepared, approved)."""
         user = self.user
-        return (user.principal_id, getattr(user, 'name', None) if isinstance(user, CompanyUser)
-                else getattr(user, 'rfc', None) or getattr(user, 'username', ''))
+        return (user.principal_id, getattr(user, 'display_name', None)
+                or getattr(user, 'username', ''))
 
 
 def principals_for(identity):

@@ -11,7 +11,11 @@ tests of refused actions) are imported from this module; fixtures are never impo
 pytest registers this module as a plugin.
 """
 import contextlib
+import copy
+import dataclasses
 import datetime
+import email
+import email.policy
 import itertools
 import re
 import shutil
@@ -318,6 +322,41 @@ def link_in(message, path):
     match = re.search(r'https?://\S+' + re.escape(path) + r'/[\w\-]+', message.body)
     assert match, message.body
     return match.group(0)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadMail:
+    """A mail as a mail client shows it: parsed from the bytes that leave the portal."""
+
+    to: tuple
+    subject: str
+    text: str
+    attachments: tuple      # file names
+
+    def link(self, path):
+        """The first link to ``path`` in the text."""
+        match = re.search(r'https?://\S+' + re.escape(path) + r'/[\w\-]+', self.text)
+        assert match, self.text
+        return match.group(0)
+
+
+def read_mail(message):
+    """``message`` (pyramid_mailer's, as handed to the mailer) parsed as a client would
+    (the testing mailer leaves the sender to the real one's ``mail.default_sender``)."""
+    message = copy.copy(message)
+    message.sender = message.sender or BASE_SETTINGS['mail.default_sender']
+    parsed = email.message_from_bytes(message.to_message().as_bytes(), policy=email.policy.default)
+    body = parsed.get_body(('plain',))
+    return ReadMail(
+        to=tuple(address.addr_spec for address in parsed['To'].addresses),
+        subject=str(parsed['Subject']),
+        text=body.get_content() if body is not None else '',
+        attachments=tuple(part.get_filename() for part in parsed.iter_attachments()))
+
+
+def mails_to(mailer, address):
+    """The mails ``mailer`` sent to ``address``, read as a client would, in order."""
+    return [read for read in map(read_mail, mailer.outbox) if address in read.to]
 
 
 def last_form(page):

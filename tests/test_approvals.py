@@ -66,9 +66,10 @@ def test_above_the_threshold_a_captura_prepares_and_an_administrator_approves_an
     assert payment['state'] == 'approved'
     done = payer.get(RESULT)
     facts = ' '.join(done.html.find('dl', class_='facts').get_text(' ').split())
-    assert 'Preparó Ana Compras' in facts and 'Aprobó CME930812PW3' in facts
-    [receipt] = receipts(portal_mailer)
-    assert 'Preparó: Ana Compras' in receipt.body and 'Aprobó: CME930812PW3' in receipt.body
+    assert 'Preparó Ana Compras' in facts and 'Aprobó Canon Mexicana SA de CV' in facts
+    # The company's receipt (Ana, who prepared the request, gets her own copy).
+    [receipt] = [m for m in receipts(portal_mailer) if m.recipients == [f'{CANON.lower()}@example.mx']]
+    assert 'Preparó: Ana Compras' in receipt.body and 'Aprobó: Canon Mexicana SA de CV' in receipt.body
     assert str(in_transit(portal, '1233080')) == '0.00'
     assert back
 
@@ -188,7 +189,7 @@ def test_a_rejected_request_frees_its_invoices_with_the_reason(payer, portal, ba
     assert 'rechazada' in page.text and state_of(portal) == 'cancelled'
     assert str(in_transit(portal, '6212976')) == '0.00'
     note = with_root(portal, lambda root: root.payments_by_reference[FIRST].history[-1][4])
-    assert note == 'rejected by CME930812PW3: esperemos al próximo mes'
+    assert note == 'rejected by Canon Mexicana SA de CV: esperemos al próximo mes'
 
 
 def test_below_the_threshold_a_captura_pays_directly(portal, banks):
@@ -251,7 +252,7 @@ def test_historial_names_who_prepared_and_filters_by_person(payer, portal, banks
     page = payer.get(history)
     people = {o.get_text(strip=True): o['value'] for o in
               page.html.find('select', id='filter-user').find_all('option')}
-    assert set(people) == {'Todas', 'CME930812PW3', 'Ana Compras'}
+    assert set(people) == {'Todas', 'Canon Mexicana SA de CV', 'Ana Compras'}
     rows = page.html.select('table.history-table tbody tr')
     assert 'Ana Compras' in rows[0].get_text() and FIRST in rows[0].get_text()
     only_ana = payer.get(history, {'usuario': people['Ana Compras']})

@@ -32,16 +32,18 @@ def test_invite_accept_prepare_approve_pay(browser, paying_portal):
         expect(admin.locator('.flash')).to_contain_text('Enviamos la invitación a ana@example.mx')
 
         [mail] = [m for m in get_mailer(portal.app.registry).outbox if 'ana@example.mx' in m.recipients]
-        link = re.search(r'https?://\S+/restablecer/[\w-]+', mail.body).group(0)
+        link = re.search(r'https?://\S+/bienvenida/[\w-]+', mail.body).group(0)
         colleague = browser.new_context(locale='es-MX', viewport={'width': 360, 'height': 740}).new_page()
         colleague.goto(portal.url(urlsplit(link).path))
+        # A welcome, not a password reset: who invited her, her role and accounts, her user.
+        expect(colleague.locator('h1')).to_have_text('Le damos la bienvenida')
+        expect(colleague.locator('#invitation')).to_contain_text('ana@example.mx')
+        assert colleague.evaluate('document.documentElement.scrollWidth') <= 360
         colleague.fill('#password', PASSWORD)
         colleague.fill('#password_confirmation', PASSWORD)
         colleague.locator('main form button[type=submit]').click()
-        colleague.goto(portal.url('/'))
-        colleague.fill('input[name=login]', 'ana@example.mx')
-        colleague.fill('input[name=password]', PASSWORD)
-        colleague.get_by_role('button', name='Iniciar sesión').click()
+        # Choosing the password signed her in: she lands on her home.
+        colleague.wait_for_url(re.compile(r'/estados-de-cuenta$'))
         expect(colleague.locator('p.ident')).to_contain_text('Ana López')
 
         colleague.goto(portal.url(f'/customers/{CANON}/saldos'))
@@ -64,7 +66,11 @@ def test_invite_accept_prepare_approve_pay(browser, paying_portal):
         expect(admin.locator('.payment-result h2')).to_have_text('Pago aprobado')
         facts = admin.locator('dl.facts').first
         expect(facts).to_contain_text('Ana López')
-        expect(facts).to_contain_text('CME930812PW3')
+        expect(facts).to_contain_text('Canon Mexicana SA de CV')
+        # Ana sees the decision on the request's page too.
+        colleague.goto(portal.url(f'/customers/{CANON}/payments/229/'))
+        expect(colleague.locator('#request-decision')).to_contain_text(
+            'Canon Mexicana SA de CV aprobó esta solicitud')
     finally:
         admin.context.close()
         if colleague is not None:

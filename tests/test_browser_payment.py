@@ -68,7 +68,7 @@ def saldos_rows(page, portal):
 def history_of(page, portal, reference):
     """HISTORIAL DE PAGOS rows of payment ``reference`` as {invoice: (bank ref, amount)}."""
     page.goto(portal.url(HISTORY))
-    expect(page.locator('h1, h2', has_text='Listado de facturas').first).to_be_visible()
+    expect(page.locator('h1, h2', has_text='Listado de pagos').first).to_be_visible()
     return {row[4]: (row[2], row[3]) for row in table_rows(page, 'table.history-table')
             if row[1].split()[0] == reference}   # the cell also names who prepared it
 

@@ -208,3 +208,41 @@ def test_two_rows_with_one_clave_from_the_console_are_two_transfers(demo_ini, tm
     status, out, _err = run(demo_ini, statement, '--kind', 'estado-bancario')
     assert status == 0 and '0 transferencias nuevas' in out and '2 ya recibidas' in out
     assert len(read_root(demo_ini, transfers)) == 2
+
+
+def test_a_balances_file_applying_a_payment_mails_its_payer_once(demo_ini, tmp_path):
+    import email
+    import email.policy
+
+    import transaction
+    from canonportal.resources import get_root_from_connection
+    from erp_samples import balances_csv
+
+    maildir = tmp_path / 'mail'
+    text = Path(demo_ini).read_text().replace('[pshell]', f'mail.queue_path = {maildir}\n\n[pshell]')
+    Path(demo_ini).write_text(text)
+    db = db_from_uri(uri_of(demo_ini), 'unnamed', {})
+    try:
+        manager = transaction.TransactionManager()
+        with manager:
+            conn = db.open(transaction_manager=manager)
+            get_root_from_connection(conn).customers['CME930812PW3'].email = 'pagos@example.mx'
+        conn.close()
+    finally:
+        db.close()
+    # The demo's payment 228 paid 1233074: two rows name it.
+    data = balances_csv({'RFC': 'CME930812PW3', 'Folio': '1233074', 'Saldo': '159.71',
+                         'Referencia de pago': '228'},
+                        {'RFC': 'CME930812PW3', 'Referencia de pago': '228'})
+    path = write(tmp_path, 'saldos.csv', data)
+    status, out, err = run(demo_ini, path)
+    assert status == 0, out + err
+    assert read_root(demo_ini, lambda root: root.payments_by_reference['228'].state) == 'applied'
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in sorted((maildir / 'new').iterdir())]
+    assert [(m['To'], m['Subject']) for m in mails] == [
+        ('pagos@example.mx', 'Su pago 228 ya está aplicado a sus facturas')]
+    assert 'Aplicado por Canon Mexicana el ' in mails[0].get_body(('plain',)).get_content()
+    # Again: nothing to apply, nothing mailed.
+    assert run(demo_ini, path)[0] == 0
+    assert len(list((maildir / 'new').iterdir())) == 1

@@ -350,3 +350,33 @@ def test_transfers_keyed_the_old_way_get_their_ordering_institution(ini, tmp_pat
     assert on_db(tmp_path, receive_again, commit=True) == [
         (new[0], 'matched', True), (new[0] + '-2', 'same-key', False)]
     assert run(ini, capsys) == ['nothing to do: every evolve step is done']
+
+
+def make_old_rejection(root, zodb_root):
+    """A colleague's request rejected before the decision was kept on the payment."""
+    created = datetime.datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+    rejected = created + datetime.timedelta(hours=2)
+    canon = root.customers[CANON]
+    payment = Payment('229', CANON, 'bbva', [Allocation('6212976', '005300', 'MXN', to_money('100'),
+                                                        to_money('100'))], created=created)
+    payment.state = 'requested'
+    payment.history = ((created, None, 'requested', 'portal', 'created'),)
+    payment.prepared_by = (f'company-user:{CANON}:u1', 'Ana Compras')
+    payment.transition('cancelled', rejected, 'portal', 'rejected by Juan Pagos: esperemos: al lunes')
+    canon.add_payment(payment)
+    del root.evolve_done['request-decisions']
+
+
+def test_a_request_rejected_the_old_way_keeps_who_when_and_why(ini, tmp_path, capsys,
+                                                               ticking_clock):
+    init.main([ini, '--demo'])
+    capsys.readouterr()
+    on_db(tmp_path, make_old_rejection, commit=True)
+    assert run(ini, capsys) == ['ran request-decisions']
+
+    def decision(root, _):
+        payment = root.payments_by_reference['229']
+        return payment.rejected_by, payment.rejected_at, payment.rejection_comment
+    assert on_db(tmp_path, decision) == (
+        ('', 'Juan Pagos'), datetime.datetime(2026, 11, 30, 20, 0, tzinfo=UTC), 'esperemos: al lunes')
+    assert run(ini, capsys) == ['nothing to do: every evolve step is done']

@@ -81,3 +81,25 @@ def test_dates_follow_the_manual_in_spanish_and_iso_in_english():
     assert timestamp(when, 'es') == '10/10/2017 08:34:00 a.m.'
     assert timestamp(when, 'en') == Formatter('en').timestamp(when) == '2017-10-10 08:34:00 AM'
     assert day(None, 'en') == timestamp(None, 'en') == ''
+
+
+def test_a_deadline_is_the_last_minute_still_in_time_in_mexico_city():
+    import datetime
+    from canonportal.formatting import Formatter, deadline
+    # The end of Tuesday 8 December 2026 in Mexico City (06:00 UTC on the 9th).
+    end = datetime.datetime(2026, 12, 9, 6, 0, tzinfo=datetime.timezone.utc)
+    assert deadline(end) == Formatter('es').deadline(end) == 'martes 08/12/2026 a las 11:59 p.m.'
+    assert deadline(end, 'en') == 'Tuesday 2026-12-08 at 11:59 PM'
+    # A deadline in the middle of a day keeps its minute.
+    assert deadline(datetime.datetime(2026, 12, 1, 20, 30, 15, tzinfo=datetime.timezone.utc)) \
+        == 'martes 01/12/2026 a las 02:30 p.m.'
+    assert deadline(None) == ''
+
+
+def test_the_day_of_a_moment_is_written_as_timestamps_write_it():
+    import datetime
+    from canonportal.formatting import Formatter, date_of
+    late = datetime.datetime(2017, 10, 13, 3, 0, tzinfo=datetime.timezone.utc)  # 12 Oct in CDMX
+    assert date_of(late) == Formatter('es').date_of(late) == '12/10/2017'
+    assert date_of(late, 'en') == '2017-10-12'
+    assert date_of(None) == ''

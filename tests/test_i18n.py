@@ -42,10 +42,16 @@ def _key(value):
     return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
+def _id(message):
+    """The key of a catalog entry: its msgid, after its context if it has one."""
+    return f'{message.context}\x04{message.id}' if message.context else _key(message.id)
+
+
 def translations(catalog):
     """msgid → msgstr of the entries a translator finished (neither empty nor fuzzy); a
-    plural entry is keyed by its (singular, plural) pair and counts only with every form."""
-    return {_key(m.id): _key(m.string) for m in catalog
+    plural entry is keyed by its (singular, plural) pair and counts only with every form, an
+    entry with a context (msgctxt) by ``context + '\x04' + msgid``, as gettext keys it."""
+    return {_id(m): _key(m.string) for m in catalog
             if m.id and not m.fuzzy and m.string
             and (not isinstance(m.string, (list, tuple)) or all(m.string))}
 
@@ -55,7 +61,7 @@ def translations(catalog):
 def test_every_msgid_of_the_template_has_an_english_translation():
     pot = read_catalog(POT)
     english = translations(read_catalog(PO))
-    msgids = [_key(m.id) for m in pot if m.id]
+    msgids = [_id(m) for m in pot if m.id]
     assert len(msgids) > 200
     missing = [msgid for msgid in msgids if not english.get(msgid)]
     assert not missing, f'untranslated or fuzzy in {PO.name} ({REFRESH}): {missing}'
@@ -78,6 +84,8 @@ def test_the_english_catalog_is_english():
     assert english['HISTORIAL DE PAGOS'] == 'PAYMENT HISTORY'
     assert english['Cantidad a Pagar MXN'] == 'Amount to Pay MXN'
     assert english['Pago en Tránsito'] == 'Payment in Transit'
+    # The role "Pago" is a person who pays; a payment is another word.
+    assert english['rol\x04Pago'] == 'Payer' and english['Pago'] == 'Payment'
     # No entry was left as a copy of the Spanish (a few words are the same in both).
     same = {msgid for msgid, msgstr in english.items() if msgid == msgstr and isinstance(msgid, str)}
     assert same <= {'RFC:', 'Folio', 'Auditor', 'Total', 'No'}, same
@@ -103,14 +111,14 @@ def test_the_template_matches_the_sources(tmp_path):
     fresh = tmp_path / 'fresh.pot'
     subprocess.run([pot_create, '-d', 'canonportal', '-o', str(fresh), 'canonportal'],
                    cwd=PACKAGE.parent, check=True, capture_output=True)
-    extracted = {_key(m.id) for m in read_catalog(fresh) if m.id}
-    committed = {_key(m.id) for m in read_catalog(POT) if m.id}
+    extracted = {_id(m) for m in read_catalog(fresh) if m.id}
+    committed = {_id(m) for m in read_catalog(POT) if m.id}
     assert not extracted - committed, f'new messages not in {POT.name} ({REFRESH})'
     assert not committed - extracted, f'messages gone from the sources still in {POT.name} ({REFRESH})'
 
 
 def test_extraction_finds_python_mappings_and_template_attributes():
-    msgids = {_key(m.id) for m in read_catalog(POT) if m.id}
+    msgids = {_id(m) for m in read_catalog(POT) if m.id}
     assert ('${count} factura', '${count} facturas') in msgids           # views: ngettext plurals
     assert 'Página ${current} de ${pages}' in msgids                     # views: _() with mapping
     assert 'Escriba una cantidad mayor que cero.' in msgids              # selection.py's own factory
@@ -225,6 +233,15 @@ def test_account_statements_in_english(app, english_customer, spanish_phrases):
     assert 'p.m.' not in text
 
 
+def test_the_role_pago_is_payer_in_english_wherever_it_is_named(english_customer, spanish_phrases):
+    page = english_customer.get(f'{CUSTOMER}/usuarios')
+    roles = {radio['value']: radio.find_parent('label').find('strong').get_text(strip=True)
+             for radio in page.html.find_all('input', attrs={'name': 'role', 'type': 'radio'})}
+    assert roles == {'consulta': 'View only', 'captura': 'Preparer', 'pago': 'Payer',
+                     'admin': 'Administrator'}
+    assert_english(page, spanish_phrases, absent=['Payment:'])
+
+
 def test_invoices_in_english(english_customer, spanish_phrases):
     page = english_customer.get(f'{CUSTOMER}/facturas')
     assert_english(page, spanish_phrases,
@@ -269,8 +286,10 @@ def test_payment_history_in_english(english_customer, spanish_phrases):
     assert_english(page, spanish_phrases,
                    present=['PAYMENT HISTORY', 'Payment history', 'Filter by account:', 'Filter by date:',
                             'Payment date', 'Payment reference', 'Bank reference', 'Amount',
-                            'Invoice paid', 'Records: 1', 'Total paid: $18.31 MXN', 'Download CSV'],
-                   absent=['Fecha de pago', 'Filtrar por cuenta', 'Referencia bancaria', 'Historial de pagos'])
+                            'Invoice paid', 'Records: 1', 'Total paid: $18.31 MXN', 'Download CSV',
+                            'Payment list'],
+                   absent=['Fecha de pago', 'Filtrar por cuenta', 'Referencia bancaria', 'Historial de pagos',
+                           'Invoice list'])
     text = visible_text(page)
     paid = datetime.datetime(2017, 10, 10, 13, 34, tzinfo=datetime.timezone.utc)  # 08:34 in Mexico City
     assert formatting.timestamp(paid, 'en') == '2017-10-10 08:34:00 AM'

@@ -220,3 +220,52 @@ def test_another_customers_clabe_needs_the_confirmation_and_is_marked_on_both(
     for rfc in (CANON, IXTAPA):
         trail = staff.get('/manage/audit', {'target': f'/customers/{rfc}'})
         assert 'spei.assigned-other-customer' in trail.text, rfc
+
+
+def notes_of(page):
+    """The note under each queued transfer's reference, by clave de rastreo."""
+    found = {}
+    for row in page.html.select('#transfer-queue tbody tr'):
+        cells = row.find_all('td')
+        found[cells[1].get_text(strip=True)] = cells[5].find('span', class_='hint').get_text(strip=True)
+    return found
+
+
+def test_the_queue_says_why_each_transfer_waits_in_the_readers_language(portal):
+    staff = staff_client(portal, role='operator')
+    data = camt053(camt_entry('123.45', 'BNET0100261130000010', COMPANY_ACCOUNT),
+                   camt_entry('678.90', 'BNET0100261130000011', customer_clabe(portal)))
+    upload(staff, data)
+    page = staff.get(PAGE)
+    assert notes_of(page) == {
+        'BNET0100261130000010': 'No se pagó a una de nuestras CLABE.',
+        'BNET0100261130000011': 'Ningún pago en espera ni facturas abiertas del cliente coinciden '
+                                'con ella.'}
+    assert 'match' not in page.text and 'CLABEs' not in page.text
+    staff.set_cookie('lang', 'en')
+    assert notes_of(staff.get(PAGE)) == {
+        'BNET0100261130000010': 'It was not paid to one of our CLABEs.',
+        'BNET0100261130000011': "No waiting payment and no open invoices of the customer match it."}
+
+
+def test_the_english_notes_of_older_records_become_words_after_the_evolve_step(portal):
+    from canonportal import evolve
+    staff = staff_client(portal, role='operator')
+    upload(staff, camt053(camt_entry('123.45', 'BNET0100261130000012', COMPANY_ACCOUNT),
+                          camt_entry('678.90', 'BNET0100261130000013', COMPANY_ACCOUNT)))
+
+    def as_the_old_code_left_them(root):
+        first, second = sorted(root.transfers.unmatched.values(), key=lambda t: t.tracking_key)
+        first.note, first.note_data = 'no payment or open invoices match it', None
+        second.note, second.note_data = 'payment 228 was already applied', None
+        for record in (first, second):
+            record.history = record.history[:-1] + (record.history[-1][:4] + (record.note,),)
+    with_root(portal, as_the_old_code_left_them)
+    with_root(portal, evolve.transfer_note_codes)
+    assert notes_of(staff.get(PAGE)) == {
+        'BNET0100261130000012': 'Ningún pago en espera ni facturas abiertas del cliente coinciden '
+                                'con ella.',
+        'BNET0100261130000013': 'El pago 228 ya estaba aplicado: este dinero no es para él.'}
+    history = with_root(portal, lambda root: sorted(
+        t.history[-1][4] for t in root.transfers.unmatched.values()))
+    assert history == ['already-settled', 'no-match']

@@ -47,7 +47,8 @@ def test_tokens_never_reach_the_log(app, client):
     logger.setLevel(logging.DEBUG)
     try:
         with nothing_changes(app):
-            for path in ('restablecer', 'activar', 'confirmar-correo'):
+            for path in ('restablecer', 'activar', 'confirmar-correo', 'bienvenida',
+                         '@@bienvenida'):
                 client.post(f'/{path}/{token}', {'password': 'x', 'csrf_token': 'forged'},
                             status=400)
     finally:
@@ -60,6 +61,8 @@ def test_tokens_never_reach_the_log(app, client):
 
 def test_loggable_masks_only_the_token():
     assert loggable('/restablecer/abc123') == '/restablecer/***'
+    assert loggable('/bienvenida/abc123') == '/bienvenida/***'
+    assert loggable('/@@bienvenida/abc123/') == '/@@bienvenida/***/'
     assert loggable('/activar/abc/más') == '/activar/***/más'
     assert loggable('/customers/CME930812PW3/saldos') == '/customers/CME930812PW3/saldos'
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from canonportal.payments import transfers as spei_payments
-from portal_support import CANON, GOOD_PASSWORD, nothing_changes, throttle, with_root
+from portal_support import CANON, mails_to, nothing_changes, throttle, with_root
 from payment_support import in_transit, state_of
 from spei_support import MANUAL_SELECTION, MANUAL_TOTAL, claim, customer_clabe, on_real_time, pay_by_spei
 
@@ -70,6 +70,31 @@ def test_a_waiting_transfer_is_headed_as_one_and_its_banner_links_to_the_instruc
         link = banner.find('a', string='Ver las instrucciones de pago')
         assert link['href'].rstrip('/').endswith(f'/customers/{CANON}/payments/229')
         assert not any(f.action.endswith('/continuar') for f in other.forms.values())
+
+
+def test_the_deadline_reads_the_same_on_the_page_in_the_mail_and_in_english(
+        payer, portal, portal_mailer):
+    page = pay_by_spei(payer, '6212976')
+    # Created Sunday 29 November 2026: three business days, due by the end of Wednesday.
+    assert instructions(page)['Fecha límite de pago'] == 'miércoles 02/12/2026 a las 11:59 p.m.'
+    [mail] = mails_to(portal_mailer, f'{CANON.lower()}@example.mx')
+    assert mail.subject == 'Datos para pagar por SPEI: pago 229'
+    assert '  Fecha límite de pago: miércoles 02/12/2026 a las 11:59 p.m.\n' in mail.text
+    assert f'  RFC: {CANON}\n' in mail.text and 'RFC::' not in mail.text
+    assert mail.attachments == (f'instrucciones-spei-{CANON}-229.pdf',)
+    # In English the bank is "SPEI transfer", on SALDOS' button and on the payment's page.
+    payer.set_cookie('lang', 'en')
+    english = payer.get(f'/customers/{CANON}/payments/229/')
+    banks = {dt.get_text(strip=True): dt.find_next_sibling('dd').get_text(strip=True)
+             for dt in english.html.select_one('dl.facts:not(.spei-facts)').find_all('dt')}
+    assert banks['Bank'] == 'SPEI transfer'
+    assert 'Transferencia SPEI' not in english.text
+    assert english.html.find('dl', class_='spei-facts').find(
+        string='Payment deadline').find_next('dd').get_text(strip=True) == \
+        'Wednesday 2026-12-02 at 11:59 PM'
+    saldos = payer.get(SALDOS)
+    buttons = [b.get_text(' ', strip=True) for b in saldos.html.find_all('button', attrs={'name': 'bank'})]
+    assert 'SPEI transfer' in ' '.join(buttons) and 'Transferencia SPEI' not in ' '.join(buttons)
 
 
 def test_a_forged_abono_is_refused_and_changes_nothing(payer, portal, banks):

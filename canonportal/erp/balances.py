@@ -10,7 +10,7 @@ from ..money import ZERO
 from ..payments.service import apply_from_erp
 from ..resources import customer_of
 from ..resources.imports import BALANCES
-from ..resources.payment import APPLIED, APPROVED
+from ..resources.payment import APPLIED, APPROVED, reference_order
 from . import fields
 from .base import Cells, Importer
 from .files import Column
@@ -223,3 +223,4 @@ class BalancesImporter(Importer):
 
     def apply_done(self):
         self._note(self.applied)
+        self.job.applied = sorted(self.applied, key=reference_order)

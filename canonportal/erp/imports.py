@@ -176,6 +176,8 @@ def run_import(root, files, actor, kind=None, now=None, batch_done=None, progres
     report.created, report.updated, report.unchanged = (
         counts[CREATED], counts[UPDATED], counts[UNCHANGED])
     report.notes = list(job.notes)
+    if report.ok and not dry_run:
+        report.applied = list(job.applied)
     _finish(report, started)
     if report.ok and not dry_run:
         report.record = _record(job, report, inputs)

@@ -48,6 +48,7 @@ class Job:
         self.planned = {CREATED: 0, UPDATED: 0, UNCHANGED: 0}
         self.done = {CREATED: 0, UPDATED: 0, UNCHANGED: 0}
         self.notes = []
+        self.applied = []           # references of the payments this import applied
         self._customers = {}
         self._account_owners = None
         self._pending_writes = 0

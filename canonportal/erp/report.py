@@ -30,7 +30,9 @@ class ImportReport:
     ``unchanged`` count what was written (or, with ``dry_run``, what would
     be) and ``record`` is the :class:`~canonportal.resources.imports.ImportRecord`
     added to ``root.imports`` (None for a dry run). ``errors`` and
-    ``warnings`` are ``(file name, line or None, reason)``.
+    ``warnings`` are ``(file name, line or None, reason)``. ``applied``: the references
+    of the payments a balances import applied (their payers are mailed by the caller,
+    :func:`canonportal.payments.applied.send_applied`).
     """
 
     def __init__(self, kind=None, files=(), dry_run=False):
@@ -46,6 +48,7 @@ class ImportReport:
         self.unchanged = 0
         self.rows = 0
         self.notes = []
+        self.applied = []
         self.record = None
         self.seconds = None
 

@@ -22,19 +22,37 @@ the portal's resources, views or security.
 """
 from . import banamex, bbva, spei
 from .base import (  # noqa: F401 - the public interface
-    APPROVED, CANCELLED, DECLINED, OUTCOMES, PENDING, UNKNOWN,
+    APPROVED, CANCELLED, DECLINED, OUTCOMES, PENDING, UNKNOWN, DECLINE_REASONS,
+    REASON_AUTHENTICATION, REASON_BLOCKED, REASON_CANCELLED, REASON_CARD_DETAILS,
+    REASON_DECLINED, REASON_EXPIRED_CARD, REASON_INSUFFICIENT_FUNDS, REASON_LIMIT,
+    REASON_SYSTEM_ERROR, REASON_TIMED_OUT,
     SOURCE_NOTIFICATION, SOURCE_QUERY, SOURCE_RETURN,
     BankResult, Gateway, GatewayError, PaymentInfo, RejectedMessage, StartResult,
 )
+from .base import translatable
+
+#: Every plug-in, by the name payments store.
+PLUGINS = {gateway.name: gateway
+           for gateway in (banamex.BanamexGateway, bbva.BBVAGateway, spei.SpeiGateway)}
 
 #: What customers and staff read for each bank: pages, mails, PDFs, exports and charts.
-LABELS = {gateway.name: gateway.title
-          for gateway in (banamex.BanamexGateway, bbva.BBVAGateway, spei.SpeiGateway)}
+#: A label to translate ("Transferencia SPEI") is a translation string of the portal's
+#: catalog, Spanish wherever it is used as text (exports); pages and mails translate it.
+LABELS = {name: translatable(gateway.title) for name, gateway in PLUGINS.items()}
 
 
 def bank_label(bank):
-    """The label of ``bank`` (its id when the portal does not know it)."""
-    return LABELS.get(bank, bank)
+    """The label of ``bank`` (its id when the portal does not know it), a translation
+    string either way."""
+    return LABELS.get(bank) or translatable(str(bank))
+
+
+def decline_reason(bank, raw):
+    """``(reason, code)`` of a payment ``bank`` declined with the verified fields ``raw``
+    (:meth:`Gateway.decline_reason`); a bank the portal does not know gives
+    ``(REASON_DECLINED, '')``."""
+    plugin = PLUGINS.get(bank)
+    return plugin.decline_reason(raw) if plugin is not None else (REASON_DECLINED, '')
 
 
 FACTORIES = {

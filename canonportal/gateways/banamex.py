@@ -30,6 +30,7 @@ from .base import (
     SOURCE_RETURN, UNKNOWN, BankResult, Gateway, GatewayError, StartResult,
     format_amount, header, reject,
 )
+from . import base
 
 log = logging.getLogger('canonportal.gateways')
 
@@ -39,6 +40,30 @@ STATUS_OUTCOMES = {
     'DECLINED': DECLINED,
     'FAILED': DECLINED,
     'CANCELLED': CANCELLED,
+}
+#: The Mastercard Gateway's ``response.gatewayCode`` of a payment that did not go through.
+GATEWAY_CODE_REASONS = {
+    'DECLINED': base.REASON_DECLINED,
+    'DECLINED_DO_NOT_CONTACT': base.REASON_DECLINED,
+    'DECLINED_PAYMENT_PLAN': base.REASON_DECLINED,
+    'REFERRED': base.REASON_DECLINED,
+    'NOT_SUPPORTED': base.REASON_DECLINED,
+    'DECLINED_AVS': base.REASON_CARD_DETAILS,
+    'DECLINED_CSC': base.REASON_CARD_DETAILS,
+    'DECLINED_AVS_CSC': base.REASON_CARD_DETAILS,
+    'DECLINED_INVALID_PIN': base.REASON_CARD_DETAILS,
+    'DECLINED_PIN_REQUIRED': base.REASON_CARD_DETAILS,
+    'INSUFFICIENT_FUNDS': base.REASON_INSUFFICIENT_FUNDS,
+    'EXPIRED_CARD': base.REASON_EXPIRED_CARD,
+    'AUTHENTICATION_FAILED': base.REASON_AUTHENTICATION,
+    'AUTHENTICATION_IN_PROGRESS': base.REASON_AUTHENTICATION,
+    'BLOCKED': base.REASON_BLOCKED,
+    'TIMED_OUT': base.REASON_TIMED_OUT,
+    'ACQUIRER_SYSTEM_ERROR': base.REASON_SYSTEM_ERROR,
+    'SYSTEM_ERROR': base.REASON_SYSTEM_ERROR,
+    'UNSPECIFIED_FAILURE': base.REASON_SYSTEM_ERROR,
+    'ABORTED': base.REASON_CANCELLED,
+    'CANCELLED': base.REASON_CANCELLED,
 }
 _SAFE_ID = re.compile(r'^[A-Za-z0-9_.-]{1,100}$')
 _CARD_DIGITS = re.compile(r'\d{7,}')
@@ -71,6 +96,7 @@ class BanamexGateway(Gateway):
 
     name = 'banamex'
     title = 'Citibanamex'
+    decline_codes = ('gateway_code', GATEWAY_CODE_REASONS)
 
     def __init__(self, base_url, merchant_id, api_password, notification_secret=None,
                  merchant_name='', api_version=73, transport=None, client=None):

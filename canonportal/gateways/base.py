@@ -30,7 +30,13 @@ import types
 from decimal import Decimal, InvalidOperation
 from typing import Mapping, Optional
 
+from translationstring import TranslationStringFactory
+
 log = logging.getLogger('canonportal.gateways')
+
+#: Marks the few words of a gateway that customers read (a bank's title) for the
+#: portal's catalog; the gateway itself never translates anything.
+translatable = TranslationStringFactory('canonportal')
 
 APPROVED = 'approved'
 DECLINED = 'declined'
@@ -40,6 +46,22 @@ PENDING = 'pending'
 #: or its verified data contradict themselves: never final, never approved.
 UNKNOWN = 'unknown'
 OUTCOMES = (APPROVED, DECLINED, CANCELLED, PENDING, UNKNOWN)
+
+#: Why a bank declined a payment, whatever its protocol calls it: each plug-in maps its
+#: own codes to these (:meth:`Gateway.decline_reason`); the portal says what they mean.
+REASON_DECLINED = 'declined'                    # the card's bank said no, and not why
+REASON_INSUFFICIENT_FUNDS = 'insufficient-funds'
+REASON_EXPIRED_CARD = 'expired-card'
+REASON_CARD_DETAILS = 'card-details'            # number, expiry, security code or PIN wrong
+REASON_AUTHENTICATION = 'authentication'        # the card's bank could not verify the payer
+REASON_BLOCKED = 'blocked'                      # card reported, restricted or held for fraud
+REASON_LIMIT = 'limit'                          # over the card's amount or count limit
+REASON_TIMED_OUT = 'timed-out'                  # the card's bank did not answer in time
+REASON_SYSTEM_ERROR = 'system-error'            # a bank's system failed
+REASON_CANCELLED = 'cancelled'                  # the payer gave up at the bank
+DECLINE_REASONS = (REASON_DECLINED, REASON_INSUFFICIENT_FUNDS, REASON_EXPIRED_CARD,
+                   REASON_CARD_DETAILS, REASON_AUTHENTICATION, REASON_BLOCKED, REASON_LIMIT,
+                   REASON_TIMED_OUT, REASON_SYSTEM_ERROR, REASON_CANCELLED)
 
 #: Where a result came from.
 SOURCE_RETURN = 'return'
@@ -214,12 +236,23 @@ class Gateway(abc.ABC):
     name = None
     #: Name shown to customers.
     title = None
+    #: The bank's own decline codes: ``(field of BankResult.raw, {code: DECLINE_REASONS item})``.
+    decline_codes = (None, {})
     #: How long after the start "Continuar el pago" may send the customer back
     #: (None: as long as the payment waits). Citibanamex keeps a session an hour.
     resume_window = datetime.timedelta(minutes=55)
     #: Whether the customer pays on the bank's own page (a card): "Continuar el pago" sends
     #: them back there. A transfer is sent from the customer's bank with our instructions.
     has_bank_page = True
+
+    @classmethod
+    def decline_reason(cls, raw):
+        """``(reason, code)`` of a decline whose verified fields are ``raw``: one of
+        :data:`DECLINE_REASONS` (:data:`REASON_DECLINED` for a code this bank's table does
+        not know) and the bank's own code ('' when it sent none)."""
+        field, table = cls.decline_codes
+        code = str((raw or {}).get(field) or '').strip()[:40] if field else ''
+        return table.get(code.upper(), REASON_DECLINED), code
 
     @abc.abstractmethod
     def start(self, payment_info):

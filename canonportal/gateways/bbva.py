@@ -40,12 +40,30 @@ from .base import (
     APPROVED, CANCELLED, DECLINED, SOURCE_NOTIFICATION, SOURCE_RETURN, UNKNOWN,
     BankResult, Gateway, StartResult, format_amount, parse_amount, reject,
 )
+from . import base
 
 CURRENCY_CODES = {'MXN': '1', 'USD': '2'}
 CURRENCY_NAMES = {code: name for name, code in CURRENCY_CODES.items()}
 APPROVED_RESPONSE = '00'
 #: mp_response codes meaning "the customer cancelled" (the sandbox sends "99").
 CANCEL_RESPONSES = frozenset({'99'})
+
+#: ``mp_response`` codes (ISO 8583, as the acquirer passes on the card issuer's answer)
+#: of a payment that did not go through.
+RESPONSE_REASONS = {
+    '01': base.REASON_DECLINED, '02': base.REASON_DECLINED, '05': base.REASON_DECLINED,
+    '12': base.REASON_DECLINED, '57': base.REASON_BLOCKED, '62': base.REASON_BLOCKED,
+    '04': base.REASON_BLOCKED, '07': base.REASON_BLOCKED, '41': base.REASON_BLOCKED,
+    '43': base.REASON_BLOCKED, '59': base.REASON_BLOCKED,
+    '51': base.REASON_INSUFFICIENT_FUNDS,
+    '54': base.REASON_EXPIRED_CARD,
+    '14': base.REASON_CARD_DETAILS, '55': base.REASON_CARD_DETAILS,
+    '82': base.REASON_CARD_DETAILS, 'N7': base.REASON_CARD_DETAILS,
+    '61': base.REASON_LIMIT, '65': base.REASON_LIMIT,
+    '68': base.REASON_TIMED_OUT, '91': base.REASON_TIMED_OUT,
+    '96': base.REASON_SYSTEM_ERROR,
+    '99': base.REASON_CANCELLED,
+}
 
 _ORDER = re.compile(r'^[A-Za-z0-9_-]{1,40}$')
 _AUTHORIZATION = re.compile(r'^[A-Za-z0-9]{6}$')
@@ -84,6 +102,7 @@ class BBVAGateway(Gateway):
 
     name = 'bbva'
     title = 'BBVA Bancomer'
+    decline_codes = ('mp_response', RESPONSE_REASONS)
 
     def __init__(self, endpoint_url, account, secret, product='1', node='0'):
         if not endpoint_url or not account or not secret:

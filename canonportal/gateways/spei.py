@@ -28,7 +28,7 @@ from ..bankdays import business_deadline
 from ..spei import clabes
 from ..spei.abono import SIGNATURE_HEADER, read_abono
 from ..spei.cep import BANXICO_URL, DEFAULT_MAX_QUERIES, CepClient, QueryLimit
-from .base import Gateway, StartResult, header, reject
+from .base import Gateway, StartResult, header, reject, translatable as _
 
 NAME = 'spei'
 
@@ -40,7 +40,7 @@ class SpeiGateway(Gateway):
     """Transfers to the company's CLABEs; no bank session, no query."""
 
     name = NAME
-    title = 'Transferencia SPEI'
+    title = _('Transferencia SPEI')
     #: Instructions can be shown again for as long as the payment waits.
     resume_window = None
     #: No bank page: the customer sends the transfer from their own bank.

@@ -12,6 +12,7 @@ from ..reports.receipt_data import is_partial
 from ..reports.receipt_pdf import receipt_pdf
 from ..reports.spei_pdf import instruction_facts, instructions_pdf
 from ..resources import customer_of
+from .recipients import preparer_address
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def receipt_mail(payment, customer, company, public_url, translate, locale_name=
         'El pago se aplicará a sus facturas cuando nuestro sistema lo registre.\n',
         mapping={'company': company, 'reference': payment.reference,
                  'bank_reference': payment.bank_reference or '',
-                 'bank': bank_label(payment.bank),
+                 'bank': translate(bank_label(payment.bank)),
                  'date': timestamp(payment.paid_at or payment.created, locale_name),
                  'amount': money(payment.total_mxn, 'MXN', locale_name),
                  'rfc': customer.rfc, 'name': customer.name, 'invoices': invoices,
@@ -49,22 +50,32 @@ def receipt_mail(payment, customer, company, public_url, translate, locale_name=
     return subject, body
 
 
+def receipt_addresses(payment):
+    """Who gets a payment's receipt: the customer's confirmed address (never an unconfirmed
+    one) and, for a colleague's request, the person who prepared it."""
+    addresses = [customer_of(payment).email]
+    if payment.was_requested:
+        addresses.append(preparer_address(payment))
+    return list(dict.fromkeys(address for address in addresses if address))
+
+
 def send_receipt(payment, deliver, company, public_url, translate, locale_name='es'):
-    """Mail the receipt to the customer's confirmed address (never an unconfirmed one).
+    """Mail the receipt to :func:`receipt_addresses`, one mail each.
 
     The receipt PDF (the one the payment's page offers) is attached.
     ``deliver(to, subject, body, attachments)`` queues the mail on the transaction that approved
     the payment: a request's (:func:`canonportal.mail.send`) or a script's.
     """
     customer = customer_of(payment)
-    address = customer.email
-    if not address:
+    addresses = receipt_addresses(payment)
+    if not addresses:
         log.info('payment %s: no confirmed email, receipt not mailed', payment.reference)
         return
     subject, body = receipt_mail(payment, customer, company, public_url, translate, locale_name)
-    pdf = Attachment(f'recibo-{customer.rfc}-{payment.reference}.pdf', 'application/pdf',
-                     receipt_pdf(payment, customer, company, translate, locale_name))
-    deliver(address, subject, body, [pdf])
+    pdf = receipt_pdf(payment, customer, company, translate, locale_name)
+    for address in addresses:
+        deliver(address, subject, body, [Attachment(
+            f'recibo-{customer.rfc}-{payment.reference}.pdf', 'application/pdf', pdf)])
 
 
 def expiry_mail(payment, customer, company, public_url, translate):

@@ -1,6 +1,7 @@
 """Reconciliation: settle payments whose bank notification never came, expire the
-SPEI payments whose transfer did not arrive in time, and ask Banxico again for the
-CEPs that were not available yet.
+SPEI payments whose transfer did not arrive in time and the colleagues' requests nobody
+decided (who prepared one is mailed), and ask Banxico again for the CEPs that were not
+available yet.
 
 Used by ``canonportal-reconcile`` (cron) and, when the embedded FileStorage is
 held by the running server, by that server on the script's request
@@ -11,7 +12,7 @@ import sys
 import transaction
 
 from .. import clock, mail
-from . import bank_query, receipts, service, transfers
+from . import bank_query, receipts, request_notices, service, transfers
 from ..resources.payment import EXPIRED, PENDING, REQUESTED
 
 
@@ -40,6 +41,13 @@ def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):
                 payment, lambda *parts: mail.deliver(bound, settings, *parts), company,
                 public_url, lambda message: message.interpolate())
 
+    def notify_preparer(root, payment, settlement):
+        # A request nobody decided: who prepared it learns it expired.
+        if settlement.changed and settlement.after == EXPIRED:
+            request_notices.tell_preparer(
+                payment, lambda *parts: mail.deliver(bound, settings, *parts), public_url,
+                lambda message: message.interpolate())
+
     counts = {}
     try:
         with manager:
@@ -53,7 +61,8 @@ def reconcile(db, settings, gateways, mailer, now=None, out=sys.stdout):
                 # Waiting for an approver, not for a bank: it only expires.
                 settlement = service.record_answer(
                     manager, app_root, reference, None, now, send_receipt,
-                    expire_after=expire_after, attempts=5, reopen=False)
+                    expire_after=expire_after, attempts=5, and_then=notify_preparer,
+                    reopen=False)
                 outcome = 'request ' + settlement.after
             elif state != PENDING:
                 outcome = state     # settled meanwhile by the bank's notice

@@ -1,5 +1,7 @@
 """A colleague's payment request decided by an approver: rejected (its invoices free
 again) or approved, possibly for less, everything validated again as it stands now.
+Either way the person who prepared it is told (``tell_preparer(payment)``, queued on the
+same transaction: :func:`canonportal.payments.request_notices.tell_preparer`).
 
 Called inside a transaction the caller commits (``in_own_transaction``); an approved
 request is then started at its bank like any payment (:mod:`.starting`).
@@ -16,16 +18,20 @@ from .service import (
 )
 
 
-def reject_request(payment, approver, comment, now):
-    """An approver turned a colleague's payment request down: its invoices are free again."""
+def reject_request(payment, approver, comment, now, tell_preparer=None):
+    """An approver turned a colleague's payment request down: its invoices are free again,
+    and who prepared it reads why."""
     if payment.state != REQUESTED:
         raise InvalidTransition(f'payment {payment.reference} is {payment.state}, not a request')
     comment = (comment or '').strip()
     if not comment:
         raise ValueError('a comment is required to reject a request')
     record_transition(payment, CANCELLED, now, SOURCE_PORTAL, f'rejected by {approver[1]}: {comment}',
-          actor=approver[0])
+                      actor=approver[0])
+    payment.rejected_by, payment.rejected_at, payment.rejection_comment = approver, now, comment
     release_reservations(payment)
+    if tell_preparer is not None:
+        tell_preparer(payment)
     return Settlement(REQUESTED, CANCELLED, comment)
 
 
@@ -73,12 +79,13 @@ def decision_total(payment, amounts, rate):
     return total
 
 
-def approve_request(root, payment, amounts, approver, rate, now):
+def approve_request(root, payment, amounts, approver, rate, now, tell_preparer=None):
     """An approver accepts a colleague's request, possibly for less: ``amounts`` maps each
     invoice kept to its amount in the invoice's currency (at most what was requested; an
     invoice left out is dropped). Everything is validated again against the invoices as
     they are now, the request's own reservations aside; raises PaymentRefused with the
-    reason, having changed nothing the caller commits (it aborts)."""
+    reason, having changed nothing the caller commits (it aborts). Who prepared it is told
+    (``tell_preparer(payment)``)."""
     if payment.state != REQUESTED:
         raise PaymentRefused(_('Esta solicitud ya no espera aprobación.'))
     if approver[0] == (payment.prepared_by or ('',))[0]:
@@ -111,8 +118,13 @@ def approve_request(root, payment, amounts, approver, rate, now):
         allocations.append(Allocation(
             invoice.key, invoice.account, invoice.currency, line.amount_mxn, amount,
             chosen.rate.rate if invoice.currency == USD else None, balance_before, instalment))
+    requested = payment.total_mxn
     payment.allocations = tuple(allocations)
+    if payment.total_mxn != requested:
+        payment.requested_mxn = requested
     payment.approved_by = approver
     payment.approved_at = now
     record_transition(payment, PENDING, now, SOURCE_PORTAL, f'approved by {approver[1]}', actor=approver[0])
+    if tell_preparer is not None:
+        tell_preparer(payment)
     return Settlement(REQUESTED, PENDING)

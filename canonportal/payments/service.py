@@ -242,12 +242,12 @@ def reserve_again(payment):
                         payment.reference, invoice.key, amount, allocation.amount_currency)
 
 
-def _close_pending(payment, state, now, source, note):
+def _close_pending(payment, state, now, source, note, actor=None):
     """Move a still-pending payment (or request) to a releasing state and free its invoices."""
     before = payment.state
     if before not in (PENDING, REQUESTED):
         return Settlement(before, before)
-    record_transition(payment, state, now, source, note)
+    record_transition(payment, state, now, source, note, actor=actor)
     release_reservations(payment)
     return Settlement(before, state, note)
 
@@ -262,10 +262,12 @@ def cancel_unstarted(payment, now, note):
     return _close_pending(payment, CANCELLED, now, SOURCE_PORTAL, note)
 
 
-def cancel_by_customer(payment, now):
-    """The customer gave up a payment still pending at the bank: its invoices are free
-    at once. An approval arriving later goes to review (see :func:`settle`)."""
-    return _close_pending(payment, CANCELLED, now, SOURCE_PORTAL, 'cancelled by the customer')
+def cancel_by_customer(payment, now, actor=None):
+    """The customer (``actor``: who of the company) gave up a payment still pending at the
+    bank: its invoices are free at once. An approval arriving later goes to review (see
+    :func:`settle`)."""
+    return _close_pending(payment, CANCELLED, now, SOURCE_PORTAL, 'cancelled by the customer',
+                          actor=actor)
 
 
 def resolve_review(payment, decision, comment, actor, now):

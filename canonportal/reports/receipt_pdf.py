@@ -24,7 +24,7 @@ def receipt_pdf(payment, customer, company, translate=None, locale_name='es'):
         (tr(_('Nombre:')), customer.name),
         (tr(_('Referencia de pago')), payment.reference),
         (tr(_('Referencia bancaria')), payment.bank_reference or ''),
-        (tr(_('Banco')), bank_label(payment.bank)),
+        (tr(_('Banco')), tr(bank_label(payment.bank))),
         (tr(_('Fecha de pago')), timestamp(payment.paid_at or payment.created, locale_name)),
         (tr(_('Monto')), money(payment.total_mxn, 'MXN', locale_name)),
     ]

@@ -6,7 +6,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
-from ..formatting import money, timestamp
+from ..formatting import deadline, money
 from ..i18n import _
 from .pdf import facts_table, headed_table, interpolate, letter_document
 from .receipt_data import receipt_lines
@@ -23,10 +23,10 @@ def instruction_facts(instructions, payment, customer, translate, locale_name='e
         (tr(_('Referencia numérica')), instructions['reference']),
         (tr(_('Concepto')), instructions['concept']),
         (tr(_('Referencia de pago')), payment.reference),
-        (tr(_('RFC:')), customer.rfc),
+        (tr(_('RFC')), customer.rfc),
     ]
     if instructions.get('deadline'):
-        facts.append((tr(_('Pague antes de')), timestamp(instructions['deadline'], locale_name)))
+        facts.append((tr(_('Fecha límite de pago')), deadline(instructions['deadline'], locale_name)))
     return facts
 
 

@@ -64,6 +64,11 @@ class CompanyUser(Credentials):
         return f'{self.name} <{self.email}>'
 
     @property
+    def display_name(self):
+        """How the portal names this person to people."""
+        return self.name
+
+    @property
     def shut_out(self):
         """Disabled by the company, or its company disabled by staff: either keeps it out."""
         return bool(self.disabled or self.customer.shut_out)

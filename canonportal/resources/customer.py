@@ -140,6 +140,12 @@ class Customer(Credentials):
         return f'{self.rfc} — {self.name}'
 
     @property
+    def display_name(self):
+        """How the portal names the company's own credentials (its main administrator) to
+        people: the company's name, never the RFC."""
+        return self.name or self.rfc
+
+    @property
     def principal_id(self):
         return f'customer-user:{self.rfc}'
 

@@ -9,6 +9,7 @@ statement — finds the first and changes nothing. Another transfer under a key
 already taken is kept too, under the key and ``-2``, ``-3``…, waiting for staff
 (:data:`SAME_KEY`), each of the two naming the other in ``related``.
 """
+import re
 from decimal import Decimal
 
 from BTrees.OOBTree import OOBTree
@@ -33,6 +34,43 @@ STATES = (MATCHED, REVIEW, UNMATCHED, ASSIGNED, NOT_FOR_PORTAL, SAME_KEY)
 #: The states of the staff's queue "Transferencias sin aplicar".
 QUEUED = (UNMATCHED, SAME_KEY)
 
+#: Why a transfer is where it is (``IncomingTransfer.note``, its values in ``note_data``);
+#: staff read them in words (:mod:`canonportal.payments.transfers.notes`).
+NOT_OUR_CLABE = 'not-our-clabe'
+UNKNOWN_CUSTOMER_NUMBER = 'unknown-customer-number'         # number
+NO_MATCH = 'no-match'
+COMPANY_CLABE_NO_REFERENCE = 'company-clabe-no-reference'
+ALREADY_SETTLED = 'already-settled'                         # reference, state
+SAME_KEY_NOTE = 'same-key'                                  # others
+PAID = 'paid'                                               # reference
+PAYMENT_IN_REVIEW = 'payment-in-review'                     # reference, detail
+
+#: The English notes records kept before the codes (the evolve step 'transfer-note-codes').
+_LEGACY_NOTES = (
+    (re.compile(r'^not paid to one of our CLABEs$'), NOT_OUR_CLABE),
+    (re.compile(r'^no customer has number (?P<number>\S+)$'), UNKNOWN_CUSTOMER_NUMBER),
+    (re.compile(r'^no payment or open invoices match it$'), NO_MATCH),
+    (re.compile(r'^no reference of a waiting payment, and paid to the company CLABE$'),
+     COMPANY_CLABE_NO_REFERENCE),
+    (re.compile(r'^payment (?P<reference>\S+) was already (?P<state>\S+)$'), ALREADY_SETTLED),
+    (re.compile(r'^same date, clave de rastreo and ordering bank as (?P<others>.*): not matched$',
+                re.S), SAME_KEY_NOTE),
+    (re.compile(r'^paid payment (?P<reference>\S+)$'), PAID),
+)
+
+
+def legacy_note(note, payment_reference=None):
+    """``(code, data)`` of an English note written before the codes, or None (an operator's
+    comment, or a code already). A payment sent to review keeps the disagreement as detail."""
+    note = note or ''
+    for pattern, code in _LEGACY_NOTES:
+        match = pattern.match(note)
+        if match:
+            return code, match.groupdict()
+    if payment_reference and note.startswith(('verified ', 'approval arrived')):
+        return PAYMENT_IN_REVIEW, {'reference': payment_reference, 'detail': note}
+    return None
+
 
 class IncomingTransfer(Persistent):
     """One SPEI transfer into the company's accounts."""
@@ -40,7 +78,8 @@ class IncomingTransfer(Persistent):
     __name__ = None
     __parent__ = None
     payment_reference = None     # the payment it paid, when matched or assigned
-    note = ''
+    note = ''                    # why it is where it is: a code of payments.transfers.notes,
+    note_data = None             # with its values, or an operator's comment
     related = ()                 # keys of other transfers of its date and clave that differ
 
     def __init__(self, key, data, received, source):
@@ -63,12 +102,13 @@ class IncomingTransfer(Persistent):
     def tracking_key(self):
         return self.data.get('tracking_key', '')
 
-    def move(self, state, when, actor, note=''):
+    def move(self, state, when, actor, note='', data=None):
         if state not in STATES:
             raise ValueError(f'unknown transfer state {state!r}')
         self.history = self.history + ((when, self.state, state, actor, note),)
         self.state = state
         self.note = note
+        self.note_data = {str(k): str(v) for k, v in data.items()} if data else None
 
     def seen_again(self, source):
         """A second copy arrived (retry or statement): remembered, nothing else."""

@@ -105,6 +105,10 @@ class Payment(AccountDocument, Persistent):
     prepared_by = None      # (principal id, name) of who confirmed it
     approved_by = None      # (principal id, name) of who approved a request
     approved_at = None
+    requested_mxn = None    # a request approved for less: the total that was asked for
+    rejected_by = None      # (principal id, name) of who rejected a request
+    rejected_at = None
+    rejection_comment = ''  # why, as the approver wrote it
 
     def __init__(self, reference, customer_rfc, bank, allocations, created):
         self.reference = str(reference)
@@ -120,6 +124,19 @@ class Payment(AccountDocument, Persistent):
     @property
     def total_mxn(self):
         return sum((a.amount_mxn for a in self.allocations), ZERO)
+
+    @property
+    def was_requested(self):
+        """Whether it began as a colleague's request waiting for an approver."""
+        return bool(self.history) and self.history[0][2] == REQUESTED
+
+    @property
+    def applied_at(self):
+        """When the ERP applied it (its move to ``applied``), or None."""
+        for when, _before, state, *_rest in self.history:
+            if state == APPLIED:
+                return when
+        return None
 
     @property
     def accounts(self):

@@ -22,6 +22,7 @@ from .. import mail
 from ..erp.imports import KINDS, run_import
 from ..banking import configured_gateways
 from ..payments import receipts
+from ..payments.applied import send_applied
 from ..payments import transfers as spei_payments
 from ..resources import get_root_from_connection
 from .common import open_database
@@ -121,6 +122,12 @@ def main(argv=None, stdout=None, stderr=None):
                                 progress=bar, dry_run=args.dry_run)
             bar.close()
             if report.ok and not args.dry_run:
+                # The payers of the payments it applied: one mail each, with the last commit.
+                bound = Mailer.from_settings(settings).bind(transaction_manager=manager)
+                send_applied(root, report.applied,
+                             lambda *parts: mail.deliver(bound, settings, *parts),
+                             settings.get('canonportal.company_name', 'Canon Mexicana'),
+                             settings.get('canonportal.public_url', ''))
                 manager.commit()
             else:
                 manager.abort()

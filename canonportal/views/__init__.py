@@ -11,7 +11,7 @@ from pyramid.renderers import get_renderer
 
 from .. import mail
 from ..formatting import Formatter
-from ..payments import receipts
+from ..payments import receipts, request_notices
 from ..resources import Customer
 from ..resources.company_user import CompanyUser
 from ..security import Identity
@@ -20,7 +20,7 @@ from ..security import Identity
 #: (context type name, view name) of the views open to anonymous users.
 PUBLIC_VIEWS = {
     ('PortalRoot', ''), ('PortalRoot', 'login'), ('PortalRoot', 'recuperar-contrasena'),
-    ('PortalRoot', 'restablecer'), ('PortalRoot', 'activar'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
+    ('PortalRoot', 'restablecer'), ('PortalRoot', 'bienvenida'), ('PortalRoot', 'activar'), ('PortalRoot', 'confirmar-correo'), ('PortalRoot', 'idioma'),
     ('PortalRoot', 'logout'), ('PortalRoot', 'banco'), ('PortalRoot', 'reconciliar'),
     ('PortalRoot', 'spei'),   # the receiving bank's deposit notifications (signed)
     # The load balancer's health check; canonportal-pack and canonportal-adduser asking the
@@ -48,6 +48,18 @@ def receipt_sender(request):
                               settings['company_name'], settings['public_url'],
                               request.localizer.translate, request.locale_name)
     return send
+
+
+def preparer_sender(request):
+    """``tell(payment)``: mail who prepared a request what was just decided about it, in the
+    request's language, once the transaction that decided commits."""
+    public_url = settings_of(request)['public_url']
+
+    def tell(payment):
+        request_notices.tell_preparer(payment, lambda *parts: mail.send(request, *parts),
+                                      public_url, request.localizer.translate,
+                                      request.locale_name)
+    return tell
 
 
 def home_url(request, user):

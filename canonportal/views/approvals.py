@@ -11,8 +11,10 @@ approval; two approvers at once: the first commits, the second is told it is don
 A decision refused (an amount that is not one or is more than requested, no invoice
 left, no reason to reject, decided already, the preparer's own) comes back as the
 request's page, rendered by its own view, with the reason in red beside the field and
-the forms as they were typed. A request nobody decides expires after ``canonportal.approval_business_days`` (2)
-business days and frees its invoices.
+the forms as they were typed. A request nobody decides expires after
+``canonportal.approval_business_days`` (2) business days and frees its invoices.
+Whatever becomes of it, who prepared it is mailed
+(:mod:`canonportal.payments.request_notices`) and its page shows the decision.
 """
 import logging
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import render_view_to_response, view_config
 
 from .. import bankdays, clock, mail
-from ..formatting import money, timestamp
+from ..formatting import deadline, money, timestamp
 from ..i18n import _
 from ..money import ZERO
 from ..payments import approval_rule
@@ -31,8 +33,8 @@ from ..payments.form import rate_for, read_selection
 from ..payments.transactions import in_own_transaction
 from ..resources import Payment, customer_of
 from ..resources.company_user import ADMINISTRADOR, PAGO
-from ..resources.payment import REQUESTED
-from . import settings_of
+from ..resources.payment import EXPIRED, REQUESTED
+from . import preparer_sender, settings_of
 from .bank_start import go_to_bank
 from .history import STATE_LABELS
 
@@ -119,10 +121,13 @@ def notify_approvers(request, payment, related=()):
     for email, name, sees in approvers(customer, payment.prepared_by, payment.accounts):
         body = translate(_(
             'Hola ${name},\n\n${preparer} preparó el pago ${reference} por ${amount} y espera su '
-            'aprobación.\n\nRevíselo, ajuste o rechace en:\n\n${link}\n',
+            'aprobación hasta el ${deadline}; si nadie la aprueba o la rechaza, vence y sus '
+            'facturas quedan libres.\n\nRevíselo, ajuste o rechace en:\n\n${link}\n',
             mapping={'name': name, 'preparer': payment.prepared_by[1],
                      'reference': payment.reference,
-                     'amount': money(payment.total_mxn, 'MXN', request.locale_name), 'link': link}))
+                     'amount': money(payment.total_mxn, 'MXN', request.locale_name),
+                     'deadline': deadline(payment.expires_at, request.locale_name),
+                     'link': link}))
         rows = related_rows(related, lambda other: all(map(sees, other.accounts)),
                             translate, request.locale_name)
         if rows:
@@ -132,6 +137,24 @@ def notify_approvers(request, payment, related=()):
                 f" · {row['state']}\n" for row in rows)
         mail.send(request, email, translate(_('Pago ${reference} por aprobar',
                                               mapping={'reference': payment.reference})), body)
+
+
+def decision(payment):
+    """What became of a colleague's request, as its page tells the preparer and the
+    approvers alike: ``{'kind': 'approved', 'who', 'when', 'requested'}`` (``requested``:
+    the total asked for, when approved for less), ``{'kind': 'rejected', 'who', 'when',
+    'comment'}`` or ``{'kind': 'expired', 'deadline'}``; None for any other payment."""
+    if not payment.was_requested:
+        return None
+    if payment.approved_by:
+        return {'kind': 'approved', 'who': payment.approved_by[1], 'when': payment.approved_at,
+                'requested': payment.requested_mxn}
+    if payment.rejected_by:
+        return {'kind': 'rejected', 'who': payment.rejected_by[1], 'when': payment.rejected_at,
+                'comment': payment.rejection_comment}
+    if payment.state == EXPIRED:
+        return {'kind': 'expired', 'deadline': payment.expires_at}
+    return None
 
 
 def may_decide(request, payment):
@@ -225,11 +248,12 @@ def approve(context, request):
             _('Revise las cantidades marcadas: la solicitud sigue esperando aprobación.')
             if errors else _('Deje al menos una factura de la solicitud.'), kept, typed))
     signature = request.identity.signature
+    tell = preparer_sender(request)
 
     def work():
         payment = request.root.payments_by_reference[reference]
         return requests.approve_request(request.root, payment, amounts, signature,
-                                        rate_for(request), clock.utcnow())
+                                        rate_for(request), clock.utcnow(), tell_preparer=tell)
 
     try:
         in_own_transaction(request.tm, work, attempts=20)
@@ -252,7 +276,9 @@ def reject(context, request):
         return _refused(request, context, Refusal(
             comment_error=_('Escriba por qué rechaza la solicitud.')))
     signature = request.identity.signature
+    tell = preparer_sender(request)
     in_own_transaction(request.tm, lambda: requests.reject_request(
-        request.root.payments_by_reference[reference], signature, comment, clock.utcnow()))
+        request.root.payments_by_reference[reference], signature, comment, clock.utcnow(),
+        tell_preparer=tell))
     return _back(request, reference, _('Solicitud ${reference} rechazada: sus facturas quedaron '
                                        'libres.', mapping={'reference': reference}))

@@ -9,7 +9,7 @@ from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
 from ..resources.company_user import CompanyUser
 from ..resources import ACTIVE, Customer, PortalRoot, StaffUser
 from ..security import AFTER_SIGN_IN
-from . import home_url, settings_of
+from . import home_url, settings_of, welcome
 
 PUBLIC = NO_PERMISSION_REQUIRED
 
@@ -179,29 +179,21 @@ def recover(request):
 @view_config(context=PortalRoot, name='restablecer', permission=PUBLIC,
              renderer='canonportal:templates/reset.pt')
 def reset(request):
-    """Choose a new password with a mailed token; no automatic sign-in afterwards."""
+    """Choose a new password with a mailed token; no automatic sign-in afterwards. An
+    invitation's link of the older mails (``/restablecer/<token>``) opens its welcome."""
     request.response.headers['Referrer-Policy'] = 'no-referrer'
     token = _token_of(request)
     now = clock.utcnow()
-    purpose = tokens.RESET_PASSWORD
-    found = tokens.peek(request.root, purpose, token, now)
-    if found is None:
-        # An invitation of a company administrator: the colleague chooses a password here.
-        purpose = tokens.INVITE
-        found = tokens.peek(request.root, purpose, token, now)
+    found = tokens.peek(request.root, tokens.RESET_PASSWORD, token, now)
+    if found is None and welcome.is_invitation(request, token, now):
+        return welcome.respond(request, token)
     user = request.root.find_principal(found[0]) if found is not None else None
     if user is not None and user.shut_out:
         user = None
     result = {'page_title': _('Restablecer contraseña'), 'valid': user is not None,
-              'token': token, 'errors': {}, 'done': False, 'taken': False}
+              'token': token, 'errors': {}, 'done': False}
     if user is None:
         request.response.status = 400
-        return result
-    if purpose == tokens.INVITE and not request.root.customers.may_claim_email(user):
-        # Another company's invitation to this address was accepted first: the invitee
-        # (who holds the mailed link) is told; nothing changes, the link stays as it was.
-        request.response.status = 409
-        result.update(valid=False, taken=True, token='')
         return result
     if request.method == 'POST':
         password = request.POST.get('password', '')
@@ -214,9 +206,7 @@ def reset(request):
         if result['errors']:
             request.response.status = 400
             return result
-        tokens.consume(request.root, purpose, token, now)
-        if purpose == tokens.INVITE:
-            request.root.customers.claim_email(user)
+        tokens.consume(request.root, tokens.RESET_PASSWORD, token, now)
         signin.set_password(user, password)
         if isinstance(user, Customer) and not user.activated:
             user.state = ACTIVE

@@ -23,7 +23,6 @@ from ..resources.customer import APPROVAL_ABOVE, APPROVAL_POLICIES
 from ..resources.company_user import (
     ADMINISTRADOR, CAPTURA, COMPANY_ROLES, CONSULTA, PAGO, CompanyUser, new_user_id,
 )
-from . import settings_of
 from .customer import page
 
 VIEW_NAME = 'usuarios'
@@ -87,10 +86,8 @@ def _refuse(customer, request, errors, form):
 
 
 def who(request):
-    """The inviter as "Invitado por" names them: a colleague's own name; for the company's
-    own credentials (the main administrator) the company's name, never its RFC or an id."""
-    user = request.identity.user
-    return getattr(user, 'name', None) or getattr(user, 'username', '')
+    """The name of the signed-in person, as an invitation names its inviter."""
+    return request.identity.user.display_name
 
 
 @view_config(context=Customer, name=VIEW_NAME, permission=PERMISSION, request_method='POST')
@@ -184,50 +181,3 @@ def resend(context, request):
         request.session.flash(request.localizer.translate(_(
             'Enviamos la invitación a ${email}.', mapping={'email': context.email})))
     return HTTPSeeOther(request.resource_url(context.customer, VIEW_NAME))
-
-
-#: The company's own audit view shows at most this many entries, newest first.
-AUDIT_SHOWN = 200
-AUDIT_LABELS = {
-    'company.login': _('Entró al portal'),
-    'company.invite': _('Invitó a una persona'),
-    'company.role': _('Cambió el rol o las cuentas'),
-    'company.disable': _('Deshabilitó a una persona'),
-    'company.enable': _('Habilitó a una persona'),
-    'company.approval': _('Cambió la regla de aprobación'),
-    'payment.transition': _('Pago: cambio de estado'),
-}
-
-
-def _person(customer, actor, company):
-    """A readable name for an audit entry's actor within the company."""
-    if actor in (f'customer:{customer.rfc}', customer.principal_id):
-        return customer.rfc
-    if actor.startswith('company-user:') and customer.users is not None:
-        user = customer.users.get(actor.rsplit(':', 1)[-1])
-        if user is not None:
-            return user.name
-    if actor.startswith(('bank:', 'system:')):
-        return _('el sistema')
-    return company      # staff act as the company, never by name
-
-
-@view_config(context=Customer, name='bitacora', permission=PERMISSION, request_method='GET',
-             renderer='canonportal:templates/company_audit.pt')
-def company_audit(context, request):
-    """Who signed in, invited, changed roles, prepared, approved and paid: the company's
-    entries of the audit log (its own path and everything under it)."""
-    log = request.root.audit_log
-    path = request.resource_path(context).rstrip('/')
-    entries = []
-    for entry in log.search(target=path):
-        if entry.target != path and not entry.target.startswith(path + '/'):
-            continue        # another RFC that starts like this one
-        entries.append({'when': entry.when,
-                        'who': _person(context, entry.actor, settings_of(request)['company_name']),
-                        'what': AUDIT_LABELS.get(entry.action, entry.action),
-                        'object': entry.target[len(path):] or '/', 'before': entry.before,
-                        'after': entry.after, 'note': entry.note})
-        if len(entries) >= AUDIT_SHOWN:
-            break
-    return page(context, request, 'bitacora', _('Bitácora de la empresa'), entries=entries)

@@ -16,11 +16,13 @@ from ..csvsafe import csv_bytes
 from ..formatting import local_time
 from ..i18n import _
 from ..money import ZERO
+from ..payments.applied import applied_line
 from ..resources import Customer
 from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REQUESTED, REVIEW,
     reference_order,
 )
+from . import settings_of
 from .customer import page, sees, visible_accounts
 
 VIEW_NAME = 'historial-de-pagos'
@@ -124,7 +126,7 @@ def read_filters(customer, params, accounts=None):
 
 def people(customer):
     """``[(principal id, name)]`` of who may prepare the customer's payments."""
-    found = [(customer.principal_id, customer.rfc)]
+    found = [(customer.principal_id, customer.display_name)]
     if customer.users is not None:
         found += sorted(((u.principal_id, u.name) for u in customer.users.values()),
                         key=lambda item: item[1].lower())
@@ -210,6 +212,8 @@ def _page_values(context, request, filters, errors, rows, number, pages):
         account_param=ACCOUNT_PARAM, month_param=MONTH_PARAM, state_param=STATE_PARAM,
         user_param=USER_PARAM, people=people(context),
         state_labels=STATE_LABELS,
+        applied_line=lambda payment: applied_line(
+            payment, settings_of(request)['company_name'], request.locale_name),
     )
 
 

@@ -19,6 +19,7 @@ from ..gateways import GatewayError, RejectedMessage, bank_label
 from ..i18n import _
 from ..payments import approval_rule, bank_query, starting
 from ..payments import service as payments
+from ..payments.applied import applied_line
 from ..payments.form import RETRY_PARAM, configured_banks, read_selection
 from ..payments.transactions import in_own_transaction
 from ..reports.receipt_data import receipt_lines
@@ -28,7 +29,7 @@ from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REQUESTED,
 )
 from ..security import AFTER_SIGN_IN
-from . import approvals, receipt_sender, settings_of
+from . import approvals, bank_reasons, receipt_sender, settings_of
 from .bank_start import back_to_saldos, blocked_by_transit, gateway_for, go_to_bank
 from .customer import page
 from . import spei as spei_views
@@ -242,8 +243,9 @@ def continue_payment(context, request):
 def cancel_payment(context, request):
     """"Cancelar el pago": the invoices are free at once; a later approval goes to review."""
     reference = context.reference
+    actor = request.identity.principal_id
     settlement = in_own_transaction(request.tm, lambda: payments.cancel_by_customer(
-        request.root.payments_by_reference[reference], clock.utcnow()))
+        request.root.payments_by_reference[reference], clock.utcnow(), actor=actor))
     customer = customer_of(request.root.payments_by_reference[reference])
     if settlement.changed:
         request.session.flash(request.localizer.translate(_(
@@ -275,9 +277,12 @@ def payment_page(context, request):
                 payment=context, bank_label=bank_label(context.bank),
                 lines=receipt_lines(context),
                 paid=context.state in (APPROVED, APPLIED),
-                bank_reason=bank_reason(context), spei=spei,
+                bank_reason=bank_reasons.explain(context), spei=spei,
                 transfer=spei_views.transfer_facts(context),
                 ordering_banks=spei_views.ordering_banks() if spei else (),
+                decision=approvals.decision(context),
+                applied=applied_line(context, settings_of(request)['company_name'],
+                                     request.locale_name),
                 related=approvals.related_on_page(request, context),
                 today=clock.mexico_today(),
                 retry_url=request.resource_url(customer, 'saldos', query={
@@ -296,14 +301,6 @@ def page_title(payment, spei):
     if payment.state == PENDING:
         return _('Pago ${reference} en proceso en el banco', mapping=mapping)
     return _('Resultado del pago ${reference}', mapping=mapping)
-
-
-def bank_reason(payment):
-    """What the bank said when it declined ``payment`` (its message), or None."""
-    if payment.state != DECLINED or not payment.history:
-        return None
-    _when, _before, state, source, note = payment.history[-1]
-    return note[:200] if state == DECLINED and source != payments.SOURCE_PORTAL and note else None
 
 
 @view_config(context=Payment, name='recibo', permission='view',

@@ -80,8 +80,8 @@ def instructions(request, payment):
         'amount': payment.total_mxn,
         'reference': clabes.numeric_reference(payment.reference),
         'concept': f'PAGO {payment.reference} {customer.rfc}',
-        # Shown as the last second it may arrive in (end of the day), not the next midnight.
-        'deadline': payment.expires_at - datetime.timedelta(seconds=1) if payment.expires_at else None,
+        # The first moment too late (shown by formatting.deadline as the last minute in time).
+        'deadline': payment.expires_at,
         'waiting': payment.state == PENDING,
         'own_clabe': gateway.range is not None,
     }

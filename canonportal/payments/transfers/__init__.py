@@ -13,6 +13,8 @@ staff decide the rest, prove them with the CEP.
 - :mod:`.claims` — "Ya pagué": the customer's claim, limited per payment and company,
   checked with Banxico, then received;
 - :mod:`.statements` — bank statements imported by staff, all or nothing;
+- :mod:`.notes` — why a transfer is where it is: the code its record keeps, the words
+  staff read (:func:`describe_note`);
 - :mod:`.arrival` — the one choreography of every door a transfer comes in by (the
   bank's abono, a statement uploaded or imported): record and match in a transaction
   of its own, mail the receipts on it, commit, then ask Banxico for the CEPs.
@@ -27,5 +29,6 @@ from .cep import (  # noqa: F401
 )
 from .claims import claim_allowed, claim_transfer  # noqa: F401
 from .matching import SPEI, Received, invoices_paid_by, receive  # noqa: F401
+from .notes import describe as describe_note  # noqa: F401
 from .queue import assign, clabe_owner, not_for_portal  # noqa: F401
 from .statements import MAX_STATEMENT_BYTES, StatementReport, import_statement  # noqa: F401

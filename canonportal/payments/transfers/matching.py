@@ -41,6 +41,7 @@ from ...resources.incoming_transfer import (
 from ...spei.credit import Transfer, TransferError
 from .. import selection as sel
 from .. import service
+from . import notes
 from .cep import await_cep
 
 log = logging.getLogger(__name__)
@@ -83,11 +84,12 @@ def receive(root, gateway, transfer, now, actor, for_payment=None):
     if clashing:
         return _same_key(root, record, clashing, now, actor)
     if not gateway.is_ours(transfer.beneficiary_account):
-        return _unmatched(transfers, record, now, actor, 'not paid to one of our CLABEs')
+        return _unmatched(transfers, record, now, actor, notes.NOT_OUR_CLABE)
     number = gateway.customer_number_of(transfer.beneficiary_account)
     customer = root.customers.find_by_number(number) if number else None
     if number and customer is None:
-        return _unmatched(transfers, record, now, actor, f'no customer has number {number}')
+        return _unmatched(transfers, record, now, actor, notes.UNKNOWN_CUSTOMER_NUMBER,
+                          {'number': number})
 
     payment = _claimed_payment(root, for_payment, customer)
     if payment is None:
@@ -98,8 +100,8 @@ def receive(root, gateway, transfer, now, actor, for_payment=None):
         payment = _payment_for_open_invoices(root, customer, transfer, now)
     if payment is None:
         return _unmatched(transfers, record, now, actor,
-                          'no payment or open invoices match it' if customer is not None
-                          else 'no reference of a waiting payment, and paid to the company CLABE')
+                          notes.NO_MATCH if customer is not None
+                          else notes.COMPANY_CLABE_NO_REFERENCE)
     return pay(root, gateway, transfers, record, payment, transfer, now, actor)
 
 
@@ -137,15 +139,16 @@ def _same_key(root, record, clashing, now, actor):
     record.related = tuple(other.key for other in clashing)
     for other in clashing:
         other.relate(record.key)
-    record.move(SAME_KEY, now, actor, note)
+    record.move(SAME_KEY, now, actor, notes.SAME_KEY, {'others': others})
     root.transfers.track(record)
     audit.record(root, actor, 'spei.same-key', record, '', SAME_KEY, note, when=now)
     log.warning('SPEI transfer %s: %s', record.key, note)
     return Received(record.key, SAME_KEY, note=note)
 
 
-def _unmatched(transfers, record, now, actor, note):
-    record.move(UNMATCHED, now, actor, note)
+def _unmatched(transfers, record, now, actor, note, data=None):
+    """Into the staff's queue, ``note`` a code of :mod:`.notes` (its values ``data``)."""
+    record.move(UNMATCHED, now, actor, note, data)
     transfers.track(record)
     log.info('SPEI transfer %s unmatched: %s', record.key, note)
     return Received(record.key, UNMATCHED, note=note)
@@ -223,8 +226,8 @@ def pay(root, gateway, transfers, record, payment, transfer, now, actor, settled
     settlement = service.settle(root, payment, result, now, actor=settled_by)
     if before != PENDING and not settlement.changed:
         # Settled before (another transfer paid it): this money is not for it.
-        return _unmatched(transfers, record, now, actor,
-                          f'payment {payment.reference} was already {before}')
+        return _unmatched(transfers, record, now, actor, notes.ALREADY_SETTLED,
+                          {'reference': payment.reference, 'state': before})
     payment.transfer = dict(transfer.as_dict(), beneficiary_bank_rfc=gateway.bank_rfc)
     payment.bank_reference = payment.bank_reference or f'SPEI {transfer.tracking_key}'
     if settlement.after == APPROVED and transfer.settled_at is not None:
@@ -232,8 +235,9 @@ def pay(root, gateway, transfers, record, payment, transfer, now, actor, settled
     await_cep(root, payment, now)
     record.payment_reference = payment.reference
     state = MATCHED if settlement.after == APPROVED else TRANSFER_REVIEW
-    note = settlement.note or f'paid payment {payment.reference}'
-    record.move(state, now, actor, note)
+    note = notes.PAID if state == MATCHED else notes.PAYMENT_IN_REVIEW
+    record.move(state, now, actor, note, {'reference': payment.reference,
+                                          'detail': settlement.note or ''})
     transfers.track(record)
     log.info('SPEI transfer %s → payment %s: %s', record.key, payment.reference, settlement.after)
     return Received(record.key, state, payment.reference, receipt_due=settlement.receipt_due,

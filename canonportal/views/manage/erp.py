@@ -19,15 +19,17 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ... import audit, clock
+from ... import audit, clock, mail
 from ...erp.exports import exportable_payments, export_payments
 from ...erp.imports import run_import
 from ...gateways import bank_label
 from ...i18n import _, ngettext
 from ...money import ZERO
+from ...payments.applied import send_applied
 from ...resources import PortalRoot
 from ...resources.exports import ExportRecord
 from ...resources.imports import KINDS, ImportRecord
+from .. import settings_of
 from . import MANAGE, ROUTE, VIEW, Page, manage_globals, manage_url, page_number, read_day
 from .root import STATE_LABELS, newest_records
 
@@ -118,6 +120,10 @@ def import_files(context, request):
         request.response.status = 400
         return _import_values(request, report=_report_view(request, report), kind=kind)
     record = report.record
+    settings = settings_of(request)
+    # Each payer of a payment the ERP applied gets one mail, once this import commits.
+    send_applied(context, report.applied, lambda *parts: mail.send(request, *parts),
+                 settings['company_name'], settings['public_url'])
     request.session.flash(_translate(request, _(
         'Importación terminada: ${created} creados, ${updated} actualizados, ${unchanged} sin '
         'cambios, ${warnings} advertencias.', mapping=report.counts)))

@@ -40,7 +40,7 @@ STATE_LABELS = {
 assert set(STATE_LABELS) == set(STATES)
 
 
-def _row(transfer, owner_of=lambda transfer: None):
+def _row(transfer, translate, owner_of=lambda transfer: None):
     data = transfer.data
     return {
         'same_key': transfer.state == SAME_KEY, 'related': transfer.related,
@@ -52,7 +52,8 @@ def _row(transfer, owner_of=lambda transfer: None):
                                            clabes.masked(data.get('ordering_account', ''))))),
         'bank': clabes.bank_name(data.get('ordering_bank', '')) or data.get('ordering_bank', ''),
         'reference': data.get('numeric_reference', ''), 'concept': data.get('concept', ''),
-        'state': transfer.state, 'payment': transfer.payment_reference, 'note': transfer.note,
+        'state': transfer.state, 'payment': transfer.payment_reference,
+        'note': spei_payments.describe_note(transfer, translate),
         'sources': ', '.join(transfer.sources),
     }
 
@@ -65,8 +66,10 @@ def transfers_values(context, request, report=None, errors=None, form=None):
         owner = spei_payments.clabe_owner(request.root, gateway, transfer) if gateway else None
         return owner.rfc if owner is not None else None
 
-    queue = [_row(t, owner_of) for t in list(context.unmatched.values())[:QUEUE_SHOWN]]
-    recent = [_row(context[key]) for key, _n in zip(keys_descending(context.data), range(RECENT))]
+    translate = request.localizer.translate
+    queue = [_row(t, translate, owner_of) for t in list(context.unmatched.values())[:QUEUE_SHOWN]]
+    recent = [_row(context[key], translate)
+              for key, _n in zip(keys_descending(context.data), range(RECENT))]
     return manage_globals(
         request, context, page_title=_('Transferencias SPEI'), queue=queue,
         queue_count=len(context.unmatched), recent=recent, state_labels=STATE_LABELS,
