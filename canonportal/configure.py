@@ -39,8 +39,7 @@ def refuse_a_database_that_is_behind(event):
 def includeme(config):
     memory.return_large_blocks_to_the_system()
     settings = config.get_settings()
-    passwords.set_in_flight_limit(settings.get('canonportal.signin_concurrency',
-                                               passwords.DEFAULT_IN_FLIGHT))
+    passwords.set_gate(passwords.gate_from_settings(settings))
     passwords.set_cost(*passwords.cost_from_settings(settings))
     config.include('pyramid_chameleon')
     config.include('pyramid_tm')
