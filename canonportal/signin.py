@@ -72,6 +72,19 @@ def authenticate(root, login, password, now, verified=None):
     return BAD_CREDENTIALS, user
 
 
+def verify_first(root, login, password, now, verified):
+    """The slow part of :func:`authenticate` alone, before anything is written: argon2 (and
+    the wait for a place) for the hash it will check, remembered in ``verified``. Run in a
+    transaction the caller then drops, so that :func:`authenticate` writes on a fresh view
+    of the database instead of one as old as the wait (sign-ins that waited together would
+    otherwise collide on every bucket split of the audit log and the throttle). Answers that
+    need no argon2 (a first sign-in, a locked account) cost none here either."""
+    user = find_user(root, login)
+    if user is not None and (_is_first_sign_in(user, password or '') or user.is_locked(now)):
+        return
+    _password_matches(user.password_hash if user is not None else None, password or '', verified)
+
+
 def _is_first_sign_in(user, password):
     """The manual's first step: user and password are the RFC, for a customer that
     has never chosen a password (an active customer never accepts the RFC again)."""

@@ -2,6 +2,7 @@
 different accounts signing in at the same moment (issue 20)."""
 import datetime
 import threading
+from types import SimpleNamespace
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -132,19 +133,31 @@ def active_customers(app):
 
 @pytest.fixture
 def together(monkeypatch):
-    """Each verification of a password counted; the first two wait for each other after
-    hashing, so both sign-ins have read the database before either writes to it."""
-    from canonportal import passwords
-    real, meeting, calls = passwords.verify_password, threading.Barrier(2, timeout=30), []
+    """Each verification of a password counted; and the first two sign-ins, once each has
+    written what it records (the audit entry, or the throttle's count of an unknown name),
+    wait for each other before committing: two transactions open at once, both writing."""
+    from canonportal import audit, passwords
+    from canonportal.resources.throttle import Throttle
+    meeting, calls, met = threading.Barrier(2, timeout=30), [], []
 
-    def verify(password_hash, password):
-        matches = real(password_hash, password)
-        calls.append(password_hash)
-        if len(calls) <= 2:
-            meeting.wait()
-        return matches
-    monkeypatch.setattr(passwords, 'verify_password', verify)
-    return calls
+    def counted(real):
+        def verify(password_hash, password):
+            calls.append(password_hash)
+            return real(password_hash, password)
+        return verify
+
+    def meets(real):
+        def write(*args, **kwargs):
+            result = real(*args, **kwargs)
+            met.append(1)
+            if len(met) <= 2:
+                meeting.wait()
+            return result
+        return write
+    monkeypatch.setattr(passwords, 'verify_password', counted(passwords.verify_password))
+    monkeypatch.setattr(audit, 'record', meets(audit.record))
+    monkeypatch.setattr(Throttle, 'allow', meets(Throttle.allow))
+    return SimpleNamespace(hashed=calls, written=met)
 
 
 def sign_in_at_once(app, logins):
@@ -171,7 +184,8 @@ def test_two_customers_signing_in_at_the_same_moment_both_get_in_without_a_confl
     past the retries, got 503 "intente de nuevo")."""
     answers = sign_in_at_once(active_customers, [(rfc, PASSWORD) for rfc in CUSTOMERS])
     assert answers == [(303, 200), (303, 200)]
-    assert len(together) == 2                     # each password hashed once: nothing retried
+    assert len(together.hashed) == 2              # each password hashed once
+    assert len(together.written) == 2             # and written once: the audit log merged both
     entries = _in_root(active_customers, lambda root: sorted(
         e.target for e in root.audit_log.search(action='company.login')))
     assert entries == [f'/customers/{rfc}' for rfc in CUSTOMERS]
@@ -190,7 +204,8 @@ def test_when_the_audit_log_splits_a_bucket_the_write_alone_is_retried(active_cu
     _in_root(active_customers, fill_the_bucket)
     answers = sign_in_at_once(active_customers, [(rfc, PASSWORD) for rfc in CUSTOMERS])
     assert answers == [(303, 200), (303, 200)]
-    assert len(together) == 2
+    assert len(together.hashed) == 2               # argon2 once each
+    assert len(together.written) == 3              # the second's write, once more
     assert _in_root(active_customers, lambda root: len(list(
         root.audit_log.search(action='company.login')))) == 2
 
@@ -199,7 +214,36 @@ def test_two_unknown_names_at_the_same_moment_are_both_counted(app, together):
     """Failed sign-ins of unknown names go to the shared throttle: different names merge."""
     answers = sign_in_at_once(app, [('XAXX010101001', 'no es'), ('XAXX010101002', 'tampoco')])
     assert answers == [(400, None), (400, None)]
-    assert len(together) == 2
+    assert len(together.hashed) == 2 and len(together.written) == 2
     counted = _in_root(app, lambda root: sorted(
         key for key in root.throttle.sent.keys() if key.startswith('unknown-login:')))
     assert counted == ['unknown-login:XAXX010101001', 'unknown-login:XAXX010101002']
+
+
+def test_the_password_is_checked_once_before_anything_is_written(active_customers, monkeypatch):
+    """argon2 runs before the sign-in's write transaction begins, and not again in it; a
+    locked account costs no argon2 at all (as before: a locked account is no oracle to
+    hammer at our expense)."""
+    from canonportal import passwords, signin
+    hashed, now = [], datetime.datetime.now(datetime.timezone.utc)
+    real = passwords.verify_password
+    monkeypatch.setattr(passwords, 'verify_password',
+                        lambda stored, password: hashed.append(stored) or real(stored, password))
+
+    def check(root):
+        outcomes = []
+        for login, password in ((CUSTOMERS[0], PASSWORD), ('XAXX010101009', 'nadie'),
+                                (CUSTOMERS[1], PASSWORD)):
+            verified = {}
+            signin.verify_first(root, login, password, now, verified)
+            before = len(hashed)
+            outcomes.append(signin.authenticate(root, login, password, now, verified)[0])
+            assert len(hashed) == before          # authenticate did not hash again
+        return outcomes
+
+    def lock(root):
+        for _ in range(LOCKOUT_THRESHOLD):
+            root.customers[CUSTOMERS[1]].record_failed_login(now)
+    _in_root(active_customers, lock)
+    assert _in_root(active_customers, check) == [signin.OK, signin.BAD_CREDENTIALS, signin.LOCKED]
+    assert len(hashed) == 2                       # the active account and the unknown name

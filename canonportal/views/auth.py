@@ -55,9 +55,9 @@ def _seconds_queued(request):
 
 
 #: A sign-in's writes (failures, lock, last sign-in, audit entry) are committed on their own,
-#: right after the password was checked, and retried alone when they collide with another
-#: sign-in's on a shared index (a bucket of the audit log or the throttle splitting):
-#: argon2 and the wait for it never run twice.
+#: on a fresh view of the database once the password was checked, and retried alone when
+#: they still collide with another sign-in's on a shared index (a bucket of the audit log or
+#: the throttle splitting): argon2 and the wait for it never run twice.
 SIGN_IN_WRITE_ATTEMPTS = 10
 
 
@@ -85,6 +85,7 @@ def login(request):
                 audit.record(request.root, user.principal_id, 'company.login', company, '', 'ok')
         return outcome, user
 
+    signin.verify_first(request.root, login_name, password, now, verified)
     outcome, user = in_own_transaction(request.tm, attempt, attempts=SIGN_IN_WRITE_ATTEMPTS)
     if outcome == signin.OK:
         # A page asked for signed out (a mail's link, a bank return, a bookmark after the
