@@ -8,10 +8,11 @@ on Linux), so nginx's per-address limits see many customers, not one.
 """
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
+
+import httpx
 
 from .servers import REPO, free_port
 
@@ -61,6 +62,12 @@ class Proxy:
             subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
                             '-subj', '/CN=localhost', '-keyout', str(self.folder / 'privkey.pem'),
                             '-out', str(self.folder / 'fullchain.pem')], check=True, capture_output=True)
+        for _attempt in range(3):      # a free port may be taken by another process meanwhile
+            if self._start(app_port, signin_port):
+                return
+        raise RuntimeError(f'nginx did not start: {self.error}')
+
+    def _start(self, app_port, signin_port):
         self.port = free_port()
         render(self.folder, self.port, free_port(), app_port, signin_port)
         self.base_url = f'https://localhost:{self.port}'
@@ -69,13 +76,17 @@ class Proxy:
         deadline = time.monotonic() + 20
         while True:
             try:
-                socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
-                break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f'nginx did not start: {self.process.stderr.read().decode()}')
-                time.sleep(0.1)
+                # Ours, and the portal behind it (a port taken meanwhile answers otherwise).
+                page = httpx.get(self.base_url + '/', verify=False, timeout=5)
+                if page.status_code == 200 and 'csrf_token' in page.text and self.process.poll() is None:
+                    return True
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                self.error = self.process.stderr.read().decode()
+                return False
+            time.sleep(0.1)
 
     def stop(self):
         if self.process.poll() is None:

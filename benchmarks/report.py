@@ -103,11 +103,15 @@ def _signin_targets(signins):
             'measured': (f'SALDOS p50 {flood["saldos_p50_ms"]:.1f} ms, p95 {flood["saldos_p95_ms"]:.1f} ms, '
                          f'max {flood["saldos_max_ms"]:,.1f} ms ({flood["saldos_requests"]} loads'
                          f'{", not 200: " + str(flood["saldos_not_200"]) if flood["saldos_not_200"] else ""}); '
-                         f'sign-ins answered {flood["answers"]} in {flood["seconds"]:.0f} s; '
+                         f'sign-ins answered {_nonzero(flood["answers"])} in {flood["seconds"]:.0f} s; '
                          f'{_conflicts(conflicts)}'),
             'met': flood['saldos_p95_ms'] < 200 and not flood['saldos_not_200']
                    and '500' not in flood['answers']})
     return targets
+
+
+def _nonzero(counts):
+    return {key: count for key, count in counts.items() if count}
 
 
 def _conflicts(conflicts):

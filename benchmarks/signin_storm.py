@@ -22,6 +22,7 @@ Only these cases, three times, on a database of 100,000 invoices, then their med
     python -m benchmarks.median var/bench/signins-*.json
 """
 import json
+import secrets
 import threading
 import time
 from collections import Counter
@@ -67,7 +68,7 @@ def customers_at_once(base_url, rfcs, password):
     """Every customer of ``rfcs`` presses "Iniciar sesión" in the same instant."""
     clients = [browser(base_url, address(CUSTOMERS_BLOCK, n + 1)) for n in range(len(rfcs))]
     try:
-        tokens = [open_form(client) for client in clients]
+        tokens = [open_form(client) for client in clients]      # the forms open, then all at once
         start = threading.Barrier(len(rfcs))
 
         def press(n):
@@ -96,10 +97,11 @@ def flood_while_saldos(base_url, reference, password, sign_ins=600, parallel=100
     """``sign_ins`` sign-ins of unknown names, ``parallel`` at a time from ``addresses``
     addresses, while ``reference`` (signed in) reloads SALDOS every 20 ms."""
     watcher = browser(base_url, address(WATCHER_BLOCK, 1))
-    token = open_form(watcher)
-    signed = watcher.post('/login', data={'login': reference, 'password': password, 'csrf_token': token})
+    signed = watcher.post('/login', data={'login': reference, 'password': password,
+                                          'csrf_token': open_form(watcher)})
     if signed.status_code != 303:
         raise RuntimeError(f'{reference} could not sign in: HTTP {signed.status_code}')
+    watcher.get(f'/customers/{reference}/saldos')     # once before: templates compiled, caches warm
     timings, other, stop = [], Counter(), threading.Event()
 
     def watch():
@@ -114,11 +116,13 @@ def flood_while_saldos(base_url, reference, password, sign_ins=600, parallel=100
                 other[str(status)] += 1
             time.sleep(0.02)
 
+    names = secrets.token_hex(3).upper()    # names of this flood only: none locked by an earlier one
+
     def attempt(n):
         with browser(base_url, address(FLOOD_BLOCK, n % addresses + 1)) as client:
             try:
                 token = open_form(client)
-                return client.post('/login', data={'login': f'XAXX{n:09d}', 'password': f'wrong {n}',
+                return client.post('/login', data={'login': f'X{names}{n:06d}', 'password': f'wrong {n}',
                                                    'csrf_token': token}).status_code
             except httpx.HTTPError as error:
                 return type(error).__name__
