@@ -48,6 +48,7 @@ BENCH_ARGS ?=
 BENCH_RUNS ?= 3
 bench: $(VENV)/.installed
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	test -x /usr/sbin/nginx || command -v nginx >/dev/null || apt-get install -y -q nginx-light
 	test -x $(BIN)/locust || $(BIN)/pip install -q -e ".[testing,bench]"
 	rm -f var/bench/run-*.json
 	$(BIN)/python -m benchmarks.run --out var/bench/run-1.json $(BENCH_ARGS)

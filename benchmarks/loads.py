@@ -23,12 +23,12 @@ LUA = REPO / 'benchmarks' / 'wrk' / 'targets.lua'
 LOCUSTFILE = REPO / 'benchmarks' / 'locustfile.py'
 
 
-def require_tools():
-    """The missing tools, as install hints (an empty list when all are there)."""
+def require_tools(skip=()):
+    """The missing tools of the parts not in ``skip``, as install hints (empty: all there)."""
     missing = []
-    if not shutil.which('wrk'):
+    if not shutil.which('wrk') and not {'hello', 'pages'} <= set(skip):
         missing.append('wrk: apt-get install wrk')
-    if not locust_command():
+    if not locust_command() and 'payments' not in skip:
         missing.append('locust: .venv/bin/pip install "locust >= 2.20"')
     return missing
 

@@ -5,7 +5,9 @@ then makes one whole payment round trip as a browser would: SALDOS → ticks
 its first open invoices → bank button (confirmation) → ACEPTAR (the portal
 reserves the invoices and sends the browser to the bank) → the sandbox bank's
 page → pays with the approving test card → back to the portal → result page.
-Then it stops; when the last one is done, locust quits.
+Then it stops; when the last one is done, locust quits. A customer whose sign-in is
+refused (or times out) is reported as ``sign-in refused`` and counts as done, so the
+others neither wait for it nor hang; every request gives up after ``HTTP_TIMEOUT``.
 
 Environment (set by benchmarks.run):
 
@@ -19,6 +21,7 @@ Environment (set by benchmarks.run):
 Run alone: ``locust -f benchmarks/locustfile.py --headless -u 50 -r 50 -t 300s
 --host http://127.0.0.1:PORT`` with ``-u`` = customers × tabs.
 """
+import functools
 import json
 import os
 import time
@@ -39,8 +42,10 @@ BANK = os.environ.get('BENCH_BANK', 'banamex')
 PICKS = int(os.environ.get('BENCH_PICKS', '3'))
 TABS = int(os.environ.get('BENCH_TABS', '1'))
 RESULT = os.environ.get('BENCH_RESULT')
+#: Seconds to connect and to wait for an answer: a browser that gives up, never a hang.
+HTTP_TIMEOUT = (10, 120)
 
-state = {'next': 0, 'signed_in': 0, 'finished': 0, 'expected': None,
+state = {'next': 0, 'signed_in': 0, 'arrived': 0, 'finished': 0, 'expected': None,
          'outcomes': {}, 'first_start': None, 'last_end': None, 'errors': [], 'flow_ms': []}
 everyone_signed_in = Event()
 
@@ -63,16 +68,38 @@ class Payer(HttpUser):
         state['expected'] = self.environment.runner.target_user_count
         self.rfc = PAYERS['rfcs'][(index // TABS) % len(PAYERS['rfcs'])]
         self.client.headers['User-Agent'] = 'canonportal-benchmark'
+        self.client.request = functools.partial(self.client.request, timeout=HTTP_TIMEOUT)
+        try:
+            self.sign_in()
+        except Exception as error:  # noqa: BLE001 - reported, and this customer is done
+            self.arrive()
+            self.done('sign-in refused', f'{self.rfc}: {type(error).__name__}: {error}')
+            raise StopUser() from None
+        state['signed_in'] += 1
+        self.arrive()
+
+    def sign_in(self):
         page = self.client.get('/', name='0 inicio de sesión (formulario)')
         token = lxml.html.fromstring(page.text).xpath('//input[@name="csrf_token"]/@value')[0]
         answer = self.client.post('/login', {'login': self.rfc, 'password': PAYERS['password'],
                                              'csrf_token': token},
                                   name='0 inicio de sesión', allow_redirects=False)
         if answer.status_code != 303:
-            raise RuntimeError(f'{self.rfc} could not sign in: {answer.status_code}')
-        state['signed_in'] += 1
-        if state['signed_in'] >= state['expected']:
+            raise RuntimeError(f'could not sign in: HTTP {answer.status_code}')
+
+    def arrive(self):
+        """Signed in or turned away: the burst starts once every customer is one or the other."""
+        state['arrived'] += 1
+        if state['arrived'] >= state['expected']:
             everyone_signed_in.set()
+
+    def done(self, outcome, error=None):
+        state['outcomes'][outcome] = state['outcomes'].get(outcome, 0) + 1
+        if error and len(state['errors']) < 20:
+            state['errors'].append(error[:500])
+        state['finished'] += 1
+        if state['finished'] >= state['expected']:
+            gevent.spawn_later(0.1, self.environment.runner.quit)
 
     @task
     def pay_once(self):
@@ -80,24 +107,20 @@ class Payer(HttpUser):
         started = time.monotonic()
         if state['first_start'] is None:
             state['first_start'] = time.time()
+        error = None
         try:
             outcome = self.round_trip()
         except Refused:
             outcome = 'refused'
-        except Exception as error:  # noqa: BLE001 - every failure is counted and reported
-            outcome = 'error'
-            if len(state['errors']) < 20:
-                state['errors'].append(f'{self.rfc}: {type(error).__name__}: {error}'[:500])
+        except Exception as failure:  # noqa: BLE001 - every failure is counted and reported
+            outcome, error = 'error', f'{self.rfc}: {type(failure).__name__}: {failure}'
         elapsed = (time.monotonic() - started) * 1000
         events.request.fire(request_type='FLOW', name='ida y vuelta del pago', response_time=elapsed,
                             response_length=0, exception=None if outcome != 'error' else RuntimeError(outcome),
                             context={})
         state['flow_ms'].append(elapsed)
-        state['outcomes'][outcome] = state['outcomes'].get(outcome, 0) + 1
         state['last_end'] = time.time()
-        state['finished'] += 1
-        if state['finished'] >= state['expected']:
-            gevent.spawn_later(0.1, self.environment.runner.quit)
+        self.done(outcome, error)
         raise StopUser()
 
     def expect(self, response, status, what):

@@ -26,13 +26,14 @@ def median_results(runs):
     """One results dict (as benchmarks.run writes) whose figures are medians over ``runs``."""
     merged = {'machine': runs[0]['machine'], 'settings': runs[0]['settings'],
               'databases': runs[0]['databases'], 'runs': len(runs)}
-    merged['hello'] = [_median_figures([h for run in runs for h in run['hello'][i:i + 1]])
-                       for i in range(2)]
+    merged['hello'] = [_median_figures(group) for group in
+                       ([h for run in runs for h in run['hello'][i:i + 1]] for i in range(2)) if group]
     pages = {}
     for run in runs:
         ceiling = hello_rps(run)
         for page in run['pages']:
-            pages.setdefault(page_key(page), []).append(dict(page, ratio=page['rps'] / ceiling))
+            pages.setdefault(page_key(page), []).append(
+                dict(page, ratio=page['rps'] / ceiling if ceiling else None))
     merged['pages'] = [dict(_median_figures(group), key=group[0]['key'], label=group[0]['label'],
                             database=group[0]['database']) for group in pages.values()]
     memories = [run['memory_after_load'] for run in runs if run.get('memory_after_load')]
@@ -42,6 +43,9 @@ def median_results(runs):
     bursts = [run['payments'] for run in runs if run.get('payments')]
     if bursts:
         merged['payments'] = _median_burst(bursts)
+    signins = _median_signins([run['signins'] for run in runs if run.get('signins')])
+    if signins:
+        merged['signins'] = signins
     merged['targets'] = evaluate(merged)
     merged['per_run_targets'] = [evaluate(run) for run in runs]
     return merged
@@ -58,6 +62,32 @@ def _median_figures(group):
     numbers['connections'] = group[0].get('connections')
     numbers['runs'] = len(group)
     return numbers
+
+
+def _median_signins(runs):
+    """Each sign-in case: the median of each figure; the answers, SALDOS errors and conflicts
+    of a typical run (the totals over the runs beside them); every run's own times."""
+    merged = {}
+    for case in sorted({case for run in runs for case in run}):
+        group = [run[case] for run in runs if case in run]
+        figures = {name: statistics.median(item[name] for item in group)
+                   for name, value in group[0].items()
+                   if isinstance(value, (int, float)) and not isinstance(value, bool)}
+        for name in ('answers', 'conflicts', 'saldos_not_200'):
+            if name in group[0]:
+                total = {}
+                for item in group:
+                    for key, count in item[name].items():
+                        total[key] = total.get(key, 0) + count
+                figures[name + '_total'] = total
+                figures[name] = {key: statistics.median(item[name].get(key, 0) for item in group)
+                                 for key in total}
+        figures['runs'] = len(group)
+        figures['each'] = [{name: value for name, value in item.items()
+                            if name.endswith('_ms') or name in ('signed_in', 'load_average')}
+                           for item in group]
+        merged[case] = figures
+    return merged
 
 
 def _median_burst(bursts):

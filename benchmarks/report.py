@@ -57,15 +57,17 @@ def evaluate(results):
         outcomes = burst.get('outcomes', {})
         approved = outcomes.get('approved', 0)
         errors = outcomes.get('error', 0)
+        turned_away = outcomes.get('sign-in refused', 0)
         over = len(database.get('over_reserved', []))
         rate = approved / burst['seconds'] if burst.get('seconds') else 0
         targets.append({
             'target': f'{burst["users"]} payment sessions at once through the sandbox {burst["bank"]}: '
-                      '0 errors, 0 over-reservations',
+                      '0 errors, 0 sign-ins refused, 0 over-reservations',
             'measured': (f'{approved} approved, {outcomes.get("refused", 0)} refused (race), '
-                         f'{errors} failed, {over} over-reservations; {rate:.2f} payments/s '
-                         f'({burst.get("seconds") or 0:.1f} s)'),
-            'met': errors == 0 and over == 0})
+                         f'{errors} failed, {turned_away} sign-ins refused, {over} over-reservations; '
+                         f'{rate:.2f} payments/s ({burst.get("seconds") or 0:.1f} s)'),
+            'met': errors == 0 and turned_away == 0 and over == 0})
+    targets += _signin_targets(results.get('signins', {}))
     generated = results.get('databases', {}).get('large')
     if generated:
         targets.append({'target': 'Generator (canonportal-generate): the large database',
@@ -74,6 +76,52 @@ def evaluate(results):
                                      f'peak RSS {generated["peak_rss_mb"]} MB'),
                         'met': None})
     return targets
+
+
+def _signin_targets(signins):
+    """Issue 20's targets for the sign-in cases through nginx (benchmarks.signin_storm)."""
+    targets = []
+    together = signins.get('signin-30')
+    if together:
+        conflicts = together.get('conflicts', {})
+        refused = {k: v for k, v in together['answers'].items() if k != '303' and v}
+        targets.append({
+            'target': f'{together["customers"]} customers signing in at once through nginx: all let in, '
+                      'p95 < 5 s, no 503, none given up or run again after a conflict',
+            'measured': (f'{together["signed_in"]} of {together["customers"]} signed in'
+                         f'{", other answers " + str(refused) if refused else ""}; '
+                         f'p50 {together["p50_ms"]:,.0f} ms, p95 {together["p95_ms"]:,.0f} ms; '
+                         f'{_conflicts(conflicts)}'),
+            'met': (together['signed_in'] == together['customers'] and together['p95_ms'] < 5000
+                    and not conflicts.get('gave_up') and not conflicts.get('requests_retried'))})
+    flood = signins.get('signin-flood-saldos')
+    if flood:
+        conflicts = flood.get('conflicts', {})
+        targets.append({
+            'target': f'{flood["sign_ins"]} sign-ins, {flood["parallel"]} at once from {flood["addresses"]} '
+                      'addresses, through nginx: another customer\'s SALDOS p95 < 200 ms',
+            'measured': (f'SALDOS p50 {flood["saldos_p50_ms"]:.1f} ms, p95 {flood["saldos_p95_ms"]:.1f} ms, '
+                         f'max {flood["saldos_max_ms"]:,.1f} ms ({flood["saldos_requests"]} loads'
+                         f'{", not 200: " + str(flood["saldos_not_200"]) if flood["saldos_not_200"] else ""}); '
+                         f'sign-ins answered {_nonzero(flood["answers"])} in {flood["seconds"]:.0f} s; '
+                         f'{_conflicts(conflicts)}'),
+            'met': flood['saldos_p95_ms'] < 200 and not flood['saldos_not_200']
+                   and '500' not in flood['answers']})
+    return targets
+
+
+def _nonzero(counts):
+    return {key: count for key, count in counts.items() if count}
+
+
+def _conflicts(conflicts):
+    """Requests given up (503) or run again whole after a conflict, and short writes retried
+    alone (a bucket of the audit log or the throttle splitting under two sign-ins)."""
+    if not sum(conflicts.values()):
+        return 'no conflict in the log'
+    return (f'conflicts: {conflicts.get("gave_up", 0)} given up (503), '
+            f'{conflicts.get("writes_retried", 0)} writes and {conflicts.get("requests_retried", 0)} '
+            'requests retried')
 
 
 def markdown(results):

@@ -6,6 +6,7 @@ banks: the sandbox banks) is served by the server of INI's ``[server:main]``
 from the repository root so that ``call:benchmarks....`` resolves.
 """
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -38,6 +39,9 @@ def main(argv=None):
     args = parser.parse_intermixed_args(argv)
     options = dict(option.split('=', 1) for option in args.options)
     setup_logging(args.config_uri)
+    # Every conflict in the log, even one retried away: the sign-in cases count them.
+    for name in ('canonportal.payments.transactions', 'canonportal.views.errors'):
+        logging.getLogger(name).setLevel(logging.INFO)
     loader = plaster.get_loader(args.config_uri, protocols=['wsgi'])
     app = loader.get_wsgi_app(args.app, defaults=options)
     server = loader.get_wsgi_server('main', defaults=options)

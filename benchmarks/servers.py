@@ -46,6 +46,9 @@ class Served:
         self.app = app
         self.port = port
         self.base_url = f'http://127.0.0.1:{port}'
+        # [server:main]'s sign-in lane (canonportal/lanes.py), where nginx sends /login.
+        options = dict(options)
+        self.signin_port = int(options.setdefault('signin_port', free_port()))
         command = [sys.executable, '-m', 'benchmarks.serve', str(ini), f'listen_port={port}',
                    *(f'{k}={v}' for k, v in options.items()), '--app', app]
         self.log = open(log_path or os.devnull, 'ab')  # noqa: SIM115 - closed in stop()

@@ -45,9 +45,8 @@ def extra_bank_holidays(settings):
 
 def apply_process_settings(settings):
     """Set what the settings decide for the whole process rather than for one app: the
-    sign-ins hashed at once, argon2's cost, the extra bank holidays."""
-    passwords.set_in_flight_limit(settings.get('canonportal.signin_concurrency',
-                                               passwords.DEFAULT_IN_FLIGHT))
+    sign-ins hashed or waiting at once, argon2's cost, the extra bank holidays."""
+    passwords.set_gate(passwords.gate_from_settings(settings))
     passwords.set_cost(*passwords.cost_from_settings(settings))
     bankdays.set_extra_holidays(extra_bank_holidays(settings))
 

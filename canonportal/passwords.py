@@ -1,4 +1,6 @@
 """Password hashing (argon2id) and the password policy."""
+import collections
+import contextlib
 import functools
 import importlib.resources
 import os
@@ -22,11 +24,15 @@ _hasher = PasswordHasher(time_cost=DEFAULT_TIME_COST, memory_cost=DEFAULT_MEMORY
 #: Hashes computed at once. Each holds 19 MiB of memory and a core for a moment; one
 #: core is always left to the pages (a storm of sign-ins slowed every other customer).
 HASHING = threading.BoundedSemaphore(max((os.cpu_count() or 2) - 1, 1))
-#: Sign-ins hashing or waiting to hash, at most. Each holds a waitress thread; kept
-#: well under waitress's ``threads`` (8), so page requests always find a free one.
-#: Past it a sign-in is answered at once with "try again in a few seconds".
+#: Sign-ins hashing or waiting for a core, at most (canonportal.signin_concurrency).
 DEFAULT_IN_FLIGHT = 4
-_in_flight = threading.BoundedSemaphore(DEFAULT_IN_FLIGHT)
+#: Sign-ins waiting for one of those places, at most (canonportal.signin_queue): with the
+#: places, waitress's 8 threads. Past it a sign-in is answered at once with "try again in
+#: a few seconds"; behind deploy/'s nginx, its sign-in queue lets only a few in at a time.
+DEFAULT_QUEUE = 4
+#: The longest a sign-in waits for a place (canonportal.signin_wait_seconds); then "try again".
+DEFAULT_WAIT_SECONDS = 5.0
+MAX_WAIT_SECONDS = 60.0
 
 
 class Busy(Exception):
@@ -35,32 +41,84 @@ class Busy(Exception):
     retry_after = 5
 
 
-def set_in_flight_limit(limit):
-    """Allow ``limit`` sign-ins to hash or wait at once (the setting canonportal.signin_concurrency)."""
-    global _in_flight
-    _in_flight = threading.BoundedSemaphore(max(int(limit), 1))
+class SignInGate:
+    """Who may hash now: ``places`` sign-ins hash or wait for a core; up to ``queue`` more
+    wait their turn, first come first served, for at most ``wait`` seconds. Past the queue,
+    or after the wait, :class:`Busy`. A waiting sign-in holds its thread, so the queue is
+    short; the queue for real bursts is nginx's (deploy/nginx/canonportal.conf)."""
+
+    def __init__(self, places=DEFAULT_IN_FLIGHT, queue=DEFAULT_QUEUE, wait=DEFAULT_WAIT_SECONDS):
+        self.places, self.queue, self.wait = places, queue, wait
+        self.inside = 0             # hashing or waiting for a core
+        self._waiters = collections.deque()
+        #: Notified whenever someone enters, leaves or starts waiting.
+        self.changed = threading.Condition()
+
+    @property
+    def waiting(self):
+        return len(self._waiters)
+
+    def enter(self):
+        """Take a place, waiting for one if need be; :class:`Busy` past the queue or the wait."""
+        with self.changed:
+            if self.inside < self.places and not self._waiters:
+                self.inside += 1
+                return
+            if len(self._waiters) >= self.queue:
+                raise Busy()
+            ticket = object()
+            self._waiters.append(ticket)
+            self.changed.notify_all()
+            try:
+                if not self.changed.wait_for(
+                        lambda: self.inside < self.places and self._waiters[0] is ticket,
+                        timeout=self.wait):
+                    raise Busy()
+                self.inside += 1
+            finally:
+                self._waiters.remove(ticket)
+                self.changed.notify_all()
+
+    def leave(self):
+        with self.changed:
+            self.inside -= 1
+            self.changed.notify_all()
+
+    @contextlib.contextmanager
+    def hashing(self):
+        """A place (or :class:`Busy`), then a core: the one way to run argon2 here."""
+        self.enter()
+        try:
+            with HASHING:
+                yield
+        finally:
+            self.leave()
 
 
-def _hashing():
-    """A slot to hash in: the bounded queue first (or :class:`Busy` at once), then a core."""
-    gate = _in_flight
-    if not gate.acquire(blocking=False):
-        raise Busy()
-    return _Slot(gate)
+_gate = SignInGate()
 
 
-class _Slot:
-    def __init__(self, gate):
-        self.gate = gate
+def gate_from_settings(settings):
+    """The sign-in gate the ini settings ask for (the defaults when they say nothing)."""
+    places = int(settings.get('canonportal.signin_concurrency', DEFAULT_IN_FLIGHT))
+    queue = int(settings.get('canonportal.signin_queue', DEFAULT_QUEUE))
+    wait = float(settings.get('canonportal.signin_wait_seconds', DEFAULT_WAIT_SECONDS))
+    if places < 1 or queue < 0 or not 0 <= wait <= MAX_WAIT_SECONDS:
+        raise ValueError('canonportal.signin_concurrency must be >= 1, canonportal.signin_queue '
+                         f'>= 0 and canonportal.signin_wait_seconds between 0 and {MAX_WAIT_SECONDS:g}')
+    return SignInGate(places, queue, wait)
 
-    def __enter__(self):
-        HASHING.acquire()
-        return self
 
-    def __exit__(self, *exc):
-        HASHING.release()
-        self.gate.release()
-        return False
+def set_gate(gate):
+    """Hash behind ``gate`` from now on (canonportal.configure, from the settings)."""
+    global _gate
+    _gate = gate
+
+
+def current_gate():
+    return _gate
+
+
 # Verified against when the user does not exist, so both cases cost the same.
 _DUMMY_HASH = _hasher.hash('an unused password to equalise timing')
 
@@ -91,14 +149,14 @@ def current_cost():
 
 
 def hash_password(password):
-    with _hashing():
+    with _gate.hashing():
         return _hasher.hash(password)
 
 
 def verify_password(password_hash, password):
     """True if ``password`` matches; a missing hash still costs one verification."""
     try:
-        with _hashing():
+        with _gate.hashing():
             matches = _hasher.verify(password_hash or _DUMMY_HASH, password)
         return matches and password_hash is not None
     except (VerificationError, InvalidHashError):

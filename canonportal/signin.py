@@ -30,16 +30,18 @@ def find_user(root, login):
     return root.customers.find_by_rfc(login) or root.staff.find(login)
 
 
-def authenticate(root, login, password, now):
+def authenticate(root, login, password, now, verified=None):
     """Check a login attempt and record its outcome on the user.
 
     Returns ``(outcome, user)``. A locked user is refused even with the right
     password; unknown users cost one password verification too, so the
-    answer's timing does not reveal whether an RFC exists.
+    answer's timing does not reveal whether an RFC exists. ``verified`` (a dict
+    kept by the caller) remembers each verification, so that the same attempt
+    run again after a write conflict does not hash again.
     """
     user = find_user(root, login)
     if user is None:
-        passwords.verify_password(None, password or '')
+        _password_matches(None, password or '', verified)
         log.info('login failed: unknown user')
         # Unknown names lock like real accounts, or the lock would tell which exist.
         throttle = root.throttle
@@ -56,7 +58,7 @@ def authenticate(root, login, password, now):
     if user.is_locked(now):
         log.info('login refused: %s locked', user.principal_id)
         return LOCKED, user
-    if _password_matches(user, password or ''):
+    if _password_matches(user.password_hash, password or '', verified):
         if user.shut_out:
             log.info('login refused: %s disabled', user.principal_id)
             return DISABLED, user
@@ -70,6 +72,19 @@ def authenticate(root, login, password, now):
     return BAD_CREDENTIALS, user
 
 
+def verify_first(root, login, password, now, verified):
+    """The slow part of :func:`authenticate` alone, before anything is written: argon2 (and
+    the wait for a place) for the hash it will check, remembered in ``verified``. Run in a
+    transaction the caller then drops, so that :func:`authenticate` writes on a fresh view
+    of the database instead of one as old as the wait (sign-ins that waited together would
+    otherwise collide on every bucket split of the audit log and the throttle). Answers that
+    need no argon2 (a first sign-in, a locked account) cost none here either."""
+    user = find_user(root, login)
+    if user is not None and (_is_first_sign_in(user, password or '') or user.is_locked(now)):
+        return
+    _password_matches(user.password_hash if user is not None else None, password or '', verified)
+
+
 def _is_first_sign_in(user, password):
     """The manual's first step: user and password are the RFC, for a customer that
     has never chosen a password (an active customer never accepts the RFC again)."""
@@ -78,8 +93,14 @@ def _is_first_sign_in(user, password):
     return password.strip().upper() == user.rfc
 
 
-def _password_matches(user, password):
-    return passwords.verify_password(user.password_hash, password)
+def _password_matches(password_hash, password, verified=None):
+    """argon2 once per stored hash and attempt (``verified``: hash → whether it matched)."""
+    if verified is not None and password_hash in verified:
+        return verified[password_hash]
+    matches = passwords.verify_password(password_hash, password)
+    if verified is not None:
+        verified[password_hash] = matches
+    return matches
 
 
 def set_password(user, password):

@@ -65,6 +65,30 @@ def test_two_processes_appending_at_once_both_commit_without_conflict(tmp_path):
     db.close()
 
 
+
+def test_appends_to_a_log_that_already_has_entries_merge_too(tmp_path):
+    """BTrees merge two appends to one bucket only if the entries both kept compare as
+    equal; entries could not be ordered, so every pair of sign-ins or payments recording at
+    once conflicted (issue 20: "gave up after conflicts" on POST /login)."""
+    db = ZODB.DB(str(tmp_path / 'Data.fs'))
+    with db.transaction() as conn:
+        conn.root()['log'] = log = AuditLog()
+        for minute in range(10):
+            log.append(NOW + datetime.timedelta(minutes=minute), 'staff:alice', 'a', '/x')
+    managers = [transaction.TransactionManager(), transaction.TransactionManager()]
+    logs = [db.open(transaction_manager=tm).root()['log'] for tm in managers]
+    later = NOW + datetime.timedelta(hours=1)
+    logs[0].append(later, 'customer:AAA000101GN9', 'company.login', '/customers/AAA000101GN9')
+    logs[1].append(later, 'customer:AAA000102GN5', 'company.login', '/customers/AAA000102GN5')
+    managers[0].commit()
+    managers[1].commit()                # a ConflictError before
+    with db.transaction() as conn:
+        log = conn.root()['log']
+        assert len(log) == 12
+        assert sorted(e.actor for e in log.search(action='company.login')) == [
+            'customer:AAA000101GN9', 'customer:AAA000102GN5']
+    db.close()
+
 # -- payment transitions -------------------------------------------------------------------------
 
 @pytest.fixture

@@ -54,6 +54,7 @@ def render_site(folder, http_port, https_port, app_port, drop_internal_rule=Fals
         site = site.replace(INTERNAL_RULE, '')
     site = site.replace('listen 80', f'listen {http_port}').replace('listen 443', f'listen {https_port}')
     site = site.replace('127.0.0.1:6543', f'127.0.0.1:{app_port}')
+    site = site.replace('127.0.0.1:6544', f'127.0.0.1:{app_port}')    # development.ini: no sign-in lane
     site = site.replace('pagosenlinea.canon.com.mx', 'localhost')
     site = site.replace('/etc/ssl/canonportal/', f'{folder}/')
     # No IPv6 in every sandbox.

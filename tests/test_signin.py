@@ -170,22 +170,43 @@ def test_second_customer_cannot_open_the_first_customers_pages(app, client):
         client.get(f'/customers/{CANON}/invoices/6212976', status=[403, 404])
 
 
-def test_past_the_sign_in_queue_a_friendly_503_with_retry_after(app, client):
+def test_past_the_sign_in_queue_a_friendly_503_with_retry_after(client, app, monkeypatch):
     """A storm of sign-ins must not hold every waitress thread (issue 11): past the bounded
     queue of argon2 work a sign-in is answered at once, and nothing is counted."""
     from canonportal import passwords
-    gate, taken = passwords._in_flight, 0
-    while gate.acquire(blocking=False):
-        taken += 1
+    full = passwords.SignInGate(places=1, queue=0, wait=60)
+    monkeypatch.setattr(passwords, '_gate', full)
+    full.enter()                                  # hashing; nobody may wait behind it
     try:
         with nothing_changes(app):
             answer = client.login(CANON, 'no es la contraseña', status=503)
     finally:
-        for _ in range(taken):
-            gate.release()
+        full.leave()
     assert answer.headers['Retry-After'] == '5'
     assert 'intente de nuevo en unos segundos' in answer.text
+    assert with_root(app, lambda root: (root.customers[CANON].failed_logins, len(root.audit_log))) == ((), 0)
     assert client.login(CANON, CANON).status_int == 200     # the queue is free again
+
+
+def test_a_sign_in_that_waited_too_long_in_the_lane_is_answered_at_once(client, app, frozen_clock):
+    """nginx says when it handed the sign-in over (X-Request-Start); one that then waited in
+    the sign-in lane's queue longer than a sign-in may wait gets "try again" before any work."""
+    def press(started):
+        page = client.get('/')
+        form = page.forms[len(page.forms) - 1]
+        form['login'], form['password'] = 'CME930812PW3', 'no es la contraseña'
+        return form.submit(headers={'X-Request-Start': started}, status='*')
+
+    def failures(root):
+        return len(root.customers['CME930812PW3'].failed_logins)
+    now = frozen_clock.now.timestamp()
+    late = press(f't={now - 6:.3f}')
+    assert late.status_int == 503 and late.headers['Retry-After'] == '5'
+    assert 'intente de nuevo en unos segundos' in late.text
+    assert with_root(app, failures) == 0 and with_root(app, lambda root: len(root.audit_log)) == 0
+    for in_time in (f't={now - 1:.3f}', 't=no es hora', 't=nan', f't={now + 7200}'):
+        assert press(in_time).status_int == 400            # checked, and counted
+    assert with_root(app, failures) == 4
 
 
 def test_conflicts_past_the_retries_answer_503_not_500(app, client, monkeypatch):

@@ -2,7 +2,8 @@
 
 Whatever talked to a bank must never be run again by a retry of the whole
 request (pyramid_retry) or of a console script: only the short write after it
-is retried, here.
+is retried, here. The sign-in uses it too: argon2 and the wait for it run once,
+only its writes are retried (``views.auth.login``).
 """
 import logging
 import random

@@ -6,6 +6,7 @@ from pyramid.view import view_config
 
 from .. import accountmail, audit, clock, mail, passwords, signin, tokens
 from ..i18n import LANGUAGE_COOKIE, LANGUAGES, _
+from ..payments.transactions import in_own_transaction
 from ..resources.company_user import CompanyUser
 from ..resources import ACTIVE, Customer, PortalRoot, StaffUser
 from ..security import AFTER_SIGN_IN
@@ -38,15 +39,54 @@ def login_address(request):
     return HTTPFound(request.resource_url(request.root))
 
 
+#: Set by deploy/'s nginx as it hands a request to the portal: ``t=<seconds since the epoch>``.
+REQUEST_START = 'X-Request-Start'
+
+
+def _seconds_queued(request):
+    """How long a request waited between nginx and this thread (0 without nginx's header)."""
+    value = request.headers.get(REQUEST_START, '')[:32].removeprefix('t=')
+    try:
+        started = float(value)
+    except ValueError:
+        return 0.0
+    queued = clock.utcnow().timestamp() - started
+    return queued if 0 <= queued <= 3600 else 0.0      # clocks apart, or a made-up value
+
+
+#: A sign-in's writes (failures, lock, last sign-in, audit entry) are committed on their own,
+#: on a fresh view of the database once the password was checked, and retried alone when
+#: they still collide with another sign-in's on a shared index (a bucket of the audit log or
+#: the throttle splitting): argon2 and the wait for it never run twice.
+SIGN_IN_WRITE_ATTEMPTS = 10
+
+
 @view_config(context=PortalRoot, name='login', renderer='canonportal:templates/login.pt',
              permission=PUBLIC, request_method='POST')
 def login(request):
+    if _seconds_queued(request) > passwords.current_gate().wait:
+        # It waited its turn in the sign-in lane's queue longer than a sign-in may wait:
+        # "try again", before any work (a deep queue drains fast, the next ones get in).
+        raise passwords.Busy()
     login_name = request.POST.get('login', '').strip()
     password = request.POST.get('password', '')
-    outcome, user = signin.authenticate(request.root, login_name, password, clock.utcnow())
-    if isinstance(user, StaffUser):
-        # Staff sign-ins are staff actions: the audit log shows who came in, and who tried.
-        audit.record(request.root, user.principal_id, 'staff.login', user, '', outcome)
+    now = clock.utcnow()
+    verified = {}
+
+    def attempt():
+        outcome, user = signin.authenticate(request.root, login_name, password, now, verified)
+        if isinstance(user, StaffUser):
+            # Staff sign-ins are staff actions: the audit log shows who came in, and who tried.
+            audit.record(request.root, user.principal_id, 'staff.login', user, '', outcome)
+        if outcome == signin.OK:
+            company = user.customer if isinstance(user, CompanyUser) else user
+            if isinstance(company, Customer):
+                user.last_sign_in = clock.utcnow()
+                audit.record(request.root, user.principal_id, 'company.login', company, '', 'ok')
+        return outcome, user
+
+    signin.verify_first(request.root, login_name, password, now, verified)
+    outcome, user = in_own_transaction(request.tm, attempt, attempts=SIGN_IN_WRITE_ATTEMPTS)
     if outcome == signin.OK:
         # A page asked for signed out (a mail's link, a bank return, a bookmark after the
         # idle timeout) is where the user lands, if it is one of theirs.
@@ -55,8 +95,6 @@ def login(request):
         target = home_url(request, user)
         company = user.customer if isinstance(user, CompanyUser) else user
         if isinstance(company, Customer):
-            user.last_sign_in = clock.utcnow()
-            audit.record(request.root, user.principal_id, 'company.login', company, '', 'ok')
             mine = wanted.startswith(request.resource_path(company))
         else:
             mine = wanted == '/manage' or wanted.startswith('/manage/')
