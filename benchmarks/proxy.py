@@ -41,6 +41,9 @@ def render(folder, https_port, http_port, app_port, signin_port):
     site = site.replace('/etc/ssl/canonportal/', f'{folder}/')
     site = '\n'.join(line for line in site.splitlines() if 'listen [::]' not in line)
     (folder / 'site.conf').write_text(site, encoding='utf-8')
+    # The TLS snippet the site includes, where Debian keeps it (snippets/, beside nginx.conf).
+    (folder / 'snippets').mkdir(exist_ok=True)
+    shutil.copy(SITE.parent / 'canonportal-tls.conf', folder / 'snippets' / 'canonportal-tls.conf')
     user = 'user root;\n' if os.geteuid() == 0 else ''
     temp = ''.join(f'    {kind}_temp_path {folder}/{kind};\n'
                    for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'))

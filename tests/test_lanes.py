@@ -85,7 +85,7 @@ def test_production_signs_in_through_the_lane_that_nginx_sends_login_to():
     assert server['use'] == 'egg:canonportal#lanes'
     site = (ROOT / 'deploy/nginx/canonportal.conf').read_text(encoding='utf-8')
     upstreams = dict(re.findall(r'upstream (\w+) \{\s*(?:#[^\n]*\n\s*)*server ([\d.:]+)', site))
-    login = re.search(r'location = /login \{(.*?)\}', site, re.S).group(1)
+    login = re.search(r'location ~ \^/\(@@\)\?login\(/\|\$\) \{(.*?)\}', site, re.S).group(1)
     lane = re.search(r'proxy_pass http://(\w+);', login).group(1)
     assert upstreams[lane] == server['signin_listen']
     assert upstreams['canonportal'] == server['listen']
