@@ -223,11 +223,13 @@ def test_backups_and_restores_are_the_owners_alone(demo_ini, tmp_path, umask_022
 
 
 class SteppedClock:
-    """The clock of the backup: it moves only when the backup waits."""
+    """The clock of the backup: it moves only when the backup waits. ``lag``: how far
+    time.gmtime() (C's time(), a coarse clock on Linux) is behind time.time()."""
 
     def __init__(self, now):
         self.now = now
         self.slept = 0.0
+        self.lag = 0.0
 
     def time(self):
         return self.now
@@ -243,8 +245,8 @@ def stepped_clock(monkeypatch):
     time.gmtime())."""
     clock = SteppedClock(1796092200.25)
     real_gmtime = time.gmtime
-    monkeypatch.setattr(time, 'gmtime',
-                        lambda seconds=None: real_gmtime(clock.now if seconds is None else seconds))
+    monkeypatch.setattr(time, 'gmtime', lambda seconds=None: real_gmtime(
+        clock.now - clock.lag if seconds is None else seconds))
     return clock
 
 
@@ -294,6 +296,66 @@ def test_a_second_backup_in_the_same_second_gets_a_second_of_its_own(
     assert second == '2026-12-01-02-30-01'
     assert 0 < stepped_clock.slept <= 1
     assert {name: (target / 'datafs' / name).read_bytes() for name in kept} == kept
+    assert restore.restore(target, tmp_path / 'restored', out=io.StringIO()) == second
+    assert _restored_email(tmp_path / 'restored') == 'pagos-nuevo@example.mx'
+
+
+def test_a_second_backup_waits_for_the_second_repozo_names_it_by(demo_ini, tmp_path, stepped_clock):
+    """time.gmtime(), repozo's clock, enters a second a kernel tick after time.time(): a wait
+    that trusted time.time() alone let repozo name the incremental after the full backup,
+    so the backup said "no change" and every restore left the change out."""
+    import io
+
+    from canonportal.scripts import backup, restore
+    from canonportal.scripts.common import ini_settings
+    data_fs, blob_dir = backup.file_storage_paths(ini_settings(demo_ini))
+    target = tmp_path / 'backups'
+    stepped_clock.lag = 0.004                                  # one tick at 250 Hz
+    run = dict(clock=stepped_clock.time, sleep=stepped_clock.sleep)
+    first = backup.backup(data_fs, blob_dir, target, out=io.StringIO(), **run)
+    assert first == '2026-12-01-02-30-00'
+    _first_rfc_email(demo_ini, 'pagos-nuevo@example.mx')      # written within the same second
+
+    printed = io.StringIO()
+    second = backup.backup(data_fs, blob_dir, target, out=printed, **run)
+    assert 'Data.fs: incremental (2026-12-01-02-30-01)' in printed.getvalue()
+    assert second == '2026-12-01-02-30-01'
+    assert sorted(backup.data_files(target / 'datafs')) == [
+        '2026-12-01-02-30-00.fsz', '2026-12-01-02-30-01.deltafsz']
+    assert 0.754 <= stepped_clock.slept < 0.76                # to :01 and then a tick more
+    assert restore.restore(target, tmp_path / 'restored', out=io.StringIO()) == second
+    assert _restored_email(tmp_path / 'restored') == 'pagos-nuevo@example.mx'
+
+
+def test_an_incremental_named_after_the_full_backup_is_followed_by_a_full_one(
+        demo_ini, tmp_path, stepped_clock, monkeypatch):
+    """Should repozo still write an incremental in the second of an older backup (here: the
+    first wait is skipped), the backup takes a full one in the next second instead of
+    reporting "no change"."""
+    import io
+
+    from canonportal.scripts import backup, restore
+    from canonportal.scripts.common import ini_settings
+    data_fs, blob_dir = backup.file_storage_paths(ini_settings(demo_ini))
+    target = tmp_path / 'backups'
+    run = dict(clock=stepped_clock.time, sleep=stepped_clock.sleep)
+    backup.backup(data_fs, blob_dir, target, out=io.StringIO(), **run)
+    _first_rfc_email(demo_ini, 'pagos-nuevo@example.mx')      # written within the same second
+    real_wait, waits = backup.wait_for_a_new_second, []
+
+    def first_wait_skipped(*args):
+        waits.append(args)
+        if len(waits) > 1:
+            real_wait(*args)
+    monkeypatch.setattr(backup, 'wait_for_a_new_second', first_wait_skipped)
+
+    printed = io.StringIO()
+    second = backup.backup(data_fs, blob_dir, target, out=printed, **run)
+    assert len(waits) == 2
+    assert '2026-12-01-02-30-00.deltafsz has the name of an older backup' in printed.getvalue()
+    assert 'Data.fs: full (2026-12-01-02-30-01)' in printed.getvalue()
+    assert 'no change' not in printed.getvalue()
+    assert second == '2026-12-01-02-30-01'
     assert restore.restore(target, tmp_path / 'restored', out=io.StringIO()) == second
     assert _restored_email(tmp_path / 'restored') == 'pagos-nuevo@example.mx'
 

@@ -19,7 +19,10 @@ blob files: backup and pack take the same lock so that they never overlap.
 Everything a backup writes is the owner's alone (folders 0700, files 0600): it holds every
 customer's data. repozo names a backup by the UTC second it starts in; a backup in the
 second of the previous one first waits for the next second, so that no file is
-overwritten and no incremental is shadowed by a full backup of the same name.
+overwritten and no incremental is shadowed by a full backup of the same name. The
+second that counts is repozo's own (``time.gmtime()``, which on Linux turns a kernel tick
+later than ``time.time()``); should an incremental still get the name of an older
+backup, a full backup follows at once, so that a change is never left out of a restore.
 
 ZEO and RelStorage are not backed up by this script: use repozo on the ZEO
 server's own FileStorage, pg_dump or pg_basebackup for PostgreSQL (README,
@@ -55,6 +58,9 @@ PRIVATE_FILE = 0o600
 STAMP_FORMAT = '%Y-%m-%d-%H-%M-%S'
 #: Longer than this ahead of the clock, the newest backup means a clock that went back.
 MAX_WAIT_SECONDS = 2
+#: The step of the wait for repozo's second, which lags time.time() by up to a kernel tick.
+TICK_SECONDS = 0.001
+FULL_EXTENSIONS = ('.fs', '.fsz')
 
 
 class NotAFileStorage(SystemExit):
@@ -110,12 +116,22 @@ def private_files(folder):
             os.chmod(entry.path, PRIVATE_FILE)
 
 
+def repozo_second():
+    """The UTC second repozo names a backup by: ``time.gmtime()`` without an argument.
+
+    That is C's ``time()``, which on Linux reads the kernel's coarse clock: it enters a new
+    second up to a tick (1 to 10 ms) after ``time.time()`` does."""
+    return calendar.timegm(time.gmtime())
+
+
 def wait_for_a_new_second(repository, clock=time.time, sleep=time.sleep):
-    """Return once the clock is past the second of the newest backup in ``repository``.
+    """Return once repozo's clock is past the second of the newest backup in ``repository``.
 
     Another backup in that second would get the same name: repozo refuses to overwrite a
     full one, and an incremental beside the full one of its name is left out of every
-    restore (and so are the incrementals after it)."""
+    restore (and so are the incrementals after it). ``clock`` paces the wait; the second
+    that counts is :func:`repozo_second`, which may still be the old one when ``clock``
+    has just left it."""
     stamps = repository_stamps(repository)
     if not stamps:
         return
@@ -125,14 +141,23 @@ def wait_for_a_new_second(repository, clock=time.time, sleep=time.sleep):
                          'this machine\'s clock: is the clock right?')
     while (ahead := next_second - clock()) > 0:
         sleep(ahead)
+    while repozo_second() < next_second:
+        if clock() - next_second > MAX_WAIT_SECONDS:
+            raise SystemExit(f'time.gmtime() stays behind time.time(): cannot give the backup '
+                             f'a second after {stamps[-1]} UTC')
+        sleep(TICK_SECONDS)
+
+
+def data_files(repository):
+    """The names of the repozo data files (full ``.fs[z]``, incremental ``.deltafs[z]``)."""
+    if not repository.is_dir():
+        return set()
+    return {name for name in os.listdir(repository) if repozo.is_data_file(name)}
 
 
 def repository_stamps(repository):
     """The stamps (``YYYY-MM-DD-HH-MM-SS``) of the repozo data files, oldest first."""
-    if not repository.is_dir():
-        return []
-    return sorted(os.path.splitext(name)[0] for name in os.listdir(repository)
-                  if repozo.is_data_file(name))
+    return sorted(os.path.splitext(name)[0] for name in data_files(repository))
 
 
 def run_repozo(argv):
@@ -198,6 +223,24 @@ def read_manifest(path):
         return [line.rstrip('\n') for line in handle if line.strip()]
 
 
+def repozo_backup(data_fs, repository, full, clock, sleep):
+    """Run one repozo backup in a second of its own; returns the data files it wrote."""
+    before = data_files(repository)
+    wait_for_a_new_second(repository, clock, sleep)
+    argv = ['--backup', '--quick', '--gzip', '-f', str(data_fs), '-r', str(repository)]
+    if full:
+        argv.append('--full')
+    run_repozo(argv)
+    private_files(repository)
+    return sorted(data_files(repository) - before), before
+
+
+def shadowed(written, before):
+    """Whether a file repozo wrote has the stamp of an older one: a restore skips it."""
+    older = {os.path.splitext(name)[0] for name in before}
+    return any(os.path.splitext(name)[0] in older for name in written)
+
+
 def backup(data_fs, blob_dir, target, full=False, out=sys.stdout, clock=time.time, sleep=time.sleep):
     """Back up ``data_fs`` and ``blob_dir`` into ``target``; returns the stamp backed up.
 
@@ -205,20 +248,20 @@ def backup(data_fs, blob_dir, target, full=False, out=sys.stdout, clock=time.tim
     repository = target / DATAFS
     private_dirs(target, target)
     private_dirs(repository, target)
-    before = repository_stamps(repository)
-    wait_for_a_new_second(repository, clock, sleep)
-    argv = ['--backup', '--quick', '--gzip', '-f', str(data_fs), '-r', str(repository)]
-    if full:
-        argv.append('--full')
-    run_repozo(argv)
-    private_files(repository)
-    after = repository_stamps(repository)
-    new = [stamp for stamp in after if stamp not in before]
-    if not after:
+    written, before = repozo_backup(data_fs, repository, full, clock, sleep)
+    if shadowed(written, before):
+        print(f'Data.fs: {written[-1]} has the name of an older backup (a restore would leave '
+              'it out): a full backup instead', file=out)
+        written, _ = repozo_backup(data_fs, repository, True, clock, sleep)
+        if shadowed(written, before):
+            raise SystemExit(f'repozo wrote {written[-1]} in the second of an older backup')
+    if written:
+        stamp, extension = os.path.splitext(written[-1])
+        kind = 'full' if extension in FULL_EXTENSIONS else 'incremental'
+    elif before:
+        stamp, kind = repository_stamps(repository)[-1], 'no change since the last backup'
+    else:
         raise SystemExit('repozo wrote no backup')
-    stamp = after[-1]
-    kind = 'no change since the last backup' if not new else (
-        'full' if any(repository.glob(f'{stamp}.fs*')) else 'incremental')
     print(f'Data.fs: {kind} ({stamp})', file=out)
     if blob_dir is not None:
         private_dirs(target / BLOBS, target)
