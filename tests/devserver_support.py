@@ -3,6 +3,7 @@ copied into a temporary folder, the demo data of ``canonportal-init --demo`` in 
 ``var/``, and ``pserve`` on a free port. For the attack tests that need a real server:
 its memory, its threads, its log: the ``dev_server`` fixture, one per test module."""
 import contextlib
+import re
 import shutil
 import subprocess
 import sys
@@ -19,11 +20,18 @@ BIN = Path(sys.executable).parent
 
 
 class DevServer:
-    def __init__(self, folder):
+    def __init__(self, folder, settings=None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.ini = self.folder / 'development.ini'
-        shutil.copy(ROOT / 'development.ini', self.ini)
+        text = (ROOT / 'development.ini').read_text(encoding='utf-8')
+        for name, value in (settings or {}).items():
+            # A setting of the app changed or added in its [app:main] section.
+            line = f'{name} = {value}'
+            pattern = re.compile(rf'^{re.escape(name)}\s*=.*$', re.M)
+            text = pattern.sub(line, text) if pattern.search(text) else text.replace(
+                '[app:main]\n', f'[app:main]\n{line}\n', 1)
+        self.ini.write_text(text, encoding='utf-8')
         (self.folder / 'var' / 'blobs').mkdir(parents=True)
         self.port = free_port()
         self.base_url = f'http://localhost:{self.port}'
@@ -70,8 +78,9 @@ class DevServer:
         stop_process(self.process)
 
 
-def start_dev_server(folder):
-    server = DevServer(folder)
+def start_dev_server(folder, settings=None):
+    """``make run``'s portal in ``folder``, with ``settings`` of [app:main] changed."""
+    server = DevServer(folder, settings)
     server.run_script('canonportal-init', '--demo')
     return server.start()
 
