@@ -30,10 +30,18 @@ def missing():
     return tools
 
 
-def render(folder, https_port, http_port, app_port, signin_port):
-    """Write ``folder``/nginx.conf: deploy/'s site with this machine's ports and certificate."""
+def render(folder, https_port, http_port, app_port, signin_port, drop=(), http_extra='',
+           worker_connections=4096):
+    """Write ``folder``/nginx.conf: deploy/'s site with this machine's ports and certificate
+    (the one renderer of the benchmarks and of tests/test_deploy_nginx.py). ``drop``: parts
+    of the site left out (a test of what the app does without a rule); ``http_extra``:
+    lines for the http block (the distribution's defaults a test reproduces)."""
     folder = Path(folder)
     site = SITE.read_text(encoding='utf-8')
+    for part in drop:
+        if part not in site:
+            raise ValueError(f'the site has no {part[:60]!r}')
+        site = site.replace(part, '')
     site = site.replace('listen 80', f'listen {http_port}').replace('listen 443', f'listen {https_port}')
     site = site.replace('127.0.0.1:6543', f'127.0.0.1:{app_port}')
     site = site.replace('127.0.0.1:6544', f'127.0.0.1:{signin_port}')
@@ -49,8 +57,8 @@ def render(folder, https_port, http_port, app_port, signin_port):
                    for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'))
     (folder / 'nginx.conf').write_text(
         f'{user}worker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n'
-        f'events {{ worker_connections 4096; }}\n'
-        f'http {{\n    access_log off;\n{temp}    include {folder}/site.conf;\n}}\n',
+        f'events {{ worker_connections {worker_connections}; }}\n'
+        f'http {{\n    access_log off;\n{http_extra}{temp}    include {folder}/site.conf;\n}}\n',
         encoding='utf-8')
 
 

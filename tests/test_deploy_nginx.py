@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from benchmarks import proxy
 from server_support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,29 +47,12 @@ INTERNAL_RULE = ('location ~ ^/(@@)?(reconciliar|empaquetar|alta-personal)(/|$) 
 
 
 def render_site(folder, http_port, https_port, app_port, drop_internal_rule=False):
-    """deploy/nginx/canonportal.conf with this test's ports, host and certificate, and the
-    TLS snippet where Debian keeps it (snippets/, beside nginx.conf)."""
-    site = (ROOT / 'deploy/nginx/canonportal.conf').read_text()
-    if drop_internal_rule:
-        assert INTERNAL_RULE in site
-        site = site.replace(INTERNAL_RULE, '')
-    site = site.replace('listen 80', f'listen {http_port}').replace('listen 443', f'listen {https_port}')
-    site = site.replace('127.0.0.1:6543', f'127.0.0.1:{app_port}')
-    site = site.replace('127.0.0.1:6544', f'127.0.0.1:{app_port}')    # development.ini: no sign-in lane
-    site = site.replace('pagosenlinea.canon.com.mx', 'localhost')
-    site = site.replace('/etc/ssl/canonportal/', f'{folder}/')
-    # No IPv6 in every sandbox.
-    site = '\n'.join(line for line in site.splitlines() if 'listen [::]' not in line)
-    (folder / 'site.conf').write_text(site)
-    (folder / 'snippets').mkdir(exist_ok=True)
-    shutil.copy(ROOT / 'deploy/nginx/canonportal-tls.conf', folder / 'snippets/canonportal-tls.conf')
-    user = 'user root;\n' if os.geteuid() == 0 else ''
-    temp = ''.join(f'    {kind}_temp_path {folder}/{kind};\n'
-                   for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'))
-    (folder / 'nginx.conf').write_text(
-        f'{user}worker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n'
-        f'events {{ worker_connections 1024; }}\n'
-        f'http {{\n    access_log off;\n{DEBIAN_HTTP_DEFAULTS}{temp}    include {folder}/site.conf;\n}}\n')
+    """deploy/nginx/canonportal.conf with this test's ports, host and certificate, as the
+    benchmarks render it, under Debian's http-level TLS defaults; make run's portal has no
+    sign-in lane, so /login goes to its one waitress."""
+    proxy.render(folder, https_port, http_port, app_port, app_port,
+                 drop=(INTERNAL_RULE,) if drop_internal_rule else (),
+                 http_extra=DEBIAN_HTTP_DEFAULTS, worker_connections=1024)
 
 
 def start_nginx(folder, https_port):

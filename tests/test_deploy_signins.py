@@ -5,19 +5,14 @@ refused by nginx (429) past its own limit, before the portal sees it.
 Skipped without nginx, unless CANONPORTAL_TEST_NGINX=1 (.ci/run) makes it mandatory.
 """
 import os
-import sys
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:   # benchmarks/ is a folder of the repository, not an installed package
-    sys.path.insert(0, str(REPO))
-from benchmarks import proxy  # noqa: E402
+from benchmarks import proxy
 
 REQUIRED = os.environ.get('CANONPORTAL_TEST_NGINX') == '1'
 
