@@ -854,6 +854,20 @@ def test_an_abandoned_payment_is_named_on_every_page_and_cancelling_frees_its_in
     assert state_of(portal) == 'review'
 
 
+def payments_loaded(monkeypatch):
+    """The references of the payments the database loads from now on (filled as it does)."""
+    from persistent import Persistent
+
+    from canonportal.resources import Payment
+    loaded = []
+
+    def unghost(self, state):
+        loaded.append(state.get('reference'))
+        return Persistent.__setstate__(self, state)
+    monkeypatch.setattr(Payment, '__setstate__', unghost)
+    return loaded
+
+
 def others_pending(root, count):
     """``count`` payments of Ixtapa pending at BBVA, listed as the payment service lists them."""
     from canonportal import clock
@@ -876,20 +890,12 @@ def test_the_banner_reads_only_the_customers_own_payments_in_progress(
         payer, portal, banks, monkeypatch):
     """Other customers' pending payments cost a customer's page nothing: none is shown, and
     none is even loaded from the database (only the customer's own index is read)."""
-    from persistent import Persistent
-
-    from canonportal.resources import Payment
     banks.behave('bbva', 'no_return')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
     theirs = with_root(portal, lambda root: others_pending(root, 30))
     assert with_root(portal, lambda root: len(root.pending_payments)) == 31    # all listed there
     assert in_progress(portal, IXTAPA) == sorted(theirs, key=int)
-    loaded = []
-
-    def unghost(self, state):
-        loaded.append(state.get('reference'))
-        return Persistent.__setstate__(self, state)
-    monkeypatch.setattr(Payment, '__setstate__', unghost)
+    loaded = payments_loaded(monkeypatch)
     for path in (SALDOS, HISTORY, f'/customers/{CANON}/facturas'):
         database_of(portal).cacheMinimize()         # every payment a ghost again
         loaded.clear()
@@ -898,6 +904,20 @@ def test_the_banner_reads_only_the_customers_own_payments_in_progress(
             f'Pago {FIRST} por $36,870.80 MXN en proceso en BBVA Bancomer.'), path
         assert len(shown.select('.in-progress-item')) == 1
         assert FIRST in loaded and not set(loaded) & set(theirs), (path, loaded)
+
+
+def test_saldos_names_the_approved_payment_holding_a_row_without_loading_it(
+        payer, portal, banks, monkeypatch):
+    """An approved payment holds its invoices until the ERP applies it: SALDOS says which,
+    and asks only the customer's index of payments in progress whether it is a request."""
+    payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': None})))
+    banks.wait_for_deliveries()
+    assert state_of(portal) == 'approved' and in_progress(portal) == []
+    loaded = payments_loaded(monkeypatch)
+    database_of(portal).cacheMinimize()
+    row = payer.get(SALDOS).html.select_one('tr[data-key="6212976"]')
+    assert row.select_one('.held-by').get_text(' ', strip=True) == f'en proceso: pago {FIRST}'
+    assert loaded == []
 
 
 def test_a_payment_page_is_headed_by_what_the_payment_is_now(payer, portal, banks, bank_server):
