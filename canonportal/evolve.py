@@ -308,3 +308,20 @@ def transfer_note_codes(root):
             history.append((when, before, state, actor, legacy[0] if legacy else note))
         if tuple(history) != tuple(record.history):
             record.history = tuple(history)
+
+
+@step('payments-in-progress')
+def payments_in_progress(root):
+    """Each customer keeps its own index of payments in progress (pending at a bank, a SPEI
+    transfer awaited, a request awaiting approval), so its pages never read every
+    customer's: built from the root's ``pending_payments``, which lists them all."""
+    from .resources.payment import IN_PROGRESS_STATES
+    for customer in root.customers.values():
+        if customer.in_progress is None:
+            customer.in_progress = OOBTree()
+    for reference, payment in root.pending_payments.items():
+        if payment.state not in IN_PROGRESS_STATES:
+            continue
+        customer = root.customers.get(payment.customer_rfc)
+        if customer is not None:
+            customer.in_progress[reference] = payment

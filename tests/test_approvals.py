@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
 from portal_support import CANON, nothing_changes, with_root
 from payment_support import (
-    FIRST, MANUAL_SELECTION, in_transit, new_payer, payment_of, receipts, snapshot, state_of,
+    FIRST, MANUAL_SELECTION, in_progress, in_transit, new_payer, payment_of, receipts, snapshot,
+    state_of,
 )
 
 RESULT = f'/customers/{CANON}/payments/{FIRST}/'
@@ -38,6 +39,7 @@ def test_above_the_threshold_a_captura_prepares_and_an_administrator_approves_an
     assert page.html.find('h2').get_text(strip=True) == 'Solicitud de pago: espera aprobación'
     assert 'Preparada por Ana Compras' in ' '.join(page.html.get_text(' ').split())
     assert state_of(portal) == 'requested' and in_transit(portal, '6212976') > 0
+    assert in_progress(portal) == [FIRST]
     # The preparer cannot approve: no form, and a forged POST changes nothing.
     assert decide_forms(page) == {'@@aprobar': None, '@@rechazar': None}
     token = ana.csrf()
@@ -56,9 +58,10 @@ def test_above_the_threshold_a_captura_prepares_and_an_administrator_approves_an
     form['amount-6212976'] = '1000.00'
     to_bank = form.submit()
     assert to_bank.status_int == 200 and to_bank.html.find('form', id='bank-form') is not None
+    assert state_of(portal) == 'pending' and in_progress(portal) == [FIRST]
     back = payer.at_bank(to_bank)
     banks.wait_for_deliveries()
-    assert state_of(portal) == 'approved'
+    assert state_of(portal) == 'approved' and in_progress(portal) == []
     payment = payment_of(portal)
     kept = with_root(portal, lambda root: sorted(
         (a.invoice_key, str(a.amount_currency)) for a in root.payments_by_reference[FIRST].allocations))
@@ -187,6 +190,7 @@ def test_a_rejected_request_frees_its_invoices_with_the_reason(payer, portal, ba
     form['comentario'] = 'esperemos al próximo mes'
     page = form.submit(status=303).follow()
     assert 'rechazada' in page.text and state_of(portal) == 'cancelled'
+    assert in_progress(portal) == []
     assert str(in_transit(portal, '6212976')) == '0.00'
     note = with_root(portal, lambda root: root.payments_by_reference[FIRST].history[-1][4])
     assert note == 'rejected by Canon Mexicana SA de CV: esperemos al próximo mes'
@@ -213,6 +217,7 @@ def test_a_request_nobody_decides_expires_and_frees_its_invoices(portal, banks, 
                        now=deadline + datetime.timedelta(minutes=1))
     assert counts == {'request expired': 1}
     assert state_of(portal) == 'expired' and str(in_transit(portal, '6212976')) == '0.00'
+    assert in_progress(portal) == []
 
 
 def test_two_approvers_racing_one_wins(payer, portal, banks):

@@ -8,7 +8,7 @@ import pytest
 
 from canonportal.payments import transfers as spei_payments
 from portal_support import CANON, mails_to, nothing_changes, throttle, with_root
-from payment_support import in_transit, state_of
+from payment_support import in_progress, in_transit, state_of
 from spei_support import MANUAL_SELECTION, MANUAL_TOTAL, claim, customer_clabe, on_real_time, pay_by_spei
 
 pytestmark = pytest.mark.spei
@@ -32,10 +32,11 @@ def test_the_manual_invoices_paid_by_spei_end_approved_with_the_cep(
     assert shown['Monto exacto'].startswith('$36,870.80 MXN')
     assert shown['Referencia numérica'] == '0000229'
     assert state_of(portal) == 'pending' and in_transit(portal, '6212976') > 0
+    assert in_progress(portal) == ['229']
 
     tracking = banks.send_transfer(clabe, MANUAL_TOTAL, reference='0000229',
                                         concept='PAGO 229')
-    assert state_of(portal) == 'approved'
+    assert state_of(portal) == 'approved' and in_progress(portal) == []
     page = payer.get(f'/customers/{CANON}/payments/229/')
     assert page.html.find('h2').get_text(strip=True) == 'Pago aprobado'
     assert tracking in page.text and 'SPEI ' + tracking in page.text
@@ -147,7 +148,7 @@ def test_a_waiting_transfer_expires_after_its_business_days_and_frees_the_invoic
     # until Thursday 00:00 in Mexico City.
     assert deadline == datetime.datetime(2026, 12, 3, 6, 0, tzinfo=datetime.timezone.utc)
     frozen_clock.now = deadline - datetime.timedelta(minutes=1)
-    assert state_of(portal) == 'pending'
+    assert state_of(portal) == 'pending' and in_progress(portal) == ['229']
     frozen_clock.now = deadline + datetime.timedelta(minutes=1)
     from canonportal.payments.reconciliation import reconcile
     from pyramid_mailer import get_mailer
@@ -156,6 +157,7 @@ def test_a_waiting_transfer_expires_after_its_business_days_and_frees_the_invoic
                        now=frozen_clock.now)
     assert counts == {'expired': 1}
     assert state_of(portal) == 'expired' and str(in_transit(portal, '6212976')) == '0.00'
+    assert in_progress(portal) == []
     notice = portal_mailer.outbox[-1]
     assert notice.subject == 'El pago 229 expiró sin recibir su transferencia'
     assert 'sus facturas quedaron libres' in notice.body

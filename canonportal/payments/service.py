@@ -31,8 +31,8 @@ from ..money import ZERO
 from ..resources import PortalRoot, customer_of
 from ..resources.invoice import USD
 from ..resources.payment import (
-    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, RELEASING_STATES,
-    REQUESTED, REVIEW, Allocation, InvalidTransition, Payment,
+    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, IN_PROGRESS_STATES, PENDING, REFUND_NEEDED,
+    RELEASING_STATES, REQUESTED, REVIEW, Allocation, InvalidTransition, Payment,
 )
 from .transactions import in_own_transaction
 
@@ -104,7 +104,7 @@ def create_payment(root, customer, bank, selection, now, state=PENDING, prepared
     payment.history = ((now, None, state, SOURCE_PORTAL, 'created'),)
     customer.add_payment(payment)
     # A request waiting for an approver is listed too: reconciliation lets it expire.
-    root.pending_payments[reference] = payment
+    track_in_progress(root, customer, payment)
     audit.record(root, prepared_by[0] if prepared_by else f'customer:{customer.rfc}',
                  audit.PAYMENT_TRANSITION, payment, '', state,
                  f'{payment.total_mxn} MXN via {bank}', when=now)
@@ -193,8 +193,7 @@ def record_transition(payment, state, now, source, note, result=None, actor=None
     root = find_root(payment)
     if not isinstance(root, PortalRoot):
         return      # a payment not in a portal's tree (unit tests)
-    if state not in (PENDING, REQUESTED) and payment.reference in root.pending_payments:
-        del root.pending_payments[payment.reference]
+    track_in_progress(root, customer_of(payment), payment)
     in_review = root.review_payments
     if in_review is not None:
         if state == REVIEW:
@@ -205,6 +204,21 @@ def record_transition(payment, state, now, source, note, result=None, actor=None
         actor = f'bank:{payment.bank}' if result is not None else f'system:{source}'
     audit.record(root, actor, audit.PAYMENT_TRANSITION, payment, before, state,
                  f'{source}: {note}' if note else source, when=now)
+
+
+def track_in_progress(root, customer, payment):
+    """The one place the indexes of payments in progress follow a payment's state: the
+    root's ``pending_payments`` (every customer's, for reconciliation, expiry and the staff)
+    and the customer's own ``in_progress`` (its pages). Called on creation and on every
+    transition (:func:`record_transition`)."""
+    pending = root.pending_payments
+    if payment.state in IN_PROGRESS_STATES:
+        if pending.get(payment.reference) is not payment:
+            pending[payment.reference] = payment
+    elif payment.reference in pending:
+        del pending[payment.reference]
+    if customer is not None:
+        customer.track_payment(payment)
 
 
 def send_to_review(payment, now, source, note):

@@ -1,4 +1,5 @@
 """Customers: the RFC-identified companies that sign in and pay."""
+from BTrees.OOBTree import OOBTree
 from pyramid.authorization import Allow
 from pyramid.traversal import find_root
 from zope.interface import implementer
@@ -8,6 +9,7 @@ from .credentials import Credentials, LoginAttempts
 from .folder import Folder
 from .interfaces import ICustomer
 from .openinvoices import OpenInvoices
+from .payment import IN_PROGRESS_STATES
 
 #: Sign-in states of a customer.
 NEW = 'new'          # never signed in: user and password are the RFC
@@ -112,6 +114,7 @@ class Customer(Credentials):
     email = None              # confirmed contact email, lowercase
     pending_email = None      # registered but not yet confirmed
     open_invoices = None      # OpenInvoices; None until evolve step 'open-invoices-index'
+    in_progress = None        # reference -> Payment in progress; None until 'payments-in-progress'
     number = None             # 1, 2, …: the customer's own SPEI CLABE is made from it
     users = None              # Folder of CompanyUser; None until evolve step 'company-users'
     last_sign_in = None
@@ -132,6 +135,7 @@ class Customer(Credentials):
         self.statements = _child(Folder(), 'statements', self, 'Estados de cuenta')
         self.payments = _child(Folder(), 'payments', self, 'Pagos')
         self.open_invoices = OpenInvoices()
+        self.in_progress = OOBTree()
         self.login_attempts = LoginAttempts()
         self.users = _child(Folder(), 'users', self, 'Usuarios')
 
@@ -229,6 +233,23 @@ class Customer(Credentials):
         self.payments.add(payment.reference, payment)
         find_root(self).index_payment(payment)
         return payment
+
+    def track_payment(self, payment):
+        """Keep ``payment`` in :attr:`in_progress` while its state is in progress (pending at
+        a bank, a transfer awaited, a request awaiting approval) and out of it after. Only
+        the customer's pages read this small index: never every customer's payments."""
+        if self.in_progress is None:
+            return
+        if payment.state in IN_PROGRESS_STATES:
+            if self.in_progress.get(payment.reference) is not payment:
+                self.in_progress[payment.reference] = payment
+        elif payment.reference in self.in_progress:
+            del self.in_progress[payment.reference]
+
+    def payments_in_progress(self):
+        """The customer's payments in progress, from its own index (an empty list before the
+        evolve step 'payments-in-progress')."""
+        return list(self.in_progress.values()) if self.in_progress is not None else []
 
     def set_email(self, email):
         """Make ``email`` the confirmed contact address and index it."""
