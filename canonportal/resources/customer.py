@@ -131,13 +131,13 @@ class Customer(Credentials):
         self.name = name
         self.accounts = tuple(accounts)
         self.contact_email = email  # as given by the ERP; not used to sign in
-        self.invoices = _child(Folder(), 'invoices', self, 'Facturas')
-        self.statements = _child(Folder(), 'statements', self, 'Estados de cuenta')
-        self.payments = _child(Folder(), 'payments', self, 'Pagos')
+        self.invoices = named_child(Folder(), 'invoices', self, 'Facturas')
+        self.statements = named_child(Folder(), 'statements', self, 'Estados de cuenta')
+        self.payments = named_child(Folder(), 'payments', self, 'Pagos')
         self.open_invoices = OpenInvoices()
         self.in_progress = OOBTree()
         self.login_attempts = LoginAttempts()
-        self.users = _child(Folder(), 'users', self, 'Usuarios')
+        self.users = named_child(Folder(), 'users', self, 'Usuarios')
 
     @property
     def title(self):
@@ -259,7 +259,9 @@ class Customer(Credentials):
         self.__parent__.index_email(self, old)
 
 
-def _child(folder, name, parent, title):
+def named_child(folder, name, parent, title):
+    """``folder`` placed in ``parent`` as ``name``, titled ``title`` (a customer's own folders;
+    the evolve steps that add one to an older customer too)."""
     folder.__name__ = name
     folder.__parent__ = parent
     folder.title = title
