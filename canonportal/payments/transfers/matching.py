@@ -223,15 +223,14 @@ def pay(root, gateway, transfers, record, payment, transfer, now, actor, settled
         currency='MXN', authorization=None, bank_reference=f'SPEI {transfer.tracking_key}',
         event_id=record.key, verified=True, source=transfer.source, raw=transfer.as_dict())
     before = payment.state
-    settlement = service.settle(root, payment, result, now, actor=settled_by)
+    settlement = service.settle(root, payment, result, now, actor=settled_by,
+                                paid_at=transfer.settled_at)
     if before != PENDING and not settlement.changed:
         # Settled before (another transfer paid it): this money is not for it.
         return _unmatched(transfers, record, now, actor, notes.ALREADY_SETTLED,
                           {'reference': payment.reference, 'state': before})
     payment.transfer = dict(transfer.as_dict(), beneficiary_bank_rfc=gateway.bank_rfc)
     payment.bank_reference = payment.bank_reference or f'SPEI {transfer.tracking_key}'
-    if settlement.after == APPROVED and transfer.settled_at is not None:
-        payment.paid_at = transfer.settled_at
     await_cep(root, payment, now)
     record.payment_reference = payment.reference
     state = MATCHED if settlement.after == APPROVED else TRANSFER_REVIEW
