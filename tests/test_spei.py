@@ -395,3 +395,33 @@ def test_an_overpayment_goes_to_review_and_never_approves(payer, portal, banks,
     assert not [m for m in portal_mailer.outbox if m.subject.startswith('Recibo')]
     page = payer.get(f'/customers/{CANON}/payments/229/')
     assert page.html.find('h2').get_text(strip=True) == 'Pago en revisión'
+
+
+def test_a_transfer_matched_by_amount_loads_none_of_the_customers_other_payments(
+        payer, portal, banks, monkeypatch):
+    """Matching by CLABE and amount reads the customer's payments in progress only: its
+    history of card payments stays on disk."""
+    from canonportal import clock
+    from canonportal.money import to_money
+    from canonportal.resources import Allocation, Payment
+    from payment_support import FIRST, payments_loaded
+    from portal_support import database_of
+    pay_by_spei(payer, '6212976')
+
+    def card_payments(root):
+        canon = root.customers[CANON]
+        references = []
+        for _ in range(40):
+            payment = Payment(root.next_payment_reference(), CANON, 'bbva', [Allocation(
+                'X-1', canon.accounts[0], 'MXN', to_money('27794.52'), to_money('27794.52'))],
+                created=clock.utcnow())
+            payment.transition('approved', clock.utcnow(), 'test')
+            canon.add_payment(payment)
+            references.append(payment.reference)
+        return references
+    theirs = with_root(portal, card_payments)
+    database_of(portal).cacheMinimize()
+    loaded = payments_loaded(monkeypatch)
+    banks.send_transfer(customer_clabe(portal), '27794.52')
+    assert state_of(portal) == 'approved'
+    assert FIRST in loaded and not set(loaded) & set(theirs)

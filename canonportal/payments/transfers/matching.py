@@ -13,8 +13,9 @@ clashes with, each naming the other, and audited.
 Matching, in order:
 
 1. the numeric reference of a SPEI payment of that customer (the CLABE's
-   customer, when the CLABE is one of the range);
-2. the customer's CLABE and exactly one of its waiting SPEI payments of that amount;
+   customer, when the CLABE is one of the range), from ``root.payments_by_reference``;
+2. the customer's CLABE and exactly one of its waiting SPEI payments of that amount
+   (read from the customer's index of payments in progress);
 3. the customer's CLABE and its open MXN invoices: the oldest single invoice whose
    balance is the amount, else the oldest invoices that add up to it exactly —
    a payment is created for them and approved;
@@ -172,8 +173,11 @@ def _named_payment(root, transfer, customer):
 
 
 def _waiting_payment(customer, amount):
-    """The customer's one waiting SPEI payment of exactly ``amount`` (None if not one)."""
-    waiting = [p for p in customer.payments.values()
+    """The customer's one waiting SPEI payment of exactly ``amount`` (None if not one), from
+    its index of payments in progress: the payments it settled long ago are never read."""
+    in_progress = (customer.payments_in_progress() if customer.in_progress is not None
+                   else customer.payments.values())      # before 'payments-in-progress'
+    waiting = [p for p in in_progress
                if p.bank == SPEI and p.state == PENDING and p.total_mxn == amount]
     return waiting[0] if len(waiting) == 1 else None
 
