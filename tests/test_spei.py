@@ -425,3 +425,24 @@ def test_a_transfer_matched_by_amount_loads_none_of_the_customers_other_payments
     banks.send_transfer(customer_clabe(portal), '27794.52')
     assert state_of(portal) == 'approved'
     assert FIRST in loaded and not set(loaded) & set(theirs)
+
+
+def test_historial_dates_a_transfer_paid_payment_when_the_money_settled(
+        payer, portal, bank_server):
+    """The transfer's settlement time, an hour before it is notified, is the payment date:
+    HISTORIAL's index holds it from the transition on."""
+    from canonportal import clock
+    from canonportal.resources.payment_history import payment_date
+    from payment_support import FIRST
+    from spei_support import a_transfer, post_abono
+    pay_by_spei(payer, '6212976')
+    settled = clock.utcnow().replace(microsecond=0) - datetime.timedelta(hours=1)
+    post_abono(bank_server, a_transfer('SETTLED1', '27794.52', customer_clabe(portal),
+                                       numeric_reference=FIRST, settled_at=settled))
+
+    def dates(root):
+        payment = root.customers[CANON].payments[FIRST]
+        entry = next(e for e in root.customers[CANON].history.entries()
+                     if e.payment.reference == FIRST)
+        return payment.paid_at, payment_date(payment), entry.date, entry.state
+    assert with_root(portal, dates) == (settled, settled, settled, 'approved')
