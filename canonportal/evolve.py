@@ -321,3 +321,15 @@ def payments_in_progress(root):
         customer = root.customers.get(payment.customer_rfc)
         if customer is not None:
             customer.in_progress[reference] = payment
+
+
+@step('payment-history')
+def payment_history(root):
+    """Each customer keeps HISTORIAL DE PAGOS' index of its payments, newest first, so a page
+    loads only the payments it shows (``resources.payment_history``)."""
+    from .resources.payment_history import PaymentHistory
+    for customer in root.customers.values():
+        if customer.history is None:
+            customer.history = PaymentHistory()
+        for payment in customer.payments.values():
+            customer.history.track(payment)

@@ -379,3 +379,17 @@ def payer(portal, banks, portal_mailer):
     client.sign_in_active()
     portal_mailer.outbox.clear()
     return client
+
+
+def payments_loaded(monkeypatch):
+    """The references of the payments the database loads from now on (filled as it does)."""
+    from persistent import Persistent
+
+    from canonportal.resources import Payment
+    loaded = []
+
+    def unghost(self, state):
+        loaded.append(state.get('reference'))
+        return Persistent.__setstate__(self, state)
+    monkeypatch.setattr(Payment, '__setstate__', unghost)
+    return loaded

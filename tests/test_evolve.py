@@ -417,3 +417,23 @@ def test_each_customer_gets_its_index_of_payments_in_progress(ini, tmp_path, cap
                 for rfc, c in root.customers.items()}
     assert on_db(tmp_path, indexes) == {CANON: {'229': True}, ixtapa: {'230': True}}
     assert run(ini, capsys) == ['nothing to do: every evolve step is done']
+
+
+def test_each_customer_gets_its_history_index(ini, tmp_path, capsys, ticking_clock):
+    init.main([ini, '--demo'])
+    capsys.readouterr()
+
+    def without(root, _):
+        for customer in root.customers.values():
+            del customer.history
+        del root.evolve_done['payment-history']
+    on_db(tmp_path, without, commit=True)
+    assert on_db(tmp_path, lambda root, _: {c.history for c in root.customers.values()}) == {None}
+    assert run(ini, capsys) == ['ran payment-history']
+
+    def listed(root, _):
+        return {rfc: [entry.payment.reference for entry in c.history.entries()]
+                for rfc, c in root.customers.items()}
+    indexes = on_db(tmp_path, listed)
+    assert indexes[CANON] == ['228'] and all(v == [] for k, v in indexes.items() if k != CANON)
+    assert run(ini, capsys) == ['nothing to do: every evolve step is done']

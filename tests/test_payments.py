@@ -20,6 +20,7 @@ from ZODB.POSException import ConflictError
 from canonportal.payments import service as payments
 from portal_support import CANON, GOOD_PASSWORD, IXTAPA, database_of, nothing_changes, with_root
 from payment_support import (
+    payments_loaded,
     BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, FIRST, MANUAL_SELECTION, accept, backwards,
     bank_answer, bbva_postback, bbva_sign, confirmation, facts, in_transit, make_paying_portal,
     in_progress, misbehave, new_payer, payment_of, receipts, result_page, state_of, transitions,
@@ -852,20 +853,6 @@ def test_an_abandoned_payment_is_named_on_every_page_and_cancelling_frees_its_in
     answer = bank_answer(banks)
     assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', answer, status=303)
     assert state_of(portal) == 'review'
-
-
-def payments_loaded(monkeypatch):
-    """The references of the payments the database loads from now on (filled as it does)."""
-    from persistent import Persistent
-
-    from canonportal.resources import Payment
-    loaded = []
-
-    def unghost(self, state):
-        loaded.append(state.get('reference'))
-        return Persistent.__setstate__(self, state)
-    monkeypatch.setattr(Payment, '__setstate__', unghost)
-    return loaded
 
 
 def others_pending(root, count):

@@ -395,3 +395,54 @@ def test_an_overpayment_goes_to_review_and_never_approves(payer, portal, banks,
     assert not [m for m in portal_mailer.outbox if m.subject.startswith('Recibo')]
     page = payer.get(f'/customers/{CANON}/payments/229/')
     assert page.html.find('h2').get_text(strip=True) == 'Pago en revisión'
+
+
+def test_a_transfer_matched_by_amount_loads_none_of_the_customers_other_payments(
+        payer, portal, banks, monkeypatch):
+    """Matching by CLABE and amount reads the customer's payments in progress only: its
+    history of card payments stays on disk."""
+    from canonportal import clock
+    from canonportal.money import to_money
+    from canonportal.resources import Allocation, Payment
+    from payment_support import FIRST, payments_loaded
+    from portal_support import database_of
+    pay_by_spei(payer, '6212976')
+
+    def card_payments(root):
+        canon = root.customers[CANON]
+        references = []
+        for _ in range(40):
+            payment = Payment(root.next_payment_reference(), CANON, 'bbva', [Allocation(
+                'X-1', canon.accounts[0], 'MXN', to_money('27794.52'), to_money('27794.52'))],
+                created=clock.utcnow())
+            payment.transition('approved', clock.utcnow(), 'test')
+            canon.add_payment(payment)
+            references.append(payment.reference)
+        return references
+    theirs = with_root(portal, card_payments)
+    database_of(portal).cacheMinimize()
+    loaded = payments_loaded(monkeypatch)
+    banks.send_transfer(customer_clabe(portal), '27794.52')
+    assert state_of(portal) == 'approved'
+    assert FIRST in loaded and not set(loaded) & set(theirs)
+
+
+def test_historial_dates_a_transfer_paid_payment_when_the_money_settled(
+        payer, portal, bank_server):
+    """The transfer's settlement time, an hour before it is notified, is the payment date:
+    HISTORIAL's index holds it from the transition on."""
+    from canonportal import clock
+    from canonportal.resources.payment_history import payment_date
+    from payment_support import FIRST
+    from spei_support import a_transfer, post_abono
+    pay_by_spei(payer, '6212976')
+    settled = clock.utcnow().replace(microsecond=0) - datetime.timedelta(hours=1)
+    post_abono(bank_server, a_transfer('SETTLED1', '27794.52', customer_clabe(portal),
+                                       numeric_reference=FIRST, settled_at=settled))
+
+    def dates(root):
+        payment = root.customers[CANON].payments[FIRST]
+        entry = next(e for e in root.customers[CANON].history.entries()
+                     if e.payment.reference == FIRST)
+        return payment.paid_at, payment_date(payment), entry.date, entry.state
+    assert with_root(portal, dates) == (settled, settled, settled, 'approved')

@@ -130,14 +130,13 @@ class Settlement:
         return self.changed and self.after == APPROVED
 
 
-def settle(root, payment, result, now, actor=None):
+def settle(root, payment, result, now, actor=None, paid_at=None):
     """Apply a bank result to ``payment``; idempotent and never backwards.
 
-    Unverified data change nothing. Verified data that disagree with our
-    record (amount, currency, reference, customer) send the payment to review
-    instead of approving it. K copies of one event make one transition.
-    ``actor`` is who the audit log names for the transition (default: the bank);
-    staff assigning a transfer name themselves.
+    Unverified data change nothing. Verified data that disagree with our record (amount,
+    currency, reference, customer) send the payment to review instead of approving it. K
+    copies of one event make one transition. Approving sets ``paid_at`` (default ``now``).
+    ``actor``: who the audit log names (default: the bank; staff assigning a transfer).
     """
     before = payment.state
     if result is None or not result.verified:
@@ -160,10 +159,9 @@ def settle(root, payment, result, now, actor=None):
         return Settlement(before, REVIEW, note)
 
     if before == PENDING:
-        record_transition(payment, target, now, source, result.message or '', result, actor)
         if target == APPROVED:
-            payment.bank_reference = result.bank_reference
-            payment.paid_at = now
+            payment.bank_reference, payment.paid_at = result.bank_reference, paid_at or now
+        record_transition(payment, target, now, source, result.message or '', result, actor)
         if target in RELEASING_STATES:
             release_reservations(payment)
         return Settlement(before, target)
@@ -298,10 +296,11 @@ def resolve_review(payment, decision, comment, actor, now):
     comment = (comment or '').strip()
     if not comment:
         raise ValueError('a comment is required to resolve a review')
+    if decision == APPROVED:
+        payment.paid_at = payment.paid_at or now   # before the transition: HISTORIAL's date
     record_transition(payment, decision, now, SOURCE_STAFF, comment, actor=actor)
     if decision == APPROVED:
         reserve_again(payment)
-        payment.paid_at = payment.paid_at or now
     else:
         release_reservations(payment)
     return Settlement(REVIEW, decision, comment)

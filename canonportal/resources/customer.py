@@ -10,6 +10,7 @@ from .folder import Folder
 from .interfaces import ICustomer
 from .openinvoices import OpenInvoices
 from .payment import IN_PROGRESS_STATES
+from .payment_history import PaymentHistory
 
 #: Sign-in states of a customer.
 NEW = 'new'          # never signed in: user and password are the RFC
@@ -115,6 +116,7 @@ class Customer(Credentials):
     pending_email = None      # registered but not yet confirmed
     open_invoices = None      # OpenInvoices; None until evolve step 'open-invoices-index'
     in_progress = None        # reference -> Payment in progress; None until 'payments-in-progress'
+    history = None            # PaymentHistory (HISTORIAL's index); None until 'payment-history'
     number = None             # 1, 2, …: the customer's own SPEI CLABE is made from it
     users = None              # Folder of CompanyUser; None until evolve step 'company-users'
     last_sign_in = None
@@ -136,6 +138,7 @@ class Customer(Credentials):
         self.payments = named_child(Folder(), 'payments', self, 'Pagos')
         self.open_invoices = OpenInvoices()
         self.in_progress = OOBTree()
+        self.history = PaymentHistory()
         self.login_attempts = LoginAttempts()
         self.users = named_child(Folder(), 'users', self, 'Usuarios')
 
@@ -232,12 +235,17 @@ class Customer(Credentials):
     def add_payment(self, payment):
         self.payments.add(payment.reference, payment)
         find_root(self).index_payment(payment)
+        if self.history is not None:
+            self.history.track(payment)
         return payment
 
     def track_payment(self, payment):
         """Keep ``payment`` in :attr:`in_progress` while its state is in progress (pending at
         a bank, a transfer awaited, a request awaiting approval) and out of it after. Only
-        the customer's pages read this small index: never every customer's payments."""
+        the customer's pages read this small index: never every customer's payments.
+        Its entry in :attr:`history` follows the payment's state and date too."""
+        if self.history is not None:
+            self.history.track(payment)
         if self.in_progress is None:
             return
         if payment.state in IN_PROGRESS_STATES:
