@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
 from portal_support import CANON, nothing_changes, with_root
 from payment_support import (
-    FIRST, MANUAL_SELECTION, in_progress, in_transit, new_payer, payment_of, receipts, snapshot,
+    FIRST, MANUAL_SELECTION, in_progress, in_transit, new_payer, payment_of, receipts,
     state_of,
 )
 
@@ -77,12 +77,6 @@ def test_above_the_threshold_a_captura_prepares_and_an_administrator_approves_an
     assert back
 
 
-def everything(portal, mailer):
-    """What a refused decision must leave as it was: payments, invoices, audit log, mails."""
-    return (snapshot(portal), with_root(portal, lambda root: len(root.audit_log)),
-            len(mailer.outbox))
-
-
 def field_error(page, folio):
     """The red message beside ``folio``'s amount on the approval form, and its input."""
     row = page.html.find('tr', attrs={'data-key': folio})
@@ -94,7 +88,6 @@ def field_error(page, folio):
 def test_an_approver_may_not_raise_an_amount(payer, portal, banks, portal_mailer):
     prepare(captura(portal, banks), '6212976')
     form = decide_forms(payer.get(RESULT))['@@aprobar']
-    before = everything(portal, portal_mailer)
     form['amount-6212976'] = '99999.00'
     with nothing_changes(portal):
         page = form.submit(status=400)
@@ -105,7 +98,6 @@ def test_an_approver_may_not_raise_an_amount(payer, portal, banks, portal_mailer
     assert amount['aria-describedby'] == page.html.find('p', class_='field-error')['id']
     assert page.html.find(class_='flash') is None
     assert 'Revise las cantidades marcadas' in page.html.find(id='decision-error').get_text()
-    assert everything(portal, portal_mailer) == before
     assert state_of(portal) == 'requested' and str(in_transit(portal, '6212976')) == '27794.52'
 
 
@@ -117,12 +109,12 @@ def test_a_refused_approval_keeps_what_was_typed_and_totals_what_counts(payer, p
     page = payer.get(RESULT)
     assert page.html.find(id='approve-total').get_text(strip=True) == '$36,870.80 MXN'
     form = decide_forms(page)['@@aprobar']
-    before = everything(portal, portal_mailer)
     for box in form.fields['keep']:
         box.checked = box._value != '1233076'  # noqa: SLF001
     form['amount-6212976'] = '1000.00'
     form['amount-1233080'] = '3OO'              # letters O, not zeros
-    again = form.submit(status=400)
+    with nothing_changes(portal):
+        again = form.submit(status=400)
     assert field_error(again, '1233080')[0] == 'Escriba una cantidad válida, por ejemplo 1234.56.'
     assert field_error(again, '6212976') == (None, again.html.find(
         'input', attrs={'name': 'amount-6212976'}))
@@ -132,7 +124,6 @@ def test_a_refused_approval_keeps_what_was_typed_and_totals_what_counts(payer, p
     assert (typed['amount-6212976'].value, typed['amount-1233080'].value) == ('1000.00', '3OO')
     # Only the readable amount of what is kept counts: 1,000.00 (1233080 is refused).
     assert again.html.find(id='approve-total').get_text(strip=True) == '$1,000.00 MXN'
-    assert everything(portal, portal_mailer) == before
     # Corrected, it goes through: 1,000.00 + 300.00 USD × 18.8869 (5,666.07).
     typed['amount-1233080'] = '300'
     assert typed.submit().status_int == 200
@@ -145,26 +136,25 @@ def test_a_refused_approval_keeps_what_was_typed_and_totals_what_counts(payer, p
 def test_dropping_every_invoice_is_refused_in_red(payer, portal, banks, portal_mailer):
     prepare(captura(portal, banks), '6212976')
     form = decide_forms(payer.get(RESULT))['@@aprobar']
-    before = everything(portal, portal_mailer)
     form['keep'] = False
-    page = form.submit(status=400)
+    with nothing_changes(portal):
+        page = form.submit(status=400)
     assert 'Deje al menos una factura' in page.html.find(id='decision-error').get_text()
     assert not decide_forms(page)['@@aprobar']['keep'].checked
-    assert everything(portal, portal_mailer) == before
 
 
 def test_a_rejection_without_a_reason_says_so_beside_the_field(payer, portal, banks, portal_mailer):
     prepare(captura(portal, banks), '6212976')
     form = decide_forms(payer.get(RESULT))['@@rechazar']
-    before = everything(portal, portal_mailer)
     form['comentario'] = '   '
-    page = form.submit(status=400)
+    with nothing_changes(portal):
+        page = form.submit(status=400)
     comment = page.html.find('input', id='reject-comment')
     error = page.html.find(id='reject-comment-error')
     assert error.get_text(strip=True) == 'Escriba por qué rechaza la solicitud.'
     assert comment['aria-invalid'] == 'true' and comment['aria-describedby'] == 'reject-comment-error'
     assert page.html.find(class_='flash') is None
-    assert everything(portal, portal_mailer) == before and state_of(portal) == 'requested'
+    assert state_of(portal) == 'requested'
 
 
 def test_rejecting_is_set_apart_from_approving(payer, portal, banks):
