@@ -3,8 +3,9 @@ import logging
 
 from pyramid.events import ApplicationCreated
 
-from . import bankdays, dates, memory, passwords
+from . import bankdays, dates, evolve, memory, passwords
 from .payments import approval_rule
+from .resources import get_root_from_connection, root_factory
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +18,6 @@ def refuse_a_database_that_is_behind(event):
     """Refuse to start on a database that misses evolve steps (canonportal-evolve runs
     them): the code reads what the steps build (e.g. each customer's open-invoice
     index) and has no slower way around a missing one."""
-    from . import evolve
-    from .resources import get_root_from_connection
     db = event.app.registry._zodb_databases.get('')
     if db is None:
         return
@@ -72,7 +71,6 @@ def includeme(config):
     config.include('.views')
     config.add_static_view('static', 'canonportal:static/', cache_max_age=3600)
     # The management views: /manage + the path of any object in the tree.
-    from .resources import root_factory
     config.add_route('manage', '/manage*traverse', factory=root_factory)
     config.include('.views.manage')
     config.scan('.views')

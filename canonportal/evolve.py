@@ -8,9 +8,21 @@ runs what is missing, each step in its own transaction.
 """
 import datetime
 
+from BTrees.IOBTree import IOBTree
 from BTrees.OOBTree import OOBTree
 
-from . import clock
+from . import audit, clock
+from .resources.credentials import LoginAttempts
+from .resources.customer import named_child
+from .resources.folder import Folder
+from .resources.incoming_transfer import Transfers, legacy_note
+from .resources.openinvoices import OpenInvoices
+from .resources.payment import (
+    CANCELLED, IN_PROGRESS_STATES, RELEASING_STATES, REQUESTED, REVIEW, Allocation, reference_order,
+)
+from .resources.root import add_records_folders
+from .resources.throttle import Throttle
+from .spei.credit import institution_of, transfer_key
 
 #: (name, function) in the order they must run.
 STEPS = []
@@ -59,7 +71,6 @@ def mark_all_done(root):
 
 @step('add-imports-exports-and-audit-log')
 def add_imports_exports_and_audit_log(root):
-    from .resources.root import add_records_folders
     add_records_folders(root)
 
 
@@ -72,7 +83,6 @@ def allocation_complement_figures(root):
     :meth:`Invoice.next_instalment`: a declined, cancelled or expired payment
     gets the figures it would have had, without moving the next one's.
     """
-    from .resources.payment import RELEASING_STATES, Allocation, reference_order
     for customer in root.customers.values():
         ordered = sorted(customer.payments.values(),
                          key=lambda p: (p.created, reference_order(p.reference)))
@@ -99,8 +109,6 @@ def allocation_complement_figures(root):
 @step('review-payments-index')
 def review_payments_index(root):
     """The dashboard lists every payment in review from an index kept by the payment service."""
-    from BTrees.OOBTree import OOBTree
-    from .resources.payment import REVIEW
     root.review_payments = OOBTree()
     for payment in root.payments_by_reference.values():
         if payment.state == REVIEW:
@@ -134,7 +142,6 @@ class _MemoryBound:
 def open_invoices_index(root):
     """SALDOS reads one page of a customer's open invoices from a sorted index
     (:class:`~canonportal.resources.openinvoices.OpenInvoices`) instead of every invoice."""
-    from .resources.openinvoices import OpenInvoices
     bound = _MemoryBound(root)
     for customer in root.customers.values():
         # Attached before it is filled, so a savepoint can write its buckets out.
@@ -146,7 +153,6 @@ def open_invoices_index(root):
 def login_attempts(root):
     """Failed sign-ins are counted apart from the user, in an object that merges
     concurrent failures (many sign-ins at once on one account gave HTTP 500)."""
-    from .resources.credentials import LoginAttempts
     users = list(root.customers.values()) + list(root.staff.values())
     for user in users:
         if getattr(user, 'login_attempts', None) is None:   # also loads the user
@@ -161,7 +167,6 @@ def login_attempts(root):
 def add_throttle(root):
     """Activation and reset mails are throttled per account and client address, and
     unknown sign-in names lock like real accounts."""
-    from .resources.throttle import Throttle
     if root.throttle is None:
         root.throttle = Throttle()
 
@@ -170,8 +175,6 @@ def add_throttle(root):
 def spei_transfers(root):
     """SPEI: every customer gets a number (its own CLABE is made from it), and the root
     a folder for the transfers received."""
-    from BTrees.IOBTree import IOBTree
-    from .resources.incoming_transfer import Transfers
     customers = root.customers
     if customers.numbers is None:
         customers.numbers = IOBTree()
@@ -188,14 +191,12 @@ def company_users(root):
     """Company accounts: every customer gets a folder for its people (its own credentials,
     the RFC, stay as they are: they are the company's first administrator), and the
     customers an index of their users' emails for sign-in."""
-    from .resources.customer import _child
-    from .resources.folder import Folder
     customers = root.customers
     if customers.user_emails is None:
         customers.user_emails = OOBTree()
     for customer in customers.values():
         if customer.users is None:
-            customer.users = _child(Folder(), 'users', customer, 'Usuarios')
+            customer.users = named_child(Folder(), 'users', customer, 'Usuarios')
 
 
 @step('user-emails-on-acceptance')
@@ -218,8 +219,6 @@ def spei_transfer_keys(root):
     """A transfer's key is its operation date, clave de rastreo and ordering institution
     (SPEI's identity), not the date and clave alone: each transfer is moved to its new
     key; the payment it paid and the audit log follow it."""
-    from . import audit
-    from .spei.credit import institution_of, transfer_key
     transfers = root.transfers
     if transfers is None:
         return
@@ -274,7 +273,6 @@ def request_decisions(root):
     """Who rejected a colleague's request, when and why, kept on the payment (its page and
     the preparer's mail read them): read back from the transition the rejection recorded,
     ``rejected by NAME: COMMENT``."""
-    from .resources.payment import CANCELLED, REQUESTED
     prefix = 'rejected by '
     for payment in root.payments_by_reference.values():
         if payment.rejected_by or not payment.was_requested:
@@ -293,7 +291,6 @@ def transfer_note_codes(root):
     """A received transfer says why it is where it is with a code and its values, which
     staff read in their language: the English notes of older records become codes (an
     operator's comment stays as written)."""
-    from .resources.incoming_transfer import legacy_note
     transfers = getattr(root, 'transfers', None)
     if transfers is None:
         return
@@ -308,3 +305,31 @@ def transfer_note_codes(root):
             history.append((when, before, state, actor, legacy[0] if legacy else note))
         if tuple(history) != tuple(record.history):
             record.history = tuple(history)
+
+
+@step('payments-in-progress')
+def payments_in_progress(root):
+    """Each customer keeps its own index of payments in progress (pending at a bank, a SPEI
+    transfer awaited, a request awaiting approval), so its pages never read every
+    customer's: built from the root's ``pending_payments``, which lists them all."""
+    for customer in root.customers.values():
+        if customer.in_progress is None:
+            customer.in_progress = OOBTree()
+    for reference, payment in root.pending_payments.items():
+        if payment.state not in IN_PROGRESS_STATES:
+            continue
+        customer = root.customers.get(payment.customer_rfc)
+        if customer is not None:
+            customer.in_progress[reference] = payment
+
+
+@step('payment-history')
+def payment_history(root):
+    """Each customer keeps HISTORIAL DE PAGOS' index of its payments, newest first, so a page
+    loads only the payments it shows (``resources.payment_history``)."""
+    from .resources.payment_history import PaymentHistory
+    for customer in root.customers.values():
+        if customer.history is None:
+            customer.history = PaymentHistory()
+        for payment in customer.payments.values():
+            customer.history.track(payment)

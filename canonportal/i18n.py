@@ -8,6 +8,13 @@ _ = i18n.TranslationStringFactory('canonportal')
 LANGUAGES = ('es', 'en')
 
 
+def spanish(message):
+    """A translation string read in its source language (Spanish), placeholders filled: the
+    ``translate`` of text made without a request (console scripts)."""
+    interpolate = getattr(message, 'interpolate', None)
+    return interpolate() if interpolate is not None else str(message)
+
+
 class Plural:
     """A message with a singular and a plural form, chosen by a count through the
     catalog's plural rule ("1 factura", "3 facturas"). ``${count}`` stands for the count."""

@@ -210,6 +210,23 @@ def payment_of(app, reference=FIRST):
     return with_root(app, read)
 
 
+def in_progress(app, rfc=CANON):
+    """The references in the customer's own index of payments in progress (the banner's),
+    after checking it lists exactly its pending and requested payments, each the object the
+    root's ``pending_payments`` lists too."""
+    def read(root):
+        customer = root.customers[rfc]
+        listed = sorted(customer.in_progress.keys(), key=int)
+        assert listed == sorted((reference for reference, payment in customer.payments.items()
+                                 if payment.state in ('pending', 'requested')), key=int)
+        assert all(root.pending_payments.get(reference) is customer.in_progress[reference]
+                   for reference in listed)
+        assert sorted(reference for reference, payment in root.pending_payments.items()
+                      if payment.customer_rfc == rfc) == sorted(listed)
+        return listed
+    return with_root(app, read)
+
+
 def state_of(app, reference=FIRST):
     return payment_of(app, reference)['state']
 
@@ -362,3 +379,17 @@ def payer(portal, banks, portal_mailer):
     client.sign_in_active()
     portal_mailer.outbox.clear()
     return client
+
+
+def payments_loaded(monkeypatch):
+    """The references of the payments the database loads from now on (filled as it does)."""
+    from persistent import Persistent
+
+    from canonportal.resources import Payment
+    loaded = []
+
+    def unghost(self, state):
+        loaded.append(state.get('reference'))
+        return Persistent.__setstate__(self, state)
+    monkeypatch.setattr(Payment, '__setstate__', unghost)
+    return loaded

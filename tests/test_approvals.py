@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
 from portal_support import CANON, nothing_changes, with_root
 from payment_support import (
-    FIRST, MANUAL_SELECTION, in_transit, new_payer, payment_of, receipts, snapshot, state_of,
+    FIRST, MANUAL_SELECTION, in_progress, in_transit, new_payer, payment_of, receipts,
+    state_of,
 )
 
 RESULT = f'/customers/{CANON}/payments/{FIRST}/'
@@ -38,6 +39,7 @@ def test_above_the_threshold_a_captura_prepares_and_an_administrator_approves_an
     assert page.html.find('h2').get_text(strip=True) == 'Solicitud de pago: espera aprobación'
     assert 'Preparada por Ana Compras' in ' '.join(page.html.get_text(' ').split())
     assert state_of(portal) == 'requested' and in_transit(portal, '6212976') > 0
+    assert in_progress(portal) == [FIRST]
     # The preparer cannot approve: no form, and a forged POST changes nothing.
     assert decide_forms(page) == {'@@aprobar': None, '@@rechazar': None}
     token = ana.csrf()
@@ -56,9 +58,10 @@ def test_above_the_threshold_a_captura_prepares_and_an_administrator_approves_an
     form['amount-6212976'] = '1000.00'
     to_bank = form.submit()
     assert to_bank.status_int == 200 and to_bank.html.find('form', id='bank-form') is not None
+    assert state_of(portal) == 'pending' and in_progress(portal) == [FIRST]
     back = payer.at_bank(to_bank)
     banks.wait_for_deliveries()
-    assert state_of(portal) == 'approved'
+    assert state_of(portal) == 'approved' and in_progress(portal) == []
     payment = payment_of(portal)
     kept = with_root(portal, lambda root: sorted(
         (a.invoice_key, str(a.amount_currency)) for a in root.payments_by_reference[FIRST].allocations))
@@ -74,12 +77,6 @@ def test_above_the_threshold_a_captura_prepares_and_an_administrator_approves_an
     assert back
 
 
-def everything(portal, mailer):
-    """What a refused decision must leave as it was: payments, invoices, audit log, mails."""
-    return (snapshot(portal), with_root(portal, lambda root: len(root.audit_log)),
-            len(mailer.outbox))
-
-
 def field_error(page, folio):
     """The red message beside ``folio``'s amount on the approval form, and its input."""
     row = page.html.find('tr', attrs={'data-key': folio})
@@ -91,7 +88,6 @@ def field_error(page, folio):
 def test_an_approver_may_not_raise_an_amount(payer, portal, banks, portal_mailer):
     prepare(captura(portal, banks), '6212976')
     form = decide_forms(payer.get(RESULT))['@@aprobar']
-    before = everything(portal, portal_mailer)
     form['amount-6212976'] = '99999.00'
     with nothing_changes(portal):
         page = form.submit(status=400)
@@ -102,7 +98,6 @@ def test_an_approver_may_not_raise_an_amount(payer, portal, banks, portal_mailer
     assert amount['aria-describedby'] == page.html.find('p', class_='field-error')['id']
     assert page.html.find(class_='flash') is None
     assert 'Revise las cantidades marcadas' in page.html.find(id='decision-error').get_text()
-    assert everything(portal, portal_mailer) == before
     assert state_of(portal) == 'requested' and str(in_transit(portal, '6212976')) == '27794.52'
 
 
@@ -114,12 +109,12 @@ def test_a_refused_approval_keeps_what_was_typed_and_totals_what_counts(payer, p
     page = payer.get(RESULT)
     assert page.html.find(id='approve-total').get_text(strip=True) == '$36,870.80 MXN'
     form = decide_forms(page)['@@aprobar']
-    before = everything(portal, portal_mailer)
     for box in form.fields['keep']:
         box.checked = box._value != '1233076'  # noqa: SLF001
     form['amount-6212976'] = '1000.00'
     form['amount-1233080'] = '3OO'              # letters O, not zeros
-    again = form.submit(status=400)
+    with nothing_changes(portal):
+        again = form.submit(status=400)
     assert field_error(again, '1233080')[0] == 'Escriba una cantidad válida, por ejemplo 1234.56.'
     assert field_error(again, '6212976') == (None, again.html.find(
         'input', attrs={'name': 'amount-6212976'}))
@@ -129,7 +124,6 @@ def test_a_refused_approval_keeps_what_was_typed_and_totals_what_counts(payer, p
     assert (typed['amount-6212976'].value, typed['amount-1233080'].value) == ('1000.00', '3OO')
     # Only the readable amount of what is kept counts: 1,000.00 (1233080 is refused).
     assert again.html.find(id='approve-total').get_text(strip=True) == '$1,000.00 MXN'
-    assert everything(portal, portal_mailer) == before
     # Corrected, it goes through: 1,000.00 + 300.00 USD × 18.8869 (5,666.07).
     typed['amount-1233080'] = '300'
     assert typed.submit().status_int == 200
@@ -142,26 +136,25 @@ def test_a_refused_approval_keeps_what_was_typed_and_totals_what_counts(payer, p
 def test_dropping_every_invoice_is_refused_in_red(payer, portal, banks, portal_mailer):
     prepare(captura(portal, banks), '6212976')
     form = decide_forms(payer.get(RESULT))['@@aprobar']
-    before = everything(portal, portal_mailer)
     form['keep'] = False
-    page = form.submit(status=400)
+    with nothing_changes(portal):
+        page = form.submit(status=400)
     assert 'Deje al menos una factura' in page.html.find(id='decision-error').get_text()
     assert not decide_forms(page)['@@aprobar']['keep'].checked
-    assert everything(portal, portal_mailer) == before
 
 
 def test_a_rejection_without_a_reason_says_so_beside_the_field(payer, portal, banks, portal_mailer):
     prepare(captura(portal, banks), '6212976')
     form = decide_forms(payer.get(RESULT))['@@rechazar']
-    before = everything(portal, portal_mailer)
     form['comentario'] = '   '
-    page = form.submit(status=400)
+    with nothing_changes(portal):
+        page = form.submit(status=400)
     comment = page.html.find('input', id='reject-comment')
     error = page.html.find(id='reject-comment-error')
     assert error.get_text(strip=True) == 'Escriba por qué rechaza la solicitud.'
     assert comment['aria-invalid'] == 'true' and comment['aria-describedby'] == 'reject-comment-error'
     assert page.html.find(class_='flash') is None
-    assert everything(portal, portal_mailer) == before and state_of(portal) == 'requested'
+    assert state_of(portal) == 'requested'
 
 
 def test_rejecting_is_set_apart_from_approving(payer, portal, banks):
@@ -187,6 +180,7 @@ def test_a_rejected_request_frees_its_invoices_with_the_reason(payer, portal, ba
     form['comentario'] = 'esperemos al próximo mes'
     page = form.submit(status=303).follow()
     assert 'rechazada' in page.text and state_of(portal) == 'cancelled'
+    assert in_progress(portal) == []
     assert str(in_transit(portal, '6212976')) == '0.00'
     note = with_root(portal, lambda root: root.payments_by_reference[FIRST].history[-1][4])
     assert note == 'rejected by Canon Mexicana SA de CV: esperemos al próximo mes'
@@ -213,6 +207,7 @@ def test_a_request_nobody_decides_expires_and_frees_its_invoices(portal, banks, 
                        now=deadline + datetime.timedelta(minutes=1))
     assert counts == {'request expired': 1}
     assert state_of(portal) == 'expired' and str(in_transit(portal, '6212976')) == '0.00'
+    assert in_progress(portal) == []
 
 
 def test_two_approvers_racing_one_wins(payer, portal, banks):

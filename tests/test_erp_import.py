@@ -44,12 +44,12 @@ def counts(report):
 
 
 def reasons(report):
-    from canonportal.erp.report import spanish
+    from canonportal.i18n import spanish
     return [(source, line, spanish(reason)) for source, line, reason in report.errors]
 
 
 def warnings_of(report):
-    from canonportal.erp.report import spanish
+    from canonportal.i18n import spanish
     return [(source, line, spanish(reason)) for source, line, reason in report.warnings]
 
 

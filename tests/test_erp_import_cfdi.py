@@ -6,7 +6,7 @@ import pytest
 
 from canonportal.erp import cfdi, fields
 from canonportal.erp.fields import FieldError
-from canonportal.erp.report import spanish
+from canonportal.i18n import spanish
 from erp_samples import a_uuid, cfdi_xml
 
 

@@ -380,3 +380,60 @@ def test_a_request_rejected_the_old_way_keeps_who_when_and_why(ini, tmp_path, ca
     assert on_db(tmp_path, decision) == (
         ('', 'Juan Pagos'), datetime.datetime(2026, 11, 30, 20, 0, tzinfo=UTC), 'esperemos: al lunes')
     assert run(ini, capsys) == ['nothing to do: every evolve step is done']
+
+
+def make_without_in_progress_indexes(root, _zodb_root):
+    """The database as the code before each customer kept its payments in progress: a
+    pending payment of Canon's, a request of Ixtapa's, and a declined one the root's index
+    no longer lists, all in the root's ``pending_payments`` as that code kept it."""
+    from canonportal.resources.payment import REQUESTED
+    created = datetime.datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    ixtapa = next(rfc for rfc in root.customers.keys() if rfc != CANON)
+    for reference, rfc, state in (('229', CANON, 'pending'), ('230', ixtapa, REQUESTED),
+                                  ('231', CANON, DECLINED)):
+        customer = root.customers[rfc]
+        payment = Payment(reference, rfc, 'bbva', [Allocation(
+            'X-1', customer.accounts[0], 'MXN', to_money('10'), to_money('10'))], created=created)
+        payment.state = state
+        customer.add_payment(payment)
+        if state != DECLINED:
+            root.pending_payments[reference] = payment
+    for customer in root.customers.values():
+        del customer.in_progress
+    del root.evolve_done['payments-in-progress']
+    return ixtapa
+
+
+def test_each_customer_gets_its_index_of_payments_in_progress(ini, tmp_path, capsys,
+                                                              ticking_clock):
+    init.main([ini, '--demo'])
+    capsys.readouterr()
+    ixtapa = on_db(tmp_path, make_without_in_progress_indexes, commit=True)
+    assert on_db(tmp_path, lambda root, _: {c.in_progress for c in root.customers.values()}) == {None}
+    assert run(ini, capsys) == ['ran payments-in-progress']
+
+    def indexes(root, _):
+        return {rfc: {ref: p is root.pending_payments[ref] for ref, p in c.in_progress.items()}
+                for rfc, c in root.customers.items()}
+    assert on_db(tmp_path, indexes) == {CANON: {'229': True}, ixtapa: {'230': True}}
+    assert run(ini, capsys) == ['nothing to do: every evolve step is done']
+
+
+def test_each_customer_gets_its_history_index(ini, tmp_path, capsys, ticking_clock):
+    init.main([ini, '--demo'])
+    capsys.readouterr()
+
+    def without(root, _):
+        for customer in root.customers.values():
+            del customer.history
+        del root.evolve_done['payment-history']
+    on_db(tmp_path, without, commit=True)
+    assert on_db(tmp_path, lambda root, _: {c.history for c in root.customers.values()}) == {None}
+    assert run(ini, capsys) == ['ran payment-history']
+
+    def listed(root, _):
+        return {rfc: [entry.payment.reference for entry in c.history.entries()]
+                for rfc, c in root.customers.items()}
+    indexes = on_db(tmp_path, listed)
+    assert indexes[CANON] == ['228'] and all(v == [] for k, v in indexes.items() if k != CANON)
+    assert run(ini, capsys) == ['nothing to do: every evolve step is done']

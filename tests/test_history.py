@@ -416,3 +416,96 @@ def test_attachment_names_with_non_ascii_rfcs():
     assert attachment('historial-pagos-ÑAB010101AB1-2017-10.csv') == (
         'attachment; filename="historial-pagos-_AB010101AB1-2017-10.csv"; '
         "filename*=UTF-8''historial-pagos-%C3%91AB010101AB1-2017-10.csv")
+
+
+# --- the index: order, paging and what a page loads ------------------------------
+
+def many_payments(app, count=150):
+    """``count`` payments of Canon, two invoices each, some on the same minute (so the
+    reference decides), in every state HISTORIAL shows; one paid_at later than its creation."""
+    states = (APPROVED, APPLIED, PENDING, REVIEW, DECLINED, CANCELLED, EXPIRED)
+    for n in range(count):
+        when = mexico_time(2017, 11, 1 + n % 28, 9, n % 3, 0)
+        add_payment(app, str(300 + n), [(f'H{n:03d}-B', '005301' if n % 5 else '005300', '2.00'),
+                                        (f'H{n:03d}-A', '005300', '1.00')],
+                    state=states[n % len(states)], when=when,
+                    paid_at=mexico_time(2017, 12, 1, 8, 0, 0) if n == 7 else None)
+
+
+def every_row_as_before(app, params):
+    """The rows as the page listed them before its index: every payment read, sorted."""
+    from canonportal.formatting import local_time
+    from canonportal.resources.payment_history import payment_date
+    from canonportal.resources.payment import reference_order
+    from canonportal.views.history import SHOWN_STATES
+
+    def read(root):
+        rows = []
+        for payment in root.customers[CANON].payments.values():
+            if payment.state not in SHOWN_STATES:
+                continue
+            for a in payment.allocations:
+                rows.append((payment_date(payment), payment.reference, a.invoice_key,
+                             a.account, payment.state))
+        rows.sort(key=lambda row: row[2])
+        rows.sort(key=lambda row: (row[0], reference_order(row[1])), reverse=True)
+        return [(ref, key) for when, ref, key, account, state in rows
+                if (not params.get('cuenta') or account == params['cuenta'])
+                and (not params.get('estado') or state == params['estado'])
+                and (not params.get('mes')
+                     or local_time(when).strftime('%Y-%m') == params['mes'])]
+    return with_root(app, read)
+
+
+@pytest.mark.parametrize('params', [{}, {'cuenta': '005300'}, {'estado': 'declined'},
+                                    {'mes': '2017-11', 'cuenta': '005301'}])
+def test_many_payments_page_in_the_same_order_as_reading_them_all(app, canon, params):
+    many_payments(app)
+    expected = every_row_as_before(app, params)
+    shown, number = [], 1
+    while True:
+        page = canon.get(PAGE, dict(params, pagina=str(number)))
+        shown += [(r[1], r[4]) for r in table_rows(page)]
+        if page.html.find('a', rel='next') is None:
+            break
+        number += 1
+    assert shown == expected and number == max(1, -(-len(expected) // 100))
+    assert f'Registros: {len(expected)}' in ' '.join(page.html.get_text(' ').split())
+    assert [row[1:5:3] for row in csv_rows(canon.get(CSV, params))[1:]] == [list(r) for r in expected]
+
+
+def test_a_page_loads_only_the_payments_it_shows(app, canon, monkeypatch):
+    from payment_support import payments_loaded
+    from portal_support import database_of
+    many_payments(app)
+    database_of(app).cacheMinimize()
+    loaded = payments_loaded(monkeypatch)
+    page = canon.get(PAGE, {'pagina': '2'})
+    shown = {r[1] for r in table_rows(page)}
+    assert len(shown) == 50 and sorted(loaded) == sorted(shown)
+    # Totals still cover every page: 18.31 plus 3.00 for each approved or applied payment.
+    paid = sum(1 for n in range(150) if n % 7 in (0, 1))
+    assert f'Total pagado: ${18.31 + 3 * paid:,.2f} MXN' in ' '.join(page.html.get_text(' ').split())
+    del loaded[:]
+    database_of(app).cacheMinimize()
+    declined = canon.get(PAGE, {'estado': 'declined'})
+    assert sorted(loaded) == sorted({r[1] for r in table_rows(declined)})
+
+
+def test_a_settled_payment_moves_to_its_paid_date(app, canon):
+    """The payment date moves when the bank approves: the index follows the transition."""
+    from canonportal.payments import service
+    from canonportal.gateways import BankResult
+    add_payment(app, '260', [('A', '005300', '1.00')], state=PENDING,
+                when=mexico_time(2017, 10, 1, 9, 0, 0))
+    assert [r[1] for r in table_rows(canon.get(PAGE))] == ['228', '260']
+
+    def approve(root):
+        payment = root.customers[CANON].payments['260']
+        result = BankResult(bank='bbva', reference='260', outcome='approved', amount=to_money('1.00'),
+                            currency='MXN', authorization='1', bank_reference='BBVA 1',
+                            event_id='e1', verified=True, source='notification', raw={})
+        service.settle(root, payment, result, mexico_time(2017, 10, 30, 9, 0, 0))
+    with_root(app, approve)
+    rows = table_rows(canon.get(PAGE))
+    assert [r[1] for r in rows] == ['260', '228'] and rows[0][0].startswith('30/10/2017 09:00')

@@ -486,3 +486,59 @@ def test_an_invitation_needs_a_valid_address_and_an_operator(app, operator, audi
         auditor.post(f'{CUSTOMER}/@@enviar-invitacion',
                      {'email': 'x@example.mx', 'csrf_token': auditor_token}, status=403)
     assert 'correo electrónico válido' in bad.text
+
+
+def history_notes(page):
+    """The staff payment page's history: (from, to, source, note) per row."""
+    return [tuple(td.get_text(strip=True) for td in row.find_all('td'))[1:]
+            for row in page.html.select('table.history tbody tr')]
+
+
+def audit_rows(page):
+    """The /manage audit page's rows: (action, before, after, note)."""
+    rows = [[td.get_text(strip=True) for td in row.find_all('td')]
+            for row in page.html.select('#audit-table tbody tr')]
+    return [(cells[2], cells[4], cells[5], cells[6]) for cells in rows if len(cells) == 7]
+
+
+def test_staff_read_a_payments_history_and_the_audit_log_as_plain_sentences(
+        portal, banks, payer, frozen_clock):
+    lost_payment(payer, banks, 'bbva')
+    staff = staff_client(portal, 'olga', 'operator')
+    query(staff)
+    frozen_clock.advance(minutes=121)
+    staff.login('olga', GOOD_PASSWORD)
+    page = query(staff)
+    assert state_of(portal) == 'expired'
+    history = history_notes(page)
+    assert ('—', 'Pendiente', 'portal', 'Creado.') == history[0]
+    assert history[-1][:2] == ('Pendiente', 'Vencido')
+    assert history[-1][3] == 'El banco no respondió a tiempo.'
+    log = audit_rows(staff.get('/manage/audit'))
+    assert ('payment.query-bank', 'Pendiente', 'Pendiente',
+            'El banco no ofrece consulta de pagos.') in log
+    assert any(row[:3] == ('payment.transition', 'Pendiente', 'Vencido')
+               and row[3].endswith(': El banco no respondió a tiempo.') for row in log)
+    created = [row for row in log if row[:3] == ('payment.transition', '', 'Pendiente')]
+    assert [row[3] for row in created] == ['Creado por 27794.52 MXN, a pagar con BBVA Bancomer.']
+    assert not [row for row in log if ' bank ' in row[3] or ' via ' in row[3]]
+
+    staff.set_cookie('lang', 'en')
+    history = history_notes(staff.get(f'{CUSTOMER}/payments/229'))
+    assert history[-1][1] == 'Expired' and history[-1][3] == 'The bank did not answer in time.'
+    log = audit_rows(staff.get('/manage/audit'))
+    assert ('payment.query-bank', 'Pending', 'Pending', 'The bank offers no payment queries.') in log
+    created = [row for row in log if row[:3] == ('payment.transition', '', 'Pending')]
+    assert [row[3] for row in created] == ['Created for 27794.52 MXN, to pay with BBVA Bancomer.']
+
+
+def test_a_note_of_no_known_shape_is_shown_as_it_was_written(portal, banks, payer):
+    lost_payment(payer, banks, 'banamex')
+    staff = staff_client(portal, 'olga', 'operator')
+    with_root(portal, lambda root: root.audit_log.append(
+        datetime.datetime(2026, 11, 30, 18, tzinfo=datetime.timezone.utc), 'staff:olga',
+        'payment.transition', f'/customers/{CANON}/payments/229', 'review', 'approved',
+        'staff: el cliente mandó su comprobante <b>hoy</b>'))
+    log = audit_rows(staff.get('/manage/audit'))
+    assert ('payment.transition', 'En revisión', 'Aprobado',
+            'personal: el cliente mandó su comprobante <b>hoy</b>') in log

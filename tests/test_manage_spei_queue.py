@@ -175,10 +175,34 @@ def test_a_staff_csv_with_a_huge_cell_is_refused_line_by_line(portal):
     with nothing_changes(portal):
         page = upload(staff, data, status=400)              # was HTTP 500
     report = page.html.find(id='statement-report').get_text()
-    assert ('3: unreadable: field larger than field limit' in report
-            or '3: a cell longer than 1000 characters' in report)
-    assert '4: a cell longer than 1000 characters' in report
+    assert 'Estado de cuenta (csv) rechazado: no se aplicó nada.' in report
+    assert 'Línea 4: Una celda tiene más de 1000 caracteres.' in report
+    assert 'Línea 3: ' in report and ' than ' not in report
     assert 'xxxxxxxxxx' not in report and 'yyyyyyyyyy' not in report
+    staff.set_cookie('lang', 'en')
+    with nothing_changes(portal):
+        page = upload(staff, data, status=400)
+    report = page.html.find(id='statement-report').get_text()
+    assert 'Statement (csv) refused: nothing was applied.' in report
+    assert 'Line 4: A cell is longer than 1000 characters.' in report
+
+
+def test_a_statement_refused_says_each_problem_in_the_staffs_language(portal):
+    staff = staff_client(portal)
+    data = ('fecha_operacion;clave_rastreo;monto;cuenta_beneficiaria\n'
+            '2026-11-30;BNET01;-1;646180157000000017\n'
+            '2026-11-30;BNET02;10.00;123\n').encode()
+    with nothing_changes(portal):
+        report = upload(staff, data, status=400).html.find(id='statement-report').get_text()
+        assert 'Línea 2: El monto debe ser positivo, con hasta dos decimales.' in report
+        assert 'Línea 3: La cuenta beneficiaria debe tener de 10 a 18 dígitos.' in report
+        latin = upload(staff, 'fecha_operacion\nPeñón\n'.encode('latin-1'), status=400)
+        assert ('El CSV no está en UTF-8: guárdelo como «CSV UTF-8» e impórtelo de nuevo.'
+                in latin.html.find(id='statement-report').get_text())
+        staff.set_cookie('lang', 'en')
+        report = upload(staff, data, status=400).html.find(id='statement-report').get_text()
+    assert 'Line 2: The amount must be positive, with at most two decimals.' in report
+    assert 'Line 3: The beneficiary account must have 10 to 18 digits.' in report
 
 
 # -- money paid to one customer's own CLABE -------------------------------------------------

@@ -18,11 +18,12 @@ from pyramid_mailer import get_mailer
 from ZODB.POSException import ConflictError
 
 from canonportal.payments import service as payments
-from portal_support import CANON, GOOD_PASSWORD, IXTAPA, nothing_changes, with_root
+from portal_support import CANON, GOOD_PASSWORD, IXTAPA, database_of, nothing_changes, with_root
 from payment_support import (
+    payments_loaded,
     BANAMEX_WEBHOOK_SECRET, BBVA_SECRET, FIRST, MANUAL_SELECTION, accept, backwards,
     bank_answer, bbva_postback, bbva_sign, confirmation, facts, in_transit, make_paying_portal,
-    misbehave, new_payer, payment_of, receipts, result_page, state_of, transitions,
+    in_progress, misbehave, new_payer, payment_of, receipts, result_page, state_of, transitions,
 )
 
 HOST = {'HTTP_HOST': 'portal.example.mx'}
@@ -41,6 +42,7 @@ def test_paying_the_manuals_three_invoices_is_approved(payer, portal, banks, por
     confirm = confirmation(payer, bank, dict.fromkeys(MANUAL_SELECTION))
     assert confirm.html.find(class_='confirm-total').get_text(strip=True) == '$36,870.80 MXN'
     answer = accept(confirm)
+    assert in_progress(portal) == [FIRST]        # the customer's own index lists it
     # Citibanamex's successIndicator stays on the server; the browser only gets the session.
     for session in banks.banamex.sessions.values():
         assert session['success_indicator'] not in answer.text + str(answer.headers)
@@ -53,7 +55,7 @@ def test_paying_the_manuals_three_invoices_is_approved(payer, portal, banks, por
     assert re.fullmatch(bank_reference, shown['Referencia bancaria']), shown
     assert shown['Monto'] == '$36,870.80 MXN'
     assert 'Refresh' not in result.headers
-    assert state_of(portal) == 'approved'
+    assert state_of(portal) == 'approved' and in_progress(portal) == []
     # Approved keeps the reservations until the ERP applies the payment.
     assert str(in_transit(portal, '6212976')) == '27794.52'
     assert str(in_transit(portal, '1233076')) == '167.94'     # USD invoice: in USD
@@ -103,7 +105,7 @@ def test_a_declined_card_releases_the_invoices(payer, portal, banks, portal_mail
     assert result.html.find('h2').get_text(strip=True) == 'El banco rechazó el pago'
     assert 'No se hizo ningún cargo' in result.text
     assert 'Referencia bancaria' not in facts(result)
-    assert state_of(portal) == 'declined'
+    assert state_of(portal) == 'declined' and in_progress(portal) == []
     assert str(in_transit(portal, '6212976')) == '0.00'
     assert receipts(portal_mailer) == []
     assert result.html.find('a', href=re.compile('recibo')) is None
@@ -640,7 +642,7 @@ def test_citibanamex_unreachable_at_start_cancels_and_releases(payer, portal, ba
     assert answer.status_int == 503
     assert 'El banco no respondió' in answer.text and 'No se hizo ningún cargo' in answer.text
     payment = payment_of(portal)
-    assert payment['state'] == 'cancelled' and not payment['pending']
+    assert payment['state'] == 'cancelled' and not payment['pending'] and in_progress(portal) == []
     assert all(str(in_transit(portal, f)) == '0.00' for f in ('6212976', '1233076', '1233080'))
     # The customer can try again once the bank is back.
     banks.behave('banamex', 'normal')
@@ -831,6 +833,7 @@ def test_an_abandoned_payment_is_named_on_every_page_and_cancelling_frees_its_in
     banks.behave('bbva', 'no_return')
     payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
     assert state_of(portal) == 'pending' and in_transit(portal, '6212976') > 0
+    assert in_progress(portal) == [FIRST]
     for path in (SALDOS, HISTORY, f'/customers/{CANON}/facturas', f'/customers/{CANON}/estados-de-cuenta'):
         shown = banner(payer.get(path))
         assert shown is not None, path
@@ -843,12 +846,65 @@ def test_an_abandoned_payment_is_named_on_every_page_and_cancelling_frees_its_in
     assert f'Pago {FIRST} cancelado' in page.text and banner(page) is None
     payment = payment_of(portal)
     assert payment['state'] == 'cancelled' and not payment['pending']
+    assert in_progress(portal) == []
     assert 'cancelled by the customer' in payment['notes']
     assert all(str(in_transit(portal, f)) == '0.00' for f in MANUAL_SELECTION)
     # The bank's approval arriving later is not lost: the payment goes to review.
     answer = bank_answer(banks)
     assert bank_server.post(f'/banco/bbva/retorno/{FIRST}', answer, status=303)
     assert state_of(portal) == 'review'
+
+
+def others_pending(root, count):
+    """``count`` payments of Ixtapa pending at BBVA, listed as the payment service lists them."""
+    from canonportal import clock
+    from canonportal.resources import Allocation, Payment
+    from canonportal.money import to_money
+    ixtapa = root.customers[IXTAPA]
+    references = []
+    for _ in range(count):
+        reference = root.next_payment_reference()
+        payment = Payment(reference, IXTAPA, 'bbva', [Allocation(
+            'X-1', ixtapa.accounts[0], 'MXN', to_money('10.00'), to_money('10.00'))],
+            created=clock.utcnow())
+        ixtapa.add_payment(payment)
+        payments.track_in_progress(root, ixtapa, payment)
+        references.append(reference)
+    return references
+
+
+def test_the_banner_reads_only_the_customers_own_payments_in_progress(
+        payer, portal, banks, monkeypatch):
+    """Other customers' pending payments cost a customer's page nothing: none is shown, and
+    none is even loaded from the database (only the customer's own index is read)."""
+    banks.behave('bbva', 'no_return')
+    payer.at_bank(accept(confirmation(payer, 'bbva', dict.fromkeys(MANUAL_SELECTION))))
+    theirs = with_root(portal, lambda root: others_pending(root, 30))
+    assert with_root(portal, lambda root: len(root.pending_payments)) == 31    # all listed there
+    assert in_progress(portal, IXTAPA) == sorted(theirs, key=int)
+    loaded = payments_loaded(monkeypatch)
+    for path in (SALDOS, HISTORY, f'/customers/{CANON}/facturas'):
+        database_of(portal).cacheMinimize()         # every payment a ghost again
+        loaded.clear()
+        shown = banner(payer.get(path))
+        assert ' '.join(shown.p.get_text().split()) == (
+            f'Pago {FIRST} por $36,870.80 MXN en proceso en BBVA Bancomer.'), path
+        assert len(shown.select('.in-progress-item')) == 1
+        assert FIRST in loaded and not set(loaded) & set(theirs), (path, loaded)
+
+
+def test_saldos_names_the_approved_payment_holding_a_row_without_loading_it(
+        payer, portal, banks, monkeypatch):
+    """An approved payment holds its invoices until the ERP applies it: SALDOS says which,
+    and asks only the customer's index of payments in progress whether it is a request."""
+    payer.at_bank(accept(confirmation(payer, 'bbva', {'6212976': None})))
+    banks.wait_for_deliveries()
+    assert state_of(portal) == 'approved' and in_progress(portal) == []
+    loaded = payments_loaded(monkeypatch)
+    database_of(portal).cacheMinimize()
+    row = payer.get(SALDOS).html.select_one('tr[data-key="6212976"]')
+    assert row.select_one('.held-by').get_text(' ', strip=True) == f'en proceso: pago {FIRST}'
+    assert loaded == []
 
 
 def test_a_payment_page_is_headed_by_what_the_payment_is_now(payer, portal, banks, bank_server):

@@ -14,7 +14,7 @@ from canonportal.scripts import reconcile as script
 from portal_support import CANON, GOOD_PASSWORD, database_of, nothing_changes, with_root
 from payment_support import (
     BBVA_ACCOUNT, BBVA_SECRET, MANUAL_SELECTION, accept, bank_answer, confirmation, in_transit,
-    misbehave, payment_of, receipts, state_of,
+    in_progress, misbehave, payment_of, receipts, state_of,
 )
 
 MINUTES = datetime.timedelta(minutes=1)
@@ -55,6 +55,7 @@ def test_lost_citibanamex_notifications_are_recovered_by_retrieving_the_orders(
 
     counts, printed = run(portal, start + 10 * MINUTES)
     assert counts == {'approved': 2, 'declined': 1, 'pending': 1}
+    assert in_progress(portal) == ['232']
     assert 'payment 229: approved' in printed
     for reference in ('229', '230'):
         payment = payment_of(portal, reference)
@@ -80,6 +81,7 @@ def test_lost_citibanamex_notifications_are_recovered_by_retrieving_the_orders(
     assert state_of(portal, '232') == 'expired'
     assert str(in_transit(portal, '6213050')) == '0.00'
     assert with_root(portal, lambda root: len(root.pending_payments)) == 0
+    assert in_progress(portal) == []
     # And the customer sees each outcome.
     assert 'Pago aprobado' in payer.get(f'/customers/{CANON}/payments/229').text
     assert 'El pago expiró' in payer.get(f'/customers/{CANON}/payments/232').text

@@ -8,7 +8,7 @@ import pytest
 
 from canonportal.payments import transfers as spei_payments
 from portal_support import CANON, mails_to, nothing_changes, throttle, with_root
-from payment_support import in_transit, state_of
+from payment_support import in_progress, in_transit, state_of
 from spei_support import MANUAL_SELECTION, MANUAL_TOTAL, claim, customer_clabe, on_real_time, pay_by_spei
 
 pytestmark = pytest.mark.spei
@@ -32,10 +32,11 @@ def test_the_manual_invoices_paid_by_spei_end_approved_with_the_cep(
     assert shown['Monto exacto'].startswith('$36,870.80 MXN')
     assert shown['Referencia numérica'] == '0000229'
     assert state_of(portal) == 'pending' and in_transit(portal, '6212976') > 0
+    assert in_progress(portal) == ['229']
 
     tracking = banks.send_transfer(clabe, MANUAL_TOTAL, reference='0000229',
                                         concept='PAGO 229')
-    assert state_of(portal) == 'approved'
+    assert state_of(portal) == 'approved' and in_progress(portal) == []
     page = payer.get(f'/customers/{CANON}/payments/229/')
     assert page.html.find('h2').get_text(strip=True) == 'Pago aprobado'
     assert tracking in page.text and 'SPEI ' + tracking in page.text
@@ -147,7 +148,7 @@ def test_a_waiting_transfer_expires_after_its_business_days_and_frees_the_invoic
     # until Thursday 00:00 in Mexico City.
     assert deadline == datetime.datetime(2026, 12, 3, 6, 0, tzinfo=datetime.timezone.utc)
     frozen_clock.now = deadline - datetime.timedelta(minutes=1)
-    assert state_of(portal) == 'pending'
+    assert state_of(portal) == 'pending' and in_progress(portal) == ['229']
     frozen_clock.now = deadline + datetime.timedelta(minutes=1)
     from canonportal.payments.reconciliation import reconcile
     from pyramid_mailer import get_mailer
@@ -156,6 +157,7 @@ def test_a_waiting_transfer_expires_after_its_business_days_and_frees_the_invoic
                        now=frozen_clock.now)
     assert counts == {'expired': 1}
     assert state_of(portal) == 'expired' and str(in_transit(portal, '6212976')) == '0.00'
+    assert in_progress(portal) == []
     notice = portal_mailer.outbox[-1]
     assert notice.subject == 'El pago 229 expiró sin recibir su transferencia'
     assert 'sus facturas quedaron libres' in notice.body
@@ -393,3 +395,54 @@ def test_an_overpayment_goes_to_review_and_never_approves(payer, portal, banks,
     assert not [m for m in portal_mailer.outbox if m.subject.startswith('Recibo')]
     page = payer.get(f'/customers/{CANON}/payments/229/')
     assert page.html.find('h2').get_text(strip=True) == 'Pago en revisión'
+
+
+def test_a_transfer_matched_by_amount_loads_none_of_the_customers_other_payments(
+        payer, portal, banks, monkeypatch):
+    """Matching by CLABE and amount reads the customer's payments in progress only: its
+    history of card payments stays on disk."""
+    from canonportal import clock
+    from canonportal.money import to_money
+    from canonportal.resources import Allocation, Payment
+    from payment_support import FIRST, payments_loaded
+    from portal_support import database_of
+    pay_by_spei(payer, '6212976')
+
+    def card_payments(root):
+        canon = root.customers[CANON]
+        references = []
+        for _ in range(40):
+            payment = Payment(root.next_payment_reference(), CANON, 'bbva', [Allocation(
+                'X-1', canon.accounts[0], 'MXN', to_money('27794.52'), to_money('27794.52'))],
+                created=clock.utcnow())
+            payment.transition('approved', clock.utcnow(), 'test')
+            canon.add_payment(payment)
+            references.append(payment.reference)
+        return references
+    theirs = with_root(portal, card_payments)
+    database_of(portal).cacheMinimize()
+    loaded = payments_loaded(monkeypatch)
+    banks.send_transfer(customer_clabe(portal), '27794.52')
+    assert state_of(portal) == 'approved'
+    assert FIRST in loaded and not set(loaded) & set(theirs)
+
+
+def test_historial_dates_a_transfer_paid_payment_when_the_money_settled(
+        payer, portal, bank_server):
+    """The transfer's settlement time, an hour before it is notified, is the payment date:
+    HISTORIAL's index holds it from the transition on."""
+    from canonportal import clock
+    from canonportal.resources.payment_history import payment_date
+    from payment_support import FIRST
+    from spei_support import a_transfer, post_abono
+    pay_by_spei(payer, '6212976')
+    settled = clock.utcnow().replace(microsecond=0) - datetime.timedelta(hours=1)
+    post_abono(bank_server, a_transfer('SETTLED1', '27794.52', customer_clabe(portal),
+                                       numeric_reference=FIRST, settled_at=settled))
+
+    def dates(root):
+        payment = root.customers[CANON].payments[FIRST]
+        entry = next(e for e in root.customers[CANON].history.entries()
+                     if e.payment.reference == FIRST)
+        return payment.paid_at, payment_date(payment), entry.date, entry.state
+    assert with_root(portal, dates) == (settled, settled, settled, 'approved')

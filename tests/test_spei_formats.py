@@ -144,7 +144,7 @@ def test_camt053_reads_the_credits_and_counts_the_debits():
 
 def test_camt053_refuses_other_currencies_and_entities():
     read = statements.read_statement(camt053(camt_entry('10.00', 'X1', COMPANY_ACCOUNT, currency='USD')))
-    assert not read.ok and 'USD' in read.problems[0][1]
+    assert not read.ok and read.problems[0] == ('Ntry 1', statements.NOT_MXN, {'currency': 'USD'})
     evil = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
             b'<Document><BkToCstmrStmt><Stmt><Ntry><Amt Ccy="MXN">&x;</Amt>'
             b'<CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2026-11-30</Dt></BookgDt></Ntry></Stmt>'
@@ -181,8 +181,13 @@ def test_csv_statements_and_their_problems():
            '2026-13-30;BNET01;10.00;646180157000000017\n'
            '2026-11-30;BNET02;-1;646180157000000017\n').encode()
     read = statements.read_statement(bad)
-    assert [where for where, _ in read.problems] == ['2', '3']
-    assert not statements.read_statement(b'monto,otra\n1,2\n').ok
+    assert read.problems == [('2', statements.BAD_DATE, {}),
+                             ('3', statements.INVALID_FIELD, {'field': 'amount'})]
+    assert statements.read_statement(b'monto,otra\n1,2\n').problems == [
+        ('1', statements.MISSING_COLUMNS,
+         {'columns': 'fecha_operacion, clave_rastreo, cuenta_beneficiaria'})]
+    assert statements.read_statement(b'fecha_operacion\n\xff\n').problems == [
+        ('', statements.NOT_UTF8, {})]
 
 
 def test_a_csv_cell_too_long_is_a_problem_of_its_line_and_the_rest_is_read():
@@ -191,17 +196,16 @@ def test_a_csv_cell_too_long_is_a_problem_of_its_line_and_the_rest_is_read():
             f'2026-11-30,BNET02,10.00,{COMPANY_ACCOUNT},{"y" * 1001}\n'
             f'2026-11-30,BNET03,10.00,{COMPANY_ACCOUNT},{"z" * 1000}\n').encode()
     read = statements.read_statement(data)
-    assert [where for where, _ in read.problems] == ['2', '3']
+    assert [problem.where for problem in read.problems] == ['2', '3']
     # Past csv's own limit (131072 by default; the ERP import raises it for the process)
     # or past ours: a problem of the line either way.
-    assert read.problems[0][1].startswith(('unreadable: field larger than field limit',
-                                           'a cell longer than 1000 characters'))
-    assert read.problems[1][1] == 'a cell longer than 1000 characters'
+    assert read.problems[0].code in (statements.UNREADABLE, statements.LONG_CELL)
+    assert read.problems[1] == ('3', statements.LONG_CELL, {'count': 1000})
     assert [t.tracking_key for t in read.transfers] == ['BNET03']
     assert 'xxxx' not in repr(read.problems) and 'yyyy' not in repr(read.problems)
     huge_header = f'fecha_operacion,{"h" * 2000}\n'.encode()
     assert statements.read_statement(huge_header).problems == [
-        ('1', 'a cell longer than 1000 characters')]
+        ('1', statements.LONG_CELL, {'count': 1000})]
 
 
 def test_the_mt940_librarys_logs_never_quote_an_uploaded_statement(caplog):
@@ -217,7 +221,8 @@ def test_the_mt940_librarys_logs_never_quote_an_uploaded_statement(caplog):
     assert logging.getLogger('mt940').level == logging.DEBUG       # given back afterwards
     # What the staff's report shows of the library's error stays short.
     read = statements.read_statement(bad.replace(secret.encode(), b'Z' * 5000))
-    assert len(read.problems[0][1]) < 300
+    assert read.problems[0].code == statements.NOT_MT940
+    assert len(read.problems[0].values['detail']) < 300
 
 
 # -- tsLiquidacion and nesting of a signed abono ----------------------------------------------

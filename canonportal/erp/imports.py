@@ -40,7 +40,8 @@ from .files import normalize_header, open_inputs, read_header
 from .invoices import InvoicesImporter
 from .job import APPLY, CREATED, UNCHANGED, UPDATED, Job
 from .rates import RatesImporter
-from .report import KIND_LABELS, ImportReport, spanish
+from ..i18n import spanish
+from .report import KIND_LABELS, ImportReport
 from .statements import StatementsImporter
 
 AUDIT_IMPORT = 'erp.import'

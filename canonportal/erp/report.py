@@ -3,7 +3,7 @@
 Reasons are translation strings (Spanish source text); the web page passes
 ``request.localizer.translate``, the console reads them in Spanish.
 """
-from ..i18n import _
+from ..i18n import _, spanish
 
 #: Messages kept per list; ``error_count`` / ``warning_count`` count them all.
 MAX_MESSAGES = 1000
@@ -15,12 +15,6 @@ KIND_LABELS = {
     'statements': _('estados de cuenta'),
     'rates': _('tipos de cambio'),
 }
-
-
-def spanish(message):
-    """A translation string read in its source language (Spanish), placeholders filled."""
-    interpolate = getattr(message, 'interpolate', None)
-    return interpolate() if interpolate is not None else str(message)
 
 
 class ImportReport:

@@ -31,8 +31,8 @@ from ..money import ZERO
 from ..resources import PortalRoot, customer_of
 from ..resources.invoice import USD
 from ..resources.payment import (
-    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, RELEASING_STATES,
-    REQUESTED, REVIEW, Allocation, InvalidTransition, Payment,
+    APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, IN_PROGRESS_STATES, PENDING, REFUND_NEEDED,
+    RELEASING_STATES, REQUESTED, REVIEW, Allocation, InvalidTransition, Payment,
 )
 from .transactions import in_own_transaction
 
@@ -104,7 +104,7 @@ def create_payment(root, customer, bank, selection, now, state=PENDING, prepared
     payment.history = ((now, None, state, SOURCE_PORTAL, 'created'),)
     customer.add_payment(payment)
     # A request waiting for an approver is listed too: reconciliation lets it expire.
-    root.pending_payments[reference] = payment
+    track_in_progress(root, customer, payment)
     audit.record(root, prepared_by[0] if prepared_by else f'customer:{customer.rfc}',
                  audit.PAYMENT_TRANSITION, payment, '', state,
                  f'{payment.total_mxn} MXN via {bank}', when=now)
@@ -130,14 +130,13 @@ class Settlement:
         return self.changed and self.after == APPROVED
 
 
-def settle(root, payment, result, now, actor=None):
+def settle(root, payment, result, now, actor=None, paid_at=None):
     """Apply a bank result to ``payment``; idempotent and never backwards.
 
-    Unverified data change nothing. Verified data that disagree with our
-    record (amount, currency, reference, customer) send the payment to review
-    instead of approving it. K copies of one event make one transition.
-    ``actor`` is who the audit log names for the transition (default: the bank);
-    staff assigning a transfer name themselves.
+    Unverified data change nothing. Verified data that disagree with our record (amount,
+    currency, reference, customer) send the payment to review instead of approving it. K
+    copies of one event make one transition. Approving sets ``paid_at`` (default ``now``).
+    ``actor``: who the audit log names (default: the bank; staff assigning a transfer).
     """
     before = payment.state
     if result is None or not result.verified:
@@ -160,10 +159,9 @@ def settle(root, payment, result, now, actor=None):
         return Settlement(before, REVIEW, note)
 
     if before == PENDING:
-        record_transition(payment, target, now, source, result.message or '', result, actor)
         if target == APPROVED:
-            payment.bank_reference = result.bank_reference
-            payment.paid_at = now
+            payment.bank_reference, payment.paid_at = result.bank_reference, paid_at or now
+        record_transition(payment, target, now, source, result.message or '', result, actor)
         if target in RELEASING_STATES:
             release_reservations(payment)
         return Settlement(before, target)
@@ -193,8 +191,7 @@ def record_transition(payment, state, now, source, note, result=None, actor=None
     root = find_root(payment)
     if not isinstance(root, PortalRoot):
         return      # a payment not in a portal's tree (unit tests)
-    if state not in (PENDING, REQUESTED) and payment.reference in root.pending_payments:
-        del root.pending_payments[payment.reference]
+    track_in_progress(root, customer_of(payment), payment)
     in_review = root.review_payments
     if in_review is not None:
         if state == REVIEW:
@@ -205,6 +202,21 @@ def record_transition(payment, state, now, source, note, result=None, actor=None
         actor = f'bank:{payment.bank}' if result is not None else f'system:{source}'
     audit.record(root, actor, audit.PAYMENT_TRANSITION, payment, before, state,
                  f'{source}: {note}' if note else source, when=now)
+
+
+def track_in_progress(root, customer, payment):
+    """The one place the indexes of payments in progress follow a payment's state: the
+    root's ``pending_payments`` (every customer's, for reconciliation, expiry and the staff)
+    and the customer's own ``in_progress`` (its pages). Called on creation and on every
+    transition (:func:`record_transition`)."""
+    pending = root.pending_payments
+    if payment.state in IN_PROGRESS_STATES:
+        if pending.get(payment.reference) is not payment:
+            pending[payment.reference] = payment
+    elif payment.reference in pending:
+        del pending[payment.reference]
+    if customer is not None:
+        customer.track_payment(payment)
 
 
 def send_to_review(payment, now, source, note):
@@ -284,10 +296,11 @@ def resolve_review(payment, decision, comment, actor, now):
     comment = (comment or '').strip()
     if not comment:
         raise ValueError('a comment is required to resolve a review')
+    if decision == APPROVED:
+        payment.paid_at = payment.paid_at or now   # before the transition: HISTORIAL's date
     record_transition(payment, decision, now, SOURCE_STAFF, comment, actor=actor)
     if decision == APPROVED:
         reserve_again(payment)
-        payment.paid_at = payment.paid_at or now
     else:
         release_reservations(payment)
     return Settlement(REVIEW, decision, comment)

@@ -1,4 +1,5 @@
 """Customers: the RFC-identified companies that sign in and pay."""
+from BTrees.OOBTree import OOBTree
 from pyramid.authorization import Allow
 from pyramid.traversal import find_root
 from zope.interface import implementer
@@ -8,6 +9,8 @@ from .credentials import Credentials, LoginAttempts
 from .folder import Folder
 from .interfaces import ICustomer
 from .openinvoices import OpenInvoices
+from .payment import IN_PROGRESS_STATES
+from .payment_history import PaymentHistory
 
 #: Sign-in states of a customer.
 NEW = 'new'          # never signed in: user and password are the RFC
@@ -112,6 +115,8 @@ class Customer(Credentials):
     email = None              # confirmed contact email, lowercase
     pending_email = None      # registered but not yet confirmed
     open_invoices = None      # OpenInvoices; None until evolve step 'open-invoices-index'
+    in_progress = None        # reference -> Payment in progress; None until 'payments-in-progress'
+    history = None            # PaymentHistory (HISTORIAL's index); None until 'payment-history'
     number = None             # 1, 2, …: the customer's own SPEI CLABE is made from it
     users = None              # Folder of CompanyUser; None until evolve step 'company-users'
     last_sign_in = None
@@ -141,12 +146,14 @@ class Customer(Credentials):
         self.name = name
         self.accounts = tuple(accounts)
         self.contact_email = email  # as given by the ERP; not used to sign in
-        self.invoices = _child(Folder(), 'invoices', self, 'Facturas')
-        self.statements = _child(Folder(), 'statements', self, 'Estados de cuenta')
-        self.payments = _child(Folder(), 'payments', self, 'Pagos')
+        self.invoices = named_child(Folder(), 'invoices', self, 'Facturas')
+        self.statements = named_child(Folder(), 'statements', self, 'Estados de cuenta')
+        self.payments = named_child(Folder(), 'payments', self, 'Pagos')
         self.open_invoices = OpenInvoices()
+        self.in_progress = OOBTree()
+        self.history = PaymentHistory()
         self.login_attempts = LoginAttempts()
-        self.users = _child(Folder(), 'users', self, 'Usuarios')
+        self.users = named_child(Folder(), 'users', self, 'Usuarios')
 
     @property
     def title(self):
@@ -247,7 +254,29 @@ class Customer(Credentials):
     def add_payment(self, payment):
         self.payments.add(payment.reference, payment)
         find_root(self).index_payment(payment)
+        if self.history is not None:
+            self.history.track(payment)
         return payment
+
+    def track_payment(self, payment):
+        """Keep ``payment`` in :attr:`in_progress` while its state is in progress (pending at
+        a bank, a transfer awaited, a request awaiting approval) and out of it after. Only
+        the customer's pages read this small index: never every customer's payments.
+        Its entry in :attr:`history` follows the payment's state and date too."""
+        if self.history is not None:
+            self.history.track(payment)
+        if self.in_progress is None:
+            return
+        if payment.state in IN_PROGRESS_STATES:
+            if self.in_progress.get(payment.reference) is not payment:
+                self.in_progress[payment.reference] = payment
+        elif payment.reference in self.in_progress:
+            del self.in_progress[payment.reference]
+
+    def payments_in_progress(self):
+        """The customer's payments in progress, from its own index (an empty list before the
+        evolve step 'payments-in-progress')."""
+        return list(self.in_progress.values()) if self.in_progress is not None else []
 
     def set_email(self, email):
         """Make ``email`` the confirmed contact address and index it."""
@@ -257,7 +286,9 @@ class Customer(Credentials):
         self.__parent__.index_email(self, old)
 
 
-def _child(folder, name, parent, title):
+def named_child(folder, name, parent, title):
+    """``folder`` placed in ``parent`` as ``name``, titled ``title`` (a customer's own folders;
+    the evolve steps that add one to an older customer too)."""
     folder.__name__ = name
     folder.__parent__ = parent
     folder.title = title

@@ -27,6 +27,11 @@ TRANSITIONS = {
     REFUND_NEEDED: set(),
 }
 
+#: A payment in progress: pending at a bank (a SPEI transfer awaited included) or a request
+#: awaiting an approver. The root's ``pending_payments`` and each customer's ``in_progress``
+#: list exactly these (kept by :mod:`canonportal.payments.service`).
+IN_PROGRESS_STATES = frozenset({PENDING, REQUESTED})
+
 #: States whose reservations are released from the invoices.
 RELEASING_STATES = {DECLINED, CANCELLED, EXPIRED, REFUND_NEEDED}
 

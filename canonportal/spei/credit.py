@@ -31,7 +31,12 @@ _REFERENCE_IN_TEXT = re.compile(r'(?<![0-9])([0-9]{7})(?![0-9])')
 
 
 class TransferError(ValueError):
-    """A transfer whose fields cannot be what a bank sent; ``args[0]`` says which."""
+    """A transfer whose fields cannot be what a bank sent; ``args[0]`` says which, and
+    ``field`` names the field (one of :class:`Transfer`'s) when it is one of them."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,17 +58,17 @@ class Transfer:
 
     def __post_init__(self):
         if not TRACKING_KEY.match(self.tracking_key or ''):
-            raise TransferError('clave de rastreo: 1 to 30 letters and digits')
+            raise TransferError('clave de rastreo: 1 to 30 letters and digits', 'tracking_key')
         if not isinstance(self.operation_date, datetime.date) or not (
                 dates.EARLIEST <= self.operation_date <= dates.LATEST):
-            raise TransferError('operation date: 2000 to 2100')
+            raise TransferError('operation date: 2000 to 2100', 'operation_date')
         if not isinstance(self.amount, Decimal) or not Decimal('0.01') <= self.amount <= MAX_AMOUNT \
                 or self.amount != self.amount.quantize(Decimal('0.01')):
-            raise TransferError('amount: positive, in cents')
+            raise TransferError('amount: positive, in cents', 'amount')
         if not _ACCOUNT.match(self.beneficiary_account or ''):
-            raise TransferError('beneficiary account: 10 to 18 digits')
+            raise TransferError('beneficiary account: 10 to 18 digits', 'beneficiary_account')
         if self.ordering_account and not _ACCOUNT.match(self.ordering_account):
-            raise TransferError('ordering account: 10 to 18 digits')
+            raise TransferError('ordering account: 10 to 18 digits', 'ordering_account')
         object.__setattr__(self, 'concept', (self.concept or '')[:MAX_CONCEPT])
         object.__setattr__(self, 'ordering_name', (self.ordering_name or '')[:120])
         object.__setattr__(self, 'ordering_rfc', (self.ordering_rfc or '')[:13])
@@ -167,8 +172,8 @@ def parse_amount(text):
         text = repr(text)
     text = str(text if text is not None else '').strip().replace(',', '')
     if not re.match(r'^[0-9]{1,12}(\.[0-9]{1,2})?$', text):
-        raise TransferError('amount')
+        raise TransferError('amount', 'amount')
     try:
         return Decimal(text).quantize(Decimal('0.01'))
     except InvalidOperation:  # pragma: no cover - the pattern excludes it
-        raise TransferError('amount')
+        raise TransferError('amount', 'amount')

@@ -22,6 +22,11 @@ Mexican banks write the SPEI data in their own ways; what is read where:
 * CSV (UTF-8, comma or semicolon): the header names of :data:`CSV_COLUMNS`; a line
   with a cell longer than :data:`MAX_CELL` characters is a problem of that line.
 
+A problem is a :class:`Problem`: where (``'Ntry 3'``, ``':61: 2'``, a CSV line number, or
+``''`` for the whole file), a code (the constants below) and its values; the words
+staff read are the portal's (:mod:`canonportal.payments.transfers.statements`), this
+package speaks no language.
+
 The ``mt940`` library logs the lines it reads (and fails to read) at debug, info and
 error level: its loggers are silenced while a statement is parsed, so an uploaded
 file's content never reaches the portal's logs.
@@ -34,6 +39,7 @@ import io
 import logging
 import re
 import threading
+import typing
 
 from lxml import etree
 
@@ -57,10 +63,47 @@ CSV_REQUIRED = ('fecha_operacion', 'clave_rastreo', 'monto', 'cuenta_beneficiari
 
 FORMATS = ('camt053', 'mt940', 'csv')
 
+# The problems' codes (their values in parentheses).
+UNKNOWN_FORMAT = 'unknown-format'        # (format)
+TOO_LARGE = 'too-large'                  # (megabytes)
+NOT_XML = 'not-xml'                      # (detail: the parser's message)
+NO_STATEMENT = 'no-statement'            # a camt.053 file without Stmt
+TOO_MANY_ENTRIES = 'too-many-entries'    # (count)
+NOT_MXN = 'not-mxn'                      # (currency, '' when missing)
+INVALID_FIELD = 'invalid-field'          # (field: a Transfer field name)
+UNREADABLE = 'unreadable'                # (detail: what the library or check said)
+NOT_MT940 = 'not-mt940'                  # (detail)
+NO_ACCOUNT = 'no-account'                # MT940 without :25:
+NOT_UTF8 = 'not-utf8'
+MISSING_COLUMNS = 'missing-columns'      # (columns)
+MORE_CELLS = 'more-cells'                # a CSV row with more cells than the header
+LONG_CELL = 'long-cell'                  # (count: MAX_CELL)
+BAD_DATE = 'bad-date'                    # a CSV fecha_operacion in no known layout
+
+
+class Problem(typing.NamedTuple):
+    """One problem of a statement: where, its code, its values."""
+
+    where: str
+    code: str
+    values: dict = {}
+
+
+def _invalid(where, error):
+    """The problem of a :class:`TransferError` (or a ValueError of a date) at ``where``."""
+    field = getattr(error, 'field', None)
+    if field:
+        return Problem(where, INVALID_FIELD, {'field': field})
+    if isinstance(error, TransferError) and error.args and error.args[0] == BAD_DATE:
+        return Problem(where, BAD_DATE)
+    if isinstance(error, ValueError) and not isinstance(error, TransferError):
+        return Problem(where, INVALID_FIELD, {'field': 'operation_date'})   # no such day
+    return Problem(where, UNREADABLE, {'detail': str(error)[:MAX_MESSAGE]})
+
 
 @dataclasses.dataclass
 class StatementRead:
-    """What one file holds: the credits, and the problems as (where, message)."""
+    """What one file holds: the credits, and the :class:`Problem` list."""
 
     format: str
     transfers: list = dataclasses.field(default_factory=list)
@@ -86,9 +129,10 @@ def read_statement(data, format=None):
     """Parse a statement file (bytes) of ``format`` (guessed when None)."""
     format = format or guess_format(data)
     if format not in FORMATS:
-        return StatementRead(format, problems=[('', f'unknown format {format!r}')])
+        return StatementRead(format, problems=[Problem('', UNKNOWN_FORMAT, {'format': str(format)[:20]})])
     if len(data) > MAX_BYTES:
-        return StatementRead(format, problems=[('', f'file larger than {MAX_BYTES // 1048576} MB')])
+        return StatementRead(format, problems=[
+            Problem('', TOO_LARGE, {'megabytes': MAX_BYTES // 1048576})])
     return {'camt053': read_camt053, 'mt940': read_mt940, 'csv': read_csv}[format](data)
 
 
@@ -120,11 +164,11 @@ def read_camt053(data):
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
-        read.problems.append(('', f'not XML: {error}'))
+        read.problems.append(Problem('', NOT_XML, {'detail': str(error)[:MAX_MESSAGE]}))
         return read
     statements = root.xpath("//*[local-name()='Stmt']")
     if not statements:
-        read.problems.append(('', 'no camt.053 statement (Stmt) in the file'))
+        read.problems.append(Problem('', NO_STATEMENT))
         return read
     count = 0
     for statement in statements:
@@ -132,7 +176,7 @@ def read_camt053(data):
         for number, entry in enumerate(statement.xpath("./*[local-name()='Ntry']"), start=1):
             count += 1
             if count > MAX_ENTRIES:
-                read.problems.append(('', f'more than {MAX_ENTRIES} entries'))
+                read.problems.append(Problem('', TOO_MANY_ENTRIES, {'count': MAX_ENTRIES}))
                 return read
             where = f'Ntry {number}'
             if _text(entry, 'CdtDbtInd') != 'CRDT':
@@ -144,7 +188,7 @@ def read_camt053(data):
             amount_node = _local(entry, 'Amt')
             currency = amount_node.get('Ccy') if amount_node is not None else ''
             if currency != CURRENCY:
-                read.problems.append((where, f'currency {currency or "missing"}, not MXN'))
+                read.problems.append(Problem(where, NOT_MXN, {'currency': currency or ''}))
                 continue
             details = _local(entry, 'NtryDtls/TxDtls')
             day = _text(entry, 'BookgDt/Dt') or _text(entry, 'BookgDt/DtTm')[:10] \
@@ -169,7 +213,7 @@ def read_camt053(data):
                     numeric_reference=_text(details, 'RmtInf/Strd/CdtrRefInf/Ref'),
                     source=SOURCE_CAMT053))
             except (TransferError, ValueError) as error:
-                read.problems.append((where, f'unreadable: {error}'))
+                read.problems.append(_invalid(where, error))
     return read
 
 
@@ -236,14 +280,15 @@ def read_mt940(data):
             transactions.parse(text)
     except Exception as error:   # the library raises many kinds on malformed input
         message = str(error.args[0] if error.args else error)[:MAX_MESSAGE]
-        read.problems.append(('', f'not MT940: {type(error).__name__}: {message}'))
+        read.problems.append(Problem('', NOT_MT940,
+                                     {'detail': f'{type(error).__name__}: {message}'}))
         return read
     own_account = re.sub(r'[^0-9]', '', transactions.data.get('account_identification') or '')
     if not own_account:
-        read.problems.append((':25:', 'no account identification'))
+        read.problems.append(Problem(':25:', NO_ACCOUNT))
     for number, transaction in enumerate(transactions, start=1):
         if number > MAX_ENTRIES:
-            read.problems.append(('', f'more than {MAX_ENTRIES} entries'))
+            read.problems.append(Problem('', TOO_MANY_ENTRIES, {'count': MAX_ENTRIES}))
             break
         values = transaction.data
         where = f':61: {number}'
@@ -253,7 +298,7 @@ def read_mt940(data):
         amount = values.get('amount')
         currency = values.get('currency') or getattr(amount, 'currency', '')
         if currency != CURRENCY:
-            read.problems.append((where, f'currency {currency or "missing"}, not MXN'))
+            read.problems.append(Problem(where, NOT_MXN, {'currency': currency or ''}))
             continue
         extra = details_86(values.get('transaction_details'))
         reference = values.get('customer_reference') or ''
@@ -272,7 +317,7 @@ def read_mt940(data):
                 numeric_reference=extra.get('REF', ''),
                 source=SOURCE_MT940))
         except (TransferError, ValueError, AttributeError) as error:
-            read.problems.append((where, f'unreadable: {error}'))
+            read.problems.append(_invalid(where, error))
     return read
 
 
@@ -283,30 +328,30 @@ def read_csv(data):
     try:
         text = data.decode('utf-8-sig')
     except UnicodeDecodeError:
-        read.problems.append(('', 'the CSV is not UTF-8'))
+        read.problems.append(Problem('', NOT_UTF8))
         return read
     delimiter = sniff_delimiter(text.split('\n', 1)[0])
     rows = _bounded_rows(csv.reader(io.StringIO(text, newline=''), delimiter=delimiter))
     _line, header, problem = next(rows, (1, [], None))
     if problem:
-        read.problems.append(('1', problem))
+        read.problems.append(Problem('1', *problem))
         return read
     header = [name.strip().lower() for name in header]
     missing = [name for name in CSV_REQUIRED if name not in header]
     if missing:
-        read.problems.append(('1', f'missing columns: {", ".join(missing)}'))
+        read.problems.append(Problem('1', MISSING_COLUMNS, {'columns': ', '.join(missing)}))
         return read
     for count, (line, row, problem) in enumerate(rows, start=1):
         if count > MAX_ENTRIES:
-            read.problems.append(('', f'more than {MAX_ENTRIES} rows'))
+            read.problems.append(Problem('', TOO_MANY_ENTRIES, {'count': MAX_ENTRIES}))
             break
         if problem:
-            read.problems.append((str(line), problem))
+            read.problems.append(Problem(str(line), *problem))
             continue
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
-            read.problems.append((str(line), 'more cells than columns'))
+            read.problems.append(Problem(str(line), MORE_CELLS))
             continue
         values = {name: (row[i].strip() if i < len(row) else '') for i, name in enumerate(header)}
         try:
@@ -323,24 +368,24 @@ def read_csv(data):
                 numeric_reference=values.get('referencia_numerica', ''),
                 source=SOURCE_CSV))
         except (TransferError, ValueError) as error:
-            read.problems.append((str(line), f'unreadable: {error}'))
+            read.problems.append(_invalid(str(line), error))
     return read
 
 
 def _bounded_rows(reader):
     """``(line, cells, problem)`` for each row of a csv ``reader``: a row with a cell
     longer than :data:`MAX_CELL` (or one past the csv module's own field limit) comes
-    as its problem, and the rows after it are read on."""
+    as its problem (``(code, values)``), and the rows after it are read on."""
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
-            yield reader.line_num, [], f'unreadable: {str(error)[:MAX_MESSAGE]}'
+            yield reader.line_num, [], (UNREADABLE, {'detail': str(error)[:MAX_MESSAGE]})
             continue
         if any(len(cell) > MAX_CELL for cell in row):
-            yield reader.line_num, [], f'a cell longer than {MAX_CELL} characters'
+            yield reader.line_num, [], (LONG_CELL, {'count': MAX_CELL})
             continue
         yield reader.line_num, row, None
 
@@ -351,4 +396,4 @@ def _csv_day(text):
             return datetime.datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise TransferError('fecha_operacion: YYYY-MM-DD or DD/MM/YYYY')
+    raise TransferError(BAD_DATE)

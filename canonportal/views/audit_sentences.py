@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from translationstring import TranslationString
 
 from .. import gateways as gw
+from ..audit_notes import CREATED as _CREATED_NOTE, REJECTED as _REJECTED_NOTE
 from ..accountmail import ROLE_LABELS
 from ..formatting import money
 from ..i18n import _
@@ -89,8 +90,6 @@ SOMEONE_GONE = _('una persona que ya no está en la empresa')
 THE_PORTAL = _('El portal')
 
 _INVITE_NOTE = re.compile(r'^(?P<email>\S+) accounts=(?P<accounts>.*)$')
-_CREATED_NOTE = re.compile(r'^(?P<amount>[0-9]+(?:\.[0-9]+)?) MXN via (?P<bank>\S+)$')
-_REJECTED_NOTE = re.compile(r'^portal: rejected by .*?: (?P<comment>.*)$', re.S)
 
 
 class Markup(str):

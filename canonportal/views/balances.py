@@ -124,7 +124,11 @@ class Row:
 def _holder(invoice, reference, awaiting):
     """'229', or '230 (Ana Compras, por aprobar)' for a colleague's request waiting."""
     customer = customer_of(invoice)
-    payment = customer.payments.get(reference) if customer is not None else None
+    # Only a payment in progress can be a request waiting: the customer's own small index
+    # says which, without loading the payments that hold the invoice otherwise.
+    waiting = customer.in_progress if customer is not None else None
+    payment = (waiting.get(reference) if waiting is not None
+               else customer.payments.get(reference) if customer is not None else None)
     if payment is not None and payment.state == REQUESTED and payment.prepared_by:
         return f'{reference} ({payment.prepared_by[1]}, {awaiting})'
     return reference

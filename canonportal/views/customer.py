@@ -5,6 +5,7 @@ from pyramid.view import view_config
 from ..gateways import bank_label
 from ..i18n import _, ngettext
 from ..resources import Customer
+from ..resources.payment import PENDING
 
 #: The menu of the portal shell, in the manual's order: (view name, label).
 MENU = (
@@ -55,12 +56,11 @@ INSTRUCTIONS = 'instructions'    # a transfer: a link to its instructions, from 
 def payments_in_progress(request, customer):
     """``[(payment, bank label, offer)]`` of ``customer``'s payments pending at the bank,
     newest first; ``offer`` is :data:`CONTINUE`, :data:`INSTRUCTIONS`, or None for a
-    transfer on its own page (the instructions are the page)."""
-    pending = request.root.pending_payments
+    transfer on its own page (the instructions are the page). Only the customer's own
+    index of payments in progress is read, never another customer's payments."""
     accounts = visible_accounts(request)
-    mine = [p for p in pending.values()
-            if p.customer_rfc == customer.rfc and p.state == 'pending'
-            and all(sees(accounts, a) for a in p.accounts)] if pending else []
+    mine = [p for p in customer.payments_in_progress()
+            if p.state == PENDING and all(sees(accounts, a) for a in p.accounts)]
     mine.sort(key=lambda p: p.created, reverse=True)
     return [(p, bank_label(p.bank), _offer(request, p)) for p in mine[:BANNER_LIMIT]]
 

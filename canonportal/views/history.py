@@ -1,6 +1,7 @@
 """The customer's Historial de pagos page and its CSV download.
 
-One row per invoice paid (per allocation of a payment), newest first,
+One row per invoice paid (per allocation of a payment), newest first, read from the
+customer's index (``resources.payment_history``): a page loads only the payments it shows;
 filtered by account, by month of the payment date in Mexico City and by
 the payment's state. Attempts that paid nothing (declined, cancelled, expired)
 are listed too, marked, so a customer can see what became of each try.
@@ -20,8 +21,8 @@ from ..payments.applied import applied_line
 from ..resources import Customer
 from ..resources.payment import (
     APPLIED, APPROVED, CANCELLED, DECLINED, EXPIRED, PENDING, REFUND_NEEDED, REQUESTED, REVIEW,
-    reference_order,
 )
+from ..resources.payment_history import PaymentHistory
 from . import settings_of
 from .customer import page, sees, visible_accounts
 
@@ -89,17 +90,6 @@ class Filters:
         values.update({k: v for k, v in extra.items() if v is not None})
         return values
 
-    def keeps(self, row):
-        if self.account and row['account'] != self.account:
-            return False
-        if self.month and row['local_date'].strftime('%Y-%m') != self.month:
-            return False
-        if self.state and row['state'] != self.state:
-            return False
-        if self.user and row['prepared_id'] != self.user:
-            return False
-        return True
-
 
 def read_filters(customer, params, accounts=None):
     """Return ``(filters, errors)``; ``errors`` maps a parameter to a message."""
@@ -133,52 +123,58 @@ def people(customer):
     return found
 
 
-def payment_date(payment):
-    """When the payment was paid: ``paid_at``, else its approval, else its creation."""
-    paid_at = getattr(payment, 'paid_at', None)
-    if paid_at is not None:
-        return paid_at
-    for when, _old, new, *_rest in payment.history:
-        if new == APPROVED:
-            return when
-    return payment.created
-
-
-def history_rows(customer, accounts=None):
-    """Every history row of ``customer``, newest first.
-
-    A row is a dict: date (aware UTC), local_date, reference, bank_reference,
-    amount_mxn, invoice_key, account, state, paid (bool), payment (the Payment,
-    whose result page the reference links to).
-    """
-    rows = []
+def _index(customer):
+    """The customer's HISTORIAL index (built in memory before evolve step 'payment-history')."""
+    if customer.history is not None:
+        return customer.history
+    index = PaymentHistory()
     for payment in customer.payments.values():
-        if payment.state not in SHOWN_STATES:
+        index.track(payment)
+    return index
+
+
+def matching_lines(customer, filters, accounts=None):
+    """``[(entry, line)]`` the filters keep, newest first, one per invoice paid; read from the
+    customer's index alone: no payment is loaded."""
+    kept = []
+    for entry in _index(customer).entries():
+        if entry.state not in SHOWN_STATES:
             continue
-        if accounts is not None and not set(payment.accounts) <= accounts:
+        if accounts is not None and not {line[1] for line in entry.lines} <= accounts:
             continue     # a person limited to some accounts sees only their payments
-        when = payment_date(payment)
-        for allocation in payment.allocations:
-            rows.append({
-                'date': when,
-                'local_date': local_time(when).date(),
-                'reference': payment.reference,
-                'bank_reference': payment.bank_reference or '',
-                'amount_mxn': allocation.amount_mxn,
-                'invoice_key': allocation.invoice_key,
-                'account': allocation.account,
-                'state': payment.state,
-                'paid': payment.state in PAID_STATES,
-                'failed': payment.state in FAILED_STATES,
-                'prepared_id': payment.prepared_by[0] if payment.prepared_by else '',
-                'prepared': payment.prepared_by[1] if payment.prepared_by else '',
-                'approved': payment.approved_by[1] if payment.approved_by else '',
-                'payment': payment,
-            })
-    # Two stable sorts: invoices in order within a payment, payments newest first.
-    rows.sort(key=lambda row: row['invoice_key'])
-    rows.sort(key=lambda row: (row['date'], reference_order(row['reference'])), reverse=True)
-    return rows
+        if filters.state and entry.state != filters.state:
+            continue
+        if filters.user and entry.prepared_id != filters.user:
+            continue
+        if filters.month and local_time(entry.date).strftime('%Y-%m') != filters.month:
+            continue
+        kept.extend((entry, line) for line in entry.lines
+                    if not filters.account or line[1] == filters.account)
+    return kept
+
+
+def history_row(entry, line):
+    """One row: date (aware UTC), local_date, reference, bank_reference, amount_mxn,
+    invoice_key, account, state, paid, failed, who prepared and approved it, and the
+    payment (whose result page the reference links to): the one place a payment is loaded."""
+    payment = entry.payment
+    invoice_key, account, amount_mxn = line
+    return {
+        'date': entry.date,
+        'local_date': local_time(entry.date).date(),
+        'reference': payment.reference,
+        'bank_reference': payment.bank_reference or '',
+        'amount_mxn': amount_mxn,
+        'invoice_key': invoice_key,
+        'account': account,
+        'state': entry.state,
+        'paid': entry.state in PAID_STATES,
+        'failed': entry.state in FAILED_STATES,
+        'prepared_id': entry.prepared_id,
+        'prepared': payment.prepared_by[1] if payment.prepared_by else '',
+        'approved': payment.approved_by[1] if payment.approved_by else '',
+        'payment': payment,
+    }
 
 
 def _page_number(params, pages):
@@ -223,15 +219,18 @@ def history_page(context, request):
     filters, errors = read_filters(context, request.GET, accounts)
     if errors:
         return _render_refusal(context, request, filters, errors)
-    rows = [row for row in history_rows(context, accounts) if filters.keeps(row)]
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    lines = matching_lines(context, filters, accounts)
+    pages = max(1, -(-len(lines) // PAGE_SIZE))
     number = _page_number(request.GET, pages)
-    values = _page_values(context, request, filters, errors,
-                          rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE], number, pages)
-    values['row_count'] = len(rows)
-    values['total_paid'] = sum((row['amount_mxn'] for row in rows if row['paid']), ZERO)
-    values['has_unpaid'] = any(not row['paid'] and not row['failed'] for row in rows)
-    values['has_failed'] = any(row['failed'] for row in rows)
+    shown = [history_row(entry, line)
+             for entry, line in lines[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]]
+    values = _page_values(context, request, filters, errors, shown, number, pages)
+    values['row_count'] = len(lines)
+    values['total_paid'] = sum((line[2] for entry, line in lines if entry.state in PAID_STATES),
+                               ZERO)
+    values['has_unpaid'] = any(entry.state not in PAID_STATES + FAILED_STATES
+                               for entry, _line in lines)
+    values['has_failed'] = any(entry.state in FAILED_STATES for entry, _line in lines)
     return render_to_response(TEMPLATE, values, request=request)
 
 
@@ -264,7 +263,8 @@ def history_csv(context, request):
         [local_time(row['date']).strftime('%Y-%m-%d %H:%M:%S'), row['reference'],
          row['bank_reference'], row['amount_mxn'], row['invoice_key'], row['account'],
          translate(STATE_LABELS[row['state']]), row['prepared'], row['approved']]
-        for row in history_rows(context, accounts) if filters.keeps(row))
+        for row in (history_row(entry, line)
+                    for entry, line in matching_lines(context, filters, accounts)))
     response = Response(body=csv_bytes(header, rows), content_type='text/csv', charset='utf-8')
     response.content_disposition = attachment(csv_filename(context, filters))
     return response

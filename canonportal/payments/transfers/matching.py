@@ -13,8 +13,9 @@ clashes with, each naming the other, and audited.
 Matching, in order:
 
 1. the numeric reference of a SPEI payment of that customer (the CLABE's
-   customer, when the CLABE is one of the range);
-2. the customer's CLABE and exactly one of its waiting SPEI payments of that amount;
+   customer, when the CLABE is one of the range), from ``root.payments_by_reference``;
+2. the customer's CLABE and exactly one of its waiting SPEI payments of that amount
+   (read from the customer's index of payments in progress);
 3. the customer's CLABE and its open MXN invoices: the oldest single invoice whose
    balance is the amount, else the oldest invoices that add up to it exactly —
    a payment is created for them and approved;
@@ -172,8 +173,11 @@ def _named_payment(root, transfer, customer):
 
 
 def _waiting_payment(customer, amount):
-    """The customer's one waiting SPEI payment of exactly ``amount`` (None if not one)."""
-    waiting = [p for p in customer.payments.values()
+    """The customer's one waiting SPEI payment of exactly ``amount`` (None if not one), from
+    its index of payments in progress: the payments it settled long ago are never read."""
+    in_progress = (customer.payments_in_progress() if customer.in_progress is not None
+                   else customer.payments.values())      # before 'payments-in-progress'
+    waiting = [p for p in in_progress
                if p.bank == SPEI and p.state == PENDING and p.total_mxn == amount]
     return waiting[0] if len(waiting) == 1 else None
 
@@ -223,15 +227,14 @@ def pay(root, gateway, transfers, record, payment, transfer, now, actor, settled
         currency='MXN', authorization=None, bank_reference=f'SPEI {transfer.tracking_key}',
         event_id=record.key, verified=True, source=transfer.source, raw=transfer.as_dict())
     before = payment.state
-    settlement = service.settle(root, payment, result, now, actor=settled_by)
+    settlement = service.settle(root, payment, result, now, actor=settled_by,
+                                paid_at=transfer.settled_at)
     if before != PENDING and not settlement.changed:
         # Settled before (another transfer paid it): this money is not for it.
         return _unmatched(transfers, record, now, actor, notes.ALREADY_SETTLED,
                           {'reference': payment.reference, 'state': before})
     payment.transfer = dict(transfer.as_dict(), beneficiary_bank_rfc=gateway.bank_rfc)
     payment.bank_reference = payment.bank_reference or f'SPEI {transfer.tracking_key}'
-    if settlement.after == APPROVED and transfer.settled_at is not None:
-        payment.paid_at = transfer.settled_at
     await_cep(root, payment, now)
     record.payment_reference = payment.reference
     state = MATCHED if settlement.after == APPROVED else TRANSFER_REVIEW

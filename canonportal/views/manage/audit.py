@@ -3,6 +3,10 @@
 Nothing here writes: there are only GET views, so a POST, PUT or DELETE to
 the log finds no view at all. Dates in the filters are Mexico City days,
 turned into the UTC bounds the log is keyed by.
+
+The page shows a payment's states by their names and each note of a known shape as a
+sentence in the reader's language (:mod:`canonportal.audit_notes`); the CSV keeps the
+log's own terms, what an auditor filters and compares.
 """
 import datetime
 import io
@@ -13,11 +17,13 @@ from pyramid.response import FileIter, Response
 from pyramid.traversal import find_resource
 from pyramid.view import view_config
 
-from ... import clock, csvsafe
+from ... import audit_notes, clock, csvsafe
 from ...formatting import local_time
 from ...i18n import _
 from ...resources.audit import AuditLog
 from . import ROUTE, VIEW, Page, manage_globals, manage_url, page_number, read_day
+from .labels import PAYMENT_STATE_LABELS
+from .payments import SOURCE_LABELS
 
 TEMPLATE = 'canonportal:templates/manage/audit.pt'
 FILTERS = ('actor', 'action', 'target', 'since', 'until')
@@ -86,7 +92,9 @@ def audit_log(context, request):
     else:
         total = None if filters.active else len(context)
         page = Page(request, filters.search(context), page_number(request), total=total)
-    rows = [SimpleNamespace(entry=entry, link=target_link(request, entry.target))
+    translate = request.localizer.translate
+    rows = [SimpleNamespace(entry=entry, link=target_link(request, entry.target),
+                            **shown(entry, translate))
             for entry in (page.items if page else ())]
     return manage_globals(
         request, context, page_title=_('Bitácora'), filters=filters, page=page, rows=rows,
@@ -94,6 +102,28 @@ def audit_log(context, request):
         filter_url=lambda **values: manage_url(request, context, query=values),
         csv_url=manage_url(request, context, '@@csv', query=filters.query()),
         clear_url=manage_url(request, context))
+
+
+#: Actions whose before and after are a payment's states.
+PAYMENT_STATE_ACTIONS = ('payment.transition', 'payment.query-bank')
+
+
+def shown(entry, translate):
+    """An entry's before, after and note as the page shows them to ``translate``'s reader."""
+    before, after, note = entry.before, entry.after, entry.note or ''
+    if entry.action in PAYMENT_STATE_ACTIONS:
+        before = translate(PAYMENT_STATE_LABELS[before]) if before in PAYMENT_STATE_LABELS \
+            else before
+        after = translate(PAYMENT_STATE_LABELS[after]) if after in PAYMENT_STATE_LABELS else after
+    if entry.action == 'payment.transition':
+        source, sep, rest = note.partition(': ')     # "return: …": where the change came from
+        label = translate(SOURCE_LABELS[source]) if source in SOURCE_LABELS else source
+        if sep or source in SOURCE_LABELS:
+            rest = audit_notes.words(rest, translate, PAYMENT_STATE_LABELS)
+            return {'before': before, 'after': after,
+                    'note': f'{label}: {rest}' if rest else label}
+    return {'before': before, 'after': after,
+            'note': audit_notes.words(note, translate, PAYMENT_STATE_LABELS)}
 
 
 @view_config(route_name=ROUTE, context=AuditLog, name='csv', permission=VIEW,

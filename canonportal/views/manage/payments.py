@@ -16,9 +16,10 @@ import logging
 
 from pyramid.view import view_config
 
-from ... import audit, clock
+from ... import audit, audit_notes, clock
 from ... import gateways as gw
 from ...gateways import bank_label
+from ...audit_notes import OUTCOME_LABELS
 from ...i18n import _
 from ...payments import service as payments
 from ...payments import bank_query
@@ -43,15 +44,6 @@ DECISIONS = (
 )
 DECISION_LABELS = dict(DECISIONS)
 MAX_COMMENT = 1000
-
-#: What a bank's answer means, as staff read it.
-OUTCOME_LABELS = {
-    gw.APPROVED: _('aprobado'),
-    gw.DECLINED: _('rechazado'),
-    gw.CANCELLED: _('cancelado'),
-    gw.PENDING: _('pendiente'),
-    gw.UNKNOWN: _('sin registro del pago'),
-}
 
 SOURCE_LABELS = {
     payments.SOURCE_PORTAL: _('portal'),
@@ -129,7 +121,7 @@ def payment_values(context, request, error=None, form=None):
         'from': cells.label(PAYMENT_STATE_LABELS, old) if old else '—',
         'to': cells.label(PAYMENT_STATE_LABELS, new),
         'source': cells.label(SOURCE_LABELS, source),
-        'note': note,
+        'note': audit_notes.words(note, request.localizer.translate, PAYMENT_STATE_LABELS),
     } for when, old, new, source, note in payment.history]
     gateway = request.registry.gateways.get(payment.bank)
     return object_values(

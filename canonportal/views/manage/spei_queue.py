@@ -74,6 +74,7 @@ def transfers_values(context, request, report=None, errors=None, form=None):
         request, context, page_title=_('Transferencias SPEI'), queue=queue,
         queue_count=len(context.unmatched), recent=recent, state_labels=STATE_LABELS,
         report=report, errors=errors or {}, form=form or {},
+        report_text=report.text(request.localizer.translate) if report is not None else "",
         payment_url=lambda reference: manage_url(
             request, request.root.payments_by_reference[reference]) if reference in
         request.root.payments_by_reference else None,
@@ -105,7 +106,7 @@ def import_statement(context, request):
     if not report.ok:
         request.response.status = 400
         return transfers_values(context, request, report=report)
-    request.session.flash(report.text())
+    request.session.flash(report.text(request.localizer.translate))
     return HTTPSeeOther(manage_url(request, context))
 
 
