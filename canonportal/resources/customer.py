@@ -138,6 +138,7 @@ class Customer(Credentials):
     cfdi_use = None
     fiscal_constancia = None
     fiscal_constancia_uploaded = None
+    fiscal_constancia_sha256 = None
     fiscal_changed = None
     fiscal_exported = None
 

@@ -7,8 +7,6 @@ the usos the SAT accepts for that regime); optionally the Constancia's PDF, kept
 blob. Each change is audited (BITÁCORA and the staff's log) and waits for the ERP
 export (``canonportal-export --kind fiscal``) so the next CFDI is stamped right.
 """
-import hashlib
-import json
 import re
 
 from pyramid.httpexceptions import HTTPSeeOther
@@ -17,9 +15,10 @@ from pyramid.view import view_config
 
 from .. import audit, clock, downloads, sat_catalogs
 from ..erp.documents import PDF_MAGIC
+from ..erp.fiscal import change_fiscal, fiscal_facts
 from ..i18n import _
 from ..resources import Customer
-from ..resources.blobs import blob_with, keeps_blobs
+from ..resources.blobs import keeps_blobs
 from .customer import page
 
 VIEW_NAME = 'datos-fiscales'
@@ -31,12 +30,6 @@ MAX_NAME = 254
 MAX_CONSTANCIA_BYTES = 512 * 1024
 ZIP_RE = re.compile(r'^[0-9]{5}$')
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')
-
-
-def fiscal_facts(customer):
-    """The fiscal data as the audit log and the ERP export keep it."""
-    return {'razon_social': customer.fiscal_name or '', 'regimen': customer.fiscal_regime or '',
-            'cp': customer.fiscal_zip or '', 'uso_cfdi': customer.cfdi_use or ''}
 
 
 def fiscal_values(customer, request, errors=None, form=None):
@@ -106,10 +99,6 @@ def read_constancia(field):
     return data, None
 
 
-def _as_text(facts):
-    return json.dumps(facts, ensure_ascii=False, sort_keys=True)
-
-
 @view_config(context=Customer, name=VIEW_NAME, permission=PERMISSION, request_method='POST')
 def save_fiscal(context, request):
     form, errors = read_form(context, request)
@@ -124,21 +113,10 @@ def save_fiscal(context, request):
                                       request=request)
         response.status = 400
         return response
-    before = fiscal_facts(context)
-    if form == before and constancia is None:
+    if not change_fiscal(request.root, context, form, constancia, audit.actor_of(request),
+                         clock.utcnow()):
         request.session.flash(request.localizer.translate(_('Los datos fiscales no cambiaron.')))
         return HTTPSeeOther(request.resource_url(context, VIEW_NAME))
-    now = clock.utcnow()
-    context.fiscal_name, context.fiscal_regime = form['razon_social'], form['regimen']
-    context.fiscal_zip, context.cfdi_use = form['cp'], form['uso_cfdi']
-    after = dict(form)
-    if constancia is not None:
-        context.fiscal_constancia = blob_with(constancia)
-        context.fiscal_constancia_uploaded = now
-        after['constancia_sha256'] = hashlib.sha256(constancia).hexdigest()
-    context.fiscal_changed = now
-    audit.record(request.root, audit.actor_of(request), 'company.fiscal', context,
-                 _as_text(before), _as_text(after))
     request.session.flash(request.localizer.translate(_(
         'Se guardaron los datos fiscales; su próxima factura se emitirá con ellos.')))
     return HTTPSeeOther(request.resource_url(context, VIEW_NAME))
