@@ -81,6 +81,8 @@ sat-catalogs: $(VENV)/.installed
 	for f in c_regimen_fiscal c_uso_cfdi; do \
 		unzip -p var/sat/*.whl odoo/addons/l10n_mx_catalogs/data/l10n_mx_catalogs.$$f.csv \
 			> canonportal/data/sat_$$f.csv || exit 1; done
+	unzip -p var/sat/*.whl odoo/addons/l10n_mx_catalogs/data/l10n_mx_catalogs.c_codigo_postal.csv \
+		| tail -n +2 | cut -d, -f2 | LC_ALL=C sort -u > canonportal/data/sat_c_codigo_postal.txt
 	@echo "check canonportal/data/SAT-CATALOGS.md (version) and run tests/test_fiscal.py"
 
 clean:

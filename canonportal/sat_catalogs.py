@@ -1,9 +1,10 @@
 """The SAT's CFDI 4.0 catalogues a customer's fiscal data is checked against.
 
-``c_RegimenFiscal`` (which regimes a persona física or moral may have) and ``c_UsoCFDI``
-(which usos each person type and regime may ask for) are read from the CSV files in
-``canonportal/data/`` exactly as published in the package data of the PyPI package
-``odoo-addon-l10n-mx-catalogs`` (OCA, LGPL-3; see data/SAT-CATALOGS.md and
+``c_RegimenFiscal`` (which regimes a persona física or moral may have), ``c_UsoCFDI``
+(which usos each person type and regime may ask for) and c_CodigoPostal's codes are read
+from the files in ``canonportal/data/``, taken by ``make sat-catalogs`` from the package data
+of the PyPI package ``odoo-addon-l10n-mx-catalogs`` (the two CSVs unchanged, the postal
+codes as the code column of its c_CodigoPostal) (OCA, LGPL-3; see data/SAT-CATALOGS.md and
 ``make sat-catalogs``, which takes them again from a newer release). Nothing here is
 typed by hand. The person type comes from the RFC's length: 12 characters a persona
 moral, 13 a persona física.
@@ -58,6 +59,34 @@ def usos_for(person, regime=None):
     """The uso codes a person of type ``person`` (with ``regime``, if given) may ask for."""
     return [code for code, (_d, persons, regs) in usos().items()
             if person in persons and (regime is None or regime in regs)]
+
+
+#: ``sat_c_codigo_postal.txt``: c_CodigoPostal's codes, one per line, sorted; each line is
+#: five digits and a newline, so a code is found by bisecting the file's bytes.
+_ZIP_LINE = 6
+
+
+@functools.cache
+def _zip_codes():
+    return resources.files('canonportal').joinpath('data', 'sat_c_codigo_postal.txt').read_bytes()
+
+
+def zip_exists(code):
+    """Whether ``code`` (five digits) is a código postal of the SAT's c_CodigoPostal."""
+    if len(code) != 5 or not code.isascii() or not code.isdigit():
+        return False
+    data, wanted = _zip_codes(), code.encode('ascii')
+    low, high = 0, len(data) // _ZIP_LINE
+    while low < high:
+        middle = (low + high) // 2
+        found = data[middle * _ZIP_LINE:middle * _ZIP_LINE + 5]
+        if found == wanted:
+            return True
+        if found < wanted:
+            low = middle + 1
+        else:
+            high = middle
+    return False
 
 
 def uso_fits(uso, regime, person):

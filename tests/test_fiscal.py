@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from canonportal import sat_catalogs
 from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
 from portal_support import CANON, IXTAPA, nothing_changes, with_root
 from manage_support import audit_entries
@@ -75,6 +76,8 @@ def test_the_regimes_offered_are_those_of_the_rfcs_person_type(admin):
 @pytest.mark.parametrize('fields, field_id, message', [
     ({'cp': '1100'}, 'fiscal-zip', 'El código postal tiene 5 dígitos'),
     ({'cp': '11OOO'}, 'fiscal-zip', 'El código postal tiene 5 dígitos'),
+    ({'cp': '00000'}, 'fiscal-zip', 'El código postal 00000 no está en el catálogo del SAT'),
+    ({'cp': '１１０００'}, 'fiscal-zip', 'El código postal tiene 5 dígitos'),
     ({'razon_social': 'A' * 255}, 'fiscal-name', 'como máximo 254 caracteres'),
     ({'razon_social': '   '}, 'fiscal-name', 'Constancia de Situación Fiscal'),
 ])
@@ -153,3 +156,10 @@ def test_another_company_cannot_reach_it(admin, app, other_client):
                                    'uso_cfdi': 'G03', 'csrf_token': other_client.csrf()},
                           expect_errors=True)
     assert fiscal_of(app)[0] == 'CANON MEXICANA'
+
+
+@pytest.mark.parametrize('code, known', [('11000', True), ('06600', True), ('20000', True),
+                                         ('99999', True), ('00999', False), ('00000', False), ('1100', False),
+                                         ('１１０００', False), ('', False)])
+def test_postal_codes_are_those_of_the_sats_catalogue(code, known):
+    assert sat_catalogs.zip_exists(code) is known

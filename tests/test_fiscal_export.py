@@ -14,6 +14,7 @@ from portal_support import CANON, IXTAPA, nothing_changes, with_root
 from script_support import change_root, last_tid, read_root
 
 PAGE = '/manage/@@datos-fiscales'
+PDF = b'%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n'
 FACTS = {'razon_social': 'CANON MEXICANA', 'regimen': '601', 'cp': '11000', 'uso_cfdi': 'G03'}
 
 
@@ -132,3 +133,20 @@ def test_the_evolve_step_notes_companies_that_kept_fiscal_data(app):
         return dict(root.fiscal_changes)
     noted = with_root(app, work)
     assert list(noted) == [CANON] and isinstance(noted[CANON], datetime.datetime)
+
+
+def test_the_staffs_customer_page_shows_the_fiscal_data_and_its_constancia(app, client):
+    admin = client.sign_in_active()
+    page = admin.get(f'/customers/{CANON}/datos-fiscales')
+    form = page.forms['fiscal-form']
+    for name, value in FACTS.items():
+        form[name] = value
+    form['constancia'] = ('constancia.pdf', PDF)
+    form.submit(status=303)
+    staff = staff_client(app, 'ana', role='auditor')
+    customer = staff.get(f'/manage/customers/{CANON}')
+    text = customer.html.find('main').get_text(' ', strip=True)
+    assert 'CANON MEXICANA · Régimen 601 · C.P. 11000 · CFDI G03 · sin exportar al ERP' in text
+    pdf = staff.get(f'/manage/customers/{CANON}/@@constancia-fiscal.pdf')
+    assert pdf.content_type == 'application/pdf' and pdf.body == PDF
+    staff.get(f'/manage/customers/{IXTAPA}/@@constancia-fiscal.pdf', status=404)

@@ -72,6 +72,9 @@ def read_form(customer, request):
         errors['regimen'] = _('Elija un régimen fiscal de la lista.')
     if not ZIP_RE.match(form['cp']):
         errors['cp'] = _('El código postal tiene 5 dígitos, por ejemplo 06600.')
+    elif not sat_catalogs.zip_exists(form['cp']):
+        errors['cp'] = _('El código postal ${cp} no está en el catálogo del SAT; escríbalo '
+                         'como aparece en su Constancia.', mapping={'cp': form['cp']})
     if form['uso_cfdi'] not in sat_catalogs.usos():
         errors['uso_cfdi'] = _('Elija un uso de CFDI de la lista.')
     elif 'regimen' not in errors and not sat_catalogs.uso_fits(form['uso_cfdi'], form['regimen'],

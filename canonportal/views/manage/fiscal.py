@@ -11,10 +11,10 @@ from types import SimpleNamespace
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from ... import audit, clock, sat_catalogs
+from ... import audit, clock, downloads, sat_catalogs
 from ...erp.fiscal import export_fiscal, fiscal_customers, fiscal_facts
 from ...i18n import _, ngettext
-from ...resources import PortalRoot
+from ...resources import Customer, PortalRoot
 from . import MANAGE, ROUTE, VIEW, manage_globals, manage_url
 from .erp import erp_tabs
 
@@ -64,3 +64,11 @@ def export_fiscal_changes(context, request):
                                          'ningún archivo.'))
     request.session.flash(EXPORTED.format(request, record.payment_count, file=record.filename))
     return HTTPSeeOther(manage_url(request, record))
+
+
+@view_config(route_name=ROUTE, context=Customer, name='constancia-fiscal.pdf', permission=VIEW,
+             request_method='GET')
+def constancia_pdf(context, request):
+    """The Constancia de Situación Fiscal the company uploaded, for the staff who check it."""
+    return downloads.blob_response(context.fiscal_constancia, 'application/pdf',
+                                   downloads.safe_name(f'constancia-{context.rfc}.pdf'))
