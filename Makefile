@@ -9,7 +9,7 @@ INI ?= development.ini
 CHAMELEON_CACHE ?= $(abspath $(VENV))/chameleon-cache
 export CHAMELEON_CACHE
 
-.PHONY: run test init clean i18n bench bench-import
+.PHONY: run test init clean i18n bench bench-import sat-catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,19 @@ i18n: $(VENV)/.installed
 	$(BIN)/pybabel update -D canonportal -i $(LOCALE)/canonportal.pot -d $(LOCALE) -l en \
 		--init-missing --ignore-obsolete
 	$(BIN)/pybabel compile -D canonportal -d $(LOCALE) --statistics
+
+# The SAT's c_RegimenFiscal and c_UsoCFDI, taken unchanged from the newest release of the
+# PyPI package odoo-addon-l10n-mx-catalogs (canonportal/data/SAT-CATALOGS.md).
+SAT_PKG := odoo-addon-l10n-mx-catalogs
+sat-catalogs: $(VENV)/.installed
+	rm -rf var/sat && mkdir -p var/sat
+	$(BIN)/pip download -q --no-deps $(SAT_PKG) -d var/sat
+	for f in c_regimen_fiscal c_uso_cfdi; do \
+		unzip -p var/sat/*.whl odoo/addons/l10n_mx_catalogs/data/l10n_mx_catalogs.$$f.csv \
+			> canonportal/data/sat_$$f.csv || exit 1; done
+	unzip -p var/sat/*.whl odoo/addons/l10n_mx_catalogs/data/l10n_mx_catalogs.c_codigo_postal.csv \
+		| tail -n +2 | cut -d, -f2 | LC_ALL=C sort -u > canonportal/data/sat_c_codigo_postal.txt
+	@echo "check canonportal/data/SAT-CATALOGS.md (version) and run tests/test_fiscal.py"
 
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -17,6 +17,7 @@ from .resources.customer import named_child
 from .resources.folder import Folder
 from .resources.incoming_transfer import Transfers, legacy_note
 from .resources.openinvoices import OpenInvoices
+from .resources.payment_history import PaymentHistory
 from .resources.payment import (
     CANCELLED, IN_PROGRESS_STATES, RELEASING_STATES, REQUESTED, REVIEW, Allocation, reference_order,
 )
@@ -327,9 +328,19 @@ def payments_in_progress(root):
 def payment_history(root):
     """Each customer keeps HISTORIAL DE PAGOS' index of its payments, newest first, so a page
     loads only the payments it shows (``resources.payment_history``)."""
-    from .resources.payment_history import PaymentHistory
     for customer in root.customers.values():
         if customer.history is None:
             customer.history = PaymentHistory()
         for payment in customer.payments.values():
             customer.history.track(payment)
+
+
+@step('fiscal-changes')
+def fiscal_changes(root):
+    """The root notes which companies keep fiscal data (DATOS FISCALES) and when it last
+    changed, for the staff's pending changes and the ERP's fiscal export."""
+    if root.fiscal_changes is None:
+        root.fiscal_changes = OOBTree()
+    for customer in root.customers.values():
+        if customer.fiscal_changed is not None:
+            root.fiscal_changes[customer.rfc] = customer.fiscal_changed

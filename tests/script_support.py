@@ -67,6 +67,21 @@ def read_root(ini_path, work):
         db.close()
 
 
+def change_root(ini_path, work):
+    """Run ``work(portal_root)`` on the ini's database, commit and close it again."""
+    db = db_from_uri(uri_of(ini_path), 'unnamed', {})
+    manager = transaction.TransactionManager()
+    conn = db.open(transaction_manager=manager)
+    try:
+        result = work(get_root_from_connection(conn))
+        manager.commit()
+        return result
+    finally:
+        manager.abort()
+        conn.close()
+        db.close()
+
+
 # -- fixtures (registered by conftest) -----------------------------------------------------------
 
 @pytest.fixture

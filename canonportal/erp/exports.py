@@ -277,7 +277,8 @@ def render_csv(root, payments):
 
 # -- the export ------------------------------------------------------------------------
 
-def _record_name(exports, now):
+def record_name(exports, now):
+    """A new record's name in ``exports``: its UTC time, ``-2``, ``-3``… on a clash."""
     base = now.astimezone(UTC).strftime('%Y%m%d-%H%M%S')
     name, counter = base, 1
     while name in exports:
@@ -298,7 +299,7 @@ def export_payments(root, payments, actor, now, since=None, until=None, include_
     if not payments:
         return None
     exports = root.exports
-    name = _record_name(exports, now)
+    name = record_name(exports, now)
     suffix = name[len(now.astimezone(UTC).strftime('%Y%m%d-%H%M%S')):]   # '' or '-2', ...
     data, row_count = render_csv(root, payments)
     references = tuple(p.reference for p in payments)

@@ -127,6 +127,20 @@ class Customer(Credentials):
     #: ``approval_threshold`` MXN (its administrators choose; see APPROVAL_POLICIES).
     approval_policy = APPROVAL_NEVER
     approval_threshold = None
+    #: Fiscal data its administrators keep (DATOS FISCALES) for the CFDIs stamped to it:
+    #: the razón social as in the Constancia de Situación Fiscal, c_RegimenFiscal,
+    #: the fiscal address's código postal, c_UsoCFDI; the Constancia's PDF (a blob) and
+    #: when it was uploaded; when the data last changed and when the ERP export last
+    #: carried it (pending while ``fiscal_changed`` is later than ``fiscal_exported``).
+    fiscal_name = None
+    fiscal_regime = None
+    fiscal_zip = None
+    cfdi_use = None
+    fiscal_constancia = None
+    fiscal_constancia_uploaded = None
+    fiscal_constancia_sha256 = None
+    fiscal_changed = None
+    fiscal_exported = None
 
     def __init__(self, rfc, name, accounts=(), email=None):
         self.rfc = rfc.strip().upper()
@@ -203,6 +217,12 @@ class Customer(Credentials):
             return True
         return (self.approval_policy == APPROVAL_ABOVE and self.approval_threshold is not None
                 and total_mxn > self.approval_threshold)
+
+    @property
+    def fiscal_pending(self):
+        """Whether the fiscal data changed since the ERP export last carried it."""
+        return self.fiscal_changed is not None and (
+            self.fiscal_exported is None or self.fiscal_exported < self.fiscal_changed)
 
     def add_user(self, user):
         """Add a company user. An invited one signs in with its email only once it accepted

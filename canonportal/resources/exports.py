@@ -17,8 +17,15 @@ class CsvContent(Persistent):
         self.data = bytes(data)
 
 
+#: What an export carried: payments (``references`` are Referencias de pago) or the
+#: companies' fiscal data (``references`` are RFCs).
+PAYMENTS = 'payments'
+FISCAL = 'fiscal'
+
+
 class ExportRecord(Persistent):
-    """One export: ``references`` of the payments it carried, ``actor``, ``created``.
+    """One export: ``references`` of the payments (or, of kind :data:`FISCAL`, the RFCs of
+    the companies) it carried, ``actor``, ``created``.
 
     ``reexported`` are the references that had gone out in an earlier export
     (a re-export on purpose); ``since``, ``until`` and ``include_exported``
@@ -32,11 +39,13 @@ class ExportRecord(Persistent):
     include_exported = False
     reexported = ()
     row_count = 0
+    kind = PAYMENTS
     total_mxn = None
     _content = None
 
     def __init__(self, filename, created, actor, references, reexported=(), row_count=0,
-                 total_mxn=None, since=None, until=None, include_exported=False):
+                 total_mxn=None, since=None, until=None, include_exported=False,
+                 kind=PAYMENTS):
         self.filename = filename
         self.created = created
         self.actor = actor
@@ -47,6 +56,7 @@ class ExportRecord(Persistent):
         self.since = since
         self.until = until
         self.include_exported = include_exported
+        self.kind = kind
 
     @property
     def title(self):

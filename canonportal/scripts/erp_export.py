@@ -1,12 +1,17 @@
-"""canonportal-export INI [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--all] [-o FILE]
+"""canonportal-export INI [--kind payments|fiscal] [--since D] [--until D] [--all] [-o FILE]
 
-Export payments to the ERP as CSV (see canonportal.erp.exports for the columns).
+Export payments (the default kind) or the companies' fiscal data to the ERP as CSV
+(see canonportal.erp.exports and canonportal.erp.fiscal for the columns).
 Without dates: the approved payments not exported yet. With --since/--until
 (Mexico City days, inclusive): approved and applied payments paid in that
 range, already exported ones included (--new-only leaves them out). --all adds
 the approved payments already exported. Each export is recorded in the
 database and the payments are marked as exported. The CSV goes to FILE or
 standard output; a summary goes to standard error.
+
+--kind fiscal: the fiscal data (razón social, régimen, código postal, uso de CFDI)
+the companies changed since the last fiscal export, every company's with --all,
+so the ERP stamps the next CFDI right; the companies are marked as exported.
 """
 import argparse
 import os
@@ -16,6 +21,7 @@ from zc.lockfile import LockError
 
 from .. import clock
 from ..erp.exports import export_payments, exportable_payments
+from ..erp.fiscal import export_fiscal
 from .. import dates
 from .common import open_database, run_in_transaction
 
@@ -37,6 +43,8 @@ def parse_args(argv):
         prog='canonportal-export', description=__doc__.split('\n\n')[1],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config_uri', help='the ini file, e.g. development.ini')
+    parser.add_argument('--kind', choices=('payments', 'fiscal'), default='payments',
+                        help='what to export (default: payments)')
     parser.add_argument('--since', type=_day, help='first day (Mexico City), YYYY-MM-DD')
     parser.add_argument('--until', type=_day, help='last day (Mexico City), YYYY-MM-DD')
     which = parser.add_mutually_exclusive_group()
@@ -48,6 +56,9 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.since and args.until and args.since > args.until:
         parser.error('--since is after --until')
+    if args.kind == 'fiscal' and (args.since or args.until or args.new_only):
+        parser.error('--kind fiscal takes no dates: it exports the changes not exported yet '
+                     '(--all: every company\'s fiscal data)')
     return args
 
 
@@ -73,7 +84,8 @@ def main(argv=None, stdout=None, stderr=None):
         finally:
             db.close()
         if result is None:
-            print('no payments to export', file=stderr)
+            print('no fiscal changes to export' if args.kind == 'fiscal'
+                  else 'no payments to export', file=stderr)
             return 0
         name, filename, data, payments, rows, total, reexported = result
         if output is not None:
@@ -82,7 +94,9 @@ def main(argv=None, stdout=None, stderr=None):
         target.write(data)
         target.flush()
         written = True
-        print(f'export {name}: {payments} payments, {rows} rows, {total} MXN'
+        what = (f'{payments} companies' if args.kind == 'fiscal'
+                else f'{payments} payments, {rows} rows, {total} MXN')
+        print(f'export {name}: {what}'
               + (f', {len(reexported)} exported before' if reexported else '')
               + (f' -> {args.output}' if args.output else f' ({filename})'), file=stderr)
         return 0
@@ -95,6 +109,11 @@ def main(argv=None, stdout=None, stderr=None):
 
 def _export(root, args, include, ranged):
     """Select and export in one transaction (a retry selects again)."""
+    if args.kind == 'fiscal':
+        record = export_fiscal(root, ACTOR, clock.utcnow(), pending_only=not args.all)
+        return None if record is None else (
+            record.__name__, record.filename, record.csv_bytes(), record.payment_count,
+            record.row_count, None, ())
     payments = exportable_payments(root, args.since, args.until, include)
     record = export_payments(root, payments, ACTOR, clock.utcnow(), since=args.since,
                              until=args.until,

@@ -35,6 +35,7 @@ S = {
     'company.disable': _('${who} deshabilitó a ${person}: ya no puede entrar al portal.'),
     'company.enable': _('${who} habilitó de nuevo a ${person}.'),
     'company.approval': _('${who} cambió la regla de aprobación: ${rule}.'),
+    'company.fiscal': _('${who} cambió los datos fiscales de la empresa.'),
     'staff.company-user.disable': _('${company} deshabilitó a ${person}.'),
     'staff.company-user.enable': _('${company} habilitó de nuevo a ${person}.'),
     'staff.company-user.unlock': _('${company} desbloqueó el acceso de ${person}.'),

@@ -15,8 +15,9 @@ MENU = (
     ('historial-de-pagos', _('HISTORIAL DE PAGOS')),
 )
 
-#: What a company administrator has besides: its people.
-ADMIN_MENU = (('usuarios', _('USUARIOS')), ('bitacora', _('BITÁCORA')))
+#: What a company administrator has besides: its people, its fiscal data, its log.
+ADMIN_MENU = (('usuarios', _('USUARIOS')), ('datos-fiscales', _('DATOS FISCALES')),
+              ('bitacora', _('BITÁCORA')))
 
 #: "1 factura", "3 facturas": counted through the catalog's plural rule.
 INVOICE_COUNT = ngettext('${count} factura', '${count} facturas')

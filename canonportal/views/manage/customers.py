@@ -47,6 +47,17 @@ def sign_in_state(customer, now):
     }
 
 
+def fiscal_summary(customer, translate):
+    """The company's fiscal data in one line, saying whether the ERP has it yet."""
+    if customer.fiscal_changed is None:
+        return '—'
+    text = (f'{customer.fiscal_name} · {translate(_("Régimen"))} {customer.fiscal_regime} · '
+            f'{translate(_("C.P."))} {customer.fiscal_zip} · CFDI {customer.cfdi_use}')
+    if customer.fiscal_pending:
+        text += ' · ' + translate(_('sin exportar al ERP'))
+    return text
+
+
 def customer_values(context, request, error=None):
     cells = Cells(request)
     fmt, translate = cells.fmt, cells.translate
@@ -70,6 +81,14 @@ def customer_values(context, request, error=None):
         (_('Pagos'), str(len(context.payments)), manage_url(request, context.payments)),
         (_('Usuarios'), str(len(context.users)) if context.users is not None else '0',
          manage_url(request, context.users) if context.users is not None else None),
+        (_('Datos fiscales'), fiscal_summary(context, translate),
+         manage_url(request, request.root, '@@datos-fiscales') if context.fiscal_pending
+         else None),
+        (_('Constancia de situación fiscal'),
+         fmt.timestamp(context.fiscal_constancia_uploaded) if context.fiscal_constancia
+         else '—',
+         manage_url(request, context, '@@constancia-fiscal.pdf') if context.fiscal_constancia
+         else None),
     ]
     return object_values(
         request, context, page_title=context.title, properties=properties, access=access,

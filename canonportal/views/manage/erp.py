@@ -27,7 +27,7 @@ from ...i18n import _, ngettext
 from ...money import ZERO
 from ...payments.applied import send_applied
 from ...resources import PortalRoot
-from ...resources.exports import ExportRecord
+from ...resources.exports import FISCAL, ExportRecord
 from ...resources.imports import KINDS, ImportRecord
 from .. import settings_of
 from . import MANAGE, ROUTE, VIEW, Page, manage_globals, manage_url, page_number, read_day
@@ -60,11 +60,12 @@ def _translate(request, message):
     return request.localizer.translate(message)
 
 
-def _erp_tabs(request):
+def erp_tabs(request):
     root = request.root
     return (('import', manage_url(request, root, '@@importar'), _('Importar')),
             ('imports', manage_url(request, root['imports']), _('Importaciones')),
             ('export', manage_url(request, root, '@@exportar'), _('Exportar')),
+            ('fiscal', manage_url(request, root, '@@datos-fiscales'), _('Datos fiscales')),
             ('exports', manage_url(request, root['exports']), _('Exportaciones')))
 
 
@@ -78,7 +79,7 @@ def _import_values(request, **values):
         request, request.root, page_title=_('Importar archivos del ERP'),
         kinds=[(kind, KIND_LABELS.get(kind, kind)) for kind in KINDS],
         accepted=ACCEPTED_FILES, records=newest_records(request.root['imports'], RECORDS_SHOWN),
-        tabs=_erp_tabs(request), current_tab='import', **values)
+        tabs=erp_tabs(request), current_tab='import', **values)
 
 
 @view_config(route_name=ROUTE, context=PortalRoot, name='importar', permission=VIEW,
@@ -157,7 +158,7 @@ def import_record(context, request):
         notes=[translate(note) for note in context.notes],
         audit_url=manage_url(request, request.root.audit_log,
                              query={'target': audit.target_path(context)}),
-        tabs=_erp_tabs(request), current_tab='imports')
+        tabs=erp_tabs(request), current_tab='imports')
 
 
 # -- exports -------------------------------------------------------------------------------
@@ -197,7 +198,7 @@ def _export_values(request, **values):
         pending_count=len(pending), pending_total=sum((p.total_mxn for p in pending), ZERO),
         preview=_payment_rows(request, pending[:PREVIEW]),
         records=newest_records(root['exports'], RECORDS_SHOWN),
-        tabs=_erp_tabs(request), current_tab='export', **values)
+        tabs=erp_tabs(request), current_tab='export', **values)
 
 
 @view_config(route_name=ROUTE, context=PortalRoot, name='exportar', permission=VIEW,
@@ -242,7 +243,12 @@ def export_record(context, request):
     page = Page(request, context.references, page_number(request), size=100,
                 total=len(context.references))
     rows = []
-    for reference in page.items:
+    if context.kind == FISCAL:
+        customers = request.root.customers
+        rows = [SimpleNamespace(rfc=rfc, customer=customers.get(rfc),
+                                url=manage_url(request, customers[rfc]) if rfc in customers
+                                else None) for rfc in page.items]
+    for reference in (page.items if context.kind != FISCAL else ()):
         payment = by_reference.get(reference)
         rows.append(SimpleNamespace(
             reference=reference, payment=payment,
@@ -253,7 +259,7 @@ def export_record(context, request):
         state_labels=STATE_LABELS, download_url=manage_url(request, context, '@@descargar'),
         audit_url=manage_url(request, request.root.audit_log,
                              query={'target': audit.target_path(context)}),
-        tabs=_erp_tabs(request), current_tab='exports')
+        tabs=erp_tabs(request), current_tab='exports')
 
 
 @view_config(route_name=ROUTE, context=ExportRecord, name='descargar', permission=VIEW,

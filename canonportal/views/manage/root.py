@@ -15,6 +15,7 @@ from pyramid.view import view_config
 
 from ... import clock
 from ... import gateways as gw
+from ...erp.fiscal import fiscal_customers
 from ...charts import stacked_bars
 from ...i18n import _
 from ...money import ZERO
@@ -215,5 +216,7 @@ def dashboard(context, request):
         spei=spei_figures(request, context, today, recent),
         import_url=manage_url(request, context, '@@importar'),
         export_url=manage_url(request, context, '@@exportar'),
+        fiscal_pending=len(fiscal_customers(context)),
+        fiscal_url=manage_url(request, context, '@@datos-fiscales'),
     )
 
