@@ -50,6 +50,9 @@ def test_an_incompatible_uso_is_refused_next_to_the_field_then_a_compatible_one_
         # A resident abroad without a permanent establishment (610) may only ask S01 or CP01.
         page = submit(admin, 400, regimen='610')
     assert 'El SAT no acepta el uso de CFDI G03 para el régimen 610' in error_of(page, 'fiscal-use')
+    summary = page.html.find(id='fiscal-errors')      # above the form, in sight on arrival
+    assert 'El SAT no acepta el uso de CFDI G03' in summary.get_text()
+    assert summary.find('a')['href'] == '#fiscal-use'
     form = page.forms['fiscal-form']
     assert (form['razon_social'].value, form['regimen'].value, form['cp'].value,
             form['uso_cfdi'].value) == ('CANON MEXICANA', '610', '11000', 'G03')

@@ -28,6 +28,9 @@ PERMISSION = 'manage-company'
 MAX_NAME = 254
 #: A Constancia de Situación Fiscal is one or two pages: well under a customer's body limit.
 MAX_CONSTANCIA_BYTES = 512 * 1024
+#: The form's fields by name, for the summary of errors above the form to link to.
+FIELD_IDS = {'razon_social': 'fiscal-name', 'regimen': 'fiscal-regime', 'cp': 'fiscal-zip',
+             'uso_cfdi': 'fiscal-use', 'constancia': 'fiscal-constancia'}
 ZIP_RE = re.compile(r'^[0-9]{5}$')
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 
@@ -41,7 +44,7 @@ def fiscal_values(customer, request, errors=None, form=None):
                 regimes=[(code, regimes[code][0]) for code in sat_catalogs.regimes_for(person)],
                 usos=[(code, usos[code][0]) for code in sat_catalogs.usos_for(person)],
                 person_moral=person == sat_catalogs.MORAL,
-                max_name=MAX_NAME, max_kb=MAX_CONSTANCIA_BYTES // 1024,
+                max_name=MAX_NAME, max_kb=MAX_CONSTANCIA_BYTES // 1024, field_ids=FIELD_IDS,
                 action=request.resource_url(customer, VIEW_NAME))
 
 
