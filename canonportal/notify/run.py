@@ -12,6 +12,7 @@ did, appended to :data:`.jobs.JOBS` (or passed as ``jobs``); :meth:`Run.for_each
 gives it one transaction per customer, :meth:`Run.deliver` its mails.
 """
 import os
+import secrets
 import socket
 import sys
 from collections import Counter
@@ -32,8 +33,9 @@ class LeaseLost(Exception):
 
 
 def holder_name():
-    """Who this notifier is, as the lease records it: host and process."""
-    return f'{socket.gethostname()}:{os.getpid()}'
+    """Who this notifier is, as the lease records it: host, process and a random part (two
+    runs in one process, e.g. the serving portal asked twice, are two holders)."""
+    return f'{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}'
 
 
 class Run:
@@ -125,12 +127,13 @@ def release_lease(manager, app_root, holder):
     in_own_transaction(manager, lambda: app_root().notify_lease.release(holder), reopen=False)
 
 
-def notify(db, settings, mailer, today=None, dry_run=False, out=sys.stdout, progress=False,
+def notify(db, settings, mailer, today=None, dry_run=False, out=None, progress=False,
            jobs=None, holder=None, now=None):
     """Run the daily jobs on ``db`` for ``today`` (Mexico City's unless given); return the
     summary's Counter (``lease held`` when another notifier runs)."""
     now = now or clock.utcnow()
     today = today or clock.mexico_today()
+    out = out or sys.stdout
     holder = holder or holder_name()
     manager = transaction.TransactionManager(explicit=True)
     bound = mailer.bind(transaction_manager=manager)
