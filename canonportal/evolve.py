@@ -15,6 +15,7 @@ from . import audit, clock
 from .resources.credentials import LoginAttempts
 from .resources.customer import named_child
 from .resources.folder import Folder
+from .resources.notices import Notices, NotifyLease
 from .resources.incoming_transfer import Transfers, legacy_note
 from .resources.openinvoices import OpenInvoices
 from .resources.payment_history import PaymentHistory
@@ -344,3 +345,12 @@ def fiscal_changes(root):
     for customer in root.customers.values():
         if customer.fiscal_changed is not None:
             root.fiscal_changes[customer.rfc] = customer.fiscal_changed
+@step('mail-notices')
+def mail_notices(root):
+    """canonportal-notify's records: each customer's reminders and statements mailed
+    (``resources.notices.Notices``) and the root's lease of the one notifier at a time."""
+    for customer in root.customers.values():
+        if customer.notices is None:
+            customer.notices = Notices()
+    if getattr(root, 'notify_lease', None) is None:
+        root.notify_lease = NotifyLease()

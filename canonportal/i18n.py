@@ -1,4 +1,6 @@
 """Language: Spanish (es-MX) by default, English on request, remembered in a cookie."""
+import os
+
 from pyramid import i18n
 from pyramid.events import ApplicationCreated
 from pyramid.interfaces import ILocalizer, ITranslationDirectories
@@ -13,6 +15,19 @@ def spanish(message):
     ``translate`` of text made without a request (console scripts)."""
     interpolate = getattr(message, 'interpolate', None)
     return interpolate() if interpolate is not None else str(message)
+
+
+_LOCALIZERS = {}
+
+
+def localizer_for(language):
+    """The portal's localizer for ``language`` without a request: the mails a console script
+    writes in each person's language (``canonportal.notify``)."""
+    found = _LOCALIZERS.get(language)
+    if found is None:
+        directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'locale')
+        found = _LOCALIZERS[language] = i18n.make_localizer(language, [directory])
+    return found
 
 
 class Plural:

@@ -1,9 +1,10 @@
 """Endpoints for this machine's console scripts only: ``local_only=True`` on a view, and
 the token each script proves itself with.
 
-``canonportal-reconcile``, ``canonportal-pack`` and ``canonportal-adduser`` ask the
-waitress process that holds the embedded FileStorage (``POST /reconciliar``,
-``POST /empaquetar``, ``POST /alta-personal``; :mod:`.views.maintenance`). Such a view
+``canonportal-reconcile``, ``canonportal-pack``, ``canonportal-adduser`` and
+``canonportal-notify`` ask the waitress process that holds the embedded FileStorage
+(``POST /reconciliar``, ``POST /empaquetar``, ``POST /alta-personal``, ``POST /notificar``;
+:mod:`.views.maintenance`). Such a view
 answers only a request made straight to waitress from this machine:
 
 * the peer (``REMOTE_ADDR``) is a loopback address, and
@@ -41,6 +42,7 @@ UNIX_SOCKET_PEER = 'localhost'
 TOKEN_HEADER = 'X-Script-Token'
 #: The scripts that may ask the serving portal, each at its own endpoint.
 RECONCILE, PACK, ADDUSER = 'canonportal-reconcile', 'canonportal-pack', 'canonportal-adduser'
+NOTIFY = 'canonportal-notify'
 
 
 def script_token(settings, script):

@@ -45,8 +45,9 @@ def send(request, to, subject, body, attachments=()):
     return message
 
 
-def _message(to, subject, body, attachments=()):
-    message = Message(subject=subject, recipients=[to], body=body)
+def _message(to, subject, body, attachments=(), html=None, headers=None):
+    message = Message(subject=subject, recipients=[to], body=body, html=html,
+                      extra_headers=dict(headers or {}))
     for attachment in attachments:
         message.attach(attachment)
     return message
@@ -64,9 +65,10 @@ def deliver_message(mailer, settings, message):
             bound.send(message)
 
 
-def deliver(mailer, settings, to, subject, body, attachments=()):
-    """Send through ``mailer``, joined to the transaction it is bound to (the scripts)."""
-    message = _message(to, subject, body, attachments)
+def deliver(mailer, settings, to, subject, body, attachments=(), html=None, headers=None):
+    """Send through ``mailer``, joined to the transaction it is bound to (the scripts); with
+    ``html`` the mail has an HTML part beside the text, ``headers`` are added as they are."""
+    message = _message(to, subject, body, attachments, html, headers)
     if settings.get('mail.queue_path'):
         mailer.send_to_queue(message)
     else:

@@ -1,4 +1,5 @@
-"""Single-use, expiring tokens for activation, email confirmation and password reset.
+"""Single-use, expiring tokens for activation, email confirmation and password reset, and
+the unsubscribe links of the portal's own mails (used as often as wanted until they expire).
 
 The token (128+ bits from :mod:`secrets`) goes only into the mailed link; the
 database keeps its SHA-256, so a copy of the database cannot use them.
@@ -11,12 +12,14 @@ CONFIRM_EMAIL = 'confirm-email'
 RESET_PASSWORD = 'reset-password'
 ACTIVATE = 'activate'
 INVITE = 'invite'           # a company administrator invited a colleague
+UNSUBSCRIBE = 'unsubscribe'  # a mailed link that turns one kind of mail off for one person
 
 LIFETIMES = {
     CONFIRM_EMAIL: datetime.timedelta(hours=48),
     RESET_PASSWORD: datetime.timedelta(minutes=60),
     ACTIVATE: datetime.timedelta(minutes=60),
     INVITE: datetime.timedelta(hours=72),
+    UNSUBSCRIBE: datetime.timedelta(days=120),
 }
 
 

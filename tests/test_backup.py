@@ -182,7 +182,7 @@ def test_the_units_write_the_database_owner_only():
     """Every service of deploy/systemd runs with UMask=0077: what the portal and the
     scripts create (Data.fs, blobs, backups) is the service user's alone."""
     units = sorted((ROOT / 'deploy' / 'systemd').glob('*.service'))
-    assert len(units) == 5
+    assert len(units) == 6          # the portal (2), reconcile, notify, backup, pack
     for unit in units:
         service = unit.read_text().split('[Service]', 1)[1].split('\n[', 1)[0]
         assert 'UMask=0077' in service.splitlines(), unit.name

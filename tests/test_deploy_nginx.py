@@ -42,7 +42,7 @@ pytestmark = [
 DEBIAN_HTTP_DEFAULTS = ('    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n'
                         '    ssl_prefer_server_ciphers on;\n')
 #: The rule that keeps the scripts' endpoints from the outside, as the site writes it.
-INTERNAL_RULE = ('location ~ ^/(@@)?(reconciliar|empaquetar|alta-personal)(/|$) {\n'
+INTERNAL_RULE = ('location ~ ^/(@@)?(reconciliar|empaquetar|alta-personal|notificar)(/|$) {\n'
                  '        return 404;\n    }')
 
 
@@ -182,7 +182,8 @@ def script_tokens(server, script):
 ENDPOINTS = {'reconciliar': ('canonportal-reconcile', ''),
              'empaquetar': ('canonportal-pack', 'days=0'),
              'alta-personal': ('canonportal-adduser',
-                               'username=mallory&role=admin&password=una+frase+larga+de+mallory')}
+                               'username=mallory&role=admin&password=una+frase+larga+de+mallory'),
+             'notificar': ('canonportal-notify', 'today=2017-11-06')}
 
 
 def spellings(name):
@@ -196,7 +197,8 @@ def test_the_scripts_endpoints_are_refused_under_every_spelling(proxied, dev_ser
         for path in spellings(name):
             status, _, text = send(proxied['port'], 'POST', path, tokens, body=body)
             assert status == 404, (path, status)
-            assert not any(word in text for word in ('reconciled', 'packed', 'staff user')), path
+            assert not any(word in text for word in ('reconciled', 'packed', 'staff user',
+                                                     'notified')), path
     assert not (dev_server.folder / 'var' / 'Data.fs.old').exists()       # never packed
     assert 'staff user' not in dev_server.log()                           # nobody was made
 

@@ -437,3 +437,23 @@ def test_each_customer_gets_its_history_index(ini, tmp_path, capsys, ticking_clo
     indexes = on_db(tmp_path, listed)
     assert indexes[CANON] == ['228'] and all(v == [] for k, v in indexes.items() if k != CANON)
     assert run(ini, capsys) == ['nothing to do: every evolve step is done']
+
+
+def test_each_customer_gets_its_record_of_mails_and_the_root_the_notifiers_lease(
+        ini, tmp_path, capsys, ticking_clock):
+    init.main([ini, '--demo'])
+    capsys.readouterr()
+
+    def without(root, _):
+        for customer in root.customers.values():
+            del customer.notices
+        del root.notify_lease
+        del root.evolve_done['mail-notices']
+    on_db(tmp_path, without, commit=True)
+    assert run(ini, capsys) == ['ran mail-notices']
+
+    def records(root, _):
+        return ({c.notices.statement_sent('005300', '2017-10') for c in root.customers.values()},
+                root.notify_lease.holder)
+    assert on_db(tmp_path, records) == ({False}, None)
+    assert run(ini, capsys) == ['nothing to do: every evolve step is done']

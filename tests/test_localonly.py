@@ -1,6 +1,6 @@
 """The console scripts' endpoints answer only straight from this machine (issue 20).
 
-``/reconciliar``, ``/empaquetar`` and ``/alta-personal`` take a token, but a token is not
+``/reconciliar``, ``/empaquetar``, ``/alta-personal`` and ``/notificar`` take a token, but a token is not
 all: whatever the
 proxy in front lets through, and under every spelling Pyramid answers (``/name``,
 ``/@@name``, ``/name/``, ``/name/anything``), a request that did not come from loopback
@@ -12,14 +12,14 @@ import pytest
 import webtest
 
 from canonportal import localonly
-from canonportal.localonly import ADDUSER, PACK, RECONCILE, TOKEN_HEADER, script_token
+from canonportal.localonly import ADDUSER, NOTIFY, PACK, RECONCILE, TOKEN_HEADER, script_token
 from payment_support import accept, confirmation, misbehave, receipts, state_of
 from portal_support import Client, nothing_changes, with_root
 
 HOST = 'portal.example.mx'
 NOT_FOUND = 'Página no encontrada'
 INTERNAL = {('PortalRoot', 'reconciliar'), ('PortalRoot', 'empaquetar'),
-            ('PortalRoot', 'alta-personal')}
+            ('PortalRoot', 'alta-personal'), ('PortalRoot', 'notificar')}
 STAFF_PASSWORD = 'la mesa de tesorería abre a las nueve'
 
 
@@ -224,3 +224,36 @@ def test_alta_personal_checks_everything_again_and_refuses_without_a_change(app,
                                                 headers=token(app, ADDUSER), status=400)
     assert reason in answer.text
     assert staff_and_audit(app) == before
+
+
+# -- /notificar: canonportal-notify while the portal serves ----------------------------------
+
+@pytest.mark.parametrize('remote_addr, headers', FROM_OUTSIDE[:4] + FROM_OUTSIDE[-2:])
+def test_notificar_from_outside_is_not_found_under_every_spelling(app, remote_addr, headers):
+    outsider = client_from(app, remote_addr)
+    with nothing_changes(app):
+        for path in spellings('notificar'):
+            answer = outsider.post(path, {'today': '2017-11-06'},
+                                   headers=dict(token(app, NOTIFY), **headers), status='*')
+            assert answer.status_int == 404 and NOT_FOUND in answer.text, path
+
+
+def test_notificar_needs_its_own_token_and_a_real_day(app):
+    script = client_from(app, '127.0.0.1')
+    with nothing_changes(app):
+        for other in (RECONCILE, PACK, ADDUSER):
+            script.post('/notificar', {'today': '2017-11-06'}, headers=token(app, other),
+                        status=403)
+        for day in ('2017-13-01', '1999-12-31', 'x' * 5000):
+            answer = script.post('/notificar', {'today': day}, headers=token(app, NOTIFY),
+                                 status=400)
+            assert answer.text.startswith('today must be a date')
+
+
+def test_notificar_straight_from_loopback_mails_the_days_reminders(app, mailer):
+    script = client_from(app, '127.0.0.1')
+    answer = script.post('/@@notificar/', {'today': '2017-11-06'}, headers=token(app, NOTIFY))
+    assert answer.text.startswith('notified: ') and 'reminder mails: 3' in answer.text
+    assert len(mailer.outbox) == 5
+    again = script.post('/notificar', {'today': '2017-11-06'}, headers=token(app, NOTIFY))
+    assert again.text.strip() == 'notified: nothing to send' and len(mailer.outbox) == 5

@@ -145,7 +145,8 @@ def test_disabling_ends_the_sessions_and_refuses_sign_in_until_enabled(app, oper
     done = action_form(page, 'deshabilitar').submit().follow()
     assert 'Cuenta deshabilitada' in flash_text(done)
     assert facts(done)['Deshabilitado'] == 'Sí'
-    assert action_names(done) == ['habilitar']   # no reset link for a disabled account
+    # No reset link for a disabled account (its reminders may still be switched).
+    assert action_names(done) == ['habilitar', 'recordatorios']
 
     assert customer.get(f'/customers/{CANON}/saldos').location == 'http://portal.example.mx/'
     token = customer.csrf()
@@ -246,7 +247,8 @@ def test_operator_and_admin_see_the_actions(app, operator):
     admin = staff_client(app, 'alice', 'admin')
     for client in (operator, admin):
         # A customer not activated yet can be sent an invitation (issue 11).
-        assert action_names(client.get(CUSTOMER)) == ['deshabilitar', 'enviar-invitacion']
+        assert action_names(client.get(CUSTOMER)) == ['deshabilitar', 'enviar-invitacion',
+                                                      'recordatorios']
         assert action_names(client.get(STATEMENT)) == ['reemplazar-pdf']
 
 

@@ -50,6 +50,12 @@ CSRF_EXEMPT = {
     # /alta-personal: canonportal-adduser asking that server to make a staff account; the
     # same kind of token, its own.
     ('PortalRoot', 'alta-personal'),
+    # /notificar: canonportal-notify asking that server to mail the day's reminders; the
+    # same kind of token, its own.
+    ('PortalRoot', 'notificar'),
+    # /baja: the one-click unsubscribe link a mail client POSTs with no session (RFC 8058),
+    # authorized by the link's stored token (a forged one is refused in test_notify_mail.py).
+    ('PortalRoot', 'baja'),
     # /spei/abono: the receiving bank's deposit notifications, signed with the shared secret
     # (a forged one is refused in test_spei.py).
     ('PortalRoot', 'spei'),

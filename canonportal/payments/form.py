@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 
 RETRYABLE_STATES = (DECLINED, CANCELLED, EXPIRED)
 
-#: The query parameter of SALDOS that ticks one invoice (``?pagar=<key>``).
+#: The query parameter of SALDOS that ticks an invoice (``?pagar=<key>``, repeated for several:
+#: a reminder's link), and how many of them are read at most.
 PAY_PARAM = 'pagar'
+MAX_MARKED = 100
 #: The query parameter of SALDOS that restores a failed payment's selection (``?reintentar=229``).
 RETRY_PARAM = 'reintentar'
 #: The SALDOS button (``accion``) that ticks every overdue invoice, on every page.
@@ -72,6 +74,21 @@ def overdue_entries(customer, rate, entries, accounts=None):
     return added
 
 
+def marked_entries(customer, keys, accounts=None):
+    """``?pagar=KEY`` (once or up to :data:`MAX_MARKED` times): those of the customer's
+    invoices the person may see and that have something left to pay, ticked; an unknown,
+    paid, foreign or too long key ticks nothing, and keys past the bound are not read."""
+    entries, seen = [], set()
+    for key in keys[:MAX_MARKED]:
+        invoice = customer.invoices.get(key) if 0 < len(key) <= 100 else None
+        if (invoice is None or key in seen or invoice.left_to_pay <= 0
+                or (accounts is not None and invoice.account not in accounts)):
+            continue
+        seen.add(key)
+        entries.append(sel.Entry(key, ticked=True))
+    return entries
+
+
 def read_selection(customer, request):
     """Validate the selection the browser posted for ``customer``.
 
@@ -90,13 +107,10 @@ def read_selection(customer, request):
         if request.POST.get('accion') == SELECT_OVERDUE:
             entries += overdue_entries(customer, rate_for(request), entries, _accounts(request))
     else:
-        # "Pagar" on FACTURAS or on an invoice's page: SALDOS with that invoice ticked,
-        # for what is left of it (an unknown or paid key ticks nothing).
-        key = request.GET.get(PAY_PARAM, '')
-        invoice = customer.invoices.get(key) if 0 < len(key) <= 100 else None
-        if invoice is not None and invoice.left_to_pay > 0:
-            entries = [sel.Entry(key, ticked=True)]
-        entries = entries or retried_entries(customer, request.GET.get(RETRY_PARAM, ''))
+        # "Pagar" on FACTURAS or on an invoice's page, or a reminder's link: SALDOS with
+        # those invoices ticked, for what is left of them.
+        entries = (marked_entries(customer, request.GET.getall(PAY_PARAM), _accounts(request))
+                   or retried_entries(customer, request.GET.get(RETRY_PARAM, '')))
     return sel.validate_selection(customer, rate_for(request), entries, _accounts(request))
 
 

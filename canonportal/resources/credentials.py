@@ -87,6 +87,10 @@ class Credentials(Persistent):
     session_generation = 0
     disabled = False
     login_attempts = None
+    #: The person's own choices of the portal's mails ({kind: bool}, resources.notices;
+    #: a kind not in it follows the company's default) and the language they read them in.
+    mail_choices = None
+    language = None
 
     @property
     def principal_id(self):

@@ -8,6 +8,7 @@ from .company_user import COMPANY_ROLES, ROLE_PERMISSIONS, ADMINISTRADOR, compan
 from .credentials import Credentials, LoginAttempts
 from .folder import Folder
 from .interfaces import ICustomer
+from .notices import Notices
 from .openinvoices import OpenInvoices
 from .payment import IN_PROGRESS_STATES
 from .payment_history import PaymentHistory
@@ -141,6 +142,12 @@ class Customer(Credentials):
     fiscal_constancia_sha256 = None
     fiscal_changed = None
     fiscal_exported = None
+    #: The company's default for the portal's mails ({kind: bool}; its administrators
+    #: choose), what was mailed (``notices.Notices``; None until the evolve step
+    #: 'mail-notices'), and staff's switch that stops its due-date reminders.
+    mail_defaults = None
+    notices = None
+    reminders_off = False
 
     def __init__(self, rfc, name, accounts=(), email=None):
         self.rfc = rfc.strip().upper()
@@ -155,6 +162,7 @@ class Customer(Credentials):
         self.history = PaymentHistory()
         self.login_attempts = LoginAttempts()
         self.users = named_child(Folder(), 'users', self, 'Usuarios')
+        self.notices = Notices()
 
     @property
     def title(self):

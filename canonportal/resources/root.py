@@ -9,6 +9,7 @@ from ..money import to_rate
 from .audit import AuditLog
 from .customer import Customers
 from .folder import Folder
+from .notices import NotifyLease
 from .staff import ADMIN, AUDITOR, OPERATOR, StaffFolder, role_principal
 from .throttle import Throttle
 from .incoming_transfer import Transfers
@@ -59,6 +60,7 @@ class PortalRoot(Folder):
     throttle = None         # the same, for the step 'throttle'
     cep_pending = None      # the same, for the step 'spei-transfers'
     fiscal_changes = None   # the same, for the step 'fiscal-changes'
+    notify_lease = None     # the same, for the step 'mail-notices'
     __acl__ = [
         (Allow, role_principal(ADMIN), ALL_PERMISSIONS),
         (Allow, role_principal(OPERATOR), ('view', 'manage-view', 'manage')),
@@ -84,6 +86,7 @@ class PortalRoot(Folder):
         self.throttle = Throttle()              # account mails, unknown sign-in names
         self.cep_pending = OOBTree()            # Referencia de pago -> SPEI payment awaiting its CEP
         self.fiscal_changes = OOBTree()         # RFC -> when its fiscal data last changed
+        self.notify_lease = NotifyLease()       # who runs canonportal-notify now
 
     @property
     def customers(self):

@@ -26,6 +26,9 @@ PUBLIC_VIEWS = {
     # The load balancer's health check; canonportal-pack and canonportal-adduser asking the
     # server (loopback only, with their tokens: views/maintenance.py).
     ('health', ''), ('PortalRoot', 'empaquetar'), ('PortalRoot', 'alta-personal'),
+    ('PortalRoot', 'notificar'),
+    # The one-click unsubscribe link of the portal's mails (a stored token: views/unsubscribe.py).
+    ('PortalRoot', 'baja'),
 }
 
 

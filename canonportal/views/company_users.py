@@ -23,7 +23,9 @@ from ..resources.customer import APPROVAL_ABOVE, APPROVAL_POLICIES
 from ..resources.company_user import (
     ADMINISTRADOR, CAPTURA, COMPANY_ROLES, CONSULTA, PAGO, CompanyUser, new_user_id,
 )
+from ..resources.notices import KINDS
 from .customer import page
+from .mail_choices import KIND_LABELS
 
 VIEW_NAME = 'usuarios'
 TEMPLATE = 'canonportal:templates/company_users.pt'
@@ -44,7 +46,9 @@ def users_values(customer, request, errors=None, form=None):
     return page(customer, request, VIEW_NAME, _('Usuarios'), users=users,
                 role_labels=ROLE_LABELS, role_hints=ROLE_HINTS, roles=COMPANY_ROLES,
                 errors=errors or {}, form=form or {'role': CONSULTA, 'accounts': ()},
-                invite_action=request.resource_url(customer, VIEW_NAME))
+                invite_action=request.resource_url(customer, VIEW_NAME),
+                mail_defaults=[(kind, KIND_LABELS[kind], (customer.mail_defaults or {}).get(kind, True))
+                               for kind in KINDS])
 
 
 @view_config(context=Customer, name=VIEW_NAME, permission=PERMISSION, request_method='GET',

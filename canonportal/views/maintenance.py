@@ -1,6 +1,7 @@
 """The console scripts' endpoints, for when the embedded FileStorage is held by this server:
 ``POST /reconciliar`` (``canonportal-reconcile``), ``POST /empaquetar``
-(``canonportal-pack``) and ``POST /alta-personal`` (``canonportal-adduser``).
+(``canonportal-pack``), ``POST /alta-personal`` (``canonportal-adduser``) and
+``POST /notificar`` (``canonportal-notify``).
 
 Each answers only a request made straight to waitress from this machine
 (``local_only=True``, :mod:`canonportal.localonly`): through any proxy, under any
@@ -19,7 +20,9 @@ from pyramid.view import view_config
 from pyramid_mailer.interfaces import IMailer
 
 from .. import packing, staff_accounts
-from ..localonly import ADDUSER, PACK, RECONCILE, has_script_token
+from .. import dates
+from ..localonly import ADDUSER, NOTIFY, PACK, RECONCILE, has_script_token
+from ..notify.run import notify
 from ..payments.reconciliation import reconcile
 from ..resources import PortalRoot
 
@@ -83,3 +86,22 @@ def adduser_endpoint(request):
         return _text(f'{refused}\n', 400)
     log.info('%s (asked by canonportal-adduser)', done)
     return _text(done + '\n')
+
+
+@view_config(context=PortalRoot, name='notificar', permission=NO_PERMISSION_REQUIRED,
+             require_csrf=False, request_method='POST', local_only=True)
+def notify_endpoint(request):
+    """canonportal-notify's run, on this server's database and mailer."""
+    if not has_script_token(request, NOTIFY):
+        return _forbidden(NOTIFY)
+    today = None
+    if request.POST.get('today'):
+        try:
+            today = dates.parse(request.POST['today'][:20], ('%Y-%m-%d',))
+        except ValueError:
+            return _text('today must be a date YYYY-MM-DD from 2000 to 2100\n', 400)
+    out = io.StringIO()
+    counts = notify(_database(request), request.registry.settings,
+                    request.registry.getUtility(IMailer), today=today,
+                    dry_run=bool(request.POST.get('dry_run')), out=out)
+    return _text(out.getvalue())

@@ -13,6 +13,7 @@ from ... import accountmail, audit, clock, mail, tokens
 from ...i18n import _
 from ...resources import Customer
 from .. import settings_of
+from ..mail_choices import KIND_LABELS
 from . import MANAGE, ROUTE, VIEW, manage_url
 from ...resources.customer import Customers
 from .contents import back_to, object_values, refuse
@@ -20,6 +21,8 @@ from .labels import CUSTOMER_STATE_LABELS
 from .listing import Cells, Column, Kind, register_listing
 
 TEMPLATE = 'canonportal:templates/manage/customer.pt'
+#: The notifier's newest mails shown on the page.
+SHOWN_MAILS = 50
 
 
 CUSTOMER_COLUMNS = (
@@ -76,6 +79,7 @@ def customer_values(context, request, error=None):
         (_('Bloqueado'), locked),
         (_('Intentos fallidos recientes'), str(access['failed_logins'])),
         (_('Deshabilitado'), cells.yes_no(access['disabled'])),
+        (_('Recordatorios de vencimiento por correo'), cells.yes_no(not context.reminders_off)),
         (_('Facturas'), str(len(context.invoices)), manage_url(request, context.invoices)),
         (_('Estados de cuenta'), str(len(context.statements)), manage_url(request, context.statements)),
         (_('Pagos'), str(len(context.payments)), manage_url(request, context.payments)),
@@ -98,6 +102,8 @@ def customer_values(context, request, error=None):
         can_invite=not context.activated and not access['disabled'],
         invite_email=context.contact_email or '',
         action_url=lambda name: manage_url(request, context, '@@' + name),
+        mails=context.notices.newest(SHOWN_MAILS) if context.notices is not None else [],
+        mail_kinds=KIND_LABELS, customer_reminders_off=bool(context.reminders_off),
     )
 
 
@@ -198,3 +204,17 @@ def enable(context, request):
     context.disabled = False
     _record(request, context, 'customer.enable', {'disabled': True}, {'disabled': False})
     return back_to(request, context, _('Cuenta habilitada: el cliente puede volver a entrar.'))
+
+
+@view_config(route_name=ROUTE, context=Customer, name='recordatorios', permission=MANAGE,
+             request_method='POST', renderer=TEMPLATE)
+def reminders_switch(context, request):
+    """Staff turn the company's due-date reminders off (``apagar``) or on again (``encender``)."""
+    wanted = {'apagar': True, 'encender': False}.get(request.POST.get('accion', ''))
+    if wanted is None or wanted == context.reminders_off:
+        return refuse(request, customer_values, context, _('Los recordatorios ya están así.'))
+    context.reminders_off = wanted
+    _record(request, context, 'customer.reminders', {'reminders_off': not wanted},
+            {'reminders_off': wanted})
+    return back_to(request, context, _('Recordatorios apagados para este cliente.') if wanted
+                   else _('Recordatorios encendidos para este cliente.'))
