@@ -333,3 +333,15 @@ def payment_history(root):
             customer.history = PaymentHistory()
         for payment in customer.payments.values():
             customer.history.track(payment)
+
+
+@step('payment-complements')
+def payment_complements(root):
+    """Payment complements (REP): the root's index by UUID and each customer's folder of them
+    (``resources.complement``)."""
+    if root.complements_by_uuid is None:
+        root.complements_by_uuid = OOBTree()
+    for customer in root.customers.values():
+        if customer.complements is None:
+            customer.complements = named_child(Folder(), 'complements', customer,
+                                               'Complementos de pago')

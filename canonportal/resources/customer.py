@@ -119,6 +119,7 @@ class Customer(Credentials):
     history = None            # PaymentHistory (HISTORIAL's index); None until 'payment-history'
     number = None             # 1, 2, …: the customer's own SPEI CLABE is made from it
     users = None              # Folder of CompanyUser; None until evolve step 'company-users'
+    complements = None        # Folder of Complement (REP) by UUID; None until 'payment-complements'
     last_sign_in = None
     #: The customer's own credentials (the RFC) are the company's first administrator.
     role = ADMINISTRADOR
@@ -141,6 +142,7 @@ class Customer(Credentials):
         self.history = PaymentHistory()
         self.login_attempts = LoginAttempts()
         self.users = named_child(Folder(), 'users', self, 'Usuarios')
+        self.complements = named_child(Folder(), 'complements', self, 'Complementos de pago')
 
     @property
     def title(self):
@@ -169,7 +171,8 @@ class Customer(Credentials):
 
     def __getitem__(self, name):
         child = {'invoices': self.invoices, 'statements': self.statements,
-                 'payments': self.payments, 'users': self.users}.get(name)
+                 'payments': self.payments, 'users': self.users,
+                 'complements': self.complements}.get(name)
         if child is None:
             raise KeyError(name)
         return child

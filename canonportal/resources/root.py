@@ -58,6 +58,7 @@ class PortalRoot(Folder):
     review_payments = None  # databases older than the evolve step that adds it
     throttle = None         # the same, for the step 'throttle'
     cep_pending = None      # the same, for the step 'spei-transfers'
+    complements_by_uuid = None  # the same, for the step 'payment-complements'
     __acl__ = [
         (Allow, role_principal(ADMIN), ALL_PERMISSIONS),
         (Allow, role_principal(OPERATOR), ('view', 'manage-view', 'manage')),
@@ -82,6 +83,7 @@ class PortalRoot(Folder):
         self.review_payments = OOBTree()        # Referencia de pago -> Payment in review
         self.throttle = Throttle()              # account mails, unknown sign-in names
         self.cep_pending = OOBTree()            # Referencia de pago -> SPEI payment awaiting its CEP
+        self.complements_by_uuid = OOBTree()    # REP UUID -> Complement (every customer's)
 
     @property
     def customers(self):

@@ -49,6 +49,7 @@ KIND_LABELS = {
     'balances': _('Saldos y pagos aplicados por el ERP (CSV)'),
     'statements': _('Estados de cuenta (CSV y PDF)'),
     'rates': _('Tipos de cambio FIX (CSV)'),
+    'complements': _('Complementos de pago (CFDI de pago XML y PDF)'),
 }
 ACCEPTED_FILES = '.csv,.txt,.tsv,.xml,.pdf,text/csv,text/xml,application/xml,application/pdf'
 #: Payments listed on the export page before the button (the CSV carries them all).
@@ -112,7 +113,7 @@ def import_files(context, request):
         return _import_values(request, error=error, kind=kind)
 
     report = run_import(context, files, audit.actor_of(request), kind=kind or None,
-                        now=clock.utcnow())
+                        now=clock.utcnow(), settings=request.registry.settings)
     if not report.ok:
         # Nothing of a refused import may stay: doom the transaction, so
         # pyramid_tm aborts it even though a page is returned.
