@@ -337,11 +337,16 @@ def payment_history(root):
 
 @step('payment-complements')
 def payment_complements(root):
-    """Payment complements (REP): the root's index by UUID and each customer's folder of them
-    (``resources.complement``)."""
+    """Payment complements (REP): the root's index by UUID, each customer's folder of them and
+    the index of the received payments that still lack one (``resources.complement``)."""
+    from .resources.complement import track_due
     if root.complements_by_uuid is None:
         root.complements_by_uuid = OOBTree()
+    if root.complements_due is None:
+        root.complements_due = OOBTree()
     for customer in root.customers.values():
         if customer.complements is None:
             customer.complements = named_child(Folder(), 'complements', customer,
                                                'Complementos de pago')
+        for payment in customer.payments.values():
+            track_due(customer, payment)

@@ -162,6 +162,6 @@ class ComplementsImporter(Importer):
             complement.pdf = job.blob_from(plan.pdf)
         add_complement(customer, complement)
         for old in plan.replaces:
-            supersede(old, complement)
+            supersede(customer, old, complement)
             job.audit(AUDIT_REPLACE, old, {'uuid': old.uuid}, {'replaced_by': complement.uuid})
         job.wrote()

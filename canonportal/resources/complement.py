@@ -8,6 +8,12 @@ on the root (``complements_by_uuid``) and named by the invoices it documents
 oldest first. One that a later REP replaced (CfdiRelacionados, TipoRelacion 04) stays, with
 ``replaced_by`` set: the customer sees it as "Sustituido por …".
 
+The root's ``complements_due`` lists the received payments (approved or applied) that still
+lack a current REP for an invoice that needs one (:func:`undocumented`), kept by
+:func:`track_due` on creation, at every transition (``Customer.track_payment``) and when a
+REP comes or is replaced: the staff dashboard and the daily mail read it, never every
+payment.
+
 The XML and the PDF are ZODB blobs. Who may see a complement: the people of its customer who
 may see every account of the invoices it documents (:class:`~.ownership.AccountDocument`).
 """
@@ -16,6 +22,10 @@ from pyramid.traversal import find_root
 
 from ..money import ZERO
 from .ownership import AccountDocument
+from .payment import RECEIVED_STATES
+
+#: The method of payment of an invoice settled when it was issued: its payments need no REP.
+PUE = 'PUE'
 
 
 class _Slotted:
@@ -123,13 +133,18 @@ def add_complement(customer, complement):
         payment = customer.payments.get(reference)
         if payment is not None and complement.uuid not in payment.complements:
             payment.complements = payment.complements + (complement.uuid,)
+            track_due(customer, payment)
     return complement
 
 
-def supersede(old, new):
+def supersede(customer, old, new):
     """``new`` replaces ``old`` (CfdiRelacionados, TipoRelacion 04); ``old`` stays, marked."""
     old.replaced_by = new.uuid
     new.replaces = old.uuid
+    for reference in old.references:
+        payment = customer.payments.get(reference)
+        if payment is not None:
+            track_due(customer, payment)
 
 
 def complements_named(customer, uuids):
@@ -139,3 +154,39 @@ def complements_named(customer, uuids):
     if folder is None:
         return []
     return [found for found in (folder.get(uuid) for uuid in uuids) if found is not None]
+
+
+def needs_complement(invoice):
+    """Whether a payment of ``invoice`` needs a REP: its MetodoPago is PPD, or one the portal
+    does not know (the ERP did not send it); a PUE invoice does not."""
+    return invoice is None or (invoice.metodo_pago or '').upper() != PUE
+
+
+def undocumented(customer, payment):
+    """The keys of the invoices ``payment`` paid that need a REP and have no current one that
+    documents this payment."""
+    documented = set()
+    for complement in complements_named(customer, payment.complements):
+        if complement.current:
+            documented.update(d.invoice_key for p in complement.payments
+                              if p.reference == payment.reference for d in p.documents)
+    keys = []
+    for allocation in payment.allocations:
+        key = allocation.invoice_key
+        if key not in documented and key not in keys \
+                and needs_complement(customer.invoices.get(key)):
+            keys.append(key)
+    return tuple(keys)
+
+
+def track_due(customer, payment):
+    """Keep ``payment`` in the root's ``complements_due`` while it was received and lacks a
+    REP (:func:`undocumented`), and out of it otherwise."""
+    due = getattr(find_root(customer), 'complements_due', None)
+    if due is None:
+        return
+    if payment.state in RECEIVED_STATES and undocumented(customer, payment):
+        if due.get(payment.reference) is not payment:
+            due[payment.reference] = payment
+    elif payment.reference in due:
+        del due[payment.reference]

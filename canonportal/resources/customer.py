@@ -4,6 +4,7 @@ from pyramid.authorization import Allow
 from pyramid.traversal import find_root
 from zope.interface import implementer
 
+from .complement import track_due
 from .company_user import COMPANY_ROLES, ROLE_PERMISSIONS, ADMINISTRADOR, company_role_principal
 from .credentials import Credentials, LoginAttempts
 from .folder import Folder
@@ -240,6 +241,7 @@ class Customer(Credentials):
         find_root(self).index_payment(payment)
         if self.history is not None:
             self.history.track(payment)
+        track_due(self, payment)
         return payment
 
     def track_payment(self, payment):
@@ -249,6 +251,7 @@ class Customer(Credentials):
         Its entry in :attr:`history` follows the payment's state and date too."""
         if self.history is not None:
             self.history.track(payment)
+        track_due(self, payment)
         if self.in_progress is None:
             return
         if payment.state in IN_PROGRESS_STATES:

@@ -59,6 +59,7 @@ class PortalRoot(Folder):
     throttle = None         # the same, for the step 'throttle'
     cep_pending = None      # the same, for the step 'spei-transfers'
     complements_by_uuid = None  # the same, for the step 'payment-complements'
+    complements_due = None      # the same
     __acl__ = [
         (Allow, role_principal(ADMIN), ALL_PERMISSIONS),
         (Allow, role_principal(OPERATOR), ('view', 'manage-view', 'manage')),
@@ -84,6 +85,7 @@ class PortalRoot(Folder):
         self.throttle = Throttle()              # account mails, unknown sign-in names
         self.cep_pending = OOBTree()            # Referencia de pago -> SPEI payment awaiting its CEP
         self.complements_by_uuid = OOBTree()    # REP UUID -> Complement (every customer's)
+        self.complements_due = OOBTree()        # Referencia de pago -> Payment lacking its REP
 
     @property
     def customers(self):
