@@ -20,6 +20,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ... import audit, clock, mail
+from ...complements import deadline_day
 from ...erp.exports import exportable_payments, export_payments
 from ...erp.imports import run_import
 from ...gateways import bank_label
@@ -231,7 +232,8 @@ def export(context, request):
         return _export_values(request, notice=_('No hay pagos que exportar con esa selección; '
                                                 'no se creó ningún archivo.'), **extra)
     record = export_payments(context, payments, audit.actor_of(request), clock.utcnow(),
-                             since=since, until=until, include_exported=include_exported)
+                             since=since, until=until, include_exported=include_exported,
+                             deadline_day=deadline_day(request.registry.settings))
     request.session.flash(EXPORTED.format(request, record.payment_count, file=record.filename))
     return HTTPSeeOther(manage_url(request, record))
 
