@@ -4,6 +4,7 @@ import logging
 from pyramid.events import ApplicationCreated
 
 from . import bankdays, dates, evolve, memory, passwords
+from .complements import deadline_day
 from .payments import approval_rule
 from .resources import get_root_from_connection, root_factory
 
@@ -56,6 +57,7 @@ def includeme(config):
     apply_process_settings(settings)
     # A mistyped approval window stops the start, instead of every payment of a colleague.
     approval_rule.window_days(settings)
+    deadline_day(settings)      # the same for the REP's deadline
     config.include('pyramid_chameleon')
     config.include('pyramid_tm')
     config.include('pyramid_retry')

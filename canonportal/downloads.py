@@ -1,5 +1,6 @@
 """The documents customers and staff download, as responses: an invoice's CFDI XML and
-PDF, a statement's PDF (the ERP's own, or generated from the portal's data).
+PDF, a statement's PDF (the ERP's own, or generated from the portal's data), a payment
+complement's (REP) XML and PDF.
 
 The customer's pages and the staff's object tree hand out the same files with
 the same names, so both build them here.
@@ -63,6 +64,22 @@ def invoice_xml(invoice):
 def invoice_pdf(invoice):
     return blob_response(invoice.pdf, 'application/pdf',
                          invoice_file_name(customer_of(invoice), invoice, 'pdf'))
+
+
+def complement_file_name(complement, extension):
+    """``CME930812PW3-REP-<UUID>.xml``: the receiver's RFC and the REP's UUID."""
+    return safe_name(f'{complement.customer_rfc}-REP-{complement.uuid}.{extension}')
+
+
+def complement_xml(complement):
+    """The REP's XML, always as a download."""
+    return blob_response(complement.xml, 'application/xml',
+                         complement_file_name(complement, 'xml'))
+
+
+def complement_pdf(complement):
+    return blob_response(complement.pdf, 'application/pdf',
+                         complement_file_name(complement, 'pdf'))
 
 
 def statement_download(statement, company_name, now, **render_options):

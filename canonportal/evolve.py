@@ -12,6 +12,7 @@ from BTrees.IOBTree import IOBTree
 from BTrees.OOBTree import OOBTree
 
 from . import audit, clock
+from .resources.complement import track_due
 from .resources.credentials import LoginAttempts
 from .resources.customer import named_child
 from .resources.folder import Folder
@@ -345,6 +346,8 @@ def fiscal_changes(root):
     for customer in root.customers.values():
         if customer.fiscal_changed is not None:
             root.fiscal_changes[customer.rfc] = customer.fiscal_changed
+
+
 @step('mail-notices')
 def mail_notices(root):
     """canonportal-notify's records: each customer's reminders and statements mailed
@@ -354,3 +357,19 @@ def mail_notices(root):
             customer.notices = Notices()
     if getattr(root, 'notify_lease', None) is None:
         root.notify_lease = NotifyLease()
+
+
+@step('payment-complements')
+def payment_complements(root):
+    """Payment complements (REP): the root's index by UUID, each customer's folder of them and
+    the index of the received payments that still lack one (``resources.complement``)."""
+    if root.complements_by_uuid is None:
+        root.complements_by_uuid = OOBTree()
+    if root.complements_due is None:
+        root.complements_due = OOBTree()
+    for customer in root.customers.values():
+        if customer.complements is None:
+            customer.complements = named_child(Folder(), 'complements', customer,
+                                               'Complementos de pago')
+        for payment in customer.payments.values():
+            track_due(customer, payment)

@@ -187,3 +187,21 @@ def write_invoices_csv(path, count, rfc='CME930812PW3', account='005300', start=
                 f'2027-{1 + number % 11:02d}-{1 + number % 28:02d}',
                 'USD' if usd else 'MXN', '18.8869' if usd else '',
                 f'{100 + number % 100000}.{number % 100:02d}', '', 'PPD', ''])
+
+
+def import_committed(app, files, kind=None):
+    """Import ``files`` ({name: bytes}) into ``app``'s database as staff would, committed;
+    the report (an import that is refused fails the test)."""
+    import datetime
+
+    from canonportal.erp.imports import run_import
+    from portal_support import with_root
+
+    def work(root):
+        report = run_import(root, named_files(files), 'staff:alice', kind=kind,
+                            now=datetime.datetime(2026, 11, 30, 7, 15,
+                                                  tzinfo=datetime.timezone.utc),
+                            settings=app.registry.settings)
+        assert report.ok, report.text()
+        return report
+    return with_root(app, work)

@@ -45,6 +45,7 @@ BASE_SETTINGS = {
     'canonportal.testing_mailer': 'true',
     'mail.default_sender': 'portal@example.mx',
     'canonportal.rate_max_age_days': '30',
+    'canonportal.issuer_rfc': 'CMX800101AB1',     # the demo invoices' issuer
     'pyramid.default_locale_name': 'es',  # as in development.ini (Pyramid's own default is 'en')
     # argon2 at its floor: the suite hashes hundreds of passwords (test_passwords proves
     # that production.ini and the defaults keep OWASP's cost).

@@ -18,6 +18,7 @@ retry.attempts = 3
 mail.default_sender = portal@example.mx
 canonportal.testing_mailer = true
 canonportal.company_name = Canon Mexicana
+canonportal.issuer_rfc = CMX800101AB1
 canonportal.support_email = itportalsupport@cusa.canon.com
 canonportal.public_url = http://localhost:6543
 canonportal.session_secret = scripts-test-secret-0123456789abcdefghijklmnop

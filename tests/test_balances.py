@@ -3,13 +3,14 @@ bank buttons (a confirmation page first; nothing recorded before ACEPTAR) and is
 between customers. The paying itself is in test_payments.py."""
 import datetime
 import re
-import time
 from decimal import Decimal
 
 import httpx
 import pytest
+from webob.multidict import MultiDict
 
 from canonportal.bootstrap import add_demo_data
+from canonportal.payments import selection
 from canonportal.resources import Invoice
 from portal_support import (
     CANON, IXTAPA, Client, file_storage_uri, make_app, nothing_changes, with_root)
@@ -433,16 +434,12 @@ def test_an_error_on_another_page_is_listed_with_a_way_to_reach_it(canon, app):
     assert back.html.find('input', attrs={'name': 'mxn-6212976'})['value'] == 'mucho'
 
 
-def test_five_thousand_open_invoices_render_fast(canon, app):
+def test_five_thousand_open_invoices_show_one_page_of_a_hundred(canon, app):
+    # How fast is the benchmarks' business (docs/benchmarks.md), not a timed test's.
     add_open_invoices(app, 5000)
-    canon.get(SALDOS)   # warm the connection cache, as a running server would be
-    started = time.perf_counter()
     page = canon.get(SALDOS + '?pagina=51')
-    elapsed = time.perf_counter() - started
     assert len(page.html.select('tr.invoice-row')) == 9   # 5,009 open invoices, 100 a page
     assert 'Página 51 de 51' in page.html.find('nav', class_='pager').get_text(' ', strip=True)
-    print(f'5,009 open invoices: page 51 in {elapsed:.3f} s')
-    assert elapsed < 2.0, elapsed
     assert len(page.body) < 400_000
 
 
@@ -519,16 +516,20 @@ def flood(form, count):
 
 
 @pytest.mark.parametrize('path', [SALDOS, PAGAR])
-def test_ten_thousand_pick_fields_get_a_400_at_once_and_change_nothing(canon, app, path):
+def test_ten_thousand_pick_fields_get_a_400_at_once_and_change_nothing(canon, app, path,
+                                                                     monkeypatch):
     fields = flood(tick(the_form(canon.get(SALDOS)), '6212976'), 10_000) + [('bank', 'bbva'),
                                                                            ('confirmado', '1')]
+    keys_read = []
+    real = selection._valid_key
+    monkeypatch.setattr(selection, '_valid_key', lambda key: keys_read.append(key) or real(key))
     with nothing_changes(app):
-        started = time.perf_counter()
         refused = canon.post(path, fields, status=400)
-        elapsed = time.perf_counter() - started
     assert 'más facturas de las que tiene por pagar' in refused.text
     assert refused.headers['Content-Security-Policy']
-    assert elapsed < 1.0, elapsed          # was 11 s before the form was bounded
+    # Refused on the count of fields, before any key is read (it took 11 s when each of the
+    # 10,000 was read and looked up).
+    assert keys_read == []
 
 
 def test_every_open_invoice_ticked_is_still_a_genuine_form(canon):
@@ -541,22 +542,43 @@ def test_every_open_invoice_ticked_is_still_a_genuine_form(canon):
     assert total_of(page) != '$0.00 MXN'
 
 
+class CountingMultiDict(MultiDict):
+    """A MultiDict that counts the lookups by name (each one scans every field)."""
+
+    lookups = 0
+
+    def _count(self):
+        type(self).lookups += 1
+
+    def getall(self, key):
+        self._count()
+        return super().getall(key)
+
+    def getone(self, key):
+        self._count()
+        return super().getone(key)
+
+    def __getitem__(self, key):
+        self._count()
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self._count()
+        return super().get(key, default)
+
+
 def test_the_form_is_read_in_one_pass():
-    """30,000 fields (a customer with 5,000 open invoices posts that many) in well under a
-    second: looking each name up in a MultiDict took 52 s."""
-    from webob.multidict import MultiDict
-
-    from canonportal.payments import selection
-
-    fields = MultiDict()
+    """30,000 fields (a customer with 5,000 open invoices posts that many) are read in one
+    pass: looking each name up in a MultiDict (a scan of every field) took 52 s."""
+    CountingMultiDict.lookups = 0
+    fields = CountingMultiDict()
     for n in range(5_000):
         key = f'{n:07d}'
         fields.add('pick', key)
         for prefix in ('mxn-', 'usd-', 'prev-mxn-', 'prev-usd-'):
             fields.add(prefix + key, '1.00')
     fields.add('mxn-0000007', '2.50')      # the last value of a repeated name wins
-    started = time.perf_counter()
     entries = selection.entries_from_form(fields)
-    assert time.perf_counter() - started < 1.0
+    assert CountingMultiDict.lookups == 0
     assert len(entries) == 5_000
     assert {e.key: e.mxn for e in entries}['0000007'] == '2.50'

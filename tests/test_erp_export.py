@@ -129,6 +129,8 @@ def test_a_sandbox_payment_of_three_invoices_gives_one_row_per_invoice(payer, po
         'rfc_emisor_cta_ord': '', 'cta_ordenante': '', 'rfc_emisor_cta_ben': '',
         'cta_beneficiario': '', 'tipo_cad_pago': '', 'cert_pago': '', 'cad_pago': '',
         'sello_pago': '',
+        # No REP yet, and the method of payment unknown: the REP is still missing.
+        'complemento_uuid': '', 'complemento_pendiente': 'si',
     }
     assert rows == [
         dict(common, folio='6212976', uuid=demo_uuid('6212976'), moneda_factura='MXN',
@@ -160,8 +162,23 @@ def test_demo_payment_228_row(app, frozen_clock):
         'exportaciones_previas': '',
         'rfc_emisor_cta_ord': '', 'cta_ordenante': '', 'rfc_emisor_cta_ben': '',
         'cta_beneficiario': '', 'tipo_cad_pago': '', 'cert_pago': '', 'cad_pago': '',
-        'sello_pago': '',
+        'sello_pago': '', 'complemento_uuid': '', 'complemento_pendiente': 'si',
     }]
+
+
+def test_the_export_says_which_rep_documents_a_payment_and_which_is_missing(app, frozen_clock):
+    from canonportal.demo_complements import EXAMPLE_UUID, example_228
+    from erp_samples import import_committed
+    import_committed(app, {'REP-228.xml': example_228()})
+    [row] = rows_of(export(app)[1])
+    assert (row['complemento_uuid'], row['complemento_pendiente']) == (EXAMPLE_UUID, '')
+
+
+def test_the_rep_deadline_follows_the_setting(app):
+    from canonportal.erp.exports import render_csv
+    data, _count = with_root(app, lambda root: render_csv(
+        root, [root.payments_by_reference['228']], deadline_day=10))
+    assert rows_of(data)[0]['fecha_limite_complemento'] == '2017-11-10'
 
 
 def test_partial_payments_number_the_instalments_and_carry_the_balances(payer, portal):
@@ -367,6 +384,21 @@ def test_console_export_writes_the_file_records_it_and_then_finds_nothing_new(
     assert erp_export.main([demo_ini, '-o', str(out)]) == 0
     assert out.read_bytes() == stored
     assert last_tid(demo_ini) == tid
+
+
+def test_console_exports_the_payments_still_missing_their_rep(demo_ini, tmp_path, capsys,
+                                                              frozen_clock):
+    erp_export.main([demo_ini, '-o', str(tmp_path / 'first.csv')])
+    frozen_clock.advance(minutes=1)
+    stdout = io.BytesIO()
+    assert erp_export.main([demo_ini, '--missing-complements'], stdout=stdout) == 0
+    [row] = rows_of(stdout.getvalue())
+    assert (row['referencia_pago'], row['complemento_pendiente'], row['exportaciones_previas']) \
+        == ('228', 'si', '20261129-180000')
+    tid = last_tid(demo_ini)
+    assert erp_export.main([demo_ini, '--missing-complements', '--since', '2017-11-01'],
+                           stdout=io.BytesIO()) == 0
+    assert 'no payments to export' in capsys.readouterr().err and last_tid(demo_ini) == tid
 
 
 def test_console_all_and_date_range_re_export_to_stdout(demo_ini, tmp_path, capsys, frozen_clock):

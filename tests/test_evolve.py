@@ -126,6 +126,9 @@ def make_old(root, zodb_root):
     # Customers without the index of open invoices; one invoice paid, one reopened since.
     for customer in root.customers.values():
         del customer.open_invoices
+        del customer.complements
+    del root.complements_by_uuid
+    del root.complements_due
     canon.invoices['1233075'].balance = to_money('0')
     canon.invoices['6212901'].balance = to_money('100.00')
 
@@ -181,6 +184,11 @@ def test_evolve_brings_an_old_database_up_to_date_once(old_database, tmp_path, c
     expected = on_db(tmp_path, lambda root, _: scanned_open_invoices(root))
     assert after['open'] == expected and len(expected) == 2
     assert '6212901' in expected[CANON] and '1233075' not in expected[CANON]
+    # Payment complements: the folders and indexes, payment 228 waiting for its REP.
+    assert on_db(tmp_path, lambda root, _: (
+        sorted(root.complements_due), len(root.complements_by_uuid),
+        {rfc: len(c.complements) for rfc, c in root.customers.items()})) == (
+        ['228', '230'], 0, {CANON: 0, 'DIS010203AB1': 0})
     # A second run finds nothing to do and writes nothing.
     tid = last_tid(old_database)
     assert run(old_database, capsys) == ['nothing to do: every evolve step is done']

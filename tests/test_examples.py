@@ -69,3 +69,19 @@ def test_the_example_customers_and_rates_are_imported(demo_ini):
         return ('AAA010101AAA' in root.customers,
                 str(root.rates.latest_on_or_before(datetime.date(2026, 11, 27))[1]))
     assert read(demo_ini, check) == (True, '18.3562')
+
+
+def test_the_example_rep_documents_payment_228_and_is_what_its_generator_writes(demo_ini):
+    from canonportal.demo_complements import EXAMPLE_UUID, example_228, example_228_pdf
+    assert (EXAMPLES / 'REP-228.xml').read_bytes() == example_228()
+    assert (EXAMPLES / 'REP-228.pdf').read_bytes() == example_228_pdf()
+    status, text = run(demo_ini, 'REP-228.xml', 'REP-228.pdf')
+    assert status == 0, text
+
+    def check(root):
+        complement = root.complements_by_uuid[EXAMPLE_UUID]
+        return (complement.references, complement.pdf is not None,
+                root.payments_by_reference['228'].complements)
+    assert read(demo_ini, check) == (('228',), True, (EXAMPLE_UUID,))
+    status, text = run(demo_ini, 'REP-228.xml')
+    assert status == 0 and 'ya estaba importado' in text

@@ -249,3 +249,42 @@ def test_the_walk_skips_missing_references():
     root = fake_root({5: NOW, 9: NOW, 12: NOW})
     recent = RecentPayments(root, NOW - datetime.timedelta(days=1))
     assert [p.reference for p in recent.payments] == ['12', '9', '5']
+
+
+def missing_rows(page):
+    """``[(reference, customer, deadline, overdue)]`` of the payments without a REP."""
+    table = page.html.find('table', id='complements-missing-table')
+    if table is None:
+        return []
+    return [(tr.td.get_text(strip=True), tr.find_all('td')[1].get_text(strip=True),
+             tr.find_all('td')[5].get_text(' ', strip=True), 'overdue' in (tr.get('class') or []))
+            for tr in table.tbody.find_all('tr')]
+
+
+def test_approved_payments_without_their_rep_are_listed_with_the_deadline(staff, app):
+    from canonportal.demo_complements import example_228
+    from erp_samples import import_committed
+    refs = staff.references
+    rows = missing_rows(staff.get('/manage'))
+    # Approved ones only (the declined, pending and in-review are not), oldest deadline first:
+    # 228 (October 2017), then those of October 2026 (due 5 November, past on the 29th),
+    # then November's (due 5 December): red only when past.
+    assert rows == [
+        ('228', CANON, '05-11-2017 · Vencido', True),
+        (refs[0], CANON, '05-11-2026 · Vencido', True),
+        (refs[1], CANON, '05-11-2026 · Vencido', True),
+        (refs[2], IXTAPA, '05-12-2026', False),
+        (refs[5], CANON, '05-12-2026', False),
+        (refs[6], CANON, '05-12-2026', False),
+        (refs[7], IXTAPA, '05-12-2026', False),
+    ]
+    import_committed(app, {'REP-228.xml': example_228()})
+    assert '228' not in [row[0] for row in missing_rows(staff.get('/manage'))]
+
+
+def test_the_rep_deadline_day_is_a_setting(tmp_path, frozen_clock):
+    app = make_app(**{'zodbconn.uri': file_storage_uri(tmp_path),
+                      'canonportal.rep_deadline_day': '10'})
+    with_root(app, lambda root: add_demo_data(root, today=datetime.date(2026, 11, 29)))
+    assert missing_rows(staff_client(app).get('/manage')) == [
+        ('228', CANON, '10-11-2017 · Vencido', True)]

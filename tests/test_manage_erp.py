@@ -43,7 +43,8 @@ def test_the_import_page_takes_several_files_and_an_optional_kind(operator):
     assert field['name'] == 'files' and field.has_attr('multiple')
     assert '.csv' in field['accept'] and '.xml' in field['accept'] and '.pdf' in field['accept']
     options = [o['value'] for o in form.find('select', attrs={'name': 'kind'}).find_all('option')]
-    assert options == ['', 'customers', 'invoices', 'balances', 'statements', 'rates']
+    assert options == ['', 'customers', 'invoices', 'balances', 'statements', 'rates',
+                       'complements']
 
 
 def test_a_good_invoice_csv_shows_on_the_customers_pages(staff_app, operator):

@@ -24,6 +24,9 @@ from canonportal.resources.exports import ExportRecord
 from canonportal.resources.imports import ImportRecord
 from canonportal.resources.staff import StaffFolder
 from canonportal.resources.company_user import CompanyUser
+from canonportal.resources.complement import (
+    Complement, ComplementPayment, PaidDocument, add_complement,
+)
 from canonportal.resources.incoming_transfer import IncomingTransfer, Transfers
 from canonportal.views import PUBLIC_VIEWS
 from portal_support import (
@@ -63,6 +66,8 @@ CSRF_EXEMPT = {
 
 #: One object of each resource type, all of them customer A's or staff's.
 #: (path, type) — a view registered for a type is requested on every sample of it.
+SAMPLE_REP = 'AC2ACB5B-B6CA-59E6-AFD3-574E6ACD9767'
+
 SAMPLES = (
     ('/', PortalRoot),
     ('/customers/', Customers),
@@ -85,6 +90,8 @@ SAMPLES = (
     (f'/customers/{CANON}/users/u000000000001/', CompanyUser),
     ('/transfers/', Transfers),
     ('/transfers/20261129-BNET0100261129000001/', IncomingTransfer),
+    (f'/customers/{CANON}/complements/', Folder),
+    (f'/customers/{CANON}/complements/{SAMPLE_REP}/', Complement),
 )
 
 #: The URLs of customer A and of staff named in the issue, whatever views exist.
@@ -221,6 +228,12 @@ def add_sample_records(root):
     colleague = CompanyUser('ana@example.mx', 'Ana', 'captura', created=when)
     colleague.__name__ = 'u000000000001'
     root.customers[CANON].add_user(colleague)
+    document = PaidDocument(invoice_uuid='X', invoice_key='1233074', account='005300',
+                            currency='USD', instalment=1, balance_before=1, paid=1,
+                            balance_after=0)
+    add_complement(root.customers[CANON], Complement(SAMPLE_REP, CANON, when.date(), [
+        ComplementPayment(paid_on=when.date(), amount=1, currency='MXN', operation='',
+                          reference='228', documents=(document,))], when))
 
 
 @pytest.fixture

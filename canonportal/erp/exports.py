@@ -11,7 +11,8 @@ referencia_pago            the portal's "Referencia de pago"
 fecha_pago                 when the bank approved it, Mexico City time,
                            ``YYYY-MM-DDThh:mm:ss`` (FechaPago)
 fecha_pago_utc             the same instant in UTC (ISO 8601)
-fecha_limite_complemento   the 5th of the following month (REP deadline)
+fecha_limite_complemento   the REP's deadline: day ``canonportal.rep_deadline_day`` (5)
+                           of the following month (``complements.rep_deadline``)
 banco                      ``banamex`` or ``bbva``
 referencia_bancaria        as shown to the customer ("BC-Banamex 063197")
 num_operacion              the bank's authorization code, else the bank reference
@@ -40,6 +41,10 @@ tipo_cad_pago              SPEI with a verified CEP: ``01`` (TipoCadPago)
 cert_pago                  the CEP's certificate number (CertPago)
 cad_pago                   the CEP's original string, cadena CDA (CadPago)
 sello_pago                 the CEP's seal (SelloPago)
+complemento_uuid           the UUID of the current REP that documents this payment of
+                           this invoice, once the ERP sent it back (complements import)
+complemento_pendiente      ``si`` while this invoice's REP is still missing (PPD, or a
+                           method the portal does not know), else empty
 =========================  ==========================================================
 
 A SPEI transfer is forma de pago ``03`` and its NumOperacion the clave de
@@ -68,8 +73,10 @@ from decimal import Decimal
 from .. import audit
 from ..csvsafe import csv_bytes
 from ..clock import MEXICO_CITY, mexico_day_start
+from ..complements import DEFAULT_DEADLINE_DAY, rep_deadline
 from ..money import ZERO, to_money, to_rate
 from ..resources.blobs import keeps_blobs
+from ..resources.complement import complements_named, undocumented
 from ..resources.exports import ExportRecord
 from ..resources.invoice import MXN
 from ..resources.payment import APPLIED, APPROVED, reference_order
@@ -92,7 +99,8 @@ COLUMNS = (
     'importe_mxn', 'importe_moneda_factura', 'tipo_cambio', 'num_parcialidad',
     'saldo_anterior', 'saldo_insoluto', 'monto_pago_mxn', 'exportaciones_previas',
     'rfc_emisor_cta_ord', 'cta_ordenante', 'rfc_emisor_cta_ben', 'cta_beneficiario',
-    'tipo_cad_pago', 'cert_pago', 'cad_pago', 'sello_pago',
+    'tipo_cad_pago', 'cert_pago', 'cad_pago', 'sello_pago', 'complemento_uuid',
+    'complemento_pendiente',
 )
 
 _CARD_TYPES = {
@@ -157,12 +165,6 @@ def exportable_payments(root, since=None, until=None, include_exported=None):
 
 # -- the rows --------------------------------------------------------------------------
 
-def complement_deadline(local_day):
-    """The 5th calendar day of the month after ``local_day``."""
-    year, month = (local_day.year + 1, 1) if local_day.month == 12 else (local_day.year, local_day.month + 1)
-    return datetime.date(year, month, 5)
-
-
 def card_type(payment):
     """'credito', 'debito' or '' from the bank's verified data."""
     data = payment.bank_data or {}
@@ -219,7 +221,25 @@ def _rate(allocation):
     return to_rate(Decimal(str(allocation.exchange_rate)))
 
 
-def payment_rows(root, payment):
+def complement_columns(customer, payment):
+    """``{invoice key: (REP UUID, 'si' or '')}``: the current REP documenting each invoice of
+    ``payment``, and whether one is still missing."""
+    if customer is None:
+        return {}
+    documented = {}
+    for complement in complements_named(customer, payment.complements):
+        if complement.current:
+            for part in complement.payments:
+                if part.reference == payment.reference:
+                    for document in part.documents:
+                        documented.setdefault(document.invoice_key, complement.uuid)
+    missing = set(undocumented(customer, payment))
+    return {a.invoice_key: (documented.get(a.invoice_key, ''),
+                            'si' if a.invoice_key in missing else '')
+            for a in payment.allocations}
+
+
+def payment_rows(root, payment, deadline_day=DEFAULT_DEADLINE_DAY):
     """The CSV rows of one payment: one per allocation."""
     customer = root.customers.get(payment.customer_rfc)
     invoices = customer.invoices if customer is not None else {}
@@ -229,7 +249,7 @@ def payment_rows(root, payment):
         payment.reference,
         local.strftime('%Y-%m-%dT%H:%M:%S'),
         when.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ'),
-        complement_deadline(local.date()).isoformat(),
+        rep_deadline(local.date(), deadline_day).isoformat(),
         payment.bank,
         payment.bank_reference or '',
         num_operacion(payment),
@@ -242,6 +262,7 @@ def payment_rows(root, payment):
     total = _money(payment.total_mxn)
     previous = ' '.join(payment.exported)
     transfer = transfer_columns(payment)
+    complements = complement_columns(customer, payment)
     rows = []
     for allocation in payment.allocations:
         invoice = invoices.get(allocation.invoice_key)
@@ -263,15 +284,15 @@ def payment_rows(root, payment):
             after,
             total,
             previous,
-        ) + transfer)
+        ) + transfer + complements.get(allocation.invoice_key, ('', '')))
     return rows
 
 
-def render_csv(root, payments):
+def render_csv(root, payments, deadline_day=DEFAULT_DEADLINE_DAY):
     """The export file (UTF-8 with BOM, header row) for ``payments``."""
     rows = []
     for payment in payments:
-        rows.extend(payment_rows(root, payment))
+        rows.extend(payment_rows(root, payment, deadline_day))
     return csv_bytes(COLUMNS, rows), len(rows)
 
 
@@ -287,7 +308,8 @@ def record_name(exports, now):
     return name
 
 
-def export_payments(root, payments, actor, now, since=None, until=None, include_exported=False):
+def export_payments(root, payments, actor, now, since=None, until=None, include_exported=False,
+                    deadline_day=DEFAULT_DEADLINE_DAY):
     """Export ``payments``: store the CSV in a new record, mark them, audit it.
 
     Returns the :class:`ExportRecord`, or None when ``payments`` is empty
@@ -301,7 +323,7 @@ def export_payments(root, payments, actor, now, since=None, until=None, include_
     exports = root.exports
     name = record_name(exports, now)
     suffix = name[len(now.astimezone(UTC).strftime('%Y%m%d-%H%M%S')):]   # '' or '-2', ...
-    data, row_count = render_csv(root, payments)
+    data, row_count = render_csv(root, payments, deadline_day)
     references = tuple(p.reference for p in payments)
     reexported = tuple(p.reference for p in payments if p.exported)
     total = sum((p.total_mxn for p in payments), ZERO)

@@ -7,9 +7,11 @@
                         kind=None, now=None, batch_done=None, progress=None, dry_run=False)
 
 Kinds: ``customers``, ``invoices`` (CSV and/or CFDI 4.0 XML, with PDFs),
-``balances``, ``statements`` (CSV with PDFs) and ``rates``; None detects the
-kind from the CSV header (an ``.xml`` file means invoices). The formats are
-in docs/erp-files.md.
+``balances``, ``statements`` (CSV with PDFs), ``rates`` and ``complements``
+(payment complements: CFDI 4.0 XML of type P with Pagos 2.0, with PDFs); None
+detects the kind from the CSV header (an ``.xml`` file means invoices, or
+complements when it is a CFDI of type P). The formats are in docs/erp-files.md.
+``settings`` are the ini's (the complements read the company's RFC there).
 
 Every file is validated entirely before anything is written. Any error →
 nothing is written at all (no object, no record, no audit entry) and the
@@ -32,14 +34,16 @@ import time
 from .. import clock
 from ..i18n import _
 from ..resources.imports import (
-    BALANCES, CUSTOMERS, INVOICES, KINDS, RATES, STATEMENTS, ImportRecord,
+    BALANCES, COMPLEMENTS, CUSTOMERS, INVOICES, KINDS, RATES, STATEMENTS, ImportRecord,
 )
 from .balances import BalancesImporter
+from .complements import ComplementsImporter
 from .customers import CustomersImporter
 from .files import normalize_header, open_inputs, read_header
 from .invoices import InvoicesImporter
 from .job import APPLY, CREATED, UNCHANGED, UPDATED, Job
 from .rates import RatesImporter
+from .rep import looks_like_rep
 from ..i18n import spanish
 from .report import KIND_LABELS, ImportReport
 from .statements import StatementsImporter
@@ -52,6 +56,7 @@ IMPORTERS = {
     BALANCES: BalancesImporter,
     STATEMENTS: StatementsImporter,
     RATES: RatesImporter,
+    COMPLEMENTS: ComplementsImporter,
 }
 
 __all__ = ['run_import', 'detect_kind', 'kind_of_header', 'KINDS', 'KIND_LABELS',
@@ -83,12 +88,16 @@ def kind_of_header(header):
     return None
 
 
-def _kinds_of(inputs, report):
-    """``{kind: [file names]}`` of the CSV and XML inputs; unknown headers are errors."""
+def _kinds_of(inputs, report, unreadable_xml=INVOICES):
+    """``{kind: [file names]}`` of the CSV and XML inputs; unknown headers are errors. An
+    XML that cannot be read counts as ``unreadable_xml`` (the kind asked for), whose
+    importer then says what is wrong with it."""
     found = {}
     for source in inputs:
         if source.is_xml:
-            found.setdefault(INVOICES, []).append(source.name)
+            rep = looks_like_rep(source.fileobj)
+            kind = unreadable_xml if rep is None else COMPLEMENTS if rep else INVOICES
+            found.setdefault(kind, []).append(source.name)
         elif source.is_csv:
             kind = kind_of_header(read_header(source)) if source.encoding else None
             if kind is None:
@@ -128,7 +137,7 @@ def import_name(now, taken=()):
 
 
 def run_import(root, files, actor, kind=None, now=None, batch_done=None, progress=None,
-               dry_run=False):
+               dry_run=False, settings=None):
     """Import ``files`` into the portal rooted at ``root``; return an :class:`ImportReport`.
 
     See the module docstring. ``files`` are ``(name, binary file[, seekable])``
@@ -154,7 +163,7 @@ def run_import(root, files, actor, kind=None, now=None, batch_done=None, progres
         return _finish(report, started)
 
     name = import_name(now, root.imports)
-    job = Job(root, actor, now, report, inputs, name, batch_done, progress)
+    job = Job(root, actor, now, report, inputs, name, batch_done, progress, settings)
     importer = IMPORTERS[kind](job)
     importer.prepare()
     if not report.ok:
@@ -205,7 +214,7 @@ def _scan(inputs, progress):
 
 def _choose_kind(kind, inputs, report):
     """The kind asked for, checked against the files, or the one the files are."""
-    found = _kinds_of(inputs, report)
+    found = _kinds_of(inputs, report, kind if kind in (INVOICES, COMPLEMENTS) else INVOICES)
     if not report.ok:
         return kind
     if kind is None:

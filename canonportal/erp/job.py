@@ -32,8 +32,10 @@ class ApplyFailed(RuntimeError):
 class Job:
     """Shared state of one import (see the module docstring)."""
 
-    def __init__(self, root, actor, now, report, inputs, name, batch_done=None, progress=None):
+    def __init__(self, root, actor, now, report, inputs, name, batch_done=None, progress=None,
+                 settings=None):
         self.root = root
+        self.settings = settings or {}   # the ini's settings (the company's RFC, …)
         self.actor = actor
         self.now = now
         self.report = report

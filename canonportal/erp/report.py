@@ -14,6 +14,7 @@ KIND_LABELS = {
     'balances': _('saldos'),
     'statements': _('estados de cuenta'),
     'rates': _('tipos de cambio'),
+    'complements': _('complementos de pago'),
 }
 
 

@@ -4,6 +4,7 @@ from pyramid.authorization import Allow
 from pyramid.traversal import find_root
 from zope.interface import implementer
 
+from .complement import track_due
 from .company_user import COMPANY_ROLES, ROLE_PERMISSIONS, ADMINISTRADOR, company_role_principal
 from .credentials import Credentials, LoginAttempts
 from .folder import Folder
@@ -120,6 +121,7 @@ class Customer(Credentials):
     history = None            # PaymentHistory (HISTORIAL's index); None until 'payment-history'
     number = None             # 1, 2, …: the customer's own SPEI CLABE is made from it
     users = None              # Folder of CompanyUser; None until evolve step 'company-users'
+    complements = None        # Folder of Complement (REP) by UUID; None until 'payment-complements'
     last_sign_in = None
     #: The customer's own credentials (the RFC) are the company's first administrator.
     role = ADMINISTRADOR
@@ -163,6 +165,7 @@ class Customer(Credentials):
         self.login_attempts = LoginAttempts()
         self.users = named_child(Folder(), 'users', self, 'Usuarios')
         self.notices = Notices()
+        self.complements = named_child(Folder(), 'complements', self, 'Complementos de pago')
 
     @property
     def title(self):
@@ -191,7 +194,8 @@ class Customer(Credentials):
 
     def __getitem__(self, name):
         child = {'invoices': self.invoices, 'statements': self.statements,
-                 'payments': self.payments, 'users': self.users}.get(name)
+                 'payments': self.payments, 'users': self.users,
+                 'complements': self.complements}.get(name)
         if child is None:
             raise KeyError(name)
         return child
@@ -265,6 +269,7 @@ class Customer(Credentials):
         find_root(self).index_payment(payment)
         if self.history is not None:
             self.history.track(payment)
+        track_due(self, payment)
         return payment
 
     def track_payment(self, payment):
@@ -274,6 +279,7 @@ class Customer(Credentials):
         Its entry in :attr:`history` follows the payment's state and date too."""
         if self.history is not None:
             self.history.track(payment)
+        track_due(self, payment)
         if self.in_progress is None:
             return
         if payment.state in IN_PROGRESS_STATES:

@@ -14,7 +14,8 @@ INVOICES = 'invoices'
 BALANCES = 'balances'
 STATEMENTS = 'statements'
 RATES = 'rates'
-KINDS = (CUSTOMERS, INVOICES, BALANCES, STATEMENTS, RATES)
+COMPLEMENTS = 'complements'
+KINDS = (CUSTOMERS, INVOICES, BALANCES, STATEMENTS, RATES, COMPLEMENTS)
 
 #: How many warnings a record keeps (``warning_count`` has them all).
 MAX_KEPT_WARNINGS = 1000

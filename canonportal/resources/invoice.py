@@ -38,6 +38,7 @@ class Invoice(AccountDocument, Persistent):
     reservations = ()     # ((payment reference, amount in invoice currency), ...)
     applied = ()          # ((payment reference, amount in invoice currency), ...)
     metodo_pago = None    # PUE / PPD from the CFDI
+    complements = ()      # UUIDs of the payment complements (REP) that document it, oldest first
 
     def __init__(self, folio, account, issued, due, currency, amount,
                  exchange_rate=None, serie='', uuid=None, balance=None):

@@ -114,6 +114,7 @@ class Payment(AccountDocument, Persistent):
     rejected_by = None      # (principal id, name) of who rejected a request
     rejected_at = None
     rejection_comment = ''  # why, as the approver wrote it
+    complements = ()        # UUIDs of the payment complements (REP) that document it
 
     def __init__(self, reference, customer_rfc, bank, allocations, created):
         self.reference = str(reference)

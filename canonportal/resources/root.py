@@ -61,6 +61,8 @@ class PortalRoot(Folder):
     cep_pending = None      # the same, for the step 'spei-transfers'
     fiscal_changes = None   # the same, for the step 'fiscal-changes'
     notify_lease = None     # the same, for the step 'mail-notices'
+    complements_by_uuid = None  # the same, for the step 'payment-complements'
+    complements_due = None      # the same
     __acl__ = [
         (Allow, role_principal(ADMIN), ALL_PERMISSIONS),
         (Allow, role_principal(OPERATOR), ('view', 'manage-view', 'manage')),
@@ -87,6 +89,8 @@ class PortalRoot(Folder):
         self.cep_pending = OOBTree()            # Referencia de pago -> SPEI payment awaiting its CEP
         self.fiscal_changes = OOBTree()         # RFC -> when its fiscal data last changed
         self.notify_lease = NotifyLease()       # who runs canonportal-notify now
+        self.complements_by_uuid = OOBTree()    # REP UUID -> Complement (every customer's)
+        self.complements_due = OOBTree()        # Referencia de pago -> Payment lacking its REP
 
     @property
     def customers(self):

@@ -1,11 +1,14 @@
-"""canonportal-export INI [--kind payments|fiscal] [--since D] [--until D] [--all] [-o FILE]
+"""canonportal-export INI [--kind payments|fiscal] [--since D] [--until D]
+[--all | --new-only | --missing-complements] [-o FILE]
 
 Export payments (the default kind) or the companies' fiscal data to the ERP as CSV
 (see canonportal.erp.exports and canonportal.erp.fiscal for the columns).
 Without dates: the approved payments not exported yet. With --since/--until
 (Mexico City days, inclusive): approved and applied payments paid in that
 range, already exported ones included (--new-only leaves them out). --all adds
-the approved payments already exported. Each export is recorded in the
+the approved payments already exported. --missing-complements: the received payments
+still without their payment complement (REP), exported before or not (the last columns
+say which REP documents each row, or that it is missing). Each export is recorded in the
 database and the payments are marked as exported. The CSV goes to FILE or
 standard output; a summary goes to standard error.
 
@@ -20,6 +23,7 @@ import sys
 from zc.lockfile import LockError
 
 from .. import clock
+from ..complements import deadline_day, missing_complements
 from ..erp.exports import export_payments, exportable_payments
 from ..erp.fiscal import export_fiscal
 from .. import dates
@@ -52,11 +56,15 @@ def parse_args(argv):
                        help='include payments already exported (a re-export on purpose)')
     which.add_argument('--new-only', action='store_true',
                        help='with a date range: leave out payments already exported')
+    which.add_argument('--missing-complements', action='store_true',
+                       help='the received payments still without their payment complement '
+                            '(REP), exported before or not (column complemento_pendiente)')
     parser.add_argument('-o', '--output', metavar='FILE', help='write the CSV here (default: stdout)')
     args = parser.parse_args(argv)
     if args.since and args.until and args.since > args.until:
         parser.error('--since is after --until')
-    if args.kind == 'fiscal' and (args.since or args.until or args.new_only):
+    if args.kind == 'fiscal' and (args.since or args.until or args.new_only
+                                  or args.missing_complements):
         parser.error('--kind fiscal takes no dates: it exports the changes not exported yet '
                      '(--all: every company\'s fiscal data)')
     return args
@@ -74,13 +82,15 @@ def main(argv=None, stdout=None, stderr=None):
     written = False
     try:
         try:
-            db, _ = open_database(args.config_uri)
+            db, settings = open_database(args.config_uri)
         except LockError:
             print('the database is in use by the running portal: download the export from '
                   'the management pages (/manage) instead', file=stderr)
             return 1
         try:
-            result = run_in_transaction(db, lambda root: _export(root, args, include, ranged))
+            day = deadline_day(settings)
+            result = run_in_transaction(db, lambda root: _export(root, args, include, ranged,
+                                                                 day))
         finally:
             db.close()
         if result is None:
@@ -107,21 +117,31 @@ def main(argv=None, stdout=None, stderr=None):
                 os.remove(args.output)
 
 
-def _export(root, args, include, ranged):
+def _export(root, args, include, ranged, day):
     """Select and export in one transaction (a retry selects again)."""
     if args.kind == 'fiscal':
         record = export_fiscal(root, ACTOR, clock.utcnow(), pending_only=not args.all)
         return None if record is None else (
             record.__name__, record.filename, record.csv_bytes(), record.payment_count,
             record.row_count, None, ())
-    payments = exportable_payments(root, args.since, args.until, include)
+    if args.missing_complements:
+        payments = [row.payment for row in missing_complements(root, clock.mexico_today(), day)
+                    if _in_range(row.paid_on, args)]
+        include = True
+    else:
+        payments = exportable_payments(root, args.since, args.until, include)
     record = export_payments(root, payments, ACTOR, clock.utcnow(), since=args.since,
                              until=args.until,
-                             include_exported=ranged if include is None else include)
+                             include_exported=ranged if include is None else include,
+                             deadline_day=day)
     if record is None:
         return None
     return (record.__name__, record.filename, record.csv_bytes(), record.payment_count,
             record.row_count, record.total_mxn, record.reexported)
+
+
+def _in_range(day, args):
+    return (args.since is None or day >= args.since) and (args.until is None or day <= args.until)
 
 
 if __name__ == '__main__':  # pragma: no cover

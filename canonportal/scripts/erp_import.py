@@ -119,7 +119,7 @@ def main(argv=None, stdout=None, stderr=None):
         try:
             report = run_import(root, files, ACTOR, kind=args.kind,
                                 batch_done=None if args.dry_run else batch_done,
-                                progress=bar, dry_run=args.dry_run)
+                                progress=bar, dry_run=args.dry_run, settings=settings)
             bar.close()
             if report.ok and not args.dry_run:
                 # The payers of the payments it applied: one mail each, with the last commit.

@@ -83,6 +83,7 @@ def add_renderer_globals(event):
     identity = request.identity if hasattr(request, 'identity') else None
     event['layout'] = get_renderer('canonportal:templates/layout.pt').implementation()
     event['header'] = get_renderer('canonportal:templates/customer_header.pt').implementation()
+    event['rep'] = get_renderer('canonportal:templates/complements.pt').implementation()
     event['portal'] = settings_of(request)
     event['fmt'] = Formatter(request.locale_name)
     event['identity'] = identity if isinstance(identity, Identity) else None

@@ -24,6 +24,7 @@ from ..resources.payment import (
 )
 from ..resources.payment_history import PaymentHistory
 from . import settings_of
+from .complement_lists import ZIP_NAME, of_payment
 from .customer import page, sees, visible_accounts
 
 VIEW_NAME = 'historial-de-pagos'
@@ -185,7 +186,7 @@ def _page_number(params, pages):
     return min(max(number, 1), pages)
 
 
-def _render_refusal(context, request, filters, errors):
+def render_refusal(context, request, filters, errors):
     """The page with the filters' messages, status 400, and no rows."""
     values = _page_values(context, request, filters, errors, [], 1, 1)
     response = render_to_response(TEMPLATE, values, request=request)
@@ -207,7 +208,7 @@ def _page_values(context, request, filters, errors, rows, number, pages):
         form_url=request.resource_url(context, VIEW_NAME),
         account_param=ACCOUNT_PARAM, month_param=MONTH_PARAM, state_param=STATE_PARAM,
         user_param=USER_PARAM, people=people(context),
-        state_labels=STATE_LABELS,
+        state_labels=STATE_LABELS, complements_zip_url=None,
         applied_line=lambda payment: applied_line(
             payment, settings_of(request)['company_name'], request.locale_name),
     )
@@ -218,13 +219,19 @@ def history_page(context, request):
     accounts = visible_accounts(request)
     filters, errors = read_filters(context, request.GET, accounts)
     if errors:
-        return _render_refusal(context, request, filters, errors)
+        return render_refusal(context, request, filters, errors)
     lines = matching_lines(context, filters, accounts)
     pages = max(1, -(-len(lines) // PAGE_SIZE))
     number = _page_number(request.GET, pages)
     shown = [history_row(entry, line)
              for entry, line in lines[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]]
+    for row in shown:   # "Complemento de pago": the REPs of a paid row, else nothing to wait for
+        row['complements'] = (of_payment(request, context, row['payment'], row['invoice_key'])
+                              if row['paid'] else None)
     values = _page_values(context, request, filters, errors, shown, number, pages)
+    values['complements_zip_url'] = (request.resource_url(context, ZIP_NAME, query={
+        k: v for k, v in filters.query().items() if k in (MONTH_PARAM, ACCOUNT_PARAM)})
+        if filters.month and lines else None)
     values['row_count'] = len(lines)
     values['total_paid'] = sum((line[2] for entry, line in lines if entry.state in PAID_STATES),
                                ZERO)
@@ -253,7 +260,7 @@ def history_csv(context, request):
     accounts = visible_accounts(request)
     filters, errors = read_filters(context, request.GET, accounts)
     if errors:
-        return _render_refusal(context, request, filters, errors)
+        return render_refusal(context, request, filters, errors)
     translate = request.localizer.translate
     header = [translate(title) for title in (
         _('Fecha de pago'), _('Referencia de pago'), _('Referencia bancaria'),

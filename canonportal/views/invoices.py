@@ -22,6 +22,7 @@ from ..resources import Customer, Invoice, customer_of
 from ..resources.invoice import OPEN, OVERDUE, PAID
 from ..reports.statement_data import BALANCE_RULE
 from ..resources.payment import RECEIVED_STATES
+from .complement_lists import of_invoice
 from .customer import INVOICE_COUNT, page, sees, visible_accounts
 
 PAGE_SIZE = 50
@@ -278,6 +279,7 @@ def invoice_page(context, request):
         balance=balance, waiting=waiting,
         pay_url=pay_url(request, customer, context) if request.has_permission('pay', customer) else None,
         applied=with_payment(context.applied), reservations=with_payment(context.reservations),
+        complements=of_invoice(request, customer, context),
         xml_url=request.resource_url(context, '@@xml') if context.cfdi_xml is not None else None,
         pdf_url=request.resource_url(context, '@@pdf') if context.pdf is not None else None,
         list_url=request.resource_url(customer, 'facturas'),

@@ -31,6 +31,7 @@ from ..resources.payment import (
 from ..security import AFTER_SIGN_IN
 from . import approvals, bank_reasons, receipt_sender, settings_of
 from .bank_start import back_to_saldos, blocked_by_transit, gateway_for, go_to_bank
+from .complement_lists import of_payment
 from .customer import page
 from . import spei as spei_views
 
@@ -284,6 +285,7 @@ def payment_page(context, request):
                 applied=applied_line(context, settings_of(request)['company_name'],
                                      request.locale_name),
                 related=approvals.related_on_page(request, context),
+                complements=of_payment(request, customer, context),
                 today=clock.mexico_today(),
                 retry_url=request.resource_url(customer, 'saldos', query={
                     RETRY_PARAM: context.reference}) if retry else None,
@@ -312,7 +314,7 @@ def receipt_page(context, request):
     customer = customer_of(context)
     return page(customer, request, 'historial-de-pagos', _('Recibo de pago'),
                 payment=context, bank_label=bank_label(context.bank),
-                lines=receipt_lines(context))
+                lines=receipt_lines(context), complements=of_payment(request, customer, context))
 
 
 @view_config(context=Payment, name='recibo.pdf', permission='view')

@@ -20,6 +20,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ... import audit, clock, mail
+from ...complements import deadline_day
 from ...erp.exports import exportable_payments, export_payments
 from ...erp.imports import run_import
 from ...gateways import bank_label
@@ -49,6 +50,7 @@ KIND_LABELS = {
     'balances': _('Saldos y pagos aplicados por el ERP (CSV)'),
     'statements': _('Estados de cuenta (CSV y PDF)'),
     'rates': _('Tipos de cambio FIX (CSV)'),
+    'complements': _('Complementos de pago (CFDI de pago XML y PDF)'),
 }
 ACCEPTED_FILES = '.csv,.txt,.tsv,.xml,.pdf,text/csv,text/xml,application/xml,application/pdf'
 #: Payments listed on the export page before the button (the CSV carries them all).
@@ -113,7 +115,7 @@ def import_files(context, request):
         return _import_values(request, error=error, kind=kind)
 
     report = run_import(context, files, audit.actor_of(request), kind=kind or None,
-                        now=clock.utcnow())
+                        now=clock.utcnow(), settings=request.registry.settings)
     if not report.ok:
         # Nothing of a refused import may stay: doom the transaction, so
         # pyramid_tm aborts it even though a page is returned.
@@ -231,7 +233,8 @@ def export(context, request):
         return _export_values(request, notice=_('No hay pagos que exportar con esa selección; '
                                                 'no se creó ningún archivo.'), **extra)
     record = export_payments(context, payments, audit.actor_of(request), clock.utcnow(),
-                             since=since, until=until, include_exported=include_exported)
+                             since=since, until=until, include_exported=include_exported,
+                             deadline_day=deadline_day(request.registry.settings))
     request.session.flash(EXPORTED.format(request, record.payment_count, file=record.filename))
     return HTTPSeeOther(manage_url(request, record))
 

@@ -17,6 +17,7 @@ from ... import clock
 from ... import gateways as gw
 from ...erp.fiscal import fiscal_customers
 from ...charts import stacked_bars
+from ...complements import deadline_day, missing_complements
 from ...i18n import _
 from ...money import ZERO
 from ...payments.service import minutes, pending_older_than
@@ -214,6 +215,8 @@ def dashboard(context, request):
         exports=newest_records(context['exports']),
         record_time=record_time,
         spei=spei_figures(request, context, today, recent),
+        # Approved payments still without their REP, the oldest deadline first.
+        missing=missing_complements(context, today, deadline_day(request.registry.settings)),
         import_url=manage_url(request, context, '@@importar'),
         export_url=manage_url(request, context, '@@exportar'),
         fiscal_pending=len(fiscal_customers(context)),
