@@ -1,5 +1,6 @@
 """The notifier's daily jobs, each a function of the :class:`~.run.Run` that returns its
-counts: :func:`reminders` and :func:`statements`. Each customer is one transaction of its
+counts: :func:`reminders`, :func:`statements` and the staff's
+:func:`~.staff_alerts.complements_overdue`. Each customer is one transaction of its
 own (:meth:`~.run.Run.for_each_customer`): select, compose, deliver (joined to it), record;
 a commit sends its mails, a conflict retries it whole, a dry run aborts it.
 """
@@ -8,6 +9,7 @@ from collections import Counter
 from ..reports.statement_pdf import range_pdf
 from ..resources.notices import REMINDERS, STATEMENTS, SentMail
 from . import compose
+from .staff_alerts import complements_overdue
 from .selection import (
     due_reminders, recipients, reminder_steps, statement_accounts, statement_last_day,
     statement_month,
@@ -92,4 +94,4 @@ def statements(run):
 
 
 #: The daily jobs, in order. Another one is a function of the Run returning a Counter.
-JOBS = [reminders, statements]
+JOBS = [reminders, statements, complements_overdue]

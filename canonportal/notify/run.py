@@ -71,6 +71,24 @@ class Run:
         mail.deliver(self.mailer, self.settings, outgoing.to, outgoing.subject, outgoing.text,
                      outgoing.attachments, html=outgoing.html, headers=outgoing.headers)
 
+    def deliver_plain(self, to, subject, text, html):
+        """Like :meth:`deliver`, for a mail to the staff: no attachment, no unsubscribe link."""
+        if self.dry_run:
+            print(f'would send to {to}: {subject}', file=self.out)
+            return
+        mail.deliver(self.mailer, self.settings, to, subject, text, html=html)
+
+    def once(self, work):
+        """``work()`` in one transaction of its own, like one customer's of
+        :meth:`for_each_customer`; its Counter."""
+        def guarded():
+            if not self.dry_run:
+                self._still_ours()
+            return work()
+        if self.dry_run:
+            return _dry(self.manager, guarded)
+        return in_own_transaction(self.manager, guarded, reopen=False)
+
     def _still_ours(self):
         if not self.app_root().notify_lease.take(self.holder, clock.utcnow(), LEASE_DURATION):
             raise LeaseLost()

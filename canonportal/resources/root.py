@@ -61,6 +61,7 @@ class PortalRoot(Folder):
     cep_pending = None      # the same, for the step 'spei-transfers'
     fiscal_changes = None   # the same, for the step 'fiscal-changes'
     notify_lease = None     # the same, for the step 'mail-notices'
+    complements_alert_day = None  # the Mexico City day the staff were last mailed late REPs
     complements_by_uuid = None  # the same, for the step 'payment-complements'
     complements_due = None      # the same
     __acl__ = [
