@@ -11,7 +11,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from .report import evaluate, hello_rps
+from .report import crowded_table, evaluate, hello_rps
 
 
 def load(paths):
@@ -53,7 +53,8 @@ def median_results(runs):
 
 def _median_figures(group):
     numbers = {}
-    for name in ('rps', 'ratio', 'p50_ms', 'p95_ms', 'p99_ms', 'peak_rss_mb', 'rss_after_mb'):
+    for name in ('rps', 'ratio', 'p50_ms', 'p95_ms', 'p99_ms', 'peak_rss_mb', 'rss_after_mb',
+                 'cold_ms', 'cold_server_ms', 'cold_loads', 'warm_ms', 'warm_server_ms', 'warm_loads'):
         values = [item[name] for item in group if item.get(name) is not None]
         if values:
             numbers[name] = statistics.median(values)
@@ -116,6 +117,7 @@ def markdown(merged):
                           dict(run, ratio=None)))
     for page in merged['pages']:
         lines.append(_row(page['label'], page['database'], page))
+    lines += crowded_table(merged)
     lines += ['', '| Target | Median | Each run | Met (median) |', '|---|---|---|---|']
     for index, target in enumerate(merged['targets']):
         each = [run[index]['measured'] for run in merged['per_run_targets'] if index < len(run)]
