@@ -107,6 +107,7 @@ def build_database(args, name, invoices, large):
     manifest_path = folder / 'manifest.json'
     if args.reuse and manifest_path.exists():
         print(f'reusing {folder}', flush=True)
+        evolve(args, folder)
         return folder, json.loads(manifest_path.read_text(encoding='utf-8'))
     if folder.exists():
         for child in sorted(folder.rglob('*'), reverse=True):
@@ -132,12 +133,21 @@ def build_database(args, name, invoices, large):
     return folder, manifest
 
 
+def evolve(args, folder):
+    """Run the evolve steps an earlier run's database misses (the portal refuses it otherwise)."""
+    command = [str(Path(sys.executable).parent / 'canonportal-evolve'), args.ini, f'db={folder}',
+               'http_port=0', 'bank_port=0']
+    done = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, text=True, check=True)
+    print(f'  {done.stdout.strip()}', flush=True)
+
+
 def build_crowded(args, large_folder, manifest):
     """The crowded copy of the large database (benchmarks/crowd.py), or the earlier run's."""
     folder = (REPO / args.work / f'crowded-{args.invoices}').resolve()
     record = folder / 'crowd.json'
     if args.reuse and record.exists():
         print(f'reusing {folder}', flush=True)
+        evolve(args, folder)
         return folder, json.loads(record.read_text(encoding='utf-8'))
     print(f'crowded database: a copy of {large_folder.name}, {args.crowd:,} payments in progress '
           f'of other customers ({args.crowd_per_customer} each), the reference customer with '
