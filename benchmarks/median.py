@@ -46,6 +46,9 @@ def median_results(runs):
     signins = _median_signins([run['signins'] for run in runs if run.get('signins')])
     if signins:
         merged['signins'] = signins
+    alternated = _median_ab([run['ab'] for run in runs if run.get('ab')])
+    if alternated:
+        merged['ab'] = alternated
     merged['targets'] = evaluate(merged)
     merged['per_run_targets'] = [evaluate(run) for run in runs]
     return merged
@@ -89,6 +92,19 @@ def _median_signins(runs):
                            for item in group]
         merged[case] = figures
     return merged
+
+
+def _median_ab(runs):
+    """benchmarks.ab's rows: each figure's median over the runs, per page, database and cold."""
+    groups = {}
+    for rows in runs:
+        for row in rows:
+            groups.setdefault((row['page'], row['database'], row['cold']), []).append(row)
+    return [{'page': page, 'database': database, 'cold': cold,
+             'requests': sum(row['requests'] for row in group), 'runs': len(group),
+             **{name: statistics.median(row[name] for row in group)
+                for name in ('ms', 'server_ms', 'loads')}}
+            for (page, database, cold), group in groups.items()]
 
 
 def _median_burst(bursts):

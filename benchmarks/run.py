@@ -17,7 +17,9 @@
    Through deploy/'s nginx site in front of that portal: 30 customers signing in at
    once, and a flood of 600 sign-ins while a customer reloads SALDOS (signin_storm).
 4. Serves the portal on the crowded database: the reference customer's SALDOS and
-   HISTORIAL (``saldos-20-crowded``, ``historial-crowded``), measured as on the large one.
+   HISTORIAL (``saldos-20-crowded``, ``historial-crowded``), measured as on the large one;
+   then both databases at once, the same pages probed alternately (benchmarks.ab), which
+   is what the crowded targets compare (a shared machine's load falls on both alike).
    Serves the portal on the small database: SALDOS of the same reference customer.
 5. Measures "hello" again (the machine's drift shows as the difference).
 6. Checks the payments in the large database: states, over-reservations.
@@ -33,8 +35,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import checks, crowd, loads, proxy, signin_storm
-from .report import markdown, evaluate
+from . import ab, checks, crowd, loads, proxy, signin_storm
+from .served_pages import banks_for, log_file, page_targets, portal_on, sessions
+from .report import ab_table, markdown, evaluate
 from .servers import INI, REPO, Served, free_port
 
 #: (key, label, database, what the page is).
@@ -89,6 +92,8 @@ def parse_args(argv):
                         help="payments in the reference customer's HISTORIAL, large database")
     parser.add_argument('--probes', type=int, default=15,
                         help='requests of each probed page, one at a time, cold and then warm')
+    parser.add_argument('--ab-rounds', type=int, default=40,
+                        help='rounds of benchmarks.ab: both databases served at once, probed alternately')
     parser.add_argument('--server-env', nargs='*', default=[], metavar='NAME=VALUE',
                         help='environment of every served app, e.g. MALLOC_ARENA_MAX=2')
     parser.add_argument('--skip', nargs='*', default=[], metavar='PART',
@@ -207,43 +212,6 @@ def measure_hello(args, results, label):
         results['hello'].append(figures)
 
 
-def sessions(server, rfcs, password):
-    return {rfc: loads.sign_in(server.base_url, rfc, password) for rfc in rfcs}
-
-
-def page_targets(key, manifest, cookies):
-    reference, large = manifest['reference'], manifest['large'][0] if manifest['large'] else None
-    pool = [rfc for rfc in cookies if rfc not in (reference, large)]
-    statement = manifest['statements'][0]
-    if key in ('saldos-20', 'saldos-20-crowded'):
-        return loads.get_targets([(f'/customers/{reference}/saldos', cookies[reference])])
-    if key in ('historial', 'historial-crowded'):
-        return loads.get_targets([(f'/customers/{reference}/historial-de-pagos', cookies[reference])])
-    if key == 'saldos-5000':
-        return loads.get_targets([(f'/customers/{large}/saldos', cookies[large])])
-    paths = {'facturas': '/customers/{}/facturas',
-             'statement-pdf': f'/customers/{{}}/statements/{statement}/pdf'}[key]
-    return loads.get_targets([(paths.format(rfc), cookies[rfc]) for rfc in pool])
-
-
-def portal_on(args, name, folder, bank_port, http_port=None):
-    port = http_port or free_port()
-    options = {'db': folder, 'bank_port': bank_port, 'http_port': port}
-    return Served('main', port, options, ini=args.ini, log_path=log_file(args, f'portal-{name}'),
-                  env=args.env)
-
-
-def banks_for(args, http_port, bank_port):
-    return Served('banks', bank_port, {'http_port': http_port}, ini=args.ini,
-                  log_path=log_file(args, 'banks'))
-
-
-def log_file(args, name):
-    path = REPO / args.work / 'logs'
-    path.mkdir(parents=True, exist_ok=True)
-    return path / f'{name}.log'
-
-
 def run_large(args, results, folder, manifest):
     password = manifest['password']
     pool = manifest['customers'][:args.pool]
@@ -349,6 +317,11 @@ def main(argv=None):
     run_large(args, results, large_folder, large)
     if 'crowded' not in args.skip:
         run_crowded(args, results, crowded_folder, large)
+        if args.ab_rounds and 'pages' not in args.skip:
+            print(f'the reference customer\'s pages, both databases served at once, '
+                  f'{args.ab_rounds} rounds (benchmarks.ab)', flush=True)
+            results['ab'] = ab.compare(args, large_folder.parent, large, args.ab_rounds)
+            print('\n'.join(ab_table(results['ab'])), flush=True)
     if 'small' not in args.skip:
         run_small(args, results, small_folder, small)
     if 'hello' not in args.skip:

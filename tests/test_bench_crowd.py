@@ -97,7 +97,19 @@ def test_crowded_pages_are_judged_against_the_same_pages_uncrowded():
         figures('saldos-20-crowded', 'crowded-100000', 290, 21.0, 10.5, 59),
         figures('historial', 'large-100000', 100, 50.0, 30.0, 120),
         figures('historial-crowded', 'crowded-100000', 100, 50.0, 40.0, 246)]}
+
+    def alternated(page, database, cold, server_ms):
+        return dict(page=page, database=database, cold=cold, requests=40, ms=server_ms + 3,
+                    server_ms=server_ms, loads=0)
+    results['ab'] = [alternated('saldos-20', 'large-100000', True, 8.0),
+                     alternated('saldos-20', 'crowded-100000', True, 8.6),
+                     alternated('saldos-20', 'large-100000', False, 2.0),
+                     alternated('saldos-20', 'crowded-100000', False, 1.9),
+                     alternated('historial', 'large-100000', True, 30.0),
+                     alternated('historial', 'crowded-100000', True, 50.0)]
     met = {t['target']: t['met'] for t in crowded_targets(results)}
-    assert [v for k, v in met.items() if k.startswith('SALDOS')] == [True, True, True]
+    # SALDOS: throughput, cold and warm alternately, objects; HISTORIAL: throughput, cold
+    # (+67 %: missed), no warm pair, objects (246 for 120: missed).
+    assert [v for k, v in met.items() if k.startswith('SALDOS')] == [True, True, True, True]
     assert [v for k, v in met.items() if k.startswith('HISTORIAL')] == [True, False, False]
     assert all('10,000 payments in progress of others' in k for k in met)
