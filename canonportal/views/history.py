@@ -223,7 +223,8 @@ def _summary(lines):
 
 def _tallied_summary(tally):
     """The same four figures for every line, from the index's tally: no entry read."""
-    shown = {state: figures for state, figures in tally.by_state.items() if state in SHOWN_STATES}
+    shown = {state: figures for state, figures in tally.by_state.items()
+             if state in SHOWN_STATES and figures[1]}     # states with rows, as the walk sees
     return (sum(lines for _entries, lines, _amount in shown.values()),
             sum((shown[state][2] for state in PAID_STATES if state in shown), ZERO),
             any(state not in PAID_STATES + FAILED_STATES for state in shown),
