@@ -7,9 +7,11 @@ trip, which needs a browser's state: forms, cookies, two hosts.
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
@@ -127,6 +129,31 @@ def drain(base_url, threads):
         httpx.get(base_url + '/', timeout=300)
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(one, range(threads)))
+
+
+def probe(base_url, target, samples, cold):
+    """Request ``target`` ``samples`` times one after the other, nothing else running, and
+    read what each cost (benchmarks/probe.py): ``cold`` empties the process's ZODB caches
+    before each. Returns the medians: ``{prefix}_ms`` (as the client saw it),
+    ``{prefix}_server_ms`` (in the process) and ``{prefix}_loads`` (persistent objects loaded),
+    ``prefix`` being ``cold`` or ``warm``, and each sample's loads."""
+    method, path, cookie, _body = target
+    headers = {'Cookie': cookie, **({'X-Bench-Cold': '1'} if cold else {})}
+    client_ms, server_ms, loads = [], [], []
+    with httpx.Client(base_url=base_url, follow_redirects=False, timeout=300) as client:
+        for _ in range(samples):
+            started = time.perf_counter()
+            answer = client.request(method, path, headers=headers)
+            client_ms.append((time.perf_counter() - started) * 1000)
+            if answer.status_code != 200 or 'X-Bench-Loads' not in answer.headers:
+                raise RuntimeError(f'{path}: HTTP {answer.status_code} without the probe\'s headers '
+                                   '(is benchmarks.probe in the ini\'s pyramid.includes?)')
+            server_ms.append(float(answer.headers['X-Bench-Ms']))
+            loads.append(int(answer.headers['X-Bench-Loads']))
+    prefix = 'cold' if cold else 'warm'
+    return {f'{prefix}_ms': round(statistics.median(client_ms), 2),
+            f'{prefix}_server_ms': round(statistics.median(server_ms), 2),
+            f'{prefix}_loads': statistics.median(loads), f'{prefix}_loads_each': loads}
 
 
 def get_targets(paths_and_cookies):

@@ -11,7 +11,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from .report import evaluate, hello_rps
+from .report import crowded_table, evaluate, hello_rps
 
 
 def load(paths):
@@ -46,6 +46,9 @@ def median_results(runs):
     signins = _median_signins([run['signins'] for run in runs if run.get('signins')])
     if signins:
         merged['signins'] = signins
+    alternated = _median_ab([run['ab'] for run in runs if run.get('ab')])
+    if alternated:
+        merged['ab'] = alternated
     merged['targets'] = evaluate(merged)
     merged['per_run_targets'] = [evaluate(run) for run in runs]
     return merged
@@ -53,7 +56,8 @@ def median_results(runs):
 
 def _median_figures(group):
     numbers = {}
-    for name in ('rps', 'ratio', 'p50_ms', 'p95_ms', 'p99_ms', 'peak_rss_mb', 'rss_after_mb'):
+    for name in ('rps', 'ratio', 'p50_ms', 'p95_ms', 'p99_ms', 'peak_rss_mb', 'rss_after_mb',
+                 'cold_ms', 'cold_server_ms', 'cold_loads', 'warm_ms', 'warm_server_ms', 'warm_loads'):
         values = [item[name] for item in group if item.get(name) is not None]
         if values:
             numbers[name] = statistics.median(values)
@@ -90,6 +94,19 @@ def _median_signins(runs):
     return merged
 
 
+def _median_ab(runs):
+    """benchmarks.ab's rows: each figure's median over the runs, per page, database and cold."""
+    groups = {}
+    for rows in runs:
+        for row in rows:
+            groups.setdefault((row['page'], row['database'], row['cold']), []).append(row)
+    return [{'page': page, 'database': database, 'cold': cold,
+             'requests': sum(row['requests'] for row in group), 'runs': len(group),
+             **{name: statistics.median(row[name] for row in group)
+                for name in ('ms', 'server_ms', 'loads')}}
+            for (page, database, cold), group in groups.items()]
+
+
 def _median_burst(bursts):
     """Outcomes summed over the bursts; time the median (so payments/s is a typical burst's)."""
     outcomes = {}
@@ -116,6 +133,7 @@ def markdown(merged):
                           dict(run, ratio=None)))
     for page in merged['pages']:
         lines.append(_row(page['label'], page['database'], page))
+    lines += crowded_table(merged)
     lines += ['', '| Target | Median | Each run | Met (median) |', '|---|---|---|---|']
     for index, target in enumerate(merged['targets']):
         each = [run[index]['measured'] for run in merged['per_run_targets'] if index < len(run)]

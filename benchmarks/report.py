@@ -67,6 +67,7 @@ def evaluate(results):
                          f'{errors} failed, {turned_away} sign-ins refused, {over} over-reservations; '
                          f'{rate:.2f} payments/s ({burst.get("seconds") or 0:.1f} s)'),
             'met': errors == 0 and turned_away == 0 and over == 0})
+    targets += crowded_targets(results)
     targets += _signin_targets(results.get('signins', {}))
     generated = results.get('databases', {}).get('large')
     if generated:
@@ -76,6 +77,110 @@ def evaluate(results):
                                      f'peak RSS {generated["peak_rss_mb"]} MB'),
                         'met': None})
     return targets
+
+
+#: Issue 24: the reference customer's pages crowded (key) beside the same pages uncrowded.
+CROWDED = (('saldos-20-crowded', 'saldos-20', 'SALDOS'), ('historial-crowded', 'historial', 'HISTORIAL'))
+#: Objects loaded "near-equal": at most this many more, or this share more, whichever is larger.
+MORE_OBJECTS, MORE_SHARE = 5, 0.05
+
+
+def _change(new, old):
+    return new / old - 1 if old else 0
+
+
+def crowded_pairs(results):
+    """``[(name, crowded figures, uncrowded figures)]`` of the pairs the run measured."""
+    pairs = []
+    for crowded_key, key, name in CROWDED:
+        crowded = page(results, crowded_key, 'crowded')
+        plain = page(results, key)
+        if crowded and plain:
+            pairs.append((name, crowded, plain))
+    return pairs
+
+
+def crowded_targets(results):
+    """Issue 24's: with 10,000 other customers' payments in progress (and the reference
+    customer's 2,000 payments), its SALDOS and HISTORIAL within 10 % cold and warm, loading
+    as many objects (near-equal)."""
+    targets = []
+    crowd = results.get('databases', {}).get('crowded', {})
+    among = f'{crowd.get("pending", "?"):,} payments in progress of others' if crowd else 'crowded'
+    for name, crowded, plain in crowded_pairs(results):
+        warm = _change(crowded['rps'], plain['rps'])
+        warm_p50 = _change(crowded['p50_ms'], plain['p50_ms'])
+        targets.append({
+            'target': f'{name} among {among}: warm throughput and p50 within 10 %',
+            'measured': (f'{plain["rps"]:,.0f} → {crowded["rps"]:,.0f} req/s ({warm:+.0%}); '
+                         f'p50 {plain["p50_ms"]:.1f} → {crowded["p50_ms"]:.1f} ms ({warm_p50:+.0%})'),
+            'met': abs(warm) <= 0.10 and abs(warm_p50) <= 0.10})
+        targets += _alternated(results, name, among)
+        if plain.get('cold_loads') is not None and crowded.get('cold_loads') is not None:
+            ok = all(crowded[k] <= plain[k] + max(MORE_OBJECTS, plain[k] * MORE_SHARE)
+                     for k in ('cold_loads', 'warm_loads'))
+            targets.append({
+                'target': f'{name} among {among}: objects loaded per request near-equal '
+                          f'(at most {MORE_OBJECTS} or {MORE_SHARE:.0%} more)',
+                'measured': (f'cold {plain["cold_loads"]:g} → {crowded["cold_loads"]:g}, '
+                             f'warm {plain["warm_loads"]:g} → {crowded["warm_loads"]:g}'),
+                'met': ok})
+    return targets
+
+
+
+def ab_rows(results, page_key):
+    """``{(database kind, cold): row}`` of benchmarks.ab's figures for ``page_key``."""
+    return {(row['database'].split('-')[0], row['cold']): row for row in results.get('ab', [])
+            if row['page'] == page_key}
+
+
+def _alternated(results, name, among):
+    """Cold and warm, in the process, from benchmarks.ab (both served at once, alternately)."""
+    key = dict((n, k) for _c, k, n in CROWDED)[name]
+    rows, targets = ab_rows(results, key), []
+    for cold, label in ((True, 'cold (ZODB caches emptied)'), (False, 'warm')):
+        plain, crowded = rows.get(('large', cold)), rows.get(('crowded', cold))
+        if not (plain and crowded):
+            continue
+        change = _change(crowded['server_ms'], plain['server_ms'])
+        targets.append({
+            'target': f'{name} among {among}: {label}, one request at a time, within 10 % '
+                      '(both databases served at once, alternately)',
+            'measured': (f'{plain["server_ms"]:.2f} → {crowded["server_ms"]:.2f} ms in process '
+                         f'({change:+.0%}); as the client saw it {plain["ms"]:.1f} → '
+                         f'{crowded["ms"]:.1f} ms; objects {plain["loads"]:g} → {crowded["loads"]:g}'),
+            'met': abs(change) <= 0.10})
+    return targets
+
+
+def ab_table(rows):
+    """benchmarks.ab's figures as markdown lines."""
+    lines = ['| Page | Database | | ms in process | ms (client) | objects loaded |',
+             '|---|---|---|---:|---:|---:|']
+    for row in sorted(rows, key=lambda r: (r['page'], not r['cold'], r['database'].split('-')[0] != 'large')):
+        lines.append(f'| {row["page"]} | {row["database"]} | {"cold" if row["cold"] else "warm"} | '
+                     f'{row["server_ms"]:.2f} | {row["ms"]:.2f} | {row["loads"]:g} |')
+    return lines
+
+
+def crowded_table(results):
+    """The crowded pages beside the uncrowded ones: markdown lines (none if not measured)."""
+    lines = []
+    for name, crowded, plain in crowded_pairs(results):
+        for label, run in (('0 others in progress', plain), ('crowded', crowded)):
+            lines.append(f'| {name} | {label} | {run.get("cold_ms", 0):.1f} | '
+                         f'{run.get("cold_server_ms", 0):.1f} | {run.get("cold_loads", 0):g} | '
+                         f'{run.get("warm_ms", 0):.1f} | {run.get("warm_server_ms", 0):.1f} | '
+                         f'{run.get("warm_loads", 0):g} | {run["rps"]:,.0f} | {run["p50_ms"]:.1f} | '
+                         f'{run["p95_ms"]:.1f} |')
+    if not lines:
+        return []
+    alternated = ['', 'Both databases served at once, one request at a time, alternately '
+                      '(benchmarks.ab):', ''] + ab_table(results['ab']) if results.get('ab') else []
+    return alternated + ['', '| Page | Database | cold ms (client) | cold ms (process) | cold objects | '
+                'warm ms (client) | warm ms (process) | warm objects | req/s (8 conn.) | p50 ms | p95 ms |',
+            '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'] + lines
 
 
 def _signin_targets(signins):
@@ -138,6 +243,7 @@ def markdown(results):
             lines.append(f'| pago: {name} | payments | {step["requests"]} req | | {step["p50_ms"]:.0f} '
                          f'| {step["p95_ms"]:.0f} | {step["p99_ms"]:.0f} | {step["failures"]} | '
                          f'{burst.get("peak_rss_mb") or ""} |')
+    lines += crowded_table(results)
     lines += ['', '| Target | Measured | Met |', '|---|---|---|']
     for target in results.get('targets', []):
         met = {True: 'yes', False: '**no**', None: '—'}[target['met']]

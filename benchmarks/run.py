@@ -2,16 +2,25 @@
 
 1. Builds two databases with canonportal-generate (unless ``--reuse``): a small one
    (``--small-invoices``, 1,000) and a large one (``--invoices``, 1,000,000), both
-   holding the same reference customer with 20 open invoices.
+   holding the same reference customer with 20 open invoices; in the large one it also
+   has ``--base-history`` (100) payments in its HISTORIAL. Then the crowded database
+   (benchmarks/crowd.py): a copy of the large one with ``--crowd`` (10,000) payments in
+   progress of other customers and ``--history`` (2,000) payments of the reference customer.
 2. Serves the bare Pyramid "hello" view and measures it with wrk: the ceiling.
 3. Serves the portal on the large database (and the sandbox banks on their own
    server) and measures, each after a warm-up, at ``--users`` connections: sign-in,
    SALDOS with 20 invoices, SALDOS with 5,000 (first page), FACTURAS, HISTORIAL
-   DE PAGOS, a statement PDF. Then ``--payers`` customers pay at once through the
+   DE PAGOS, a statement PDF; the reference customer's SALDOS and HISTORIAL are also
+   requested one at a time, cold and warm, for the objects each loads (benchmarks/probe.py).
+   Then ``--payers`` customers pay at once through the
    sandbox bank (locust); the server's RSS is read after this load run.
    Through deploy/'s nginx site in front of that portal: 30 customers signing in at
    once, and a flood of 600 sign-ins while a customer reloads SALDOS (signin_storm).
-4. Serves the portal on the small database: SALDOS of the same reference customer.
+4. Serves the portal on the crowded database: the reference customer's SALDOS and
+   HISTORIAL (``saldos-20-crowded``, ``historial-crowded``), measured as on the large one;
+   then both databases at once, the same pages probed alternately (benchmarks.ab), which
+   is what the crowded targets compare (a shared machine's load falls on both alike).
+   Serves the portal on the small database: SALDOS of the same reference customer.
 5. Measures "hello" again (the machine's drift shows as the difference).
 6. Checks the payments in the large database: states, over-reservations.
 
@@ -26,8 +35,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import checks, loads, proxy, signin_storm
-from .report import markdown, evaluate
+from . import ab, checks, crowd, loads, proxy, signin_storm
+from .served_pages import banks_for, log_file, page_targets, portal_on, sessions
+from .report import ab_table, markdown, evaluate
 from .servers import INI, REPO, Served, free_port
 
 #: (key, label, database, what the page is).
@@ -36,9 +46,18 @@ PAGES = (
     ('saldos-20', 'SALDOS, 20 facturas abiertas', 'large'),
     ('saldos-5000', 'SALDOS, 5,000 facturas abiertas (primera página)', 'large'),
     ('facturas', 'FACTURAS', 'large'),
-    ('historial', 'HISTORIAL DE PAGOS', 'large'),
+    ('historial', 'HISTORIAL DE PAGOS (cliente de referencia)', 'large'),
     ('statement-pdf', 'Estado de cuenta en PDF', 'large'),
 )
+#: The reference customer's pages in the crowded database (benchmarks/crowd.py), each beside
+#: its page in the large one: (key, label, the large database's key).
+CROWDED_PAGES = (
+    ('saldos-20-crowded', 'SALDOS, 20 facturas abiertas, entre pagos en curso de otros', 'saldos-20'),
+    ('historial-crowded', 'HISTORIAL DE PAGOS (cliente de referencia), entre pagos en curso de otros',
+     'historial'),
+)
+#: The pages probed one request at a time, cold and warm (objects loaded, time in process).
+PROBED = ('saldos-20', 'historial') + tuple(key for key, _label, _base in CROWDED_PAGES)
 
 
 def parse_args(argv):
@@ -63,11 +82,23 @@ def parse_args(argv):
                         help='sessions per paying customer racing for the same invoices')
     parser.add_argument('--bank', choices=('banamex', 'bbva'), default='banamex')
     parser.add_argument('--picks', type=int, default=3, help='invoices per payment')
+    parser.add_argument('--crowd', type=int, default=10_000,
+                        help='payments in progress of other customers in the crowded database')
+    parser.add_argument('--crowd-per-customer', type=int, default=4,
+                        help='payments in progress of each of those customers')
+    parser.add_argument('--history', type=int, default=2000,
+                        help="payments in the reference customer's HISTORIAL, crowded database")
+    parser.add_argument('--base-history', type=int, default=100,
+                        help="payments in the reference customer's HISTORIAL, large database")
+    parser.add_argument('--probes', type=int, default=15,
+                        help='requests of each probed page, one at a time, cold and then warm')
+    parser.add_argument('--ab-rounds', type=int, default=40,
+                        help='rounds of benchmarks.ab: both databases served at once, probed alternately')
     parser.add_argument('--server-env', nargs='*', default=[], metavar='NAME=VALUE',
                         help='environment of every served app, e.g. MALLOC_ARENA_MAX=2')
     parser.add_argument('--skip', nargs='*', default=[], metavar='PART',
                         help='parts to leave out: hello, pages (all) or a page (saldos-20 ...), '
-                             'signin-30, signin-flood-saldos, payments, small')
+                             'signin-30, signin-flood-saldos, payments, small, crowded')
     args = parser.parse_args(argv)
     args.env = dict(item.split('=', 1) for item in args.server_env)
     return args
@@ -81,6 +112,7 @@ def build_database(args, name, invoices, large):
     manifest_path = folder / 'manifest.json'
     if args.reuse and manifest_path.exists():
         print(f'reusing {folder}', flush=True)
+        evolve(args, folder)
         return folder, json.loads(manifest_path.read_text(encoding='utf-8'))
     if folder.exists():
         for child in sorted(folder.rglob('*'), reverse=True):
@@ -104,6 +136,35 @@ def build_database(args, name, invoices, large):
     manifest['counts']['wall_seconds'] = round(time.monotonic() - started, 1)
     manifest_path.write_text(json.dumps(manifest, indent=1), encoding='utf-8')
     return folder, manifest
+
+
+def evolve(args, folder):
+    """Run the evolve steps an earlier run's database misses (the portal refuses it otherwise)."""
+    command = [str(Path(sys.executable).parent / 'canonportal-evolve'), args.ini, f'db={folder}',
+               'http_port=0', 'bank_port=0']
+    done = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, text=True, check=True)
+    print(f'  {done.stdout.strip()}', flush=True)
+
+
+def build_crowded(args, large_folder, manifest):
+    """The crowded copy of the large database (benchmarks/crowd.py), or the earlier run's."""
+    folder = (REPO / args.work / f'crowded-{args.invoices}').resolve()
+    record = folder / 'crowd.json'
+    if args.reuse and record.exists():
+        print(f'reusing {folder}', flush=True)
+        evolve(args, folder)
+        return folder, json.loads(record.read_text(encoding='utf-8'))
+    print(f'crowded database: a copy of {large_folder.name}, {args.crowd:,} payments in progress '
+          f'of other customers ({args.crowd_per_customer} each), the reference customer with '
+          f'{args.history:,} payments', flush=True)
+    started = time.monotonic()
+    crowd.copy_database(large_folder, folder)
+    added = crowd.crowd(folder, manifest['reference'], len(manifest['customers']), args.crowd,
+                        args.crowd_per_customer, args.history)
+    added['seconds'] = round(time.monotonic() - started, 1)
+    record.write_text(json.dumps(added, indent=1), encoding='utf-8')
+    print(f'  {added}', flush=True)
+    return folder, added
 
 
 # -- measuring ------------------------------------------------------------------------
@@ -130,6 +191,17 @@ def measure(args, server, key, targets, expected_status=200):
     return figures
 
 
+def measure_probed(args, server, key, targets):
+    """:func:`measure`, with the page requested one at a time before (cold) and after (warm)."""
+    cold = loads.probe(server.base_url, targets[0], args.probes, cold=True)
+    figures = measure(args, server, key, targets)
+    figures.update(cold, **loads.probe(server.base_url, targets[0], args.probes, cold=False))
+    print(f'    cold {figures["cold_ms"]:.1f} ms ({figures["cold_server_ms"]:.1f} in process), '
+          f'{figures["cold_loads"]} objects loaded; warm {figures["warm_ms"]:.1f} ms '
+          f'({figures["warm_server_ms"]:.1f}), {figures["warm_loads"]} objects', flush=True)
+    return figures
+
+
 def measure_hello(args, results, label):
     with Served('hello', free_port(), {}, ini=args.ini, log_path=log_file(args, 'hello'),
                 env=args.env) as hello:
@@ -138,41 +210,6 @@ def measure_hello(args, results, label):
         figures = measure(args, hello, 'hello', [('GET', '/', '', '')])
         figures.update(hello.memory())
         results['hello'].append(figures)
-
-
-def sessions(server, rfcs, password):
-    return {rfc: loads.sign_in(server.base_url, rfc, password) for rfc in rfcs}
-
-
-def page_targets(key, manifest, cookies):
-    reference, large = manifest['reference'], manifest['large'][0] if manifest['large'] else None
-    pool = [rfc for rfc in cookies if rfc not in (reference, large)]
-    statement = manifest['statements'][0]
-    if key == 'saldos-20':
-        return loads.get_targets([(f'/customers/{reference}/saldos', cookies[reference])])
-    if key == 'saldos-5000':
-        return loads.get_targets([(f'/customers/{large}/saldos', cookies[large])])
-    paths = {'facturas': '/customers/{}/facturas', 'historial': '/customers/{}/historial-de-pagos',
-             'statement-pdf': f'/customers/{{}}/statements/{statement}/pdf'}[key]
-    return loads.get_targets([(paths.format(rfc), cookies[rfc]) for rfc in pool])
-
-
-def portal_on(args, name, folder, bank_port, http_port=None):
-    port = http_port or free_port()
-    options = {'db': folder, 'bank_port': bank_port, 'http_port': port}
-    return Served('main', port, options, ini=args.ini, log_path=log_file(args, f'portal-{name}'),
-                  env=args.env)
-
-
-def banks_for(args, http_port, bank_port):
-    return Served('banks', bank_port, {'http_port': http_port}, ini=args.ini,
-                  log_path=log_file(args, 'banks'))
-
-
-def log_file(args, name):
-    path = REPO / args.work / 'logs'
-    path.mkdir(parents=True, exist_ok=True)
-    return path / f'{name}.log'
 
 
 def run_large(args, results, folder, manifest):
@@ -194,7 +231,7 @@ def run_large(args, results, folder, manifest):
             else:
                 who = pool + [manifest['reference']] + manifest['large'][:1]
                 targets = page_targets(key, manifest, sessions(portal, who, password))
-                figures = measure(args, portal, key, targets)
+                figures = (measure_probed if key in PROBED else measure)(args, portal, key, targets)
             results['pages'].append(dict(figures, key=key, label=label, database=folder.name))
         if any(case not in args.skip for case in signin_storm.CASES):
             results['signins'] = signin_storm.run_cases(portal, log_file(args, 'portal-large'),
@@ -218,6 +255,21 @@ def run_large(args, results, folder, manifest):
     if 'payments' not in args.skip:
         results['payments']['database'] = checks.payment_outcome(
             folder, payers, datetime.datetime.fromisoformat(results['payments']['since']))
+
+
+def run_crowded(args, results, folder, manifest):
+    """The reference customer's pages in the crowded database, in a server process of its own."""
+    keys = [key for key, _label, _base in CROWDED_PAGES if key not in args.skip]
+    if not keys or 'pages' in args.skip:
+        return
+    with portal_on(args, 'crowded', folder, free_port()) as portal:
+        portal.wait_ready()
+        print(f'portal on {folder.name} at {portal.base_url}', flush=True)
+        cookies = sessions(portal, [manifest['reference']], manifest['password'])
+        for key, label, _base in CROWDED_PAGES:
+            if key in keys:
+                figures = measure_probed(args, portal, key, page_targets(key, manifest, cookies))
+                results['pages'].append(dict(figures, key=key, label=label, database=folder.name))
 
 
 def run_small(args, results, folder, manifest):
@@ -251,6 +303,11 @@ def main(argv=None):
                'hello': [], 'pages': [], 'databases': {}}
     large_folder, large = build_database(args, f'large-{args.invoices}', args.invoices, large=True)
     results['databases']['large'] = dict(large['counts'], name=large_folder.name)
+    if args.base_history:
+        crowd.ensure_history(large_folder, large['reference'], args.base_history)
+    if 'crowded' not in args.skip:
+        crowded_folder, crowded = build_crowded(args, large_folder, large)
+        results['databases']['crowded'] = dict(crowded, name=crowded_folder.name)
     if 'small' not in args.skip:
         small_folder, small = build_database(args, f'small-{args.small_invoices}', args.small_invoices,
                                              large=False)
@@ -258,6 +315,13 @@ def main(argv=None):
     if 'hello' not in args.skip:
         measure_hello(args, results, 'first')
     run_large(args, results, large_folder, large)
+    if 'crowded' not in args.skip:
+        run_crowded(args, results, crowded_folder, large)
+        if args.ab_rounds and 'pages' not in args.skip:
+            print(f'the reference customer\'s pages, both databases served at once, '
+                  f'{args.ab_rounds} rounds (benchmarks.ab)', flush=True)
+            results['ab'] = ab.compare(args, large_folder.parent, large, args.ab_rounds)
+            print('\n'.join(ab_table(results['ab'])), flush=True)
     if 'small' not in args.skip:
         run_small(args, results, small_folder, small)
     if 'hello' not in args.skip:

@@ -4,6 +4,11 @@ The app section ``NAME`` (main: the portal, hello: the bare Pyramid view,
 banks: the sandbox banks) is served by the server of INI's ``[server:main]``
 (waitress, same threads and settings for all three), as ``pserve`` would,
 from the repository root so that ``call:benchmarks....`` resolves.
+
+The portal is built with one addition, here only (never by bench.ini nor production.ini):
+``benchmarks.probe``, whose tween says in each answer's headers how many persistent objects
+the request loaded and how long it took in the process, and empties the ZODB caches for a
+request that asks (``X-Bench-Cold: 1``).
 """
 import argparse
 import logging
@@ -43,12 +48,23 @@ def main(argv=None):
     for name in ('canonportal.payments.transactions', 'canonportal.views.errors'):
         logging.getLogger(name).setLevel(logging.INFO)
     loader = plaster.get_loader(args.config_uri, protocols=['wsgi'])
-    app = loader.get_wsgi_app(args.app, defaults=options)
+    app = probed_portal(loader, options) if args.app == 'main' else \
+        loader.get_wsgi_app(args.app, defaults=options)
     server = loader.get_wsgi_server('main', defaults=options)
     signal.signal(signal.SIGTERM, lambda *_: _close_and_exit(app))
     print(f'serving [app:{args.app}] of {args.config_uri}', file=sys.stderr, flush=True)
     server(app)
     return 0
+
+
+def probed_portal(loader, options):
+    """The portal as ``[app:main]`` (``use = egg:canonportal``) makes it, with
+    ``benchmarks.probe`` added to its ``pyramid.includes``."""
+    import canonportal
+    settings = dict(loader.get_settings('app:main', defaults=options))
+    settings['pyramid.includes'] = f'{settings.get("pyramid.includes", "")}\nbenchmarks.probe'.strip()
+    global_conf = getattr(loader.get_settings('app:main', defaults=options), 'global_conf', {})
+    return canonportal.main(global_conf, **settings)
 
 
 def _close_and_exit(app):

@@ -4,6 +4,7 @@ The portal reaches the banks (session API, order retrieval) through an httpx
 WSGI transport; the sandboxes reach the portal (webhooks, BBVA server-to-server
 post-backs) the same way. Nothing is mocked: both sides speak the protocol.
 """
+import contextlib
 import datetime
 import hashlib
 import hmac
@@ -393,3 +394,25 @@ def payments_loaded(monkeypatch):
         return Persistent.__setstate__(self, state)
     monkeypatch.setattr(Payment, '__setstate__', unghost)
     return loaded
+
+
+@contextlib.contextmanager
+def objects_loaded(app):
+    """Yields a list that gets, for each request served meanwhile, the number of persistent
+    objects its ZODB connection loaded (unghosted), from the connection's own counter."""
+    from pyramid_zodbconn import ZODBConnectionOpened, ZODBConnectionWillClose
+    counts = []
+
+    def opened(event):
+        event.conn.getTransferCounts(clear=True)
+
+    def closing(event):
+        counts.append(event.conn.getTransferCounts()[0])
+    registry = app.registry
+    registry.registerHandler(opened, (ZODBConnectionOpened,))
+    registry.registerHandler(closing, (ZODBConnectionWillClose,))
+    try:
+        yield counts
+    finally:
+        registry.unregisterHandler(opened, (ZODBConnectionOpened,))
+        registry.unregisterHandler(closing, (ZODBConnectionWillClose,))

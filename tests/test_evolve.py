@@ -2,6 +2,7 @@
 import datetime
 import itertools
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import transaction
@@ -465,3 +466,34 @@ def test_each_customer_gets_its_record_of_mails_and_the_root_the_notifiers_lease
                 root.notify_lease.holder)
     assert on_db(tmp_path, records) == ({False}, None)
     assert run(ini, capsys) == ['nothing to do: every evolve step is done']
+
+
+def test_each_history_index_gets_its_tally(ini, tmp_path, capsys, ticking_clock):
+    """An index written before its tally is counted once from its entries; HISTORIAL then
+    counts and totals from the tally."""
+    init.main([ini, '--demo'])
+    capsys.readouterr()
+
+    def without(root, _):
+        for customer in root.customers.values():
+            del customer.history.tally
+        del root.evolve_done['payment-history-tally']
+    on_db(tmp_path, without, commit=True)
+    assert on_db(tmp_path, lambda root, _: {c.history.tally for c in root.customers.values()}) == {None}
+    assert run(ini, capsys) == ['ran payment-history-tally']
+    tallies = on_db(tmp_path, lambda root, _: {rfc: c.history.tally.by_state
+                                               for rfc, c in root.customers.items()})
+    assert tallies[CANON] == {'approved': (1, 1, Decimal('18.31'))}
+    assert all(v == {} for k, v in tallies.items() if k != CANON)
+    assert run(ini, capsys) == ['nothing to do: every evolve step is done']
+
+
+def test_evolve_takes_the_ini_files_values_as_pserve_does(ini, tmp_path, capsys, ticking_clock):
+    """``canonportal-evolve INI db=…``: the benchmark evolves each database it reuses so."""
+    init.main([ini, '--demo'])
+    capsys.readouterr()
+    on_db(tmp_path, lambda root, _: root.evolve_done.pop('payment-history-tally'), commit=True)
+    template = tmp_path / 'variables.ini'
+    template.write_text(Path(ini).read_text().replace(str(tmp_path), '%(db)s'))
+    assert '%(db)s' in template.read_text()
+    assert run(str(template), capsys, f'db={tmp_path}') == ['ran payment-history-tally']

@@ -510,3 +510,98 @@ def test_a_settled_payment_moves_to_its_paid_date(app, canon):
     with_root(app, approve)
     rows = table_rows(canon.get(PAGE))
     assert [r[1] for r in rows] == ['260', '228'] and rows[0][0].startswith('30/10/2017 09:00')
+
+
+def long_history(app, first, count):
+    """``count`` approved payments of Canon, one invoice line of 2.00 each, references from
+    ``first`` on, each an hour older than the one before (a longer history adds older pages);
+    written in one transaction."""
+    start = mexico_time(2017, 9, 30, 12, 0, 0)
+
+    def work(root):
+        customer = root.customers[CANON]
+        for n in range(first, first + count):
+            when = start - datetime.timedelta(hours=n)
+            payment = Payment(str(1000 + n), CANON, 'bbva', [
+                Allocation(f'L{n:05d}', '005300', 'MXN', to_money('2.00'), to_money('2.00'))],
+                created=when)
+            payment.transition(APPROVED, when, 'test')
+            customer.add_payment(payment)
+    with_root(app, work)
+
+
+def test_the_first_page_of_2000_payments_loads_what_the_first_of_150_does(app, canon):
+    """Counting the rows and totalling what was paid reads the index's tally, not every
+    entry: a customer's 2,000 payments cost its first page no more objects than 150."""
+    from payment_support import objects_loaded
+    from portal_support import database_of
+
+    def first_page_cold():
+        database_of(app).cacheMinimize()
+        with objects_loaded(app) as counts:
+            page = canon.get(PAGE)
+        return counts[-1], page
+    long_history(app, 0, 150)
+    few, page = first_page_cold()
+    assert 'Registros: 151' in ' '.join(page.html.get_text(' ').split())
+    long_history(app, 150, 1850)
+    many, page = first_page_cold()
+    text = ' '.join(page.html.get_text(' ').split())
+    assert 'Registros: 2001' in text and f'Total pagado: ${18.31 + 2 * 2000:,.2f} MXN' in text
+    assert [r[1] for r in table_rows(page)][:2] == ['228', '1000'] and len(table_rows(page)) == 100
+    assert many <= few + 5, (few, many)
+    # The last page still comes after every other one.
+    last = canon.get(PAGE, {'pagina': '21'})
+    assert [r[1] for r in table_rows(last)] == ['2999']
+
+
+def test_two_payments_of_one_customer_committed_at_once_both_count(app, canon):
+    """Two transactions each adding a payment of Canon change its HISTORIAL tally at once:
+    their changes add up instead of conflicting, and the page counts and totals both."""
+    import transaction
+    from portal_support import database_of
+    from canonportal.bootstrap import ensure_root
+    db = database_of(app)
+    managers = [transaction.TransactionManager(explicit=True) for _ in range(2)]
+    connections = [db.open(transaction_manager=m) for m in managers]
+    try:
+        for manager in managers:
+            manager.begin()
+        for n, (manager, connection) in enumerate(zip(managers, connections)):
+            when = mexico_time(2017, 11, 2 + n, 9, 0, 0)
+            payment = Payment(str(700 + n), CANON, 'bbva', [
+                Allocation(f'T{n}', '005300', 'MXN', to_money('5.00'), to_money('5.00'))],
+                created=when)
+            payment.transition(APPROVED, when, 'test')
+            ensure_root(connection.root()).customers[CANON].add_payment(payment)
+        for manager in managers:
+            manager.commit()
+    finally:
+        for connection in connections:
+            connection.close()
+    text = ' '.join(canon.get(PAGE).html.get_text(' ').split())
+    assert 'Registros: 3' in text and f'Total pagado: ${18.31 + 10:,.2f} MXN' in text
+    assert [r[1] for r in table_rows(canon.get(PAGE))] == ['701', '700', '228']
+
+
+def test_the_tally_follows_every_transition(app, canon):
+    """A payment approved, then applied, or declined: the rows and the total paid, read from
+    the tally, are what reading every entry gives."""
+    from canonportal.resources.payment_history import Tally
+    many_payments(app, count=30)
+
+    def move(root):
+        customer = root.customers[CANON]
+        customer.payments['300'].transition(APPLIED, mexico_time(2017, 12, 2, 9, 0, 0), 'erp')
+        customer.track_payment(customer.payments['300'])
+        customer.payments['302'].transition(DECLINED, mexico_time(2017, 12, 2, 9, 0, 0), 'bank')
+        customer.track_payment(customer.payments['302'])
+    with_root(app, move)
+
+    def tallies(root):
+        counted = Tally()
+        for entry in root.customers[CANON].history.entries():
+            counted.add(entry)
+        return root.customers[CANON].history.tally.by_state, counted.by_state
+    kept, counted = with_root(app, tallies)
+    assert kept == counted and kept['declined'][0] == 1 + 30 // 7

@@ -446,3 +446,38 @@ def test_historial_dates_a_transfer_paid_payment_when_the_money_settled(
                      if e.payment.reference == FIRST)
         return payment.paid_at, payment_date(payment), entry.date, entry.state
     assert with_root(portal, dates) == (settled, settled, settled, 'approved')
+
+
+def test_a_transfer_matched_by_its_reference_loads_that_payment_only(
+        payer, portal, banks, monkeypatch):
+    """The CLABE names the customer through the index of customer numbers, the reference
+    its payment through the root's index of references: neither the customer's settled
+    payments nor its other SPEI payments waiting for the same amount (which leave matching
+    by amount nothing to go on) are read."""
+    from canonportal import clock
+    from canonportal.money import to_money
+    from canonportal.payments.service import track_in_progress
+    from canonportal.resources import Allocation, Payment
+    from payment_support import FIRST, payments_loaded
+    from portal_support import database_of
+    pay_by_spei(payer, '6212976')
+
+    def other_payments(root):
+        canon = root.customers[CANON]
+        references = []
+        for n in range(30):
+            payment = Payment(root.next_payment_reference(), CANON, 'spei' if n % 3 else 'bbva', [
+                Allocation('X-1', canon.accounts[0], 'MXN', to_money('27794.52'),
+                           to_money('27794.52'))], created=clock.utcnow())
+            if n % 3 == 0:
+                payment.transition('approved', clock.utcnow(), 'test')
+            canon.add_payment(payment)
+            track_in_progress(root, canon, payment)
+            references.append(payment.reference)
+        return references
+    others = with_root(portal, other_payments)
+    database_of(portal).cacheMinimize()
+    loaded = payments_loaded(monkeypatch)
+    banks.send_transfer(customer_clabe(portal), '27794.52', reference=FIRST)
+    assert state_of(portal) == 'approved'
+    assert FIRST in loaded and not set(loaded) & set(others)

@@ -179,3 +179,32 @@ def test_anonymous_visitors_are_sent_to_the_login(client):
     for path in (PAGE, f'/customers/{CANON}/statements/171001/@@pdf', RANGE):
         response = client.get(path, status=302)
         assert response.location.rstrip('/') == 'http://portal.example.mx'
+
+
+def test_a_statement_loads_only_the_payments_of_its_account(app, canon, monkeypatch):
+    """A statement of 005300 reads the payments with an allocation to 005300 (through
+    HISTORIAL's index); those that paid only 005301 stay unloaded, and the ones it reads
+    still count."""
+    import datetime
+    from canonportal.bootstrap import mexico_time
+    from canonportal.money import to_money
+    from canonportal.resources import Allocation, Payment
+    from payment_support import payments_loaded
+    from portal_support import database_of
+
+    def add(root):
+        canon_customer = root.customers[CANON]
+        for n in range(20):
+            account = '005301' if n % 4 else '005300'
+            when = mexico_time(2017, 9, 10, 9, 0, 0) + datetime.timedelta(hours=n)
+            payment = Payment(str(500 + n), CANON, 'bbva', [Allocation(
+                f'S{n:02d}', account, 'MXN', to_money('7.00'), to_money('7.00'))], created=when)
+            payment.transition('approved', when, 'test')
+            canon_customer.add_payment(payment)
+    with_root(app, add)
+    database_of(app).cacheMinimize()
+    loaded = payments_loaded(monkeypatch)
+    text = pdf_text(canon.get(f'/customers/{CANON}/statements/171001/@@pdf').body)
+    assert sorted(loaded) == sorted([str(500 + n) for n in range(0, 20, 4)] + ['228'])
+    assert all(str(500 + n) in text for n in range(0, 20, 4))
+    assert not any(str(500 + n) in text for n in range(1, 20, 4))

@@ -165,10 +165,21 @@ class Movement:
         return self.amount if self.is_charge else -self.amount
 
 
+def payments_of(customer, account):
+    """The customer's payments with an allocation to ``account``, found through HISTORIAL's
+    index, whose entries name each payment's accounts (an allocation's account never
+    changes): the payments of its other accounts stay unloaded."""
+    if customer.history is None:
+        return customer.payments.values()
+    return (entry.payment for entry in customer.history.entries()
+            if any(line[1] == account for line in entry.lines))
+
+
 def ledger(customer, account, today):
     """Every movement of ``customer``'s ``account``, oldest first (see the module docstring).
 
-    Reads only the customer's own ``invoices`` and ``payments``.
+    Reads only the customer's own ``invoices`` and, of its payments, those with an
+    allocation to ``account`` (:func:`payments_of`).
     """
     movements = []
     invoices = {}
@@ -179,7 +190,7 @@ def ledger(customer, account, today):
         movements.append(Movement(as_day(invoice.issued), invoice.currency, invoice.key, INVOICE,
                                   invoice.amount, reference=invoice.key, due=invoice.due))
     counted = {}
-    for payment in customer.payments.values():
+    for payment in payments_of(customer, account):
         if payment.state not in RECEIVED_STATES:
             continue
         paid_on = as_day(getattr(payment, 'paid_at', None) or payment.created)

@@ -1,4 +1,5 @@
-"""canonportal-evolve INI [--dry-run]: run the evolve steps this database has not had yet.
+"""canonportal-evolve INI [name=value ...] [--dry-run]: run the evolve steps this database has
+not had yet (``name=value``: the ini file's ``%(name)s`` values, as pserve takes them).
 
 Each step runs and is recorded in its own transaction, so an interrupted run
 resumes where it stopped. ``--dry-run`` lists the pending steps and changes
@@ -11,16 +12,17 @@ import transaction
 
 from .. import audit, evolve
 from ..bootstrap import ensure_root
-from .common import open_database
+from .common import add_ini_variables, open_database, parse_command_line
 
 
 def main(argv=None, out=None):
     out = out or sys.stdout
     parser = argparse.ArgumentParser(prog='canonportal-evolve', description=__doc__)
     parser.add_argument('config_uri')
+    add_ini_variables(parser)
     parser.add_argument('--dry-run', action='store_true', help='list the pending steps only')
-    args = parser.parse_args(argv)
-    db, _ = open_database(args.config_uri)
+    args, options = parse_command_line(parser, argv)
+    db, _ = open_database(args.config_uri, options=options)
     manager = transaction.TransactionManager(explicit=True)
     connection = db.open(transaction_manager=manager)
     try:

@@ -214,30 +214,64 @@ def _page_values(context, request, filters, errors, rows, number, pages):
     )
 
 
+def _summary(lines):
+    """``(rows, total paid, any unpaid, any failed)`` of the matching lines."""
+    return (len(lines),
+            sum((line[2] for entry, line in lines if entry.state in PAID_STATES), ZERO),
+            any(entry.state not in PAID_STATES + FAILED_STATES for entry, _line in lines),
+            any(entry.state in FAILED_STATES for entry, _line in lines))
+
+
+def _tallied_summary(tally):
+    """The same four figures for every line, from the index's tally: no entry read."""
+    shown = {state: figures for state, figures in tally.by_state.items()
+             if state in SHOWN_STATES and figures[1]}     # states with rows, as the walk sees
+    return (sum(lines for _entries, lines, _amount in shown.values()),
+            sum((shown[state][2] for state in PAID_STATES if state in shown), ZERO),
+            any(state not in PAID_STATES + FAILED_STATES for state in shown),
+            any(state in FAILED_STATES for state in shown))
+
+
+def _first_lines(customer, stop):
+    """The first ``stop`` lines of the unfiltered page, reading entries only that far."""
+    kept = []
+    for entry in _index(customer).entries():
+        if len(kept) >= stop:
+            break
+        if entry.state in SHOWN_STATES:
+            kept.extend((entry, line) for line in entry.lines)
+    return kept[:stop]
+
+
 @view_config(context=Customer, name=VIEW_NAME, permission='view', request_method='GET')
 def history_page(context, request):
+    """One page of rows. Unfiltered, for someone who sees every account, the rows are
+    counted and totalled by the index's tally and only the entries up to the page are read;
+    filtered, every entry of the index is read (never a payment but those shown)."""
     accounts = visible_accounts(request)
     filters, errors = read_filters(context, request.GET, accounts)
     if errors:
         return render_refusal(context, request, filters, errors)
-    lines = matching_lines(context, filters, accounts)
-    pages = max(1, -(-len(lines) // PAGE_SIZE))
+    tally = _index(context).tally
+    if filters.any or accounts is not None or tally is None:
+        lines = matching_lines(context, filters, accounts)
+        summary = _summary(lines)
+    else:
+        lines, summary = None, _tallied_summary(tally)
+    pages = max(1, -(-summary[0] // PAGE_SIZE))
     number = _page_number(request.GET, pages)
-    shown = [history_row(entry, line)
-             for entry, line in lines[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]]
+    start, stop = (number - 1) * PAGE_SIZE, number * PAGE_SIZE
+    if lines is None:
+        lines = _first_lines(context, stop)
+    shown = [history_row(entry, line) for entry, line in lines[start:stop]]
     for row in shown:   # "Complemento de pago": the REPs of a paid row, else nothing to wait for
         row['complements'] = (of_payment(request, context, row['payment'], row['invoice_key'])
                               if row['paid'] else None)
     values = _page_values(context, request, filters, errors, shown, number, pages)
+    values['row_count'], values['total_paid'], values['has_unpaid'], values['has_failed'] = summary
     values['complements_zip_url'] = (request.resource_url(context, ZIP_NAME, query={
         k: v for k, v in filters.query().items() if k in (MONTH_PARAM, ACCOUNT_PARAM)})
-        if filters.month and lines else None)
-    values['row_count'] = len(lines)
-    values['total_paid'] = sum((line[2] for entry, line in lines if entry.state in PAID_STATES),
-                               ZERO)
-    values['has_unpaid'] = any(entry.state not in PAID_STATES + FAILED_STATES
-                               for entry, _line in lines)
-    values['has_failed'] = any(entry.state in FAILED_STATES for entry, _line in lines)
+        if filters.month and summary[0] else None)
     return render_to_response(TEMPLATE, values, request=request)
 
 
