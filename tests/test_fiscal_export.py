@@ -40,7 +40,7 @@ def test_staff_see_a_companys_change_export_it_and_it_is_no_longer_pending(app, 
 
     staff = staff_client(app)
     dashboard = staff.get('/manage/')
-    assert '1 empresas cambiaron sus datos fiscales' in dashboard.html.find(
+    assert '1 empresa cambió sus datos fiscales' in dashboard.html.find(
         id='fiscal-pending-note').get_text(' ', strip=True)
     pending = staff.get(PAGE)
     [row] = pending.html.find(id='fiscal-pending').find('tbody').find_all('tr')

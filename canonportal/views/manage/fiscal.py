@@ -20,6 +20,7 @@ from .erp import erp_tabs
 
 VIEW_NAME = 'datos-fiscales'
 TEMPLATE = 'canonportal:templates/manage/fiscal.pt'
+WAITING = ngettext('${count} empresa con cambios.', '${count} empresas con cambios.')
 EXPORTED = ngettext('Se exportaron los datos fiscales de ${count} empresa en ${file}.',
                     'Se exportaron los datos fiscales de ${count} empresas en ${file}.')
 
@@ -42,6 +43,7 @@ def _values(request, notice=None):
     pending = fiscal_customers(root)
     return manage_globals(request, root, page_title=_('Datos fiscales de los clientes'),
                           rows=_rows(request, pending), notice=notice,
+                          pending_text=WAITING.format(request, len(pending)),
                           action=manage_url(request, root, '@@' + VIEW_NAME),
                           tabs=erp_tabs(request), current_tab='fiscal')
 

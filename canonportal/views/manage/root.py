@@ -18,7 +18,7 @@ from ... import gateways as gw
 from ...erp.fiscal import fiscal_customers
 from ...charts import stacked_bars
 from ...complements import deadline_day, missing_complements
-from ...i18n import _
+from ...i18n import _, ngettext
 from ...money import ZERO
 from ...payments.service import minutes, pending_older_than
 from ...resources import PortalRoot
@@ -77,6 +77,10 @@ class RecentPayments:
         else:
             self.truncated = root.payment_counter.value > limit
 
+
+#: The dashboard's line about fiscal data the ERP has not received yet.
+FISCAL_WAITING = ngettext('${count} empresa cambió sus datos fiscales sin exportarlos al ERP.',
+                          '${count} empresas cambiaron sus datos fiscales sin exportarlos al ERP.')
 
 def tally(payments, since=None):
     """``{(bank, state): count}`` and ``{bank: MXN total}`` of the payments since ``since``."""
@@ -180,6 +184,7 @@ def spei_figures(request, root, today, recent):
              renderer='canonportal:templates/manage/dashboard.pt')
 def dashboard(context, request):
     now = clock.utcnow()
+    fiscal_waiting = len(fiscal_customers(context))
     today = clock.mexico_today(now)
     today_start = clock.mexico_day_start(today)
     window_start = clock.mexico_day_start(today - datetime.timedelta(days=WINDOW_DAYS - 1))
@@ -219,7 +224,8 @@ def dashboard(context, request):
         missing=missing_complements(context, today, deadline_day(request.registry.settings)),
         import_url=manage_url(request, context, '@@importar'),
         export_url=manage_url(request, context, '@@exportar'),
-        fiscal_pending=len(fiscal_customers(context)),
+        fiscal_pending=fiscal_waiting,
+        fiscal_pending_text=FISCAL_WAITING.format(request, fiscal_waiting),
         fiscal_url=manage_url(request, context, '@@datos-fiscales'),
     )
 
