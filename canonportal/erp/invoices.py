@@ -6,7 +6,10 @@ adds what a CFDI does not carry (account, due date, balance). A CFDI alone
 is an invoice too. See docs/erp-files.md for the rules on accounts and due
 dates. The rows and their CFDIs are read in :mod:`.invoice_rows` and
 :mod:`.invoice_cfdis`, what each invoice needs is decided in :mod:`.invoice_plans`;
-this module runs the two passes (check, then apply) and writes.
+this module runs the two passes (check, then apply) and writes. The check plans
+every row once against the database; the apply carries out the plans it kept,
+planning again only the updates (a new invoice is created as planned, after making
+sure its serie-folio and UUID are still free).
 """
 from ..i18n import _
 from ..resources.imports import INVOICES
