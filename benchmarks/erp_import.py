@@ -5,8 +5,9 @@
    (docs/erp-files.md): ``--invoices`` rows, a quarter of them USD with their
    rate, some partly paid, each with its CFDI UUID.
 2. Runs ``canonportal-import INI FILE`` (validation of every row first, then the
-   writing in batches) as its own process, and reports its wall-clock time and
-   peak memory (the kernel's maximum RSS of the finished child).
+   writing in batches) as its own process, and reports its wall-clock time, its CPU
+   time and peak memory (the kernel's figures for the finished child) and the load
+   average before and after (other work on the machine inflates the wall-clock time).
 3. Runs it again: a re-import of the same file must change nothing, and shows
    what the validation alone costs.
 
