@@ -5,8 +5,9 @@
    (docs/erp-files.md): ``--invoices`` rows, a quarter of them USD with their
    rate, some partly paid, each with its CFDI UUID.
 2. Runs ``canonportal-import INI FILE`` (validation of every row first, then the
-   writing in batches) as its own process, and reports its wall-clock time and
-   peak memory (the kernel's maximum RSS of the finished child).
+   writing in batches) as its own process, and reports its wall-clock time, its CPU
+   time and peak memory (the kernel's figures for the finished child) and the load
+   average before and after (other work on the machine inflates the wall-clock time).
 3. Runs it again: a re-import of the same file must change nothing, and shows
    what the validation alone costs.
 
@@ -78,7 +79,10 @@ def import_ini(work, db):
 
 
 def timed_import(ini, csv_path):
-    """``(seconds, peak RSS MB, last output line)`` of one canonportal-import run."""
+    """``(seconds, peak RSS MB, last output lines, CPU seconds)`` of one canonportal-import run.
+
+    The CPU time (user + system of the child) tells what the import itself cost when other
+    work shares the machine, which the wall-clock time alone does not."""
     command = [str(BIN / 'canonportal-import'), str(ini), str(csv_path)]
     start = time.perf_counter()
     with tempfile.TemporaryFile('w+') as output:
@@ -93,7 +97,7 @@ def timed_import(ini, csv_path):
     if child.returncode != 0:
         raise SystemExit(f'canonportal-import failed:\n{text[-3000:]}')
     lines = [line for line in text.splitlines() if line.strip() and '\r' not in line]
-    return seconds, usage.ru_maxrss / 1024, lines[-3:]
+    return seconds, usage.ru_maxrss / 1024, lines[-3:], usage.ru_utime + usage.ru_stime
 
 
 def main(argv=None):
@@ -117,15 +121,19 @@ def main(argv=None):
     rows = write_invoices_csv(csv_path, rfcs, args.per_customer, args.invoices, args.seed)
 
     ini = import_ini(work, db)
-    seconds, peak_mb, tail = timed_import(ini, csv_path)
+    load_before = os.getloadavg()
+    seconds, peak_mb, tail, cpu = timed_import(ini, csv_path)
     result = {
         'rows': rows, 'customers': len(rfcs), 'csv_mb': round(csv_path.stat().st_size / 2**20, 1),
-        'seconds': round(seconds, 1), 'rows_per_second': round(rows / seconds),
-        'peak_rss_mb': round(peak_mb), 'output': tail,
+        'seconds': round(seconds, 1), 'cpu_seconds': round(cpu, 1),
+        'rows_per_second': round(rows / seconds), 'peak_rss_mb': round(peak_mb),
+        'load_before': [round(value, 2) for value in load_before],
+        'load_after': [round(value, 2) for value in os.getloadavg()], 'output': tail,
     }
     if not args.no_reimport:
-        again_seconds, again_peak_mb, again_tail = timed_import(ini, csv_path)
-        result.update(reimport_seconds=round(again_seconds, 1), reimport_output=again_tail,
+        again_seconds, again_peak_mb, again_tail, again_cpu = timed_import(ini, csv_path)
+        result.update(reimport_seconds=round(again_seconds, 1),
+                      reimport_cpu_seconds=round(again_cpu, 1), reimport_output=again_tail,
                       peak_rss_mb_any_run=round(max(peak_mb, again_peak_mb)))
     print(json.dumps(result, indent=1))
     if args.out:

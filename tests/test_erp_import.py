@@ -9,6 +9,8 @@ import pytest
 from canonportal.erp import imports as erp_imports
 from canonportal.erp import job as erp_job
 from canonportal.erp.imports import KINDS, detect_kind, run_import
+from canonportal.erp.job import ApplyFailed
+from canonportal.resources.invoice import Invoice
 from canonportal.resources.payment import APPLIED
 from portal_support import CANON, IXTAPA, Client, nothing_changes, signed_in_home, with_root
 from erp_samples import (
@@ -609,6 +611,28 @@ def test_big_files_are_written_in_batches_with_progress(app, monkeypatch):
     assert len(batches) == 4   # after 3, 6 and 9 invoices, and the last one
     assert progress[-1][0] == progress[-1][1]
     assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+
+
+def test_an_invoice_added_between_the_check_and_the_apply_is_never_overwritten(app, monkeypatch):
+    # The apply creates what the check planned only while its serie-folio is still free.
+    monkeypatch.setattr(erp_job, 'BATCH_SIZE', 1)
+
+    def work(root):
+        ixtapa = root.customers[IXTAPA]
+
+        def meanwhile():   # another writer, once the first invoice is written
+            if 'A-9702' not in root.invoices_by_key:
+                ixtapa.add_invoice(Invoice('9702', ixtapa.accounts[0], datetime.date(2026, 11, 1),
+                                           datetime.date(2026, 12, 1), 'MXN', Decimal('5.00'),
+                                           serie='A'))
+        files = named_files({'facturas.csv': invoices_csv(invoice_row('9701'),
+                                                          invoice_row('9702'))})
+        with pytest.raises(ApplyFailed):
+            run_import(root, files, ACTOR, now=NOW, batch_done=meanwhile)
+        kept = root.invoices_by_key['A-9702']
+        canon_has_it = 'A-9702' in root.customers[CANON].invoices
+        return kept.__parent__.__parent__.rfc, str(kept.amount), canon_has_it
+    assert with_root(app, work) == (IXTAPA, '5.00', False)
 
 
 def test_the_uuid_index_is_completed_when_an_import_stopped_half_way(app):

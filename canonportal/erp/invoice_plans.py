@@ -11,7 +11,7 @@ from ..money import ZERO
 from ..resources import customer_of
 from ..resources.invoice import USD
 from .documents import invoice_stems
-from .job import CREATED, UNCHANGED, UPDATED
+from .job import CREATED, UNCHANGED, UPDATED, ApplyFailed
 
 #: Days of credit when neither the CSV nor the CFDI's CondicionesDePago say.
 DEFAULT_CREDIT_DAYS = 30
@@ -126,6 +126,26 @@ class InvoicePlanner:
         else:
             action = UNCHANGED
         return Plan(action, customer, existing, values, changes, pdf, xml, data, reindex)
+
+    def planned(self, data, pdf, xml):
+        """The creation the check planned for ``data`` (settled: its account, due date and
+        balance decided, see :meth:`InvoiceData.settle`) with its ``pdf`` and ``xml`` files,
+        for the apply, which does not plan a new invoice twice. Nothing may have taken its
+        serie-folio or UUID since the check; if something did, the import stops."""
+        job = self.job
+        root = job.root
+        customer = job.customer(data.rfc)
+        if customer is None or root.invoices_by_key.get(data.key) is not None or (
+                data.uuid and root.invoices_by_uuid.get(data.uuid) is not None):
+            raise ApplyFailed(f'{data.source.name}:{data.line}: la factura {data.key} ya no '
+                              'puede crearse como se planeó')
+        values = {
+            'account': data.account, 'issued': data.issued, 'due': data.due,
+            'currency': data.currency, 'amount': data.amount, 'exchange_rate': data.rate,
+            'uuid': data.uuid, 'metodo_pago': data.method, 'balance': data.balance,
+        }
+        return Plan(CREATED, customer, None, values, {}, pdf, xml if self.store_xml else None,
+                    data, False)
 
     def _account(self, data, customer, existing, problems):
         """The account of the invoice (see docs/erp-files.md, "Cuenta de una factura")."""

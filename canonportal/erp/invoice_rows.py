@@ -4,7 +4,9 @@ between the check and the apply.
 The check reads the CSV; each row it accepted is kept, compact, in a temporary
 file with the outcome it planned (marshalled chunks of plain tuples), so the
 apply neither parses a million rows again nor loads the invoices that stay
-unchanged.
+unchanged. A row planned as a new invoice is kept with the values its plan
+decided (:meth:`InvoiceData.settle`), so the apply creates it without planning
+it again.
 """
 import datetime
 import marshal
@@ -57,27 +59,35 @@ class InvoiceData:
     def key(self):
         return f'{self.serie}-{self.folio}' if self.serie else self.folio
 
-    def record(self, file_index, action):
-        """The row as a tuple of plain values (``file_index``: input file id → its number)."""
+    def record(self, file_index, action, pdf=None):
+        """The row as a tuple of plain values (``file_index``: input file id → its number),
+        with its planned ``action`` and the PDF file the plan gave it (or None)."""
         return (file_index[id(self.source)], self.line, self.rfc, self.account, self.serie,
                 self.folio, self.uuid, self.issued.toordinal(),
                 self.due.toordinal() if self.due is not None else None, self.currency,
                 str(self.rate) if self.rate is not None else None, str(self.amount),
                 str(self.balance) if self.balance is not None else None, self.method,
                 self.pdf_name, file_index[id(self.xml)] if self.xml is not None else None,
-                action)
+                action, file_index[id(pdf)] if pdf is not None else None)
+
+    def settle(self, values):
+        """Take the values a plan decided (account, due date, balance, rate, method), so that
+        :meth:`record` keeps what the check decided rather than what the file left open."""
+        self.account, self.due, self.balance = values['account'], values['due'], values['balance']
+        self.rate, self.method = values['exchange_rate'], values['metodo_pago']
 
     @classmethod
     def from_record(cls, record, inputs):
-        """``(data, xml file or None, action)`` from :meth:`record`'s tuple."""
+        """``(data, xml file or None, action, PDF file or None)`` from :meth:`record`'s tuple."""
         (source, line, rfc, account, serie, folio, uuid, issued, due, currency, rate, amount,
-         balance, method, pdf_name, xml, action) = record
+         balance, method, pdf_name, xml, action, pdf) = record
         fromordinal = datetime.date.fromordinal
         data = cls(inputs[source], line, rfc, account, serie, folio, uuid, fromordinal(issued),
                    fromordinal(due) if due is not None else None, currency,
                    Decimal(rate) if rate is not None else None, Decimal(amount),
                    Decimal(balance) if balance is not None else None, method, pdf_name)
-        return data, (inputs[xml] if xml is not None else None), action
+        return (data, inputs[xml] if xml is not None else None, action,
+                inputs[pdf] if pdf is not None else None)
 
 
 class Spool:

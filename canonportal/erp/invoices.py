@@ -6,7 +6,10 @@ adds what a CFDI does not carry (account, due date, balance). A CFDI alone
 is an invoice too. See docs/erp-files.md for the rules on accounts and due
 dates. The rows and their CFDIs are read in :mod:`.invoice_rows` and
 :mod:`.invoice_cfdis`, what each invoice needs is decided in :mod:`.invoice_plans`;
-this module runs the two passes (check, then apply) and writes.
+this module runs the two passes (check, then apply) and writes. The check plans
+every row once against the database; the apply carries out the plans it kept,
+planning again only the updates (a new invoice is created as planned, after making
+sure its serie-folio and UUID are still free).
 """
 from ..i18n import _
 from ..resources.imports import INVOICES
@@ -99,17 +102,19 @@ class InvoicesImporter(Importer):
                 data = self.read_row(table.source, line, cells)
                 if data is None:
                     continue
-                action = self.handle(data)
-                if action is None:
+                plan = self.handle(data)
+                if plan is None:
                     continue
-                self.spool.add(data.record(self.file_index, action))
+                if plan.action == CREATED:
+                    data.settle(plan.values)
+                self.spool.add(data.record(self.file_index, plan.action, plan.pdf))
 
     def _apply_kept_rows(self):
         job = self.job
         kept = self.spool.count
         step = sum(table.source.size for table in self.tables) / max(kept, 1)
         for count, record in enumerate(self.spool, 1):
-            data, xml, action = InvoiceData.from_record(record, job.inputs)
+            data, xml, action, pdf = InvoiceData.from_record(record, job.inputs)
             job.row_read()
             if count % 2000 == 0:
                 job.advance(step * 2000)
@@ -117,10 +122,12 @@ class InvoicesImporter(Importer):
                 self.cfdis.taken.add(xml.name)
             if action == UNCHANGED:
                 job.count(UNCHANGED)
-                continue
-            if xml is not None:
-                data.xml, data.cfdi = xml, self.cfdis.by_file[xml.name]
-            self.handle(data)
+            elif action == CREATED:
+                self.handle(data, self.planner.planned(data, pdf, xml))
+            else:
+                if xml is not None:
+                    data.xml, data.cfdi = xml, self.cfdis.by_file[xml.name]
+                self.handle(data)
         job.advance(step * (kept % 2000))
 
     def read_row(self, source, line, cells):
@@ -130,14 +137,16 @@ class InvoicesImporter(Importer):
             return None
         return data
 
-    def handle(self, data):
-        """Plan ``data`` (and, when applying, carry the plan out); return the outcome or None."""
+    def handle(self, data, plan=None):
+        """Plan ``data`` (unless ``plan`` is the check's, see :meth:`InvoicePlanner.planned`)
+        and, when applying, carry the plan out; return the plan, or None."""
         job = self.job
-        if job.checking and not self._first_time(data):
-            return None
-        plan = self.planner.plan(data)
         if plan is None:
-            return None
+            if job.checking and not self._first_time(data):
+                return None
+            plan = self.planner.plan(data)
+            if plan is None:
+                return None
         job.count(plan.action)
         if plan.pdf is not None:
             self.attached['pdf'] += 1
@@ -145,7 +154,7 @@ class InvoicesImporter(Importer):
             self.attached['xml'] += 1
         if not job.checking:
             self.execute(plan)
-        return plan.action
+        return plan
 
     def _first_time(self, data):
         """Within the import, a serie-folio and a UUID appear once."""
