@@ -5,7 +5,6 @@ payment 228 (``python -m canonportal.demo_complements examples/erp`` writes it a
 the tests' variations of it. Seals and certificates are placeholders, as in
 :mod:`.demo_documents`; the structure and the arithmetic are those of Pagos 2.0.
 """
-import io
 import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -15,7 +14,7 @@ from lxml import etree
 from .bootstrap import demo_uuid
 from .demo_documents import (
     CFDI_NS, ISSUER_NAME, ISSUER_POSTAL_CODE, ISSUER_REGIME, ISSUER_RFC, PAC_RFC, TFD_NS,
-    XSI_NS, _PLACEHOLDER_SEAL,
+    XSI_NS, _PLACEHOLDER_SEAL, letterhead,
 )
 
 PAGOS_NS = 'http://www.sat.gob.mx/Pagos20'
@@ -149,25 +148,11 @@ def example_228():
 def rep_pdf(uuid, receptor, lines):
     """A printed REP (bytes of a one-page PDF): its UUID, receiver and ``(label, value)``
     lines."""
-    from reportlab.lib.pagesizes import letter
     from reportlab.lib.units import mm
-    from reportlab.pdfgen import canvas
 
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=letter, invariant=1)
-    pdf.setTitle(f'Complemento de pago {uuid}')
-    pdf.setAuthor(ISSUER_NAME)
-    width, height = letter
-    left, y = 20 * mm, height - 25 * mm
-    pdf.setFillColorRGB(0.8, 0, 0)
-    pdf.setFont('Helvetica-BoldOblique', 22)
-    pdf.drawString(left, y, 'Canon')
-    pdf.setFillColorRGB(0, 0, 0)
-    pdf.setFont('Helvetica-Bold', 13)
-    pdf.drawRightString(width - left, y, 'COMPLEMENTO DE PAGO (CFDI tipo P, Pagos 2.0)')
-    y -= 8 * mm
-    pdf.setFont('Helvetica', 9)
-    pdf.drawString(left, y, f'{ISSUER_NAME}  ·  RFC {ISSUER_RFC}  ·  Régimen {ISSUER_REGIME}')
+    buffer, pdf, _width, left, y = letterhead(f'Complemento de pago {uuid}',
+                                              'COMPLEMENTO DE PAGO (CFDI tipo P, Pagos 2.0)',
+                                              size=13, invariant=1)
     y -= 5 * mm
     pdf.drawString(left, y, f'Folio fiscal (UUID): {uuid}')
     y -= 5 * mm

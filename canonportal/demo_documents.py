@@ -118,28 +118,36 @@ def _fiscal_name(name):
     return upper
 
 
-def invoice_pdf(invoice, customer):
-    """A simple printed invoice (bytes of a PDF made with reportlab)."""
+def letterhead(title, heading, size=14, invariant=0):
+    """A demo document's first page with Canon's letterhead: ``(buffer, pdf, width, left, y)``
+    with ``y`` on the issuer's line, for the caller to go on writing below."""
     from reportlab.lib.pagesizes import letter
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=letter)
-    pdf.setTitle(f'Factura {invoice.key}')
+    pdf = canvas.Canvas(buffer, pagesize=letter, invariant=invariant)
+    pdf.setTitle(title)
     pdf.setAuthor(ISSUER_NAME)
     width, height = letter
     left, y = 20 * mm, height - 25 * mm
-
     pdf.setFillColorRGB(0.8, 0, 0)
     pdf.setFont('Helvetica-BoldOblique', 22)
     pdf.drawString(left, y, 'Canon')
     pdf.setFillColorRGB(0, 0, 0)
-    pdf.setFont('Helvetica-Bold', 14)
-    pdf.drawRightString(width - left, y, f'FACTURA {invoice.key}')
+    pdf.setFont('Helvetica-Bold', size)
+    pdf.drawRightString(width - left, y, heading)
     y -= 8 * mm
     pdf.setFont('Helvetica', 9)
     pdf.drawString(left, y, f'{ISSUER_NAME}  ·  RFC {ISSUER_RFC}  ·  Régimen {ISSUER_REGIME}')
+    return buffer, pdf, width, left, y
+
+
+def invoice_pdf(invoice, customer):
+    """A simple printed invoice (bytes of a PDF made with reportlab)."""
+    from reportlab.lib.units import mm
+
+    buffer, pdf, width, left, y = letterhead(f'Factura {invoice.key}', f'FACTURA {invoice.key}')
     pdf.drawRightString(width - left, y, f'Folio fiscal (UUID): {invoice.uuid or ""}')
 
     subtotal, iva = split_total(invoice.amount)
