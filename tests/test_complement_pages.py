@@ -1,5 +1,6 @@
 """What customers see of payment complements (REP): HISTORIAL's column and its month's ZIP,
 the payment, receipt and invoice pages, the downloads, and who may get them."""
+import csv
 import datetime
 import io
 import zipfile
@@ -43,6 +44,12 @@ def test_historial_says_pending_until_the_rep_comes_then_shows_it_with_its_files
     assert xml.content_disposition == f'attachment; filename="{CANON}-REP-{EXAMPLE_UUID}.xml"'
     pdf = canon.get(page.html.select_one('td.complements a.complement-pdf')['href'])
     assert pdf.body == example_228_pdf() and pdf.body.startswith(b'%PDF-')
+    [row] = csv_rows(canon.get(f'{BASE}/historial-de-pagos.csv'))
+    assert (row['Referencia de pago'], row['Complemento de pago']) == ('228', EXAMPLE_UUID)
+
+
+def csv_rows(answer):
+    return list(csv.DictReader(io.StringIO(answer.body.decode('utf-8-sig'))))
 
 
 def test_the_payment_receipt_and_invoice_pages_show_the_rep(imported, canon):

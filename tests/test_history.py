@@ -18,7 +18,8 @@ MANUAL_COLUMNS = ['Fecha de pago', 'Referencia de pago', 'Referencia bancaria', 
                   'Factura pagada', 'Complemento de pago']
 MANUAL_ROW = ['10/10/2017 08:34:00 a.m.', '228', 'BC-Banamex 063197', '$18.31 MXN', '1233074']
 CSV_HEADER = ['Fecha de pago', 'Referencia de pago', 'Referencia bancaria', 'Monto (MXN)',
-              'Factura pagada', 'Cuenta', 'Estado', 'Preparó', 'Aprobó']
+              'Factura pagada', 'Cuenta', 'Estado', 'Preparó', 'Aprobó',
+              'Complemento de pago']
 
 
 def add_payment(app, reference, lines, state=APPROVED, when=None, bank_reference=None,
@@ -329,7 +330,8 @@ def test_csv_download(canon):
     rows = csv_rows(response)
     assert rows == [CSV_HEADER,
                     ['2017-10-10 08:34:00', '228', 'BC-Banamex 063197', '18.31', '1233074',
-                     '005300', 'Pagado', '', '']]   # 228 predates who prepared and approved
+                     '005300', 'Pagado', '', '', '']]   # 228 predates who prepared and approved;
+    # its REP has not come yet (test_complement_pages: the UUID once it has)
     assert b'\r\n' in response.body
 
 

@@ -299,11 +299,19 @@ def history_csv(context, request):
     header = [translate(title) for title in (
         _('Fecha de pago'), _('Referencia de pago'), _('Referencia bancaria'),
         _('Monto (MXN)'), _('Factura pagada'), _('Cuenta'), _('Estado'), _('Preparó'),
-        _('Aprobó'))]
+        _('Aprobó'), _('Complemento de pago'))]
+
+    def complements(row):
+        """The UUIDs of the REPs in force for a paid row (the page's column, as text)."""
+        if not row['paid']:
+            return ''
+        return ' '.join(c['uuid'] for c in of_payment(request, context, row['payment'],
+                                                      row['invoice_key']) if c['current'])
     rows = (
         [local_time(row['date']).strftime('%Y-%m-%d %H:%M:%S'), row['reference'],
          row['bank_reference'], row['amount_mxn'], row['invoice_key'], row['account'],
-         translate(STATE_LABELS[row['state']]), row['prepared'], row['approved']]
+         translate(STATE_LABELS[row['state']]), row['prepared'], row['approved'],
+         complements(row)]
         for row in (history_row(entry, line)
                     for entry, line in matching_lines(context, filters, accounts)))
     response = Response(body=csv_bytes(header, rows), content_type='text/csv', charset='utf-8')
