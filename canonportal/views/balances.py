@@ -15,7 +15,7 @@ from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
 from ..formatting import Formatter
-from ..fragments import FragmentCache
+from ..fragments import FragmentCache, serial_of
 from ..i18n import _
 from ..money import ZERO
 from ..payments import selection as sel
@@ -23,6 +23,7 @@ from ..payments.form import configured_banks, read_selection
 from ..resources import USD, Customer, customer_of
 from ..resources.payment import REQUESTED
 from .customer import INVOICE_COUNT, page, visible_accounts
+from .kept import kept_page, person_key
 
 
 TEMPLATE = 'canonportal:templates/saldos.pt'
@@ -168,7 +169,7 @@ def saldos_values(context, request, selection, notice=None):
                 for line in troubled]
     return page(
         context, request, 'saldos', _('Saldos'),
-        rows=bool(row_html), row_html=row_html, rate=rate, selection=selection, off_page=off_page,
+        rows=bool(row_html), rows_html=''.join(row_html), rate=rate, selection=selection, off_page=off_page,
         offpage_total=offpage_total, offpage_count=offpage_count, total=selection.total_mxn,
         count_text=INVOICE_COUNT.format(request, len(selection.chosen)),
         count_forms=count_forms(request), has_overdue=_has_overdue(context, rate),
@@ -178,6 +179,27 @@ def saldos_values(context, request, selection, notice=None):
         invoice_count=count, form_action=request.resource_url(context, 'saldos'),
         pay_action=request.resource_url(context, 'pagar'), plain=_plain,
         field_messages=field_messages(request), spei_clabe=spei_clabe(request, context))
+
+
+def saldos_page(context, request, selection, notice=None):
+    """SALDOS as a response: the page around the rows kept rendered (:mod:`.kept`) while
+    it shows nothing this request typed (no selection, no message), the rows filled in."""
+    values = saldos_values(context, request, selection, notice)
+    return kept_page(request, TEMPLATE, values, _page_key(request, context, values),
+                     parts={'rows_html': values['rows_html']})
+
+
+def _page_key(request, customer, values):
+    """Everything SALDOS shows around its rows, or None when it shows what was typed."""
+    selection = values['selection']
+    if selection.lines or selection.errors or values['notice'] or values['problems']:
+        return None
+    person = person_key(request, customer, values)
+    rate = values['rate']
+    reason = request.localizer.translate(rate.reason) if rate.reason else None
+    return person and (TEMPLATE, person, rate.today, rate.day, rate.rate, rate.usable, reason,
+                       values['rows'], values['has_overdue'], values['invoice_count'],
+                       values['page_number'], values['pages'], values['spei_clabe'])
 
 
 def spei_clabe(request, customer):
@@ -243,11 +265,18 @@ def rows_html(request, shown, selection, rate, editable=True):
 def _row_version(locale_name, index, invoice, rate, editable):
     """Everything an unticked row's HTML depends on, or ``None`` when the invoice
     was changed in this transaction (its serial does not describe it yet)."""
-    invoice._p_activate()
-    if invoice._p_changed or invoice._p_oid is None:
+    serial = serial_of(invoice)
+    if serial is None:
         return None
-    return (locale_name, editable, index, id(invoice._p_jar.db()), invoice._p_oid,
-            invoice._p_serial, rate.today, rate.rate, rate.usable)
+    holders = ()
+    if invoice.reservations:
+        # "en proceso: pago 230 (Ana Compras, por aprobar)": the holding payments' states.
+        customer = customer_of(invoice)
+        waiting = ({} if customer is None else customer.in_progress
+                   if customer.in_progress is not None else customer.payments)
+        holders = tuple((reference, getattr(waiting.get(reference), 'state', None))
+                        for reference, _amount in invoice.reservations)
+    return (locale_name, editable, index, serial, holders, rate.today, rate.rate, rate.usable)
 
 
 def _anchor(shown, line):
@@ -262,11 +291,11 @@ def _plain(value):
     return '' if value is None else f'{value:.2f}'
 
 
-@view_config(context=Customer, name='saldos', permission='view', renderer=TEMPLATE,
+@view_config(context=Customer, name='saldos', permission='view',
              request_method=('GET', 'HEAD', 'POST'))
 def balances_page(context, request):
     """GET shows the open invoices; POST ("Calcular", paging) recomputes the selection."""
     selection = read_selection(context, request)
     if selection.has_errors:
         request.response.status = 400
-    return saldos_values(context, request, selection)
+    return saldos_page(context, request, selection)

@@ -22,7 +22,9 @@ from ..resources import Customer, Invoice, customer_of
 from ..resources.invoice import OPEN, OVERDUE, PAID
 from ..reports.statement_data import BALANCE_RULE
 from ..resources.payment import RECEIVED_STATES
+from ..fragments import serial_of
 from .customer import INVOICE_COUNT, page, sees, visible_accounts
+from .kept import kept_page, person_key
 
 PAGE_SIZE = 50
 ZIP_LIMIT = 200
@@ -238,6 +240,7 @@ def list_values(context, request, zip_error=None):
         if request.has_permission('pay', context) else (lambda invoice: None),
         balance_rule=BALANCE_RULE,
         clear_url=request.resource_url(context, 'facturas'),
+        today=today,
     )
 
 
@@ -246,13 +249,28 @@ def _window(current, pages, width=2):
     return range(max(current - width, 1), min(current + width, pages) + 1)
 
 
-@view_config(context=Customer, name='facturas', permission='view', request_method='GET',
-             renderer=LIST_TEMPLATE)
+@view_config(context=Customer, name='facturas', permission='view', request_method='GET')
 def invoices_page(context, request):
+    """The list, kept rendered (:mod:`.kept`) while no filter is typed."""
     values = list_values(context, request)
     if values['errors']:
         request.response.status = 400
-    return values
+    return kept_page(request, LIST_TEMPLATE, values, _list_key(request, context, values))
+
+
+def _list_key(request, customer, values):
+    """Everything the unfiltered list shows (each row: its invoice by serial, and the
+    balance, transit and state payments give it), or None for a filtered one."""
+    if any(values['form'].values()) or values['zip_error']:
+        return None
+    person = person_key(request, customer, values)
+    rows = tuple((serial_of(row.invoice), row.balance, row.waiting, row.status)
+                 for row in values['rows'])
+    if person is None or any(row[0] is None for row in rows):
+        return None
+    pager = values['pager']
+    return (LIST_TEMPLATE, person, values['today'], pager['current'], pager['pages'],
+            values['total'], tuple(values['balances']), rows)
 
 
 # --- one invoice -------------------------------------------------------------------------
