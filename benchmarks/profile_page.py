@@ -15,7 +15,8 @@ import json
 import pstats
 import sys
 import time
-from pathlib import Path
+from importlib import import_module
+from importlib.util import find_spec
 
 import lxml.html
 import plaster
@@ -81,6 +82,19 @@ def shares(stats, total):
     return found
 
 
+def kept_sizes():
+    """What the process keeps rendered after the run: pages and rows, and their bytes."""
+    from canonportal.views import balances
+    pages = getattr(import_module('canonportal.views.kept'), 'PAGE_CACHE', None) \
+        if find_spec('canonportal.views.kept') else None
+    rows = balances.ROW_CACHE.values()
+    text = f'kept: {len(rows)} rows, {sum(len(row) for row in rows):,} characters'
+    if pages is not None:
+        shells = pages.values()
+        text += f'; {len(shells)} pages, {sum(shell.size for shell in shells):,} bytes'
+    return text
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     folder = (REPO / args.db).resolve()
@@ -104,6 +118,7 @@ def main(argv=None):
           f'under the profiler ({total / args.requests * 1000:.2f} ms profiled)')
     for label, seconds, share in shares(stats, total):
         print(f'  {share:6.1%}  {seconds / args.requests * 1000:6.2f} ms  {label}')
+    print(kept_sizes())
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats('cumulative').print_stats(args.top)
     print(out.getvalue())

@@ -44,6 +44,11 @@ class FragmentCache:
         with self._lock:
             self._items.clear()
 
+    def values(self):
+        """A snapshot of the fragments held (to measure them)."""
+        with self._lock:
+            return list(self._items.values())
+
     def __len__(self):
         return len(self._items)
 
