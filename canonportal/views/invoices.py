@@ -16,13 +16,13 @@ from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
 from .. import clock, dates, downloads
+from ..fragments import serial_of
 from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer, Invoice, customer_of
 from ..resources.invoice import OPEN, OVERDUE, PAID
 from ..reports.statement_data import BALANCE_RULE
 from ..resources.payment import RECEIVED_STATES
-from ..fragments import serial_of
 from .customer import INVOICE_COUNT, page, sees, visible_accounts
 from .kept import kept_page, person_key
 
