@@ -44,6 +44,7 @@ def parse_args(argv):
     parser.add_argument('--warm', type=int, default=200, help='requests before profiling')
     parser.add_argument('--pool', type=int, default=50, help='customers FACTURAS cycles through')
     parser.add_argument('--top', type=int, default=25, help='lines of cProfile output')
+    parser.add_argument('--sort', default='cumulative', help='cProfile order (cumulative, tottime)')
     return parser.parse_args(argv)
 
 
@@ -120,7 +121,7 @@ def main(argv=None):
         print(f'  {share:6.1%}  {seconds / args.requests * 1000:6.2f} ms  {label}')
     print(kept_sizes())
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats('cumulative').print_stats(args.top)
+    pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
     print(out.getvalue())
     for db in getattr(app.registry, '_zodb_databases', {}).values():
         db.close()
