@@ -136,7 +136,8 @@ def _holder(invoice, reference, awaiting):
 
 
 def saldos_values(context, request, selection, notice=None):
-    """Everything the template needs for one page of the customer's open invoices.
+    """What one page of the customer's open invoices shows (the rest of what the template
+    needs: :func:`rendering_values`).
 
     Only the shown page's invoices are sorted in full (see
     :func:`~canonportal.selection.payable_page`).
@@ -169,16 +170,22 @@ def saldos_values(context, request, selection, notice=None):
                 for line in troubled]
     return page(
         context, request, 'saldos', _('Saldos'),
-        rows=bool(row_html), rows_html=''.join(row_html), rate=rate, selection=selection, off_page=off_page,
-        offpage_total=offpage_total, offpage_count=offpage_count, total=selection.total_mxn,
-        count_text=INVOICE_COUNT.format(request, len(selection.chosen)),
-        count_forms=count_forms(request), has_overdue=_has_overdue(context, rate),
-        problems=problems,
-        general_errors=selection.errors, notice=notice, banks=configured_banks(request),
-        page_number=current, pages=pages, page_window=_page_window(current, pages),
-        invoice_count=count, form_action=request.resource_url(context, 'saldos'),
-        pay_action=request.resource_url(context, 'pagar'), plain=_plain,
-        field_messages=field_messages(request), spei_clabe=spei_clabe(request, context))
+        rows=bool(row_html), rows_html=''.join(row_html), rate=rate, selection=selection,
+        off_page=off_page, offpage_total=offpage_total, offpage_count=offpage_count,
+        total=selection.total_mxn, has_overdue=_has_overdue(context, rate), problems=problems,
+        general_errors=selection.errors, notice=notice, page_number=current, pages=pages,
+        page_window=_page_window(current, pages), invoice_count=count,
+        spei_clabe=spei_clabe(request, context))
+
+
+def rendering_values(context, request, values):
+    """What the template needs besides :func:`saldos_values`, only to render the page
+    (not to decide whether a kept one shows the same): texts, addresses, the banks."""
+    return {'count_text': INVOICE_COUNT.format(request, len(values['selection'].chosen)),
+            'count_forms': count_forms(request), 'field_messages': field_messages(request),
+            'banks': configured_banks(request), 'plain': _plain,
+            'form_action': request.resource_url(context, 'saldos'),
+            'pay_action': request.resource_url(context, 'pagar')}
 
 
 def saldos_page(context, request, selection, notice=None):
@@ -186,7 +193,8 @@ def saldos_page(context, request, selection, notice=None):
     it shows nothing this request typed (no selection, no message), the rows filled in."""
     values = saldos_values(context, request, selection, notice)
     return kept_page(request, TEMPLATE, values, _page_key(request, context, values),
-                     parts={'rows_html': values['rows_html']})
+                     parts={'rows_html': values['rows_html']},
+                     more=lambda: rendering_values(context, request, values))
 
 
 def _page_key(request, customer, values):

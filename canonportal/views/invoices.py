@@ -197,7 +197,8 @@ def select_invoices(customer, filters, today, payments, start=0, stop=None):
 
 
 def list_values(context, request, zip_error=None):
-    """What the FACTURAS template needs, for the request's filters."""
+    """What FACTURAS shows for the request's filters (the rest of what the template needs:
+    :func:`rendering_values`)."""
     filters = Filters(context, request.GET, visible_accounts(request))
     today = clock.mexico_today()
     start = (filters.page - 1) * PAGE_SIZE
@@ -216,6 +217,19 @@ def list_values(context, request, zip_error=None):
         balance, waiting, status = as_paid_through_portal(invoice, payments, today)
         rows.append(Row(invoice, status, balance, waiting))
 
+    return page(
+        context, request, 'facturas', _('Facturas'),
+        rows=rows, filters=filters, errors=filters.errors, form=filters.values,
+        statuses=STATUSES, status_labels=STATUS_LABELS, total=total,
+        balances=sorted(balances.items()), page_number=current, pages=pages,
+        zip_limit=ZIP_LIMIT, zip_error=zip_error, balance_rule=BALANCE_RULE, today=today)
+
+
+def rendering_values(context, request, values):
+    """What the template needs besides :func:`list_values`, only to render the list (not
+    to decide whether a kept one shows the same): the pager's links, texts, addresses."""
+    filters, current, pages = values['filters'], values['page_number'], values['pages']
+
     def page_url(number):
         return request.resource_url(context, 'facturas', query=filters.query_items(number))
 
@@ -229,19 +243,10 @@ def list_values(context, request, zip_error=None):
         'numbers': [(n, page_url(n)) for n in _window(current, pages)],
         'label': _('Página ${current} de ${pages}', mapping={'current': current, 'pages': pages}),
     }
-    return page(
-        context, request, 'facturas', _('Facturas'),
-        rows=rows, filters=filters, errors=filters.errors, form=filters.values,
-        statuses=STATUSES, status_labels=STATUS_LABELS,
-        total=total, balances=sorted(balances.items()),
-        count_label=INVOICE_COUNT.format(request, total),
-        pager=pager, zip_limit=ZIP_LIMIT, zip_error=zip_error,
-        pay_url=(lambda invoice: pay_url(request, context, invoice))
-        if request.has_permission('pay', context) else (lambda invoice: None),
-        balance_rule=BALANCE_RULE,
-        clear_url=request.resource_url(context, 'facturas'),
-        today=today,
-    )
+    return {'pager': pager, 'count_label': INVOICE_COUNT.format(request, values['total']),
+            'pay_url': (lambda invoice: pay_url(request, context, invoice))
+            if values['may_pay'] else (lambda invoice: None),
+            'clear_url': request.resource_url(context, 'facturas')}
 
 
 def _window(current, pages, width=2):
@@ -255,7 +260,8 @@ def invoices_page(context, request):
     values = list_values(context, request)
     if values['errors']:
         request.response.status = 400
-    return kept_page(request, LIST_TEMPLATE, values, _list_key(request, context, values))
+    return kept_page(request, LIST_TEMPLATE, values, _list_key(request, context, values),
+                     more=lambda: rendering_values(context, request, values))
 
 
 def _list_key(request, customer, values):
@@ -268,8 +274,7 @@ def _list_key(request, customer, values):
                  for row in values['rows'])
     if person is None or any(row[0] is None for row in rows):
         return None
-    pager = values['pager']
-    return (LIST_TEMPLATE, person, values['today'], pager['current'], pager['pages'],
+    return (LIST_TEMPLATE, person, values['today'], values['page_number'], values['pages'],
             values['total'], tuple(values['balances']), rows)
 
 
@@ -317,6 +322,7 @@ def invoice_pdf(context, request):
 
 def _refuse_zip(context, request, message):
     values = list_values(context, request, zip_error=message)
+    values.update(rendering_values(context, request, values))
     response = render_to_response(LIST_TEMPLATE, values, request=request)
     response.status = 400
     return response

@@ -60,16 +60,18 @@ def copyright_year():
     return clock.mexico_today().year
 
 
-def kept_page(request, template, values, key, parts=None):
+def kept_page(request, template, values, key, parts=None, more=None):
     """``request.response`` with ``template`` rendered from ``values``: the page kept
     under ``key`` (see the module) with this request's parts filled in.
 
     ``parts``: the page's own holes, ``{name: HTML}``; the template shows each
-    as ``${structure: hole_name}`` (``values`` hold a marker for it when rendering)."""
+    as ``${structure: hole_name}`` (``values`` hold a marker for it when rendering).
+    ``more()``: the values needed only to render, not asked for when the page is kept."""
     parts = parts or {}
     shell = PAGE_CACHE.get(key) if key is not None else None
     if shell is None:
-        marked = dict(values, get_csrf_token=partial(HOLES.marker, 'csrf'),
+        marked = dict(values, **(more() if more is not None else {}))
+        marked.update(get_csrf_token=partial(HOLES.marker, 'csrf'),
                       came_from=HOLES.marker('came_from'), live=HOLES.marker,
                       **{name: HOLES.marker(name) for name in parts})
         shell = HOLES.shell(render(template, marked, request=request))
