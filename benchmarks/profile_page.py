@@ -45,6 +45,8 @@ def parse_args(argv):
     parser.add_argument('--pool', type=int, default=50, help='customers FACTURAS cycles through')
     parser.add_argument('--top', type=int, default=25, help='lines of cProfile output')
     parser.add_argument('--sort', default='cumulative', help='cProfile order (cumulative, tottime)')
+    parser.add_argument('--plain', action='store_true',
+                        help='only time the requests, without the profiler (in process: no server)')
     return parser.parse_args(argv)
 
 
@@ -88,6 +90,8 @@ def kept_sizes():
     from canonportal.views import balances
     pages = getattr(import_module('canonportal.views.kept'), 'PAGE_CACHE', None) \
         if find_spec('canonportal.views.kept') else None
+    if not hasattr(balances.ROW_CACHE, 'values'):
+        return 'kept: (not measured in this version)'
     rows = balances.ROW_CACHE.values()
     text = f'kept: {len(rows)} rows, {sum(len(row) for row in rows):,} characters'
     if pages is not None:
@@ -105,6 +109,15 @@ def main(argv=None):
     for number in range(args.warm):
         client, path = clients[number % len(clients)]
         client.get(path, status=200)
+    if args.plain:
+        started = time.perf_counter()
+        for number in range(args.requests):
+            client, path = clients[number % len(clients)]
+            client.get(path, status=200)
+        seconds = time.perf_counter() - started
+        print(f'{args.page}: {args.requests} requests, {seconds / args.requests * 1000:.2f} ms each '
+              f'(WebTest in process, no profiler)')
+        return 0
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()

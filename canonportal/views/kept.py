@@ -92,9 +92,11 @@ def live_part(request, values, name):
     """The HTML of the layout's part ``name`` for this request: ``flash`` (the session's
     messages, taken) or ``banner`` (``values['in_progress']`` on a page with a menu)."""
     if name == 'flash':
-        # Always taken, as the layout always did: the session cookie is sent again with it.
-        messages = request.session.pop_flash()
-        return _render_part(request, 'flash', messages=messages) if messages else ''
+        # Looked at first: taking none would still mark the session changed, and the
+        # session cookie would be signed and sent again with every page.
+        if not request.session.peek_flash():
+            return ''
+        return _render_part(request, 'flash', messages=request.session.pop_flash())
     if name == 'banner':
         in_progress = values.get('in_progress')
         if not (in_progress and values.get('menu')):
