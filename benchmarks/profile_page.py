@@ -117,6 +117,7 @@ def main(argv=None):
         seconds = time.perf_counter() - started
         print(f'{args.page}: {args.requests} requests, {seconds / args.requests * 1000:.2f} ms each '
               f'(WebTest in process, no profiler)')
+        close(app)
         return 0
     profiler = cProfile.Profile()
     started = time.perf_counter()
@@ -136,9 +137,14 @@ def main(argv=None):
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
     print(out.getvalue())
+    close(app)
+    return 0
+
+
+def close(app):
+    """Close the databases, so FileStorage saves its index."""
     for db in getattr(app.registry, '_zodb_databases', {}).values():
         db.close()
-    return 0
 
 
 if __name__ == '__main__':  # pragma: no cover
