@@ -19,10 +19,14 @@ _GENERATIONS = itertools.count(1)
 
 
 class FragmentCache:
-    """Least-recently-used mapping of at most ``size`` fragments."""
+    """Least-recently-used mapping of at most ``size`` fragments and, with a ``budget``,
+    of at most that many bytes (``weigh(fragment)``: a fragment's bytes)."""
 
-    def __init__(self, size):
+    def __init__(self, size, budget=None, weigh=len):
         self.size = size
+        self.budget = budget
+        self.weigh = weigh
+        self.weight = 0
         self._items = OrderedDict()
         self._lock = threading.Lock()
 
@@ -34,15 +38,23 @@ class FragmentCache:
             return fragment
 
     def put(self, key, fragment):
+        weight = self.weigh(fragment) if self.budget is not None else 0
         with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None and self.budget is not None:
+                self.weight -= self.weigh(old)
             self._items[key] = fragment
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self.weight += weight
+            while len(self._items) > self.size or (
+                    self.budget is not None and self.weight > self.budget and len(self._items) > 1):
+                _key, dropped = self._items.popitem(last=False)
+                if self.budget is not None:
+                    self.weight -= self.weigh(dropped)
 
     def clear(self):
         with self._lock:
             self._items.clear()
+            self.weight = 0
 
     def values(self):
         """A snapshot of the fragments held (to measure them)."""

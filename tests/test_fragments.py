@@ -58,3 +58,16 @@ def test_a_serial_describes_only_what_was_committed(app):
     before = with_root(app, look)
     after = with_root(app, lambda root: serial_of(root.customers[CANON]))
     assert after is not None and after != before and after[:2] == before[:2]
+
+
+def test_a_budget_bounds_the_bytes_kept_too():
+    cache = FragmentCache(100, budget=10)
+    cache.put('a', 'xxxx')
+    cache.put('b', 'yyyy')
+    cache.put('a', 'zzzz')                      # replacing counts once
+    assert cache.weight == 8 and len(cache) == 2
+    cache.put('c', 'wwww')                      # 12 bytes: the least recently used goes
+    assert (cache.get('b'), cache.get('a'), cache.get('c')) == (None, 'zzzz', 'wwww')
+    assert cache.weight == 8
+    cache.put('big', 'v' * 50)                  # larger than the budget: kept alone
+    assert len(cache) == 1 and cache.weight == 50

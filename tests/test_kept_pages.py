@@ -6,11 +6,15 @@ import datetime
 
 import pytest
 
+from urllib.parse import urlsplit
+
+from canonportal.bootstrap import DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD
 from canonportal.erp.imports import run_import
 from canonportal.passwords import hash_password
 from canonportal.resources.company_user import CompanyUser
 from canonportal.views.kept import PAGE_CACHE
 from erp_samples import balances_csv, named_files, rates_csv
+from payment_support import FIRST, new_payer
 from portal_support import CANON, IXTAPA, Client, with_root
 
 SALDOS = f'/customers/{CANON}/saldos'
@@ -204,6 +208,25 @@ def test_a_payment_shows_in_the_banner_and_in_transit(portal, payer):
         'td', class_='transit').get_text(strip=True) != ''
     assert 'en tránsito' in facturas_cell(facturas, '6212976', 'Estado')
     assert facturas.html.find(class_='in-progress') is not None
+
+
+def held_by(page, folio):
+    return ' '.join(page.html.find('tr', attrs={'data-key': folio}).find(
+        class_='held-by').get_text().split())
+
+
+def test_an_approved_request_no_longer_shows_as_waiting_for_approval(portal, payer, banks):
+    ana = new_payer(portal, banks)
+    assert ana.login(DEMO_CAPTURA_EMAIL, DEMO_CAPTURA_PASSWORD).status_int == 303
+    answer = ana.pay('bbva', '6212976', '6212977', '1233076')    # above the threshold
+    assert answer.status_int == 303
+    request_page = payer.get(urlsplit(answer.location).path)
+    waiting = f'en proceso: pago {FIRST} (Ana Compras, por aprobar)'
+    assert held_by(payer.get(SALDOS), '6212976') == waiting
+    assert held_by(payer.get(SALDOS), '6212976') == waiting       # kept
+    approve = next(f for f in request_page.forms.values() if f.action.endswith('@@aprobar'))
+    assert approve.submit().status_int == 200                    # on to the bank
+    assert held_by(payer.get(SALDOS), '6212976') == f'en proceso: pago {FIRST}'
 
 
 def test_a_language_switch_shows_the_page_in_the_new_language(canon):

@@ -152,9 +152,6 @@ def saldos_values(context, request, selection, notice=None):
     if current != requested:
         _count, shown = sel.payable_page(context, (current - 1) * size, current * size, accounts)
     shown_keys = {inv.key for inv in shown}
-
-    may_pay = bool(request.has_permission('pay', context))
-    row_html = rows_html(request, shown, selection, rate, editable=may_pay)
     # Selected rows of other pages travel as hidden inputs; an invoice that is unknown
     # or has nothing left is reported once and dropped, or it could never be unticked.
     off_page = [line for line in selection.lines.values()
@@ -170,7 +167,7 @@ def saldos_values(context, request, selection, notice=None):
                 for line in troubled]
     return page(
         context, request, 'saldos', _('Saldos'),
-        rows=bool(row_html), rows_html=''.join(row_html), rate=rate, selection=selection,
+        rows=bool(shown), shown=shown, rate=rate, selection=selection,
         off_page=off_page, offpage_total=offpage_total, offpage_count=offpage_count,
         total=selection.total_mxn, has_overdue=_has_overdue(context, rate), problems=problems,
         general_errors=selection.errors, notice=notice, page_number=current, pages=pages,
@@ -180,8 +177,11 @@ def saldos_values(context, request, selection, notice=None):
 
 def rendering_values(context, request, values):
     """What the template needs besides :func:`saldos_values`, only to render the page
-    (not to decide whether a kept one shows the same): texts, addresses, the banks."""
-    return {'count_text': INVOICE_COUNT.format(request, len(values['selection'].chosen)),
+    (not to decide whether a kept one shows the same): the rows, texts, addresses, banks."""
+    row_html = rows_html(request, values['shown'], values['selection'], values['rate'],
+                         editable=values['may_pay'])
+    return {'rows_html': ''.join(row_html),
+            'count_text': INVOICE_COUNT.format(request, len(values['selection'].chosen)),
             'count_forms': count_forms(request), 'field_messages': field_messages(request),
             'banks': configured_banks(request), 'plain': _plain,
             'form_action': request.resource_url(context, 'saldos'),
@@ -189,25 +189,29 @@ def rendering_values(context, request, values):
 
 
 def saldos_page(context, request, selection, notice=None):
-    """SALDOS as a response: the page around the rows kept rendered (:mod:`.kept`) while
-    it shows nothing this request typed (no selection, no message), the rows filled in."""
+    """SALDOS as a response: kept rendered (:mod:`.kept`), rows and all, while it shows
+    nothing this request typed (no invoice ticked, no message); else rendered, its
+    unticked rows from :data:`ROW_CACHE`."""
     values = saldos_values(context, request, selection, notice)
     return kept_page(request, TEMPLATE, values, _page_key(request, context, values),
-                     parts={'rows_html': values['rows_html']},
                      more=lambda: rendering_values(context, request, values))
 
 
 def _page_key(request, customer, values):
-    """Everything SALDOS shows around its rows, or None when it shows what was typed."""
+    """Everything SALDOS shows, or None when it shows what was typed (or an invoice
+    changed in this transaction)."""
     selection = values['selection']
     if selection.lines or selection.errors or values['notice'] or values['problems']:
         return None
+    rows = tuple(_invoice_version(invoice) for invoice in values['shown'])
     person = person_key(request, customer, values)
+    if person is None or None in rows:
+        return None
     rate = values['rate']
     reason = request.localizer.translate(rate.reason) if rate.reason else None
-    return person and (TEMPLATE, person, rate.today, rate.day, rate.rate, rate.usable, reason,
-                       values['rows'], values['has_overdue'], values['invoice_count'],
-                       values['page_number'], values['pages'], values['spei_clabe'])
+    return (TEMPLATE, person, rate.today, rate.day, rate.rate, rate.usable, reason, rows,
+            values['has_overdue'], values['invoice_count'], values['page_number'],
+            values['pages'], values['spei_clabe'])
 
 
 def spei_clabe(request, customer):
@@ -273,18 +277,22 @@ def rows_html(request, shown, selection, rate, editable=True):
 def _row_version(locale_name, index, invoice, rate, editable):
     """Everything an unticked row's HTML depends on, or ``None`` when the invoice
     was changed in this transaction (its serial does not describe it yet)."""
+    version = _invoice_version(invoice)
+    return version and (locale_name, editable, index, version, rate.today, rate.rate, rate.usable)
+
+
+def _invoice_version(invoice):
+    """What an unticked row shows of its invoice: the invoice by its serial, and the
+    state of each payment holding part of it ("en proceso: pago 230 (Ana Compras, por
+    aprobar)"); ``None`` while the invoice is changed in this transaction."""
     serial = serial_of(invoice)
-    if serial is None:
-        return None
-    holders = ()
-    if invoice.reservations:
-        # "en proceso: pago 230 (Ana Compras, por aprobar)": the holding payments' states.
-        customer = customer_of(invoice)
-        waiting = ({} if customer is None else customer.in_progress
-                   if customer.in_progress is not None else customer.payments)
-        holders = tuple((reference, getattr(waiting.get(reference), 'state', None))
-                        for reference, _amount in invoice.reservations)
-    return (locale_name, editable, index, serial, holders, rate.today, rate.rate, rate.usable)
+    if serial is None or not invoice.reservations:
+        return serial
+    customer = customer_of(invoice)
+    waiting = ({} if customer is None else customer.in_progress
+               if customer.in_progress is not None else customer.payments)
+    return (serial, tuple((reference, getattr(waiting.get(reference), 'state', None))
+                          for reference, _amount in invoice.reservations))
 
 
 def _anchor(shown, line):

@@ -27,9 +27,9 @@ from .. import clock
 from ..formatting import Formatter
 from ..fragments import FragmentCache, Holes, generation, serials
 
-#: Pages kept rendered, per process: a SALDOS page without its rows is about 24 kB,
-#: FACTURAS with 20 invoices about 36 kB; 512 of them are at most about 20 MB.
-PAGE_CACHE = FragmentCache(512)
+#: Pages kept rendered, per process: at most 512 pages and 32 MB (SALDOS with 20 open
+#: invoices is about 39 kB, with 100 about 170 kB; FACTURAS with 20 invoices 27 kB).
+PAGE_CACHE = FragmentCache(512, budget=32 * 1024 * 1024, weigh=lambda shell: shell.size)
 HOLES = Holes()
 LIVE_TEMPLATE = 'canonportal:templates/live_parts.pt'
 
