@@ -2,12 +2,12 @@
 
 A page is rendered once with holes (:class:`canonportal.fragments.Holes`) where
 the parts of one request go — the CSRF token, the address the language buttons
-come back to, the flash messages, the banner of payments in progress, and
-whatever the page names (SALDOS: its rows, themselves kept per row) — and kept
-in :data:`PAGE_CACHE` under everything else it shows: the customer and the
+come back to, the flash messages and the banner of payments in progress — and
+kept in :data:`PAGE_CACHE` under everything else it shows: the customer and the
 person by their database serials, what the person may do and see, the language,
 the address the portal is reached at, and the page's own data (its caller's
-``key``). Each request fills the holes in last (:func:`kept_page`).
+``key``: SALDOS' rows and FACTURAS' by their invoices' serials). Each request
+fills the holes in last (:func:`kept_page`).
 
 A caller passes ``key=None`` for what is not worth keeping (a page showing what
 one request typed, its errors): it is rendered the same way and not kept. A
@@ -33,10 +33,6 @@ PAGE_CACHE = FragmentCache(512, budget=32 * 1024 * 1024, weigh=lambda shell: she
 HOLES = Holes()
 LIVE_TEMPLATE = 'canonportal:templates/live_parts.pt'
 
-#: The layout's holes: filled in for every request.
-LAYOUT_HOLES = ('csrf', 'came_from', 'flash', 'banner')
-
-
 def person_key(request, customer, values):
     """What every customer page shows of who is asking and where, or ``None``
     when the customer or the person changed in this transaction.
@@ -60,27 +56,23 @@ def copyright_year():
     return clock.mexico_today().year
 
 
-def kept_page(request, template, values, key, parts=None, more=None):
+def kept_page(request, template, values, key, more=None):
     """``request.response`` with ``template`` rendered from ``values``: the page kept
     under ``key`` (see the module) with this request's parts filled in.
 
-    ``parts``: the page's own holes, ``{name: HTML}``; the template shows each
-    as ``${structure: hole_name}`` (``values`` hold a marker for it when rendering).
     ``more()``: the values needed only to render, not asked for when the page is kept."""
-    parts = parts or {}
     shell = PAGE_CACHE.get(key) if key is not None else None
     if shell is None:
         marked = dict(values, **(more() if more is not None else {}))
         marked.update(get_csrf_token=partial(HOLES.marker, 'csrf'),
-                      came_from=HOLES.marker('came_from'), live=HOLES.marker,
-                      **{name: HOLES.marker(name) for name in parts})
+                      came_from=HOLES.marker('came_from'), live=HOLES.marker)
         shell = HOLES.shell(render(template, marked, request=request))
         if key is not None:
             PAGE_CACHE.put(key, shell)
-    filled = dict(parts, csrf=html.escape(get_csrf_token(request)),
-                  came_from=html.escape(request.path_qs),
-                  flash=live_part(request, values, 'flash'),
-                  banner=live_part(request, values, 'banner'))
+    filled = {'csrf': html.escape(get_csrf_token(request)),
+              'came_from': html.escape(request.path_qs),
+              'flash': live_part(request, values, 'flash'),
+              'banner': live_part(request, values, 'banner')}
     response = request.response
     response.content_type = 'text/html'
     response.charset = 'utf-8'
