@@ -33,6 +33,7 @@ PAGE_CACHE = FragmentCache(512, budget=32 * 1024 * 1024, weigh=lambda shell: she
 HOLES = Holes()
 LIVE_TEMPLATE = 'canonportal:templates/live_parts.pt'
 
+
 def person_key(request, customer, values):
     """What every customer page shows of who is asking and where, or ``None``
     when the customer or the person changed in this transaction.
