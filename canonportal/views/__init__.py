@@ -4,7 +4,7 @@ Every view needs the ``view`` permission unless it says otherwise; the views
 anyone may reach are listed in :data:`PUBLIC_VIEWS` and tested against the
 registry.
 """
-import datetime
+from functools import partial
 
 from pyramid.events import BeforeRender
 from pyramid.renderers import get_renderer
@@ -15,6 +15,7 @@ from ..payments import receipts, request_notices
 from ..resources import Customer
 from ..resources.company_user import CompanyUser
 from ..security import Identity
+from .kept import copyright_year, live_part
 
 
 #: (context type name, view name) of the views open to anonymous users.
@@ -87,7 +88,9 @@ def add_renderer_globals(event):
     event['portal'] = settings_of(request)
     event['fmt'] = Formatter(request.locale_name)
     event['identity'] = identity if isinstance(identity, Identity) else None
-    event['year'] = datetime.date.today().year
+    event['year'] = copyright_year()
+    event['came_from'] = request.path_qs
+    event['live'] = partial(live_part, request, event.rendering_val)
     event.setdefault('menu', None)
     event.setdefault('customer', None)
     event.setdefault('page_title', None)

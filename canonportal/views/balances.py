@@ -15,7 +15,7 @@ from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
 from ..formatting import Formatter
-from ..fragments import FragmentCache
+from ..fragments import FragmentCache, serial_of
 from ..i18n import _
 from ..money import ZERO
 from ..payments import selection as sel
@@ -23,6 +23,7 @@ from ..payments.form import configured_banks, read_selection
 from ..resources import USD, Customer, customer_of
 from ..resources.payment import REQUESTED
 from .customer import INVOICE_COUNT, page, visible_accounts
+from .kept import kept_page, person_key
 
 
 TEMPLATE = 'canonportal:templates/saldos.pt'
@@ -135,7 +136,8 @@ def _holder(invoice, reference, awaiting):
 
 
 def saldos_values(context, request, selection, notice=None):
-    """Everything the template needs for one page of the customer's open invoices.
+    """What one page of the customer's open invoices shows (the rest of what the template
+    needs: :func:`rendering_values`).
 
     Only the shown page's invoices are sorted in full (see
     :func:`~canonportal.selection.payable_page`).
@@ -150,9 +152,6 @@ def saldos_values(context, request, selection, notice=None):
     if current != requested:
         _count, shown = sel.payable_page(context, (current - 1) * size, current * size, accounts)
     shown_keys = {inv.key for inv in shown}
-
-    may_pay = bool(request.has_permission('pay', context))
-    row_html = rows_html(request, shown, selection, rate, editable=may_pay)
     # Selected rows of other pages travel as hidden inputs; an invoice that is unknown
     # or has nothing left is reported once and dropped, or it could never be unticked.
     off_page = [line for line in selection.lines.values()
@@ -168,16 +167,51 @@ def saldos_values(context, request, selection, notice=None):
                 for line in troubled]
     return page(
         context, request, 'saldos', _('Saldos'),
-        rows=bool(row_html), row_html=row_html, rate=rate, selection=selection, off_page=off_page,
-        offpage_total=offpage_total, offpage_count=offpage_count, total=selection.total_mxn,
-        count_text=INVOICE_COUNT.format(request, len(selection.chosen)),
-        count_forms=count_forms(request), has_overdue=_has_overdue(context, rate),
-        problems=problems,
-        general_errors=selection.errors, notice=notice, banks=configured_banks(request),
-        page_number=current, pages=pages, page_window=_page_window(current, pages),
-        invoice_count=count, form_action=request.resource_url(context, 'saldos'),
-        pay_action=request.resource_url(context, 'pagar'), plain=_plain,
-        field_messages=field_messages(request), spei_clabe=spei_clabe(request, context))
+        rows=bool(shown), shown=shown, rate=rate, selection=selection,
+        off_page=off_page, offpage_total=offpage_total, offpage_count=offpage_count,
+        total=selection.total_mxn, has_overdue=_has_overdue(context, rate), problems=problems,
+        general_errors=selection.errors, notice=notice, page_number=current, pages=pages,
+        page_window=_page_window(current, pages), invoice_count=count,
+        spei_clabe=spei_clabe(request, context))
+
+
+def rendering_values(context, request, values):
+    """What the template needs besides :func:`saldos_values`, only to render the page
+    (not to decide whether a kept one shows the same): the rows, texts, addresses, banks."""
+    row_html = rows_html(request, values['shown'], values['selection'], values['rate'],
+                         editable=values['may_pay'])
+    return {'rows_html': ''.join(row_html),
+            'count_text': INVOICE_COUNT.format(request, len(values['selection'].chosen)),
+            'count_forms': count_forms(request), 'field_messages': field_messages(request),
+            'banks': configured_banks(request), 'plain': _plain,
+            'form_action': request.resource_url(context, 'saldos'),
+            'pay_action': request.resource_url(context, 'pagar')}
+
+
+def saldos_page(context, request, selection, notice=None):
+    """SALDOS as a response: kept rendered (:mod:`.kept`), rows and all, while it shows
+    nothing this request typed (no invoice ticked, no message); else rendered, its
+    unticked rows from :data:`ROW_CACHE`."""
+    values = saldos_values(context, request, selection, notice)
+    return kept_page(request, TEMPLATE, values, _page_key(request, context, values),
+                     more=lambda: rendering_values(context, request, values))
+
+
+def _page_key(request, customer, values):
+    """Everything SALDOS shows, or None when it shows what was typed (or an invoice
+    changed in this transaction)."""
+    selection = values['selection']
+    if selection.lines or selection.errors or values['notice'] or values['problems']:
+        return None
+    rows = tuple(_invoice_version(invoice) for invoice in values['shown'])
+    person = person_key(request, customer, values)
+    if person is None or None in rows:
+        return None
+    rate = values['rate']
+    reason = request.localizer.translate(rate.reason) if rate.reason else None
+    return (TEMPLATE, person, rate.today, rate.day, rate.rate, rate.usable, reason, rows,
+            values['has_overdue'], values['invoice_count'], values['page_number'],
+            values['pages'], values['spei_clabe'])
 
 
 def spei_clabe(request, customer):
@@ -243,11 +277,22 @@ def rows_html(request, shown, selection, rate, editable=True):
 def _row_version(locale_name, index, invoice, rate, editable):
     """Everything an unticked row's HTML depends on, or ``None`` when the invoice
     was changed in this transaction (its serial does not describe it yet)."""
-    invoice._p_activate()
-    if invoice._p_changed or invoice._p_oid is None:
-        return None
-    return (locale_name, editable, index, id(invoice._p_jar.db()), invoice._p_oid,
-            invoice._p_serial, rate.today, rate.rate, rate.usable)
+    version = _invoice_version(invoice)
+    return version and (locale_name, editable, index, version, rate.today, rate.rate, rate.usable)
+
+
+def _invoice_version(invoice):
+    """What an unticked row shows of its invoice: the invoice by its serial, and the
+    state of each payment holding part of it ("en proceso: pago 230 (Ana Compras, por
+    aprobar)"); ``None`` while the invoice is changed in this transaction."""
+    serial = serial_of(invoice)
+    if serial is None or not invoice.reservations:
+        return serial
+    customer = customer_of(invoice)
+    waiting = ({} if customer is None else customer.in_progress
+               if customer.in_progress is not None else customer.payments)
+    return (serial, tuple((reference, getattr(waiting.get(reference), 'state', None))
+                          for reference, _amount in invoice.reservations))
 
 
 def _anchor(shown, line):
@@ -262,11 +307,11 @@ def _plain(value):
     return '' if value is None else f'{value:.2f}'
 
 
-@view_config(context=Customer, name='saldos', permission='view', renderer=TEMPLATE,
+@view_config(context=Customer, name='saldos', permission='view',
              request_method=('GET', 'HEAD', 'POST'))
 def balances_page(context, request):
     """GET shows the open invoices; POST ("Calcular", paging) recomputes the selection."""
     selection = read_selection(context, request)
     if selection.has_errors:
         request.response.status = 400
-    return saldos_values(context, request, selection)
+    return saldos_page(context, request, selection)

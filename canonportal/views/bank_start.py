@@ -14,8 +14,7 @@ from ..payments import service as payments
 from ..payments import starting
 from ..payments.form import configured_banks
 from . import settings_of
-from .balances import TEMPLATE as SALDOS_TEMPLATE
-from .balances import saldos_values
+from .balances import saldos_page
 from .customer import page
 from .spei import send_instructions
 
@@ -37,8 +36,7 @@ def blocked_by_transit(customer, selection):
 def back_to_saldos(context, request, selection, status=400):
     """SALDOS again, with ``selection`` as typed and its errors, answering ``status``."""
     request.response.status = status
-    request.override_renderer = SALDOS_TEMPLATE
-    return saldos_values(context, request, selection)
+    return saldos_page(context, request, selection)
 
 
 def go_to_bank(request, context, payment, selection):

@@ -16,6 +16,7 @@ from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
 from .. import clock, dates, downloads
+from ..fragments import serial_of
 from ..i18n import _
 from ..money import ZERO
 from ..resources import Customer, Invoice, customer_of
@@ -24,6 +25,7 @@ from ..reports.statement_data import BALANCE_RULE
 from ..resources.payment import RECEIVED_STATES
 from .complement_lists import of_invoice
 from .customer import INVOICE_COUNT, page, sees, visible_accounts
+from .kept import kept_page, person_key
 
 PAGE_SIZE = 50
 ZIP_LIMIT = 200
@@ -196,7 +198,8 @@ def select_invoices(customer, filters, today, payments, start=0, stop=None):
 
 
 def list_values(context, request, zip_error=None):
-    """What the FACTURAS template needs, for the request's filters."""
+    """What FACTURAS shows for the request's filters (the rest of what the template needs:
+    :func:`rendering_values`)."""
     filters = Filters(context, request.GET, visible_accounts(request))
     today = clock.mexico_today()
     start = (filters.page - 1) * PAGE_SIZE
@@ -215,6 +218,19 @@ def list_values(context, request, zip_error=None):
         balance, waiting, status = as_paid_through_portal(invoice, payments, today)
         rows.append(Row(invoice, status, balance, waiting))
 
+    return page(
+        context, request, 'facturas', _('Facturas'),
+        rows=rows, filters=filters, errors=filters.errors, form=filters.values,
+        statuses=STATUSES, status_labels=STATUS_LABELS, total=total,
+        balances=sorted(balances.items()), page_number=current, pages=pages,
+        zip_limit=ZIP_LIMIT, zip_error=zip_error, balance_rule=BALANCE_RULE, today=today)
+
+
+def rendering_values(context, request, values):
+    """What the template needs besides :func:`list_values`, only to render the list (not
+    to decide whether a kept one shows the same): the pager's links, texts, addresses."""
+    filters, current, pages = values['filters'], values['page_number'], values['pages']
+
     def page_url(number):
         return request.resource_url(context, 'facturas', query=filters.query_items(number))
 
@@ -228,18 +244,10 @@ def list_values(context, request, zip_error=None):
         'numbers': [(n, page_url(n)) for n in _window(current, pages)],
         'label': _('Página ${current} de ${pages}', mapping={'current': current, 'pages': pages}),
     }
-    return page(
-        context, request, 'facturas', _('Facturas'),
-        rows=rows, filters=filters, errors=filters.errors, form=filters.values,
-        statuses=STATUSES, status_labels=STATUS_LABELS,
-        total=total, balances=sorted(balances.items()),
-        count_label=INVOICE_COUNT.format(request, total),
-        pager=pager, zip_limit=ZIP_LIMIT, zip_error=zip_error,
-        pay_url=(lambda invoice: pay_url(request, context, invoice))
-        if request.has_permission('pay', context) else (lambda invoice: None),
-        balance_rule=BALANCE_RULE,
-        clear_url=request.resource_url(context, 'facturas'),
-    )
+    return {'pager': pager, 'count_label': INVOICE_COUNT.format(request, values['total']),
+            'pay_url': (lambda invoice: pay_url(request, context, invoice))
+            if values['may_pay'] else (lambda invoice: None),
+            'clear_url': request.resource_url(context, 'facturas')}
 
 
 def _window(current, pages, width=2):
@@ -247,13 +255,28 @@ def _window(current, pages, width=2):
     return range(max(current - width, 1), min(current + width, pages) + 1)
 
 
-@view_config(context=Customer, name='facturas', permission='view', request_method='GET',
-             renderer=LIST_TEMPLATE)
+@view_config(context=Customer, name='facturas', permission='view', request_method='GET')
 def invoices_page(context, request):
+    """The list, kept rendered (:mod:`.kept`) while no filter is typed."""
     values = list_values(context, request)
     if values['errors']:
         request.response.status = 400
-    return values
+    return kept_page(request, LIST_TEMPLATE, values, _list_key(request, context, values),
+                     more=lambda: rendering_values(context, request, values))
+
+
+def _list_key(request, customer, values):
+    """Everything the unfiltered list shows (each row: its invoice by serial, and the
+    balance, transit and state payments give it), or None for a filtered one."""
+    if any(values['form'].values()) or values['zip_error']:
+        return None
+    person = person_key(request, customer, values)
+    rows = tuple((serial_of(row.invoice), row.balance, row.waiting, row.status)
+                 for row in values['rows'])
+    if person is None or any(row[0] is None for row in rows):
+        return None
+    return (LIST_TEMPLATE, person, values['today'], values['page_number'], values['pages'],
+            values['total'], tuple(values['balances']), rows)
 
 
 # --- one invoice -------------------------------------------------------------------------
@@ -301,6 +324,7 @@ def invoice_pdf(context, request):
 
 def _refuse_zip(context, request, message):
     values = list_values(context, request, zip_error=message)
+    values.update(rendering_values(context, request, values))
     response = render_to_response(LIST_TEMPLATE, values, request=request)
     response.status = 400
     return response
