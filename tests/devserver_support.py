@@ -15,6 +15,10 @@ import pytest
 
 from server_support import _DIE_WITH_PARENT, AppServer, free_port, stop_process
 
+class PortTaken(Exception):
+    """pserve could not bind the port chosen for it."""
+
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -41,7 +45,21 @@ class DevServer:
     # A console script on this server's ini file, as for the scale-out servers.
     run_script = AppServer.run_script
 
-    def start(self):
+    def start(self, attempts=3):
+        """Serve and wait for the first page. A free port can be taken by another test's
+        server between the probe and pserve's bind (on 127.0.0.1 or ::1, which "localhost"
+        also binds): then another port is tried."""
+        for attempt in range(attempts):
+            try:
+                return self._start()
+            except PortTaken:
+                if attempt == attempts - 1:
+                    raise
+                self.port = free_port()
+                self.base_url = f'http://localhost:{self.port}'
+        return self
+
+    def _start(self):
         with open(self.log_path, 'ab') as log:
             self.process = subprocess.Popen(
                 [sys.executable, '-c', _DIE_WITH_PARENT, str(BIN / 'pserve'), str(self.ini),
@@ -50,7 +68,11 @@ class DevServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f'pserve exited:\n{self.log()[-4000:]}')
+                log = self.log()
+                if 'Address already in use' in log[-4000:]:
+                    self.log_path.write_text('', 'utf-8')
+                    raise PortTaken(self.port)
+                raise RuntimeError(f'pserve exited:\n{log[-4000:]}')
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url('/'), timeout=5).status_code == 200:
                     return self
