@@ -22,6 +22,8 @@ import lxml.html
 import plaster
 from webtest import TestApp
 
+from canonportal.views import balances
+
 from .servers import INI, REPO
 
 #: (label, file suffix, function name) of the parts whose cumulative share is reported.
@@ -94,7 +96,6 @@ def shares(stats, total):
 
 def kept_sizes():
     """What the process keeps rendered after the run: pages and rows, and their bytes."""
-    from canonportal.views import balances
     pages = getattr(import_module('canonportal.views.kept'), 'PAGE_CACHE', None) \
         if find_spec('canonportal.views.kept') else None
     if not hasattr(balances.ROW_CACHE, 'values'):

@@ -19,6 +19,7 @@ import sys
 import plaster
 from pyramid.paster import setup_logging
 
+import canonportal
 from canonportal.sandbox.mount import Mount, sandboxes
 
 
@@ -60,7 +61,6 @@ def main(argv=None):
 def probed_portal(loader, options):
     """The portal as ``[app:main]`` (``use = egg:canonportal``) makes it, with
     ``benchmarks.probe`` added to its ``pyramid.includes``."""
-    import canonportal
     settings = dict(loader.get_settings('app:main', defaults=options))
     settings['pyramid.includes'] = f'{settings.get("pyramid.includes", "")}\nbenchmarks.probe'.strip()
     global_conf = getattr(loader.get_settings('app:main', defaults=options), 'global_conf', {})

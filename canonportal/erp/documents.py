@@ -7,6 +7,7 @@ Names compare without regard to case. One PDF may belong to one document
 only; a PDF nobody claims is reported as a warning and not stored.
 """
 from ..i18n import _
+from .job import NO_BLOBS
 
 PDF_MAGIC = b'%PDF-'
 
@@ -32,7 +33,6 @@ class Documents:
                 self.job.error(pdf, None, _('El archivo ${name} no es un PDF.',
                                             mapping={'name': pdf.name}))
         if self.job.pdfs and not self.job.supports_blobs():
-            from .job import NO_BLOBS
             self.job.error(self.job.pdfs[0], None, NO_BLOBS)
 
     def named(self, name):
