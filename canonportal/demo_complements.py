@@ -14,7 +14,7 @@ from lxml import etree
 from .bootstrap import demo_uuid
 from .demo_documents import (
     CFDI_NS, ISSUER_NAME, ISSUER_POSTAL_CODE, ISSUER_REGIME, ISSUER_RFC, PAC_RFC, TFD_NS,
-    XSI_NS, _PLACEHOLDER_SEAL, letterhead,
+    XSI_NS, _PLACEHOLDER_SEAL, label_rows, letterhead,
 )
 
 PAGOS_NS = 'http://www.sat.gob.mx/Pagos20'
@@ -157,13 +157,7 @@ def rep_pdf(uuid, receptor, lines):
     pdf.drawString(left, y, f'Folio fiscal (UUID): {uuid}')
     y -= 5 * mm
     pdf.drawString(left, y, f'Receptor: {receptor}')
-    y -= 12 * mm
-    for label, value in lines:
-        pdf.setFont('Helvetica-Bold', 10)
-        pdf.drawString(left, y, label)
-        pdf.setFont('Helvetica', 10)
-        pdf.drawString(left + 60 * mm, y, value)
-        y -= 6 * mm
+    label_rows(pdf, lines, left, y - 12 * mm, 60 * mm, 6 * mm)
     pdf.setFont('Helvetica', 7)
     pdf.drawString(left, 15 * mm, 'Este documento es una representación impresa de un CFDI '
                                   '(datos de demostración, sin validez fiscal).')

@@ -143,6 +143,17 @@ def letterhead(title, heading, size=14, invariant=0):
     return buffer, pdf, width, left, y
 
 
+def label_rows(pdf, rows, left, y, column, step):
+    """``(label, value)`` rows, the label bold and the value at ``column``; the ``y`` below."""
+    for label, value in rows:
+        pdf.setFont('Helvetica-Bold', 10)
+        pdf.drawString(left, y, label)
+        pdf.setFont('Helvetica', 10)
+        pdf.drawString(left + column, y, value)
+        y -= step
+    return y
+
+
 def invoice_pdf(invoice, customer):
     """A simple printed invoice (bytes of a PDF made with reportlab)."""
     from reportlab.lib.units import mm
@@ -162,13 +173,7 @@ def invoice_pdf(invoice, customer):
         ('Forma de pago', '99 — Por definir'),
         ('Uso CFDI', 'G03 — Gastos en general'),
     ]
-    y -= 14 * mm
-    for label, value in rows:
-        pdf.setFont('Helvetica-Bold', 10)
-        pdf.drawString(left, y, label)
-        pdf.setFont('Helvetica', 10)
-        pdf.drawString(left + 50 * mm, y, value)
-        y -= 6 * mm
+    y = label_rows(pdf, rows, left, y - 14 * mm, 50 * mm, 6 * mm)
 
     y -= 6 * mm
     pdf.setFont('Helvetica-Bold', 10)

@@ -30,13 +30,19 @@ def change(app_or_root, rfc=CANON, **fields):
         app_or_root, work)
 
 
-def test_staff_see_a_companys_change_export_it_and_it_is_no_longer_pending(app, client):
+def save_on_the_page(client, constancia=None):
+    """The company's administrator saves FACTS (and the Constancia) on DATOS FISCALES."""
     admin = client.sign_in_active()
-    page = admin.get(f'/customers/{CANON}/datos-fiscales')
-    form = page.forms['fiscal-form']
+    form = admin.get(f'/customers/{CANON}/datos-fiscales').forms['fiscal-form']
     for name, value in FACTS.items():
         form[name] = value
+    if constancia is not None:
+        form['constancia'] = ('constancia.pdf', constancia)
     form.submit(status=303)
+
+
+def test_staff_see_a_companys_change_export_it_and_it_is_no_longer_pending(app, client):
+    save_on_the_page(client)
 
     staff = staff_client(app)
     dashboard = staff.get('/manage/')
@@ -136,13 +142,7 @@ def test_the_evolve_step_notes_companies_that_kept_fiscal_data(app):
 
 
 def test_the_staffs_customer_page_shows_the_fiscal_data_and_its_constancia(app, client):
-    admin = client.sign_in_active()
-    page = admin.get(f'/customers/{CANON}/datos-fiscales')
-    form = page.forms['fiscal-form']
-    for name, value in FACTS.items():
-        form[name] = value
-    form['constancia'] = ('constancia.pdf', PDF)
-    form.submit(status=303)
+    save_on_the_page(client, constancia=PDF)
     staff = staff_client(app, 'ana', role='auditor')
     customer = staff.get(f'/manage/customers/{CANON}')
     text = customer.html.find('main').get_text(' ', strip=True)
