@@ -14,7 +14,7 @@ from lxml import etree
 from .bootstrap import demo_uuid
 from .demo_documents import (
     CFDI_NS, ISSUER_NAME, ISSUER_POSTAL_CODE, ISSUER_REGIME, ISSUER_RFC, PAC_RFC, TFD_NS,
-    XSI_NS, _PLACEHOLDER_SEAL, label_rows, letterhead,
+    XSI_NS, _PLACEHOLDER_SEAL, finished, label_rows, letterhead,
 )
 
 PAGOS_NS = 'http://www.sat.gob.mx/Pagos20'
@@ -158,12 +158,7 @@ def rep_pdf(uuid, receptor, lines):
     y -= 5 * mm
     pdf.drawString(left, y, f'Receptor: {receptor}')
     label_rows(pdf, lines, left, y - 12 * mm, 60 * mm, 6 * mm)
-    pdf.setFont('Helvetica', 7)
-    pdf.drawString(left, 15 * mm, 'Este documento es una representación impresa de un CFDI '
-                                  '(datos de demostración, sin validez fiscal).')
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return finished(pdf, buffer, left)
 
 
 def example_228_pdf():

@@ -154,6 +154,18 @@ def label_rows(pdf, rows, left, y, column, step):
     return y
 
 
+def finished(pdf, buffer, left):
+    """The demo document's footer (a printed CFDI, no fiscal value) and its bytes."""
+    from reportlab.lib.units import mm
+
+    pdf.setFont('Helvetica', 7)
+    pdf.drawString(left, 15 * mm, 'Este documento es una representación impresa de un CFDI '
+                                  '(datos de demostración, sin validez fiscal).')
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
 def invoice_pdf(invoice, customer):
     """A simple printed invoice (bytes of a PDF made with reportlab)."""
     from reportlab.lib.units import mm
@@ -192,12 +204,7 @@ def invoice_pdf(invoice, customer):
         pdf.drawRightString(width - left, y, _plain_money(value, invoice.currency))
         y -= 6 * mm
 
-    pdf.setFont('Helvetica', 7)
-    pdf.drawString(left, 15 * mm, 'Este documento es una representación impresa de un CFDI '
-                                  '(datos de demostración, sin validez fiscal).')
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return finished(pdf, buffer, left)
 
 
 def _plain_money(value, currency):

@@ -339,12 +339,12 @@ def payment_history(root):
 
 @step('fiscal-changes')
 def fiscal_changes(root):
-    """The root notes which companies keep fiscal data (DATOS FISCALES) and when it last
-    changed, for the staff's pending changes and the ERP's fiscal export."""
+    """The root notes which companies changed their fiscal data (DATOS FISCALES) since an
+    export last carried it, for the staff's pending changes and the ERP's fiscal export."""
     if root.fiscal_changes is None:
         root.fiscal_changes = OOBTree()
     for customer in root.customers.values():
-        if customer.fiscal_changed is not None:
+        if customer.fiscal_pending:
             root.fiscal_changes[customer.rfc] = customer.fiscal_changed
 
 

@@ -2,8 +2,9 @@
 
 A change is saved on the customer, audited (``company.fiscal``: the company's BITÁCORA
 and the staff's log show before and after) and noted in ``root.fiscal_changes`` (RFC →
-when it last changed), so the staff's list of pending changes and the export read only
-the companies that ever kept fiscal data, never every customer.
+when it changed) until an export carries it, so the dashboard counts the pending changes
+and the staff's list and the export read only those companies, never every customer
+(``--all``, on purpose, reads every customer).
 
 The export (``canonportal-export --kind fiscal`` and ``/manage/@@datos-fiscales``) is a CSV
 the ERP reads before it stamps the next CFDI, one row per company:
@@ -26,8 +27,6 @@ Like the payments' export, each export is kept (an :class:`ExportRecord` of kind
 """
 import hashlib
 import json
-
-from BTrees.OOBTree import OOBTree
 
 from .. import audit
 from ..clock import MEXICO_CITY
@@ -70,21 +69,25 @@ def change_fiscal(root, customer, facts, constancia, actor, now):
         customer.fiscal_constancia_sha256 = hashlib.sha256(constancia).hexdigest()
         after['constancia_sha256'] = customer.fiscal_constancia_sha256
     customer.fiscal_changed = now
-    if root.fiscal_changes is None:
-        root.fiscal_changes = OOBTree()
     root.fiscal_changes[customer.rfc] = now
     audit.record(root, actor, CHANGE_ACTION, customer, _as_text(before), _as_text(after),
                  when=now)
     return True
 
 
+def pending_count(root):
+    """How many companies changed their fiscal data since an export last carried it."""
+    return len(root.fiscal_changes)
+
+
 def fiscal_customers(root, pending_only=True):
-    """The customers that keep fiscal data (only those not exported since, by default),
-    by RFC."""
-    changes = root.fiscal_changes or {}
-    customers = (root.customers.get(rfc) for rfc in changes.keys())
-    return [c for c in customers
-            if c is not None and (c.fiscal_pending or not pending_only)]
+    """The customers whose fiscal data no export carried yet (with ``pending_only`` False,
+    every customer that keeps fiscal data), by RFC."""
+    if pending_only:
+        customers = (root.customers.get(rfc) for rfc in root.fiscal_changes.keys())
+    else:
+        customers = root.customers.values()
+    return [c for c in customers if c is not None and c.fiscal_changed is not None]
 
 
 def _row(customer):
@@ -113,6 +116,7 @@ def export_fiscal(root, actor, now, pending_only=True):
     record.set_csv(csv_bytes(COLUMNS, [_row(c) for c in customers]), bool(keeps_blobs(root)))
     for customer in customers:
         customer.fiscal_exported = now
+        root.fiscal_changes.pop(customer.rfc, None)
     audit.record(root, actor, EXPORT_ACTION, record, '', ' '.join(rfcs),
                  f'{len(rfcs)} empresas', when=now)
     return record

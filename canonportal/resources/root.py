@@ -88,7 +88,7 @@ class PortalRoot(Folder):
         self.review_payments = OOBTree()        # Referencia de pago -> Payment in review
         self.throttle = Throttle()              # account mails, unknown sign-in names
         self.cep_pending = OOBTree()            # Referencia de pago -> SPEI payment awaiting its CEP
-        self.fiscal_changes = OOBTree()         # RFC -> when its fiscal data last changed
+        self.fiscal_changes = OOBTree()         # RFC -> when its fiscal data changed, until exported
         self.notify_lease = NotifyLease()       # who runs canonportal-notify now
         self.complements_by_uuid = OOBTree()    # REP UUID -> Complement (every customer's)
         self.complements_due = OOBTree()        # Referencia de pago -> Payment lacking its REP

@@ -15,7 +15,7 @@ from pyramid.view import view_config
 
 from ... import clock
 from ... import gateways as gw
-from ...erp.fiscal import fiscal_customers
+from ...erp.fiscal import pending_count
 from ...charts import stacked_bars
 from ...complements import deadline_day, missing_complements
 from ...i18n import _, ngettext
@@ -184,7 +184,7 @@ def spei_figures(request, root, today, recent):
              renderer='canonportal:templates/manage/dashboard.pt')
 def dashboard(context, request):
     now = clock.utcnow()
-    fiscal_waiting = len(fiscal_customers(context))
+    fiscal_waiting = pending_count(context)
     today = clock.mexico_today(now)
     today_start = clock.mexico_day_start(today)
     window_start = clock.mexico_day_start(today - datetime.timedelta(days=WINDOW_DAYS - 1))
