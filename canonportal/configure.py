@@ -7,6 +7,7 @@ from . import bankdays, dates, evolve, memory, passwords
 from .complements import deadline_day
 from .payments import approval_rule
 from .resources import get_root_from_connection, root_factory
+from .request import PortalRequest
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ def includeme(config):
     deadline_day(settings)      # the same for the REP's deadline
     config.include('pyramid_chameleon')
     config.include('pyramid_tm')
+    # request.tm as part of the request class (see canonportal.request); made here, this
+    # statement overrides pyramid_tm's per-request property of the same name.
+    config.set_request_factory(PortalRequest)
+    config.add_request_method(None, name='tm')
     config.include('pyramid_retry')
     config.include('pyramid_zodbconn')
     config.include('.mail')

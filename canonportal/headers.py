@@ -15,17 +15,22 @@ def security_headers_tween_factory(handler, registry):
 
     def security_headers_tween(request):
         response = handler(request)
-        headers = response.headers
-        headers.setdefault('Content-Security-Policy', csp)
-        headers['X-Content-Type-Options'] = 'nosniff'
-        headers.setdefault('Referrer-Policy', 'same-origin')
-        headers['X-Frame-Options'] = 'DENY'
+        headerlist = response.headerlist
+        present = {name.lower() for name, _value in headerlist}
+        wanted = [('X-Content-Type-Options', 'nosniff'), ('X-Frame-Options', 'DENY')]
         if hsts:
-            headers['Strict-Transport-Security'] = 'max-age=31536000; includeSubDomains'
+            wanted.append(('Strict-Transport-Security', 'max-age=31536000; includeSubDomains'))
         if not request.path_info.startswith('/static/'):
-            # Account pages must not be kept by browsers or proxies.
-            headers['Cache-Control'] = 'no-store'
-            headers['Pragma'] = 'no-cache'
+            wanted += [('Cache-Control', 'no-store'), ('Pragma', 'no-cache')]
+        headers = response.headers
+        for name, value in wanted:
+            if name.lower() in present:
+                headers[name] = value
+            else:
+                headerlist.append((name, value))
+        for name, value in (('Content-Security-Policy', csp), ('Referrer-Policy', 'same-origin')):
+            if name.lower() not in present:
+                headerlist.append((name, value))
         return response
 
     return security_headers_tween

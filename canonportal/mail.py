@@ -10,7 +10,8 @@ import queue
 import threading
 
 import transaction
-from pyramid_mailer import get_mailer
+from pyramid_mailer import get_mailer, mailer_factory_from_settings
+from pyramid_mailer.interfaces import IMailer
 from pyramid_mailer.mailer import DummyMailer
 from pyramid_mailer.message import Message
 
@@ -195,8 +196,8 @@ def includeme(config):
         # A Maildir (cur/, new/, tmp/): each mail lands as a file in new/ on commit.
         for folder in ('cur', 'new', 'tmp'):
             os.makedirs(os.path.join(settings['mail.queue_path'], folder), exist_ok=True)
-    if settings.get('canonportal.testing_mailer'):
-        from pyramid_mailer import _set_mailer
-        _set_mailer(config, TransactionalDummyMailer())
-    else:
-        config.include('pyramid_mailer')
+    # Registered as the utility pyramid_mailer's get_mailer() reads, without its
+    # ``request.mailer`` property (see canonportal.request): nothing here reads it.
+    mailer = (TransactionalDummyMailer() if settings.get('canonportal.testing_mailer')
+              else mailer_factory_from_settings(settings))
+    config.registry.registerUtility(mailer, IMailer)

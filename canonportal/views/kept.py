@@ -74,9 +74,7 @@ def kept_page(request, template, values, key, more=None):
               'came_from': html.escape(request.path_qs),
               'flash': live_part(request, values, 'flash'),
               'banner': live_part(request, values, 'banner')}
-    response = request.response
-    response.content_type = 'text/html'
-    response.charset = 'utf-8'
+    response = request.response     # text/html; charset=UTF-8, Pyramid's default
     response.body = shell.fill(filled)
     return response
 
