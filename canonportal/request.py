@@ -10,10 +10,28 @@ statement of the including configuration wins over the included one's of the sam
 the mailer is registered as a utility without the request property (the portal reads it
 from the registry: :mod:`canonportal.mail`). Every request is then a plain
 :class:`PortalRequest`, and a test asserts that it stays so.
+
+Its ``cookies`` are WebOb's parse of the ``Cookie:`` header, remembered per process for
+headers seen before (a browser sends the same header until a cookie changes) and read-only:
+the session and the language are read from them on every page.
 """
+from functools import lru_cache
+from types import MappingProxyType
+
 from pyramid.decorator import reify
 from pyramid.request import Request
 from pyramid_tm import create_tm
+from webob.cookies import RequestCookies
+
+#: ``Cookie:`` headers whose parse is remembered, per process.
+REMEMBERED_HEADERS = 1024
+#: A longer header is parsed each time and not remembered.
+MAX_REMEMBERED_HEADER = 2048
+
+
+@lru_cache(maxsize=REMEMBERED_HEADERS)
+def _parsed(header):
+    return MappingProxyType(dict(RequestCookies({'HTTP_COOKIE': header})))
 
 
 class PortalRequest(Request):
@@ -23,4 +41,12 @@ class PortalRequest(Request):
     def tm(self):
         """pyramid_tm's manager for this request (its ``tm.manager_hook``: the explicit one)."""
         return create_tm(self)
+
+    @property
+    def cookies(self):
+        """The request's cookies, by name (read-only: answers set cookies on the response)."""
+        header = self.environ.get('HTTP_COOKIE', '')
+        if len(header) > MAX_REMEMBERED_HEADER:
+            return MappingProxyType(dict(RequestCookies({'HTTP_COOKIE': header})))
+        return _parsed(header)
 

@@ -17,12 +17,12 @@ from functools import cached_property
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.request import RequestLocalCache
-from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 from pyramid.settings import asbool
 
 from . import clock
 from .resources import PENDING_ACTIVATION, portal_root, Customer, StaffUser, customer_principal, role_principal
 from .resources.company_user import CompanyUser
+from .sessions import session_factory
 
 SESSION_USER = 'uid'
 #: A page of the portal to show after the next sign-in (a bank return seen signed out).
@@ -179,7 +179,7 @@ def includeme(config):
         raise RuntimeError('canonportal.session_secret must be at least 32 characters')
     idle = int(settings.get('canonportal.session_idle_minutes', 30)) * 60
     absolute = int(settings.get('canonportal.session_absolute_hours', 12)) * 3600
-    config.set_session_factory(SignedCookieSessionFactory(
+    config.set_session_factory(session_factory(
         secret,
         cookie_name='canonportal',
         httponly=True,
@@ -187,7 +187,6 @@ def includeme(config):
         secure=asbool(settings.get('canonportal.session_secure', False)),
         timeout=idle,
         reissue_time=60,
-        serializer=JSONSerializer(),
     ))
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
