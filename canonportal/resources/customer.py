@@ -1,4 +1,6 @@
 """Customers: the RFC-identified companies that sign in and pay."""
+from functools import lru_cache
+
 from BTrees.OOBTree import OOBTree
 from pyramid.authorization import Allow
 from pyramid.traversal import find_root
@@ -183,10 +185,7 @@ class Customer(Credentials):
 
     @property
     def __acl__(self):
-        acl = [(Allow, customer_principal(self.rfc), ROLE_PERMISSIONS[ADMINISTRADOR])]
-        acl += [(Allow, company_role_principal(self.rfc, role), ROLE_PERMISSIONS[role])
-                for role in COMPANY_ROLES]
-        return acl
+        return customer_acl(self.rfc)
 
     @property
     def activated(self):
@@ -299,6 +298,15 @@ class Customer(Credentials):
         self.email = email.strip().lower()
         self.pending_email = None
         self.__parent__.index_email(self, old)
+
+
+@lru_cache(maxsize=4096)
+def customer_acl(rfc):
+    """The ACL of the customer ``rfc``: its credentials administer it, each company role has
+    its permissions. It depends on the RFC alone, so it is worked out once per RFC (a page
+    asks it for each permission it checks), as a tuple nobody can change."""
+    return ((Allow, customer_principal(rfc), ROLE_PERMISSIONS[ADMINISTRADOR]),) + tuple(
+        (Allow, company_role_principal(rfc, role), ROLE_PERMISSIONS[role]) for role in COMPANY_ROLES)
 
 
 def named_child(folder, name, parent, title):
