@@ -138,7 +138,7 @@ def probe(base_url, target, samples, cold):
     ``{prefix}_server_ms`` (in the process) and ``{prefix}_loads`` (persistent objects loaded),
     ``prefix`` being ``cold`` or ``warm``, and each sample's loads."""
     method, path, cookie, _body = target
-    headers = {'Cookie': cookie, **({'X-Bench-Cold': '1'} if cold else {})}
+    headers = {'Cookie': cookie, 'X-Bench-Probe': '1', **({'X-Bench-Cold': '1'} if cold else {})}
     client_ms, server_ms, loads = [], [], []
     with httpx.Client(base_url=base_url, follow_redirects=False, timeout=300) as client:
         for _ in range(samples):

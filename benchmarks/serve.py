@@ -6,9 +6,10 @@ banks: the sandbox banks) is served by the server of INI's ``[server:main]``
 from the repository root so that ``call:benchmarks....`` resolves.
 
 The portal is built with one addition, here only (never by bench.ini nor production.ini):
-``benchmarks.probe``, whose tween says in each answer's headers how many persistent objects
-the request loaded and how long it took in the process, and empties the ZODB caches for a
-request that asks (``X-Bench-Cold: 1``).
+``benchmarks.probe``, whose tween says in the headers of an answer to a probed request
+(``X-Bench-Probe: 1``) how many persistent objects it loaded and how long it took in the
+process, and empties the ZODB caches first when asked (``X-Bench-Cold: 1``); wrk's
+requests do not ask and pass through it.
 """
 import argparse
 import logging

@@ -72,9 +72,14 @@ def test_the_served_portal_says_what_each_request_loaded_and_empties_caches_when
         form['login'], form['password'] = REFERENCE, generate.PASSWORD
         assert form.submit().status_int == 303
         path = f'/customers/{REFERENCE}/historial-de-pagos'
-        cold = portal.get(path, headers={'X-Bench-Cold': '1'})
-        warm = portal.get(path)
-        again = portal.get(path, headers={'X-Bench-Cold': '1'})
+        probed, cold_probe = {'X-Bench-Probe': '1'}, {'X-Bench-Probe': '1', 'X-Bench-Cold': '1'}
+        cold = portal.get(path, headers=cold_probe)
+        warm = portal.get(path, headers=probed)
+        again = portal.get(path, headers=cold_probe)
+        # A request that does not ask (the load's) is served without the probe's work.
+        unprobed = portal.get(path, headers={'X-Bench-Cold': '1'})
+        assert 'X-Bench-Loads' not in unprobed.headers and 'X-Bench-Ms' not in unprobed.headers
+        assert int(portal.get(path, headers=probed).headers['X-Bench-Loads']) < 5   # not emptied
         assert 'Registros: 130' in ' '.join(cold.html.get_text(' ').split())
         # The first page's 100 payments and the index around them, loaded again when asked.
         assert int(cold.headers['X-Bench-Loads']) > 100
