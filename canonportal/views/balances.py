@@ -151,7 +151,8 @@ def saldos_values(context, request, selection, notice=None):
     current = min(requested, pages)
     if current != requested:
         _count, shown = sel.payable_page(context, (current - 1) * size, current * size, accounts)
-    shown_keys = {inv.key for inv in shown}
+    # Only a selection has lines to place on this page or another (a plain GET has none).
+    shown_keys = {inv.key for inv in shown} if selection.lines else frozenset()
     # Selected rows of other pages travel as hidden inputs; an invoice that is unknown
     # or has nothing left is reported once and dropped, or it could never be unticked.
     off_page = [line for line in selection.lines.values()
