@@ -25,8 +25,10 @@ from webob.cookies import RequestCookies
 
 #: ``Cookie:`` headers whose parse is remembered, per process.
 REMEMBERED_HEADERS = 1024
-#: A longer header is parsed each time and not remembered.
+#: A longer header, or one with more cookies, is parsed each time and not remembered: what
+#: is remembered stays a few MB whatever headers anyone sends (the portal sets two cookies).
 MAX_REMEMBERED_HEADER = 2048
+MAX_REMEMBERED_COOKIES = 8
 
 
 @lru_cache(maxsize=REMEMBERED_HEADERS)
@@ -46,7 +48,7 @@ class PortalRequest(Request):
     def cookies(self):
         """The request's cookies, by name (read-only: answers set cookies on the response)."""
         header = self.environ.get('HTTP_COOKIE', '')
-        if len(header) > MAX_REMEMBERED_HEADER:
+        if len(header) > MAX_REMEMBERED_HEADER or header.count(';') >= MAX_REMEMBERED_COOKIES:
             return MappingProxyType(dict(RequestCookies({'HTTP_COOKIE': header})))
         return _parsed(header)
 

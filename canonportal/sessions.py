@@ -21,8 +21,9 @@ SALT = 'pyramid.session.'
 HASHALG = 'sha512'
 #: Verified cookies remembered per process (a session cookie is about 350 bytes).
 REMEMBERED = 4096
-#: A longer cookie value is checked each time and not remembered (browsers keep at most 4 kB).
-MAX_REMEMBERED_BYTES = 4096
+#: A longer cookie value is checked each time and not remembered (a signed-in session's is
+#: about 350 bytes; what is remembered stays under about 8 MB).
+MAX_REMEMBERED_BYTES = 1024
 
 
 class _Bytes:

@@ -6,7 +6,8 @@ import base64
 from pyramid.session import JSONSerializer
 from webob.cookies import RequestCookies, SignedSerializer
 
-from canonportal.request import MAX_REMEMBERED_HEADER, REMEMBERED_HEADERS, PortalRequest, _parsed
+from canonportal.request import (
+    MAX_REMEMBERED_COOKIES, MAX_REMEMBERED_HEADER, REMEMBERED_HEADERS, PortalRequest, _parsed)
 from canonportal.sessions import HASHALG, REMEMBERED, SALT, VerifiedCookies
 from portal_support import BASE_SETTINGS, IXTAPA
 
@@ -79,9 +80,9 @@ def test_what_a_request_changes_in_its_session_is_not_seen_by_the_next_one_with_
 
 
 def test_the_requests_cookies_are_webobs_parse_read_only_and_bounded():
-    headers = ['canonportal=abc; lang=en', 'lang="es"; a=1; a=2', ' b = 3 ;c=', '',
-               'x=' + 'y' * (MAX_REMEMBERED_HEADER + 10)]
-    for header in headers:
+    long = 'x=' + 'y' * (MAX_REMEMBERED_HEADER + 10)
+    many = '; '.join(f'c{number}=v' for number in range(MAX_REMEMBERED_COOKIES + 2))
+    for header in ['canonportal=abc; lang=en', 'lang="es"; a=1; a=2', ' b = 3 ;c=', '', long, many]:
         request = PortalRequest.blank('/', headers={'Cookie': header} if header else {})
         assert dict(request.cookies) == dict(RequestCookies({'HTTP_COOKIE': header}))
         try:
@@ -90,6 +91,12 @@ def test_the_requests_cookies_are_webobs_parse_read_only_and_bounded():
             pass
         else:  # pragma: no cover
             raise AssertionError('cookies must be read-only')
+    # Neither a long header nor one of many cookies is remembered: what anyone sends can
+    # hold only a few MB of the process.
+    _parsed.cache_clear()
+    for header in (long, many):
+        assert PortalRequest.blank('/', headers={'Cookie': header}).cookies['c1' if header is many else 'x']
+    assert _parsed.cache_info().currsize == 0
     for number in range(REMEMBERED_HEADERS + 10):
         assert PortalRequest.blank('/', headers={'Cookie': f'n={number}'}).cookies['n'] == str(number)
     assert _parsed.cache_info().currsize == REMEMBERED_HEADERS
