@@ -46,8 +46,10 @@ def main(argv=None):
     args = parser.parse_intermixed_args(argv)
     options = dict(option.split('=', 1) for option in args.options)
     setup_logging(args.config_uri)
-    # Every conflict in the log, even one retried away: the sign-in cases count them.
-    for name in ('canonportal.payments.transactions', 'canonportal.views.errors'):
+    # Every conflict in the log, even one retried away: the sign-in cases count them; and
+    # every sign-in the gate refused, with why.
+    for name in ('canonportal.payments.transactions', 'canonportal.views.errors',
+                 'canonportal.passwords'):
         logging.getLogger(name).setLevel(logging.INFO)
     loader = plaster.get_loader(args.config_uri, protocols=['wsgi'])
     app = probed_portal(loader, options) if args.app == 'main' else \

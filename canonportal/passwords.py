@@ -3,12 +3,16 @@ import collections
 import contextlib
 import functools
 import importlib.resources
+import logging
 import os
 import threading
+import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from translationstring import TranslationStringFactory
+
+log = logging.getLogger(__name__)
 
 # The same domain as canonportal.i18n, without importing Pyramid.
 _ = TranslationStringFactory('canonportal')
@@ -65,14 +69,20 @@ class SignInGate:
                 self.inside += 1
                 return
             if len(self._waiters) >= self.queue:
+                log.info('sign-in refused: %d in the gate and %d waiting (its queue is full)',
+                         self.inside, len(self._waiters))
                 raise Busy()
             ticket = object()
             self._waiters.append(ticket)
             self.changed.notify_all()
+            started = time.monotonic()
             try:
                 if not self.changed.wait_for(
                         lambda: self.inside < self.places and self._waiters[0] is ticket,
                         timeout=self.wait):
+                    log.info('sign-in refused: waited %.1f s, %d in the gate, %d waiting, '
+                             'its place in the queue %d', time.monotonic() - started,
+                             self.inside, len(self._waiters), self._waiters.index(ticket) + 1)
                     raise Busy()
                 self.inside += 1
             finally:

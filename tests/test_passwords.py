@@ -101,18 +101,22 @@ def test_a_sign_in_waits_for_a_place_and_goes_through_when_one_frees(gate):
     assert gate.inside == 0 and gate.waiting == 0
 
 
-def test_past_the_longest_wait_a_sign_in_is_refused(gate):
+def test_past_the_longest_wait_a_sign_in_is_refused(gate, caplog):
     gate.wait = 0
     gate.enter()
     try:
-        with pytest.raises(passwords.Busy):
+        with pytest.raises(passwords.Busy), caplog.at_level('INFO', 'canonportal.passwords'):
             passwords.verify_password(None, 'una contraseña larga')
     finally:
         gate.leave()
     assert gate.inside == 0 and gate.waiting == 0
+    # The log says why, for whoever reads it after a storm of sign-ins.
+    assert [r.getMessage() for r in caplog.records] == [
+        'sign-in refused: waited 0.0 s, 1 in the gate, 1 waiting, its place in the queue 1']
 
 
-def test_past_the_queue_a_sign_in_is_refused_at_once_and_the_queue_goes_on(gate):
+def test_past_the_queue_a_sign_in_is_refused_at_once_and_the_queue_goes_on(gate, caplog):
+    caplog.set_level('INFO', logger='canonportal.passwords')
     stored = passwords.hash_password('una contraseña larga')
     gate.enter()
     thread, outcome = in_thread(lambda: passwords.verify_password(stored, 'una contraseña larga'))
@@ -120,6 +124,7 @@ def test_past_the_queue_a_sign_in_is_refused_at_once_and_the_queue_goes_on(gate)
     third, refused = in_thread(lambda: passwords.verify_password(stored, 'una contraseña larga'))
     third.join(30)                                 # the one waiting spot is taken: no wait
     assert not third.is_alive() and isinstance(refused['error'], passwords.Busy)
+    assert 'sign-in refused: 1 in the gate and 1 waiting (its queue is full)' in caplog.messages
     assert gate.waiting == 1
     gate.leave()
     thread.join(30)
