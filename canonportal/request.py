@@ -31,9 +31,12 @@ MAX_REMEMBERED_HEADER = 2048
 MAX_REMEMBERED_COOKIES = 8
 
 
-@lru_cache(maxsize=REMEMBERED_HEADERS)
-def _parsed(header):
+def _parse(header):
+    """WebOb's parse of a ``Cookie:`` header, read-only."""
     return MappingProxyType(dict(RequestCookies({'HTTP_COOKIE': header})))
+
+
+_parsed = lru_cache(maxsize=REMEMBERED_HEADERS)(_parse)
 
 
 class PortalRequest(Request):
@@ -49,6 +52,6 @@ class PortalRequest(Request):
         """The request's cookies, by name (read-only: answers set cookies on the response)."""
         header = self.environ.get('HTTP_COOKIE', '')
         if len(header) > MAX_REMEMBERED_HEADER or header.count(';') >= MAX_REMEMBERED_COOKIES:
-            return MappingProxyType(dict(RequestCookies({'HTTP_COOKIE': header})))
+            return _parse(header)
         return _parsed(header)
 

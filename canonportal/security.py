@@ -134,14 +134,15 @@ class PortalSecurityPolicy:
         identity = self.identity(request)
         return identity.principal_id if identity else None
 
-    def effective_principals(self, request):
+    def _principals(self, request):
         identity = self.identity(request)
-        return list(identity.principals) if identity is not None else principals_for(None)
+        return identity.principals if identity is not None else principals_for(None)
+
+    def effective_principals(self, request):
+        return list(self._principals(request))
 
     def permits(self, request, context, permission):
-        identity = self.identity(request)
-        principals = identity.principals if identity is not None else principals_for(None)
-        return self.acl.permits(context, principals, permission)
+        return self.acl.permits(context, self._principals(request), permission)
 
     def remember(self, request, userid, **kw):
         """Start a fresh session for ``userid`` (a principal id): new cookie, new CSRF token."""

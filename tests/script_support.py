@@ -55,32 +55,31 @@ def last_tid(ini_path):
         db.close()
 
 
-def read_root(ini_path, work):
-    """Run ``work(portal_root)`` on the ini's database and close it again."""
-    db = db_from_uri(uri_of(ini_path), 'unnamed', {})
+def on_connection(uri, work, commit=False):
+    """Run ``work(connection)`` on the database at ``uri``, commit if asked, close it again."""
+    db = db_from_uri(uri, 'unnamed', {})
     manager = transaction.TransactionManager()
     conn = db.open(transaction_manager=manager)
     try:
-        return work(get_root_from_connection(conn))
-    finally:
-        manager.abort()
-        conn.close()
-        db.close()
-
-
-def change_root(ini_path, work):
-    """Run ``work(portal_root)`` on the ini's database, commit and close it again."""
-    db = db_from_uri(uri_of(ini_path), 'unnamed', {})
-    manager = transaction.TransactionManager()
-    conn = db.open(transaction_manager=manager)
-    try:
-        result = work(get_root_from_connection(conn))
-        manager.commit()
+        result = work(conn)
+        if commit:
+            manager.commit()
         return result
     finally:
         manager.abort()
         conn.close()
         db.close()
+
+
+def read_root(ini_path, work):
+    """Run ``work(portal_root)`` on the ini's database and close it again."""
+    return on_connection(uri_of(ini_path), lambda conn: work(get_root_from_connection(conn)))
+
+
+def change_root(ini_path, work):
+    """Run ``work(portal_root)`` on the ini's database, commit and close it again."""
+    return on_connection(uri_of(ini_path), lambda conn: work(get_root_from_connection(conn)),
+                         commit=True)
 
 
 # -- fixtures (registered by conftest) -----------------------------------------------------------

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import transaction
 from pyramid.paster import bootstrap
-from pyramid_zodbconn import db_from_uri
 
 from canonportal import clock, evolve, pshell
 from canonportal.bootstrap import mexico_time
@@ -19,7 +18,7 @@ from canonportal.resources.payment import APPROVED, DECLINED
 from canonportal.scripts import evolve as evolve_script
 from canonportal.scripts import init
 from portal_support import CANON, saldos_order
-from script_support import last_tid
+from script_support import last_tid, on_connection
 
 
 STEP_NAMES = [name for name, _ in evolve.STEPS]
@@ -37,18 +36,8 @@ def ticking_clock(monkeypatch):
 
 def on_db(folder, work, commit=False):
     """Run ``work(root, zodb_root)`` on the FileStorage in ``folder``; commit if asked."""
-    db = db_from_uri(f'file://{folder}/Data.fs?blobstorage_dir={folder}/blobs', 'unnamed', {})
-    manager = transaction.TransactionManager()
-    conn = db.open(transaction_manager=manager)
-    try:
-        result = work(get_root_from_connection(conn), conn.root())
-        if commit:
-            manager.commit()
-        return result
-    finally:
-        manager.abort()
-        conn.close()
-        db.close()
+    return on_connection(f'file://{folder}/Data.fs?blobstorage_dir={folder}/blobs',
+                         lambda conn: work(get_root_from_connection(conn), conn.root()), commit)
 
 
 def run(ini_path, capsys, *options):
